@@ -1,0 +1,1 @@
+"""budget_core: French local authorities' budget documents as one canonical table."""

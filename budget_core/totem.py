@@ -1,0 +1,220 @@
+"""Streaming reader of TOTEM budget documents (`DocumentBudgetaire`, and the CFU wrapper).
+
+Documents can weigh hundreds of MB: the file is read once with `lxml.etree.iterparse`, each
+`LigneBudget` is mapped as soon as it ends and then freed, and the SHA-256 is computed on the
+same pass. The parser resolves no entity, loads no DTD and never touches the network; a
+document that declares a DTD is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import BinaryIO
+
+from lxml import etree
+
+from budget_core.errors import FormatError
+from budget_core.mapping import LineBuilder, RawLine
+from budget_core.model import (
+    AMOUNT_FIELDS,
+    CENT,
+    STAGE_BY_NATDEC,
+    BudgetDocument,
+    DocumentInfo,
+    entity_type_of,
+)
+from budget_core.nomenclature import plan_for, split_nomenclature
+from budget_core.xmlsafe import SAFE_OPTIONS
+
+NS_BUDGET = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
+ROOTS = ("DocumentBudgetaire", "CompteFinancierUnique")
+HEADER_FIELDS = ("LibelleColl", "IdColl", "NatCEPL", "LibelleEtab", "IdEtab", "CodInseeColl",
+                 "Nomenclature", "NatDec", "Exer", "CodTypBud")
+_LINE = f"{{{NS_BUDGET}}}LigneBudget"
+_BUDGET = f"{{{NS_BUDGET}}}Budget"
+_HEADER_TAGS = {f"{{{NS_BUDGET}}}{name}": name for name in HEADER_FIELDS}
+
+
+class _HashingReader:
+    """File wrapper that feeds a SHA-256 with every byte lxml reads."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.sha256.update(data)
+        self.size += len(data)
+        return data
+
+
+def read_totem(path: Path, *, name: str | None = None) -> BudgetDocument:
+    """Parse a TOTEM file into canonical lines. Raises FormatError / NomenclatureError."""
+    name = name or path.name
+    try:
+        with path.open("rb") as raw:
+            return _parse(_HashingReader(raw), name)
+    except OSError as exc:
+        raise FormatError(f"lecture impossible ({exc.strerror}).", source=name,
+                          hint="Vérifiez le chemin et les droits du fichier.") from exc
+
+
+def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
+    header: dict[str, str] = {}
+    builder: LineBuilder | None = None
+    skipped = 0
+    context = etree.iterparse(reader, events=("start", "end"), **SAFE_OPTIONS)
+    try:
+        for event, elem in context:
+            if event == "start":
+                if elem.getparent() is None:
+                    _check_root(elem, name)
+                continue
+            tag = elem.tag
+            if tag == _LINE:
+                if elem.get("calculated") == "true":
+                    skipped += 1
+                else:
+                    if builder is None:
+                        builder = _builder(header, name)
+                    _add_line(builder, elem, name)
+                _free(elem)
+            elif tag in _HEADER_TAGS:
+                header.setdefault(_HEADER_TAGS[tag], (elem.get("V") or "").strip())
+            elif elem.getparent() is not None and elem.getparent().tag == _BUDGET:
+                _free(elem)  # annexes and other blocks: not needed, not kept in memory
+    except etree.XMLSyntaxError as exc:
+        raise FormatError(_syntax_message(exc), source=name, where=f"ligne {exc.lineno}",
+                          hint="Le fichier est tronqué ou mal formé : téléchargez-le à nouveau "
+                               "ou demandez à l'éditeur un export complet.") from exc
+    if builder is None:
+        missing = [f for f in ("IdEtab", "Nomenclature", "NatDec", "Exer") if f not in header]
+        what = ("il manque l'en-tête du budget (" + ", ".join(missing) + ")") if missing \
+            else "aucune ligne budgétaire (LigneBudget)"
+        raise FormatError(f"document incomplet : {what}.", source=name,
+                          hint="Vérifiez qu'il s'agit d'un document budgétaire TOTEM complet "
+                               "et non d'un extrait ou d'un fichier tronqué.")
+    builder.info.source_sha256 = reader.sha256.hexdigest()
+    lines = builder.frame()
+    lines["source_sha256"] = builder.info.source_sha256
+    warnings = []
+    if builder.unknown_natures:
+        warnings.append("Natures absentes du plan de comptes "
+                        f"{builder.info.declinaison} {builder.plan.year} : "
+                        + ", ".join(sorted(builder.unknown_natures)))
+    if builder.plan.year != builder.info.year:
+        warnings.append(f"Plan de comptes {builder.plan.year} utilisé pour l'exercice "
+                        f"{builder.info.year} (année la plus proche disponible).")
+    return BudgetDocument(builder.info, lines, skipped, warnings)
+
+
+def _check_root(root: etree._Element, name: str) -> None:
+    doctype = root.getroottree().docinfo.doctype
+    if doctype:
+        raise FormatError("le document déclare une DTD (<!DOCTYPE>), refusée par sécurité.",
+                          source=name, hint="Un document TOTEM n'a pas de DTD : supprimez la "
+                          "déclaration ou demandez un export standard.")
+    local = etree.QName(root).localname
+    if local not in ROOTS:
+        raise FormatError(f"ce fichier XML n'est pas un document budgétaire TOTEM (racine "
+                          f"<{local}>, attendu <DocumentBudgetaire>).", source=name,
+                          hint="Choisissez le fichier XML du budget (TOTEM).")
+
+
+def _free(elem: etree._Element) -> None:
+    elem.clear(keep_tail=False)
+    parent = elem.getparent()
+    if parent is not None:
+        while elem.getprevious() is not None:
+            del parent[0]
+
+
+def _syntax_message(exc: etree.XMLSyntaxError) -> str:
+    text = str(exc.msg or exc)
+    if "encoding" in text.lower() or "utf-8" in text.lower():
+        return (f"encodage incohérent ({text}) : le fichier ne respecte pas l'encodage "
+                "qu'il déclare.")
+    return f"XML mal formé ({text})."
+
+
+def _builder(header: dict[str, str], name: str) -> LineBuilder:
+    siret = header.get("IdEtab") or header.get("IdColl", "")
+    if not (len(siret) == 14 and siret.isdigit()):
+        raise FormatError(f"SIRET « {siret} » invalide (IdEtab) : 14 chiffres attendus.",
+                          source=name, where="EnTeteBudget/IdEtab",
+                          hint="Corrigez le SIRET de l'établissement dans le logiciel financier.")
+    natdec = header.get("NatDec", "")
+    if natdec not in STAGE_BY_NATDEC:
+        raise FormatError(f"étape budgétaire NatDec « {natdec} » inconnue (attendu 01 BP, "
+                          "02 DM, 03 BS, 09 CA ou 10 CFU).", source=name,
+                          where="BlocBudget/NatDec", hint="Corrigez NatDec dans le document.")
+    exer = header.get("Exer", "")
+    if not (exer.isdigit() and len(exer) == 4):
+        raise FormatError(f"exercice « {exer} » invalide : une année sur 4 chiffres est "
+                          "attendue.", source=name, where="BlocBudget/Exer",
+                          hint="Corrigez l'exercice dans le document.")
+    nomenclature = header.get("Nomenclature", "")
+    norme, declinaison = split_nomenclature(nomenclature)
+    info = DocumentInfo(
+        siret=siret,
+        entity_name=header.get("LibelleColl", ""),
+        entity_type=entity_type_of(siret, header.get("NatCEPL", "")),
+        budget_kind="annexe" if header.get("CodTypBud") == "A" else "principal",
+        budget_label=header.get("LibelleEtab", ""),
+        year=int(exer),
+        stage=STAGE_BY_NATDEC[natdec],
+        nomenclature=norme,
+        declinaison=declinaison,
+        insee=header.get("CodInseeColl", ""),
+        source_file=name,
+        source_format="totem",
+    )
+    plan = plan_for(nomenclature, info.year, source=name)
+    info.plan_year = plan.year
+    return LineBuilder(info, plan)
+
+
+def _add_line(builder: LineBuilder, elem: etree._Element, name: str) -> None:
+    values: dict[str, str] = {}
+    section_hint = ""
+    for child in elem:
+        local = etree.QName(child).localname
+        value = (child.get("V") or "").strip()
+        if local == "CaracSup" and child.get("Code") == "Section":
+            section_hint = value
+        elif local not in ("MtSup", "CaracSup"):
+            values[local] = value
+    nature = values.get("Nature", "")
+    direction = values.get("CodRD", "")
+    if not nature or direction not in ("D", "R"):
+        raise FormatError("ligne budgétaire sans Nature ou sans CodRD (D/R).", source=name,
+                          where=f"LigneBudget ligne {elem.sourceline}",
+                          hint="Chaque LigneBudget doit porter sa nature et son sens.")
+    amounts = {column: _amount(values.get(field), name, elem.sourceline, field)
+               for field, column in AMOUNT_FIELDS.items()}
+    raw = RawLine(
+        nature=nature, direction=direction, order=values.get("OpBudg") == "1",
+        order_kind=values.get("TypOpBudg"), contnat=values.get("ContNat", ""),
+        fonction=values.get("Fonction", ""), operation=values.get("Operation", ""),
+        specialised=values.get("ArtSpe") == "true", section_hint=section_hint,
+        label_hint=values.get("LibCpte", ""),
+    )
+    builder.add(raw, amounts, elem.sourceline or 0)
+
+
+def _amount(value: str | None, name: str, line: int | None, field: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite():
+        raise FormatError(f"montant {field} « {value} » illisible.", source=name,
+                          where=f"LigneBudget ligne {line}",
+                          hint="Les montants TOTEM s'écrivent avec un point décimal.")
+    return amount.quantize(CENT)
