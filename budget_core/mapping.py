@@ -55,6 +55,7 @@ class LineBuilder:
         self.amount_column = main_amount_column(info.stage)
         self.columns: dict[str, list[object]] = {name: [] for name in COLUMN_NAMES}
         self.unknown_natures: set[str] = set()
+        self.notes: list[str] = []
 
     def add(self, raw: RawLine, amounts: dict[str, Decimal | None], source_line: int) -> None:
         chapter_code, chapter_source, account_label, known = self._chapter(raw)
@@ -100,6 +101,18 @@ class LineBuilder:
             return raw.contnat, "document" if raw.contnat else "unknown", "", False
         code = account.chapter(raw.direction, raw.order, raw.order_kind)
         return code, "plan" if exact else "plan_parent", label, exact
+
+    def warnings(self) -> list[str]:
+        """What a reader of the figures should know about how they were mapped."""
+        found = list(self.notes)
+        if self.unknown_natures:
+            found.append(f"Natures absentes du plan de comptes {self.info.declinaison} "
+                         f"{self.plan.year} (gardées, sans libellé du plan) : "
+                         + ", ".join(sorted(self.unknown_natures)))
+        if self.plan.year != self.info.year:
+            found.append(f"Plan de comptes {self.plan.year} utilisé pour l'exercice "
+                         f"{self.info.year} (année la plus proche disponible).")
+        return found
 
     def frame(self) -> pd.DataFrame:
         return lines_frame(self.columns)

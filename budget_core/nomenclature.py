@@ -195,3 +195,13 @@ def plan_for(nomenclature: str, year: int, *, source: str | None = None) -> Plan
         )
     nearest = min(years, key=lambda y: (abs(y - year), -y))
     return load_plan(declinaison, nearest)
+
+
+def best_plan(natures: set[str], year: int) -> Plan:
+    """The plan, among those shipped for that year, that knows the most of these natures.
+
+    SCDL files do not say their nomenclature; the natures a file uses tell it (an M57
+    file uses accounts such as 6573642 that no M14 or M52 plan has).
+    """
+    candidates = [plan_for(declinaison, year) for declinaison in available_plans()]
+    return max(candidates, key=lambda plan: sum(n in plan.accounts for n in natures))

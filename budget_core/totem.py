@@ -57,10 +57,15 @@ def read_totem(path: Path, *, name: str | None = None) -> BudgetDocument:
     name = name or path.name
     try:
         with path.open("rb") as raw:
-            return _parse(_HashingReader(raw), name)
+            return read_totem_stream(raw, name=name)
     except OSError as exc:
         raise FormatError(f"lecture impossible ({exc.strerror}).", source=name,
                           hint="Vérifiez le chemin et les droits du fichier.") from exc
+
+
+def read_totem_stream(stream: BinaryIO, *, name: str) -> BudgetDocument:
+    """Parse a TOTEM document from an open binary stream (a file, an upload)."""
+    return _parse(_HashingReader(stream), name)
 
 
 def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
@@ -101,15 +106,7 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
     builder.info.source_sha256 = reader.sha256.hexdigest()
     lines = builder.frame()
     lines["source_sha256"] = builder.info.source_sha256
-    warnings = []
-    if builder.unknown_natures:
-        warnings.append("Natures absentes du plan de comptes "
-                        f"{builder.info.declinaison} {builder.plan.year} : "
-                        + ", ".join(sorted(builder.unknown_natures)))
-    if builder.plan.year != builder.info.year:
-        warnings.append(f"Plan de comptes {builder.plan.year} utilisé pour l'exercice "
-                        f"{builder.info.year} (année la plus proche disponible).")
-    return BudgetDocument(builder.info, lines, skipped, warnings)
+    return BudgetDocument(builder.info, lines, skipped, builder.warnings())
 
 
 def _check_root(root: etree._Element, name: str) -> None:

@@ -1,0 +1,108 @@
+"""Command line: everything the app does, scriptable. `python -m budget_core --help`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from budget_core.analysis import section_totals
+from budget_core.errors import BudgetError
+from budget_core.formats import read_documents
+from budget_core.fsutil import atomic_write_bytes
+from budget_core.model import STAGE_LABELS, BudgetDocument
+from budget_core.scdl import scdl_csv_bytes
+
+
+def _euros(value: object) -> str:
+    return f"{value:,.2f} €".replace(",", "\u202f").replace(".", ",")
+
+
+def describe(document: BudgetDocument) -> dict[str, object]:
+    """What a document is, as plain data (the `inspect` output)."""
+    info = document.info
+    by_section = section_totals(document.lines, ["amount"])
+    return {
+        "fichier": info.source_file,
+        "format": info.source_format,
+        "sha256": info.source_sha256,
+        "collectivite": info.entity_name,
+        "type": info.entity_type,
+        "siret": info.siret,
+        "budget": f"{info.budget_label} ({info.budget_kind})",
+        "annee": info.year,
+        "etape": f"{info.stage} — {STAGE_LABELS[info.stage]}",
+        "nomenclature": f"{info.nomenclature} / {info.declinaison}",
+        "plan_de_comptes": info.plan_year,
+        "lignes": len(document.lines),
+        "lignes_calculees_ignorees": document.calculated_lines_skipped,
+        "totaux": [
+            {"section": r.section, "sens": r.direction, "operations": r.operation_kind,
+             "montant": str(r.amount)}
+            for r in by_section.itertuples(index=False)
+        ],
+        "avertissements": document.warnings,
+    }
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    documents = read_documents(Path(args.file), nomenclature=args.nomenclature)
+    described = [describe(d) for d in documents]
+    if args.json:
+        print(json.dumps(described, ensure_ascii=False, indent=2))
+        return 0
+    for item in described:
+        for key, value in item.items():
+            if key == "totaux":
+                print("totaux (montant principal de l'étape) :")
+                for total in value:  # type: ignore[attr-defined]
+                    print(f"  {total['section']:<15} {total['sens']:<8} "
+                          f"{total['operations']:<6} {_euros(float(total['montant'])):>22}")
+            elif key == "avertissements":
+                for warning in value:  # type: ignore[attr-defined]
+                    print(f"avertissement : {warning}")
+            else:
+                print(f"{key} : {value}")
+        print()
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    documents = read_documents(Path(args.file), nomenclature=args.nomenclature)
+    lines = pd.concat([d.lines for d in documents], ignore_index=True)
+    atomic_write_bytes(Path(args.output), scdl_csv_bytes(lines))
+    print(f"{len(lines)} lignes écrites dans {args.output} (SCDL budget 0.8.3)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m budget_core",
+        description="Explorer les budgets des collectivités locales (TOTEM, SCDL).")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    inspect = commands.add_parser("inspect", help="dire ce qu'est un fichier budgétaire")
+    inspect.add_argument("file", help="document TOTEM (XML) ou CSV SCDL budget")
+    inspect.add_argument("--json", action="store_true", help="sortie JSON")
+    inspect.add_argument("--nomenclature", help="pour un CSV SCDL : ex. M57-M57_A")
+    inspect.set_defaults(func=cmd_inspect)
+
+    convert = commands.add_parser("convert", help="convertir en CSV SCDL budget 0.8.3")
+    convert.add_argument("file", help="document TOTEM (XML) ou CSV SCDL budget")
+    convert.add_argument("-o", "--output", required=True, help="CSV à écrire")
+    convert.add_argument("--nomenclature", help="pour un CSV SCDL : ex. M57-M57_A")
+    convert.set_defaults(func=cmd_convert)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BudgetError as exc:
+        print(f"Erreur : {exc.french()}", file=sys.stderr)
+        return 1

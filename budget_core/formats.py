@@ -1,0 +1,42 @@
+"""Read any budget file, whatever its format: TOTEM XML or SCDL CSV, told apart by content."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from budget_core.errors import FormatError
+from budget_core.model import BudgetDocument
+from budget_core.scdl import parse_scdl_bytes
+from budget_core.totem import read_totem, read_totem_stream
+
+
+def _is_xml(head: bytes) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def read_documents(path: Path, *, nomenclature: str | None = None) -> list[BudgetDocument]:
+    """Every budget document a file holds (one for TOTEM, one per SIRET × year × stage in SCDL)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(512)
+    except OSError as exc:
+        raise FormatError(f"lecture impossible ({exc.strerror}).", source=path.name,
+                          hint="Vérifiez le chemin et les droits du fichier.") from exc
+    if not head.strip():
+        raise FormatError("fichier vide.", source=path.name,
+                          hint="Choisissez un document TOTEM (XML) ou un CSV SCDL budget.")
+    if _is_xml(head):
+        return [read_totem(path)]
+    return parse_scdl_bytes(path.read_bytes(), name=path.name, nomenclature=nomenclature)
+
+
+def read_uploaded(data: bytes, name: str, *, nomenclature: str | None = None
+                  ) -> list[BudgetDocument]:
+    """Same as read_documents for bytes already in memory (an upload in the app)."""
+    if not data.strip():
+        raise FormatError("fichier vide.", source=name,
+                          hint="Choisissez un document TOTEM (XML) ou un CSV SCDL budget.")
+    if _is_xml(data[:512]):
+        return [read_totem_stream(io.BytesIO(data), name=name)]
+    return parse_scdl_bytes(data, name=name, nomenclature=nomenclature)

@@ -1,0 +1,243 @@
+"""SCDL « budget » CSV (OpenDataFrance schema `scdl/budget`): read every real variant, write 0.8.3.
+
+Real files come with `,` or `;`, UTF-8 with or without BOM or Latin-1, decimal point or comma,
+codes ("CA", "D", "1") or labels ("Compte administratif", "dépense", "ordre"). Reading maps each
+row through the same `LineBuilder` as TOTEM, so both give the same canonical lines.
+
+SCDL carries no nomenclature: chapters come from `BGT_CONTNAT` when filled, else from the plan
+de comptes the caller names, else from the plan most collectivities of that type used that year
+(said in the document's warnings).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from budget_core.errors import FormatError
+from budget_core.mapping import LineBuilder, RawLine
+from budget_core.model import (
+    AMOUNT_FIELDS,
+    CENT,
+    STAGE_BY_NATDEC,
+    STAGE_LABELS,
+    BudgetDocument,
+    DocumentInfo,
+    entity_type_of,
+)
+from budget_core.nomenclature import best_plan, plan_for, split_nomenclature
+
+SCHEMA_VERSION = "0.8.3"
+SCHEMA_RESOURCE = "scdl_budget_schema_0.8.3.json"
+
+FIELDS = ("BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NOM", "BGT_CONTNAT", "BGT_CONTNAT_LABEL",
+          "BGT_NATURE", "BGT_NATURE_LABEL", "BGT_FONCTION", "BGT_FONCTION_LABEL",
+          "BGT_OPERATION", "BGT_SECTION", "BGT_OPBUDG", "BGT_CODRD", "BGT_MTREAL",
+          "BGT_MTBUDGPREC", "BGT_MTRARPREC", "BGT_MTPROPNOUV", "BGT_MTPREV", "BGT_CREDOUV",
+          "BGT_MTRAR3112", "BGT_ARTSPE")
+REQUIRED = ("BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NATURE", "BGT_CODRD")
+# SCDL amount column → canonical column.
+AMOUNT_COLUMNS = {f"BGT_{field.upper()}": column for field, column in AMOUNT_FIELDS.items()}
+
+# The schema's enum has no CFU: a compte financier unique is published as a compte administratif.
+NATDEC_LABEL = {"BP": "budget primitif", "BS": "budget supplémentaire",
+                "DM": "décision modificative", "CA": "compte administratif",
+                "CFU": "compte administratif"}
+
+
+def _key(text: str) -> str:
+    """Lower-case, accents removed: `Dépense` and `depense` read the same."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+STAGE_BY_TEXT = {
+    **{_key(code): code for code in STAGE_LABELS},
+    **{_key(label): code for code, label in STAGE_LABELS.items()},
+    **STAGE_BY_NATDEC,
+    **{str(int(code)): stage for code, stage in STAGE_BY_NATDEC.items()},
+}
+DIRECTION_BY_TEXT = {"d": "D", "depense": "D", "depenses": "D", "r": "R", "recette": "R",
+                     "recettes": "R"}
+ORDER_BY_TEXT = {"0": False, "reel": False, "reelle": False, "1": True, "ordre": True}
+SECTION_BY_TEXT: dict[str, str] = {"f": "F", "fonctionnement": "F", "i": "I", "investissement": "I"}
+
+
+def schema_descriptor() -> str:
+    """Path of the shipped official Table Schema (for frictionless)."""
+    return str(resources.files("budget_core.data").joinpath(SCHEMA_RESOURCE))
+
+
+def _decode(data: bytes, name: str) -> str:
+    if not data.strip():
+        raise FormatError("fichier vide.", source=name, hint="Choisissez un fichier CSV SCDL "
+                          "budget non vide.")
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FormatError("encodage illisible.", source=name)  # latin-1 decodes anything
+
+
+def _dialect(text: str) -> str:
+    header = text.split("\n", 1)[0]
+    return max((",", ";", "\t", "|"), key=header.count)
+
+
+def _amount(value: str, name: str, row: int, column: str) -> Decimal | None:
+    text = value.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if not text:
+        return None
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".") if "." in text else text.replace(",", ".")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite():
+        raise FormatError(f"montant « {value} » illisible dans {column}.", source=name,
+                          where=f"ligne {row}", hint="Écrivez les montants en chiffres, "
+                          "avec une virgule ou un point décimal.")
+    return amount.quantize(CENT)
+
+
+def _lookup(table: dict[str, object], value: str, column: str, name: str, row: int) -> object:
+    try:
+        return table[_key(value)]
+    except KeyError:
+        raise FormatError(f"valeur « {value} » inconnue dans {column}.", source=name,
+                          where=f"ligne {row}",
+                          hint=f"Valeurs admises : {', '.join(sorted(set(map(str, table))))}."
+                          ) from None
+
+
+def read_scdl(path: Path, *, nomenclature: str | None = None,
+              name: str | None = None) -> list[BudgetDocument]:
+    """Parse an SCDL budget CSV: one document per (SIRET, year, stage) it holds."""
+    name = name or path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"lecture impossible ({exc.strerror}).", source=name) from exc
+    return parse_scdl_bytes(data, name=name, nomenclature=nomenclature)
+
+
+def parse_scdl_bytes(data: bytes, *, name: str,
+                     nomenclature: str | None = None) -> list[BudgetDocument]:
+    text = _decode(data, name)
+    sha256 = hashlib.sha256(data).hexdigest()
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_dialect(text))
+    columns = [c.strip().upper() for c in reader.fieldnames or []]
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise FormatError(f"colonnes obligatoires absentes : {', '.join(missing)}.",
+                          source=name, where="ligne 1 (en-tête)",
+                          hint="Le fichier doit suivre le schéma SCDL budget "
+                               f"{SCHEMA_VERSION} (colonnes BGT_…).")
+    reader.fieldnames = columns
+    groups: dict[tuple[str, int, str], list[tuple[int, dict[str, str]]]] = {}
+    try:
+        for row_number, row in enumerate(reader, start=2):
+            values = {k: (v or "").strip() for k, v in row.items() if k is not None}
+            groups.setdefault(_document_key(values, name, row_number), []).append(
+                (row_number, values))
+    except csv.Error as exc:
+        raise FormatError(f"CSV mal formé ({exc}).", source=name,
+                          where=f"ligne {reader.line_num}") from exc
+    if not groups:
+        raise FormatError("aucune ligne de données sous l'en-tête.", source=name,
+                          hint="Le fichier ne contient que l'en-tête.")
+    return [_document(key, rows, name, sha256, nomenclature) for key, rows in groups.items()]
+
+
+def _document_key(values: dict[str, str], name: str, row: int) -> tuple[str, int, str]:
+    siret = values["BGT_SIRET"].replace(" ", "")
+    if not (len(siret) == 14 and siret.isdigit()):
+        raise FormatError(f"SIRET « {values['BGT_SIRET']} » invalide : 14 chiffres attendus.",
+                          source=name, where=f"ligne {row}, colonne BGT_SIRET")
+    year_text = values["BGT_ANNEE"]
+    if not (year_text.isdigit() and len(year_text) == 4):
+        raise FormatError(f"année « {year_text} » invalide : 4 chiffres attendus.",
+                          source=name, where=f"ligne {row}, colonne BGT_ANNEE")
+    stage = str(_lookup(STAGE_BY_TEXT, values["BGT_NATDEC"], "BGT_NATDEC", name, row))
+    return siret, int(year_text), stage
+
+
+def _document(key: tuple[str, int, str], rows: list[tuple[int, dict[str, str]]], name: str,
+              sha256: str, nomenclature: str | None) -> BudgetDocument:
+    siret, year, stage = key
+    if nomenclature:
+        plan = plan_for(nomenclature, year, source=name)
+        norme, declinaison = split_nomenclature(nomenclature)
+    else:
+        plan = best_plan({values["BGT_NATURE"] for _, values in rows}, year)
+        norme, declinaison = plan.norme, plan.declinaison
+    entity = rows[0][1].get("BGT_NOM", "")
+    info = DocumentInfo(
+        siret=siret, entity_name=entity, entity_type=entity_type_of(siret),
+        budget_kind="principal", budget_label=entity, year=year, stage=stage,
+        nomenclature=norme, declinaison=declinaison, plan_year=plan.year, source_file=name,
+        source_sha256=sha256, source_format="scdl",
+    )
+    builder = LineBuilder(info, plan)
+    if not nomenclature:
+        builder.notes.append(
+            f"Nomenclature absente du format SCDL : plan {declinaison} {plan.year} retenu (celui "
+            "qui connaît le plus de natures du fichier) pour les chapitres non renseignés.")
+    for row_number, values in rows:
+        raw = RawLine(
+            nature=values["BGT_NATURE"],
+            direction=str(_lookup(DIRECTION_BY_TEXT, values["BGT_CODRD"], "BGT_CODRD",
+                                  name, row_number)),
+            order=bool(_lookup(ORDER_BY_TEXT, values.get("BGT_OPBUDG") or "0",
+                               "BGT_OPBUDG", name, row_number)),
+            contnat=values.get("BGT_CONTNAT", ""),
+            fonction=values.get("BGT_FONCTION", ""),
+            operation=values.get("BGT_OPERATION", ""),
+            specialised=_key(values.get("BGT_ARTSPE", "")) in ("specialise", "true", "1"),
+            section_hint=SECTION_BY_TEXT.get(_key(values.get("BGT_SECTION", "")), ""),
+            label_hint=values.get("BGT_NATURE_LABEL", ""),
+        )
+        amounts = {column: _amount(values.get(field, ""), name, row_number, field)
+                   for field, column in AMOUNT_COLUMNS.items()}
+        builder.add(raw, amounts, row_number)
+    return BudgetDocument(info, builder.frame(), 0, builder.warnings())
+
+
+def _text(value: object) -> str:
+    return "" if value is None or value is pd.NA else str(value)
+
+
+def to_scdl_rows(lines: pd.DataFrame) -> list[list[str]]:
+    """Canonical lines → SCDL 0.8.3 rows (header first), in the document's line order."""
+    rows: list[list[str]] = [list(FIELDS)]
+    for line in lines.to_dict("records"):
+        values = {
+            "BGT_NATDEC": NATDEC_LABEL[line["stage"]], "BGT_ANNEE": str(line["year"]),
+            "BGT_SIRET": line["siret"], "BGT_NOM": line["entity_name"],
+            "BGT_CONTNAT": line["chapter_code"], "BGT_CONTNAT_LABEL": line["chapter_label"],
+            "BGT_NATURE": line["nature_code"], "BGT_NATURE_LABEL": line["nature_label"],
+            "BGT_FONCTION": line["fonction_code"], "BGT_FONCTION_LABEL": line["fonction_label"],
+            "BGT_OPERATION": line["operation_code"], "BGT_SECTION": line["section"],
+            "BGT_OPBUDG": "ordre" if line["operation_kind"] == "ordre" else "réel",
+            "BGT_CODRD": "dépense" if line["direction"] == "depense" else "recette",
+            "BGT_ARTSPE": "spécialisé" if line["specialised"] else "non spécialisé",
+            **{field: _text(line[column]) for field, column in AMOUNT_COLUMNS.items()},
+        }
+        rows.append([values[field] for field in FIELDS])
+    return rows
+
+
+def scdl_csv_bytes(lines: pd.DataFrame) -> bytes:
+    """The SCDL CSV of canonical lines: comma separated, UTF-8, decimal point."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(to_scdl_rows(lines))
+    return buffer.getvalue().encode("utf-8")
