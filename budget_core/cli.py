@@ -6,20 +6,18 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 
 from budget_core.analysis import section_totals
 from budget_core.errors import BudgetError
+from budget_core.fmt import euros
 from budget_core.formats import read_documents
 from budget_core.fsutil import atomic_write_bytes
 from budget_core.model import STAGE_LABELS, BudgetDocument
 from budget_core.scdl import scdl_csv_bytes
-
-
-def _euros(value: object) -> str:
-    return f"{value:,.2f} €".replace(",", "\u202f").replace(".", ",")
 
 
 def describe(document: BudgetDocument) -> dict[str, object]:
@@ -61,7 +59,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                 print("totaux (montant principal de l'étape) :")
                 for total in value:  # type: ignore[attr-defined]
                     print(f"  {total['section']:<15} {total['sens']:<8} "
-                          f"{total['operations']:<6} {_euros(float(total['montant'])):>22}")
+                          f"{total['operations']:<6} {euros(Decimal(total['montant']), 2):>22}")
             elif key == "avertissements":
                 for warning in value:  # type: ignore[attr-defined]
                     print(f"avertissement : {warning}")

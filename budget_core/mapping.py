@@ -21,7 +21,7 @@ from budget_core.model import (
     lines_frame,
     main_amount_column,
 )
-from budget_core.nomenclature import Plan
+from budget_core.nomenclature import Chapter, Plan
 
 # Section of a nature by its class when no chapter tells it: classes 1-5 are balance-sheet
 # (investissement) accounts, 6-7 are charges and produits (fonctionnement).
@@ -41,7 +41,7 @@ class RawLine:
     contnat: str = ""
     fonction: str = ""
     operation: str = ""
-    specialised: bool = False
+    specialised: bool | None = None  # None when the document does not say
     section_hint: str = ""  # CaracSup Section F/I, or the SCDL section
     label_hint: str = ""  # the document's own label of the nature
 
@@ -59,7 +59,9 @@ class LineBuilder:
 
     def add(self, raw: RawLine, amounts: dict[str, Decimal | None], source_line: int) -> None:
         chapter_code, chapter_source, account_label, known = self._chapter(raw)
-        chapter = self.plan.chapters.get(chapter_code)
+        chapter = self._plan_chapter(chapter_code)
+        if chapter is not None:
+            chapter_code = chapter.code
         section = (chapter.section if chapter and chapter.section in SECTIONS else "") or \
             ZERO_CHAPTER_SECTION.get(raw.nature, "") or raw.section_hint or \
             CLASS_SECTION.get(raw.nature[:1], "")
@@ -76,7 +78,8 @@ class LineBuilder:
             "operation_kind": "ordre" if raw.order else "reel",
             "carryover": raw.nature in CARRYOVER_NATURES,
             "chapter_code": chapter_code, "chapter_label": chapter.label if chapter else "",
-            "chapter_source": chapter_source, "nature_code": raw.nature,
+            "chapter_source": chapter_source, "vote_chapter": raw.contnat,
+            "nature_code": raw.nature,
             "nature_label": account_label or raw.label_hint, "nature_known": known,
             "fonction_code": raw.fonction,
             "fonction_label": self.plan.fonction_label(raw.fonction) if raw.fonction else "",
@@ -95,10 +98,10 @@ class LineBuilder:
         if raw.nature in self.plan.chapters and raw.nature[:1] == "0":
             # 001, 002, 021, 023, 024 are chapters and natures at once.
             return raw.nature, "plan", self.plan.chapters[raw.nature].label, True
-        if raw.contnat and raw.contnat in self.plan.chapters:
+        if raw.contnat:
             return raw.contnat, "document", label, exact
         if account is None:
-            return raw.contnat, "document" if raw.contnat else "unknown", "", False
+            return "", "unknown", "", False
         code = account.chapter(raw.direction, raw.order, raw.order_kind)
         return code, "plan" if exact else "plan_parent", label, exact
 
@@ -113,6 +116,18 @@ class LineBuilder:
             found.append(f"Plan de comptes {self.plan.year} utilisé pour l'exercice "
                          f"{self.info.year} (année la plus proche disponible).")
         return found
+
+    def _plan_chapter(self, code: str) -> Chapter | None:
+        """The plan's chapter for a code, or for its longest prefix that is a chapter.
+
+        Vote chapters can be finer than the plan's: `4581001` is chapter 4581 (opérations
+        pour compte de tiers) for third-party operation 001.
+        """
+        while code:
+            if code in self.plan.chapters:
+                return self.plan.chapters[code]
+            code = code[:-1]
+        return None
 
     def frame(self) -> pd.DataFrame:
         return lines_frame(self.columns)

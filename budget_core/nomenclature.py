@@ -139,11 +139,31 @@ def parse_plan_xml(path: Path) -> Plan:
             code, el.get("Libelle", "").strip(),
             *(el.get(attr, "") for attr in ("DR", "DOES", "DOIS", "RR", "ROES", "ROIS")),
         )
+    _inherit_chapters(plan)
     for path_ in ("Fonction/RefFonctionnelles//RefFonc", "Fonction/Comptes//Compte",
                   "Fonction/Chapitres/Chapitre"):
         for el in root.iterfind(path_):
             plan.fonctions.setdefault(el.get("Code", ""), el.get("Libelle", "").strip())
     return plan
+
+
+MAPPINGS = ("dr", "does", "dois", "rr", "roes", "rois")
+
+
+def _inherit_chapters(plan: Plan) -> None:
+    """Give grouping accounts (e.g. 6411, parent of 64111 and 64118) their children's chapters.
+
+    The plan only maps leaf accounts, but documents may use a grouping account as nature: it
+    belongs to the chapter its sub-accounts share (the first one that has one, per kind).
+    """
+    codes = sorted(plan.accounts)
+    for code, account in plan.accounts.items():
+        if any(getattr(account, m) for m in MAPPINGS):
+            continue
+        children = [plan.accounts[c] for c in codes if c.startswith(code) and c != code]
+        inherited = {m: next((getattr(c, m) for c in children if getattr(c, m)), "")
+                     for m in MAPPINGS}
+        plan.accounts[code] = Account(code, account.label, **inherited)
 
 
 def split_nomenclature(value: str) -> tuple[str, str]:

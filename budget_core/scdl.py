@@ -46,6 +46,7 @@ REQUIRED = ("BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NATURE", "BGT_CODRD")
 # SCDL amount column → canonical column.
 AMOUNT_COLUMNS = {f"BGT_{field.upper()}": column for field, column in AMOUNT_FIELDS.items()}
 
+ARTSPE_LABEL = {True: "spécialisé", False: "non spécialisé"}
 # The schema's enum has no CFU: a compte financier unique is published as a compte administratif.
 NATDEC_LABEL = {"BP": "budget primitif", "BS": "budget supplémentaire",
                 "DM": "décision modificative", "CA": "compte administratif",
@@ -67,6 +68,8 @@ STAGE_BY_TEXT = {
 DIRECTION_BY_TEXT = {"d": "D", "depense": "D", "depenses": "D", "r": "R", "recette": "R",
                      "recettes": "R"}
 ORDER_BY_TEXT = {"0": False, "reel": False, "reelle": False, "1": True, "ordre": True}
+ARTSPE_BY_TEXT = {"specialise": True, "true": True, "1": True, "non specialise": False,
+                  "false": False, "0": False}
 SECTION_BY_TEXT: dict[str, str] = {"f": "F", "fonctionnement": "F", "i": "I", "investissement": "I"}
 
 
@@ -202,7 +205,7 @@ def _document(key: tuple[str, int, str], rows: list[tuple[int, dict[str, str]]],
             contnat=values.get("BGT_CONTNAT", ""),
             fonction=values.get("BGT_FONCTION", ""),
             operation=values.get("BGT_OPERATION", ""),
-            specialised=_key(values.get("BGT_ARTSPE", "")) in ("specialise", "true", "1"),
+            specialised=ARTSPE_BY_TEXT.get(_key(values.get("BGT_ARTSPE", ""))),
             section_hint=SECTION_BY_TEXT.get(_key(values.get("BGT_SECTION", "")), ""),
             label_hint=values.get("BGT_NATURE_LABEL", ""),
         )
@@ -223,13 +226,14 @@ def to_scdl_rows(lines: pd.DataFrame) -> list[list[str]]:
         values = {
             "BGT_NATDEC": NATDEC_LABEL[line["stage"]], "BGT_ANNEE": str(line["year"]),
             "BGT_SIRET": line["siret"], "BGT_NOM": line["entity_name"],
-            "BGT_CONTNAT": line["chapter_code"], "BGT_CONTNAT_LABEL": line["chapter_label"],
+            "BGT_CONTNAT": line["vote_chapter"] or line["chapter_code"],
+            "BGT_CONTNAT_LABEL": line["chapter_label"],
             "BGT_NATURE": line["nature_code"], "BGT_NATURE_LABEL": line["nature_label"],
             "BGT_FONCTION": line["fonction_code"], "BGT_FONCTION_LABEL": line["fonction_label"],
             "BGT_OPERATION": line["operation_code"], "BGT_SECTION": line["section"],
             "BGT_OPBUDG": "ordre" if line["operation_kind"] == "ordre" else "réel",
             "BGT_CODRD": "dépense" if line["direction"] == "depense" else "recette",
-            "BGT_ARTSPE": "spécialisé" if line["specialised"] else "non spécialisé",
+            "BGT_ARTSPE": ARTSPE_LABEL.get(line["specialised"], ""),
             **{field: _text(line[column]) for field, column in AMOUNT_COLUMNS.items()},
         }
         rows.append([values[field] for field in FIELDS])

@@ -197,7 +197,8 @@ def _add_line(builder: LineBuilder, elem: etree._Element, name: str) -> None:
         nature=nature, direction=direction, order=values.get("OpBudg") == "1",
         order_kind=values.get("TypOpBudg"), contnat=values.get("ContNat", ""),
         fonction=values.get("Fonction", ""), operation=values.get("Operation", ""),
-        specialised=values.get("ArtSpe") == "true", section_hint=section_hint,
+        specialised={"true": True, "false": False}.get(values.get("ArtSpe", "")),
+        section_hint=section_hint,
         label_hint=values.get("LibCpte", ""),
     )
     builder.add(raw, amounts, elem.sourceline or 0)

@@ -21,10 +21,16 @@ OUT = Path(__file__).resolve().parent.parent / "budget_core" / "data" / "plans"
 def main(source: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     count = 0
+    written: dict[str, Path] = {}
     for path in sorted(Path(source).glob("*/*/*/planDeCompte.xml")):
+        # The plan's own header names its year and déclinaison: some folders hold a copy of
+        # another year's plan (2022/M4/M43_D is the 2020 plan), which the header reveals.
         plan = parse_plan_xml(path)
         payload = json.dumps(plan.to_dict(), ensure_ascii=False, separators=(",", ":"))
         target = OUT / plan_filename(plan.declinaison, plan.year)
+        if target.name in written:
+            print(f"{path}: same plan as {written[target.name]}, kept once")
+        written[target.name] = path
         target.write_bytes(gzip.compress(payload.encode("utf-8"), mtime=0))
         count += 1
     print(f"{count} plans written to {OUT}")

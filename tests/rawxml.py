@@ -1,0 +1,33 @@
+"""An independent reading of TOTEM files with plain lxml + XPath, to check the library against.
+
+Deliberately naive (whole tree in memory, no mapping): it is what the document itself says.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from lxml import etree
+
+NS = {"d": "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"}
+
+
+def budget_lines(path: Path) -> list[etree._Element]:
+    """The LigneBudget elements that are budget lines (not calculated totals)."""
+    tree = etree.parse(str(path))
+    return tree.xpath("//d:LigneBudget[not(@calculated='true')]", namespaces=NS)
+
+
+def value(line: etree._Element, name: str) -> str | None:
+    found = line.find(f"d:{name}", NS)
+    return None if found is None else found.get("V")
+
+
+def sums_by_direction_and_order(path: Path, amount: str) -> dict[tuple[str, str], Decimal]:
+    """Sum of one amount by (CodRD, OpBudg) as the document states it."""
+    out: dict[tuple[str, str], Decimal] = {}
+    for line in budget_lines(path):
+        key = (value(line, "CodRD") or "", value(line, "OpBudg") or "0")
+        out[key] = out.get(key, Decimal(0)) + Decimal(value(line, amount) or "0")
+    return out
