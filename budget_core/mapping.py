@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pandas as pd
+import pyarrow as pa
 
 from budget_core.model import (
     CARRYOVER_NATURES,
     COLUMN_NAMES,
     DIRECTIONS,
+    LINE_SCHEMA,
     SECTIONS,
     DocumentInfo,
-    lines_frame,
     main_amount_column,
 )
 from budget_core.nomenclature import Chapter, Plan
@@ -46,18 +47,53 @@ class RawLine:
     label_hint: str = ""  # the document's own label of the nature
 
 
+# Columns that are the same on every line of a document: filled once per batch.
+DOCUMENT_COLUMNS = ("siret", "siren", "entity_name", "entity_type", "insee", "budget_kind",
+                    "budget_label", "year", "stage", "nomenclature", "declinaison", "plan_year",
+                    "source_file", "source_sha256")
+# Columns that depend only on how a line is classified (cached per classification).
+MAPPED_COLUMNS = ("section", "direction", "operation_kind", "carryover", "chapter_code",
+                  "chapter_label", "chapter_source", "vote_chapter", "nature_code",
+                  "nature_label", "nature_known", "fonction_code", "fonction_label",
+                  "operation_code", "specialised")
+LINE_COLUMNS_ = tuple(c for c in COLUMN_NAMES if c not in DOCUMENT_COLUMNS)
+BATCH_LINES = 50_000
+
+
 class LineBuilder:
-    """Collects mapped lines column by column, then builds the canonical frame."""
+    """Collects mapped lines, then builds the canonical frame.
+
+    Lines are kept as Python lists for at most BATCH_LINES lines, then turned into an Arrow
+    record batch, so memory grows with the compact Arrow size of a document, not with Python
+    objects. A line's mapping depends only on its codes: it is computed once per distinct
+    classification.
+    """
 
     def __init__(self, info: DocumentInfo, plan: Plan) -> None:
         self.info = info
         self.plan = plan
         self.amount_column = main_amount_column(info.stage)
-        self.columns: dict[str, list[object]] = {name: [] for name in COLUMN_NAMES}
+        self.columns: dict[str, list[object]] = {name: [] for name in LINE_COLUMNS_}
+        self.batches: list[pa.RecordBatch] = []
         self.unknown_natures: set[str] = set()
         self.notes: list[str] = []
+        self._mapped: dict[RawLine, tuple[object, ...]] = {}
 
     def add(self, raw: RawLine, amounts: dict[str, Decimal | None], source_line: int) -> None:
+        mapped = self._mapped.get(raw)
+        if mapped is None:
+            mapped = self._mapped[raw] = self._map(raw)
+        columns = self.columns
+        for name, value in zip(MAPPED_COLUMNS, mapped, strict=True):
+            columns[name].append(value)
+        for name, value in amounts.items():
+            columns[name].append(value)
+        columns["amount"].append(amounts.get(self.amount_column))
+        columns["source_line"].append(source_line)
+        if len(columns["source_line"]) >= BATCH_LINES:
+            self._flush()
+
+    def _map(self, raw: RawLine) -> tuple[object, ...]:
         chapter_code, chapter_source, account_label, known = self._chapter(raw)
         chapter = self._plan_chapter(chapter_code)
         if chapter is not None:
@@ -67,29 +103,29 @@ class LineBuilder:
             CLASS_SECTION.get(raw.nature[:1], "")
         if not known:
             self.unknown_natures.add(raw.nature)
+        return (
+            SECTIONS.get(section, ""), DIRECTIONS[raw.direction],
+            "ordre" if raw.order else "reel", raw.nature in CARRYOVER_NATURES,
+            chapter_code, chapter.label if chapter else "", chapter_source, raw.contnat,
+            raw.nature, account_label or raw.label_hint, known, raw.fonction,
+            self.plan.fonction_label(raw.fonction) if raw.fonction else "", raw.operation,
+            raw.specialised,
+        )
+
+    def _flush(self) -> None:
+        count = len(self.columns["source_line"])
+        if not count:
+            return
         info = self.info
-        row: dict[str, object] = {
-            "siret": info.siret, "siren": info.siren, "entity_name": info.entity_name,
-            "entity_type": info.entity_type, "insee": info.insee,
-            "budget_kind": info.budget_kind, "budget_label": info.budget_label,
-            "year": info.year, "stage": info.stage, "nomenclature": info.nomenclature,
-            "declinaison": info.declinaison, "plan_year": self.plan.year,
-            "section": SECTIONS.get(section, ""), "direction": DIRECTIONS[raw.direction],
-            "operation_kind": "ordre" if raw.order else "reel",
-            "carryover": raw.nature in CARRYOVER_NATURES,
-            "chapter_code": chapter_code, "chapter_label": chapter.label if chapter else "",
-            "chapter_source": chapter_source, "vote_chapter": raw.contnat,
-            "nature_code": raw.nature,
-            "nature_label": account_label or raw.label_hint, "nature_known": known,
-            "fonction_code": raw.fonction,
-            "fonction_label": self.plan.fonction_label(raw.fonction) if raw.fonction else "",
-            "operation_code": raw.operation, "specialised": raw.specialised,
-            **amounts, "amount": amounts.get(self.amount_column),
-            "source_file": info.source_file, "source_sha256": info.source_sha256,
-            "source_line": source_line,
-        }
-        for name in COLUMN_NAMES:
-            self.columns[name].append(row[name])
+        constants = {name: getattr(info, name, None) for name in DOCUMENT_COLUMNS}
+        constants["plan_year"] = self.plan.year
+        arrays = [
+            pa.array([constants[name]] * count, type=type_) if name in DOCUMENT_COLUMNS
+            else pa.array(self.columns[name], type=type_)
+            for name, type_ in zip(LINE_SCHEMA.names, LINE_SCHEMA.types, strict=True)
+        ]
+        self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=LINE_SCHEMA))
+        self.columns = {name: [] for name in LINE_COLUMNS_}
 
     def _chapter(self, raw: RawLine) -> tuple[str, str, str, bool]:
         """(chapter code, where it came from, the plan's label of the nature, nature in plan)."""
@@ -129,5 +165,14 @@ class LineBuilder:
             code = code[:-1]
         return None
 
-    def frame(self) -> pd.DataFrame:
-        return lines_frame(self.columns)
+    def frame(self, source_sha256: str | None = None) -> pd.DataFrame:
+        """The canonical lines frame (the SHA-256 may be known only once the file is read)."""
+        if source_sha256 is not None:
+            self.info.source_sha256 = source_sha256
+        self._flush()
+        table = pa.Table.from_batches(self.batches, schema=LINE_SCHEMA)
+        if source_sha256 is not None:
+            index = LINE_SCHEMA.get_field_index("source_sha256")
+            table = table.set_column(index, "source_sha256",
+                                     pa.array([source_sha256] * len(table), pa.string()))
+        return table.to_pandas(types_mapper=pd.ArrowDtype)

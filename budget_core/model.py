@@ -133,13 +133,6 @@ def main_amount_column(stage: str) -> str:
     return "mt_real" if stage in EXECUTED_STAGES else "mt_prev"
 
 
-def lines_frame(columns: dict[str, list[object]]) -> pd.DataFrame:
-    """Build a lines frame with the canonical schema from column lists."""
-    table = pa.table({name: pa.array(columns[name], type=t) for name, t, _ in LINE_COLUMNS},
-                     schema=LINE_SCHEMA)
-    return table.to_pandas(types_mapper=pd.ArrowDtype)
-
-
 def entity_type_of(siret: str, nat_cepl: str = "") -> str:
     """Collectivity type from the document's NatCEPL text, else from the SIREN's prefix.
 

@@ -103,9 +103,7 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
         raise FormatError(f"document incomplet : {what}.", source=name,
                           hint="Vérifiez qu'il s'agit d'un document budgétaire TOTEM complet "
                                "et non d'un extrait ou d'un fichier tronqué.")
-    builder.info.source_sha256 = reader.sha256.hexdigest()
-    lines = builder.frame()
-    lines["source_sha256"] = builder.info.source_sha256
+    lines = builder.frame(source_sha256=reader.sha256.hexdigest())
     return BudgetDocument(builder.info, lines, skipped, builder.warnings())
 
 
