@@ -13,11 +13,14 @@ import pandas as pd
 
 from budget_core.analysis import section_totals
 from budget_core.errors import BudgetError
+from budget_core.config import settings
+from budget_core.demo import build_demo
 from budget_core.fmt import euros
 from budget_core.formats import read_documents
 from budget_core.fsutil import atomic_write_bytes
 from budget_core.model import STAGE_LABELS, BudgetDocument
 from budget_core.scdl import scdl_csv_bytes
+from budget_core.store import Store
 
 
 def describe(document: BudgetDocument) -> dict[str, object]:
@@ -77,6 +80,22 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    store = build_demo()
+    print(f"{len(store.documents())} documents dans le jeu de démonstration {store.folder}")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    store = Store(settings().data_dir)
+    documents = store.documents()
+    print(f"Données lues par l'application : {store.folder} ({len(documents)} documents)")
+    for row in documents.sort_values(["entity_name", "year", "stage"]).itertuples():
+        print(f"  {row.entity_name:<32.32} {row.budget_label:<28.28} {row.year} {row.stage:<4}"
+              f"{row.line_count:>6} lignes  {row.source_file}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m budget_core",
@@ -94,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("-o", "--output", required=True, help="CSV à écrire")
     convert.add_argument("--nomenclature", help="pour un CSV SCDL : ex. M57-M57_A")
     convert.set_defaults(func=cmd_convert)
+
+    demo = commands.add_parser("demo", help="reconstruire le jeu de démonstration embarqué")
+    demo.set_defaults(func=cmd_demo)
+    cache = commands.add_parser("cache", help="lister les documents lus par l'application")
+    cache.set_defaults(func=cmd_cache)
     return parser
 
 

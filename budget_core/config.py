@@ -1,0 +1,37 @@
+"""Configuration in one place: where the data is. Tests and users point it with variables.
+
+- `BUDGET_CACHE_DIR`: the local cache filled from the portals (default `data_cache/`).
+- `BUDGET_DATA_DIR`: the store the app reads; default the cache when it holds a store,
+  else the embedded demo dataset (`demo_data/`), so a fresh clone works offline.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / "demo_data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    cache_dir: Path
+    data_dir: Path
+
+    @property
+    def is_demo(self) -> bool:
+        return self.data_dir.resolve() == DEMO_DIR.resolve()
+
+
+def settings() -> Settings:
+    cache = Path(os.environ.get("BUDGET_CACHE_DIR", ROOT / "data_cache"))
+    explicit = os.environ.get("BUDGET_DATA_DIR")
+    if explicit:
+        data = Path(explicit)
+    elif (cache / "store" / "documents.parquet").exists():
+        data = cache / "store"
+    else:
+        data = DEMO_DIR
+    return Settings(cache_dir=cache, data_dir=data)

@@ -1,0 +1,132 @@
+"""The local store of parsed budgets: parquet files of canonical lines + a document catalogue.
+
+Layout of a store folder:
+- `lines/<sha256>.parquet`: the lines of one source file (written atomically, once);
+- `documents.parquet`: one row per document (who, year, stage, source, line count), written
+  last, atomically: a reader sees the previous catalogue or the new one, never a half one.
+Queries go through DuckDB over the parquet files (parameterised SQL, never f-strings of values).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from budget_core.errors import CacheError
+from budget_core.fsutil import atomic_write_bytes
+from budget_core.model import LINE_SCHEMA, BudgetDocument
+
+DOCUMENT_COLUMNS = ("doc_key", "siret", "siren", "entity_name", "entity_type", "insee", "budget_kind",
+                    "budget_label", "year", "stage", "nomenclature", "declinaison", "plan_year",
+                    "source_file", "source_sha256", "source_format", "line_count", "warnings")
+
+
+def document_key(siret: str, year: int, stage: str, sha256: str) -> str:
+    """Identity of a budget document in the store.
+
+    A new file for the same budget, year and stage replaces the old one (a corrected CA),
+    except decisions modificatives: a year has several (DM1, DM2...), each its own document.
+    """
+    key = f"{siret}_{year}_{stage}"
+    return f"{key}_{sha256[:16]}" if stage == "DM" else key
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+class Store:
+    """A folder of parsed budgets, queried with DuckDB."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.lines_dir = folder / "lines"
+        self.catalogue_path = folder / "documents.parquet"
+
+    def exists(self) -> bool:
+        return self.catalogue_path.exists()
+
+    # -- writing ---------------------------------------------------------------------------
+    def add(self, documents: Iterable[BudgetDocument]) -> int:
+        """Store documents (replacing an earlier version of the same budget). Returns count."""
+        catalogue = self.documents()
+        rows = []
+        for document in documents:
+            sha = document.info.source_sha256
+            table = pa.Table.from_pandas(document.lines, schema=LINE_SCHEMA,
+                                         preserve_index=False)
+            info = document.info
+            key = document_key(info.siret, info.year, info.stage, sha)
+            atomic_write_bytes(self.lines_dir / f"{key}.parquet", _parquet_bytes(table))
+            row = {**asdict(info), "doc_key": key, "siren": info.siren,
+                   "line_count": len(document.lines), "warnings": "\n".join(document.warnings)}
+            rows.append({name: row[name] for name in DOCUMENT_COLUMNS})
+        if not rows:
+            return 0
+        new = pd.DataFrame(rows)
+        if not catalogue.empty:
+            catalogue = catalogue[~catalogue["doc_key"].isin(new["doc_key"])]
+        new = new.drop_duplicates("doc_key", keep="last")
+        merged = pd.concat([catalogue, new], ignore_index=True) if not catalogue.empty else new
+        self._write_catalogue(merged)
+        self._remove_orphans(merged)
+        return len(rows)
+
+    def _write_catalogue(self, catalogue: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(catalogue.reset_index(drop=True), preserve_index=False)
+        atomic_write_bytes(self.catalogue_path, _parquet_bytes(table))
+
+    def _remove_orphans(self, catalogue: pd.DataFrame) -> None:
+        keep = {f"{key}.parquet" for key in catalogue["doc_key"]}
+        for path in self.lines_dir.glob("*.parquet"):
+            if path.name not in keep:
+                path.unlink()
+
+    # -- reading ---------------------------------------------------------------------------
+    def documents(self) -> pd.DataFrame:
+        """The catalogue: one row per stored document."""
+        if not self.exists():
+            return pd.DataFrame(columns=list(DOCUMENT_COLUMNS))
+        try:
+            return pq.read_table(self.catalogue_path).to_pandas()
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise CacheError(f"catalogue illisible ({exc}).", source=str(self.catalogue_path),
+                             hint="Reconstruisez le cache avec « python -m budget_core demo » "
+                                  "ou une synchronisation.") from exc
+
+    def _glob(self) -> str:
+        return str(self.lines_dir / "*.parquet")
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """Run SQL where the view `lines` holds every stored line. Values go in `params`."""
+        if not any(self.lines_dir.glob("*.parquet")):
+            return pd.DataFrame(columns=list(LINE_SCHEMA.names))
+        con = duckdb.connect(config={"threads": 2})
+        try:
+            con.read_parquet(self._glob()).create_view("lines")
+            # Arrow keeps DECIMAL(18,2) exact; .df() would turn amounts into floats.
+            return con.sql(sql, params=list(params)).to_arrow_table().to_pandas(
+                types_mapper=pd.ArrowDtype)
+        except duckdb.Error as exc:
+            raise CacheError(f"requête impossible sur le cache ({exc}).",
+                             source=str(self.folder)) from exc
+        finally:
+            con.close()
+
+    def lines(self, sirets: Sequence[str], years: Sequence[int], stages: Sequence[str],
+              budget_kinds: Sequence[str] = ("principal", "annexe")) -> pd.DataFrame:
+        """Every stored line of these budgets (exact decimals kept as DECIMAL(18,2))."""
+        return self.query(
+            "SELECT * FROM lines WHERE list_contains(?, siret) AND list_contains(?, year) "
+            "AND list_contains(?, stage) AND list_contains(?, budget_kind) "
+            "ORDER BY siret, year, stage, source_line",
+            [list(sirets), [int(y) for y in years], list(stages), list(budget_kinds)])

@@ -1,0 +1,39 @@
+"""Rebuild budget_core/data/population.csv.gz from @etalab/decoupage-administratif.
+
+Usage: python tools/build_population.py ../shared/data/geo/decoupage-administratif-6.0.0
+
+Keeps, for each current commune and each EPCI à fiscalité propre: SIREN, INSEE code (communes),
+name, type, département, région and population municipale (INSEE, as the package gives it).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "budget_core" / "data" / "population.csv.gz"
+
+
+def main(source: str) -> None:
+    folder = Path(source)
+    rows = []
+    for c in json.loads((folder / "communes.json").read_text(encoding="utf-8")):
+        if c.get("type") == "commune-actuelle" and c.get("siren"):
+            rows.append([c["siren"], c["code"], c["nom"], "commune", c.get("departement", ""),
+                         c.get("region", ""), c.get("population", "")])
+    for e in json.loads((folder / "epci.json").read_text(encoding="utf-8")):
+        rows.append([e["code"], "", e["nom"], "epci", "", "", e.get("populationMunicipale", "")])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["siren", "insee", "name", "kind", "departement", "region", "population"])
+    writer.writerows(rows)
+    OUT.write_bytes(gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0))
+    print(f"{len(rows)} rows written to {OUT}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
