@@ -45,3 +45,61 @@ def chapter_totals(lines: pd.DataFrame, amounts: Sequence[str] = AMOUNT_COLUMNS)
 def section_totals(lines: pd.DataFrame, amounts: Sequence[str] = AMOUNT_COLUMNS) -> pd.DataFrame:
     """Totals by section × direction × operation kind."""
     return totals(lines, TOTAL_KEYS, amounts)
+
+
+def by_chapter(lines: pd.DataFrame, *, include_order: bool = False) -> pd.DataFrame:
+    """What the explorer shows: the stage's main amount by direction, section and chapter."""
+    chosen = select(lines, include_order=include_order)
+    out = totals(chosen, ("direction", "section", "chapter_code", "chapter_label"), ["amount"])
+    return out.sort_values(["direction", "amount"], ascending=[True, False], ignore_index=True)
+
+
+def drill_down(lines: pd.DataFrame, chapter_code: str, direction: str, *, by: str = "nature",
+               include_order: bool = False) -> pd.DataFrame:
+    """One chapter split by nature or by fonction."""
+    chosen = select(lines, include_order=include_order)
+    chosen = chosen[(chosen["chapter_code"] == chapter_code) & (chosen["direction"] == direction)]
+    keys = ("nature_code", "nature_label") if by == "nature" else ("fonction_code",
+                                                                     "fonction_label")
+    out = totals(chosen, keys, ["amount"])
+    return out.sort_values("amount", ascending=False, ignore_index=True)
+
+
+def compare(lines: pd.DataFrame, population: dict[str, int | None]) -> pd.DataFrame:
+    """Several entities side by side: amount and € per inhabitant by direction and chapter."""
+    chosen = select(lines)
+    out = totals(chosen, ("siren", "entity_name", "direction", "chapter_code", "chapter_label"),
+                 ["amount"])
+    out["population"] = out["siren"].map(population).astype("Int64")
+    out["per_inhabitant"] = out["amount"].astype(float) / out["population"].astype(float)
+    return out
+
+
+def evolution(lines: pd.DataFrame) -> pd.DataFrame:
+    """One entity over the years by direction and chapter, with the nomenclature of each year.
+
+    Chapters of M14 and M57 share their codes for the main chapters (011, 012, 65, 66, 70,
+    73, 74...), so the series stay comparable; the nomenclature column tells where it changes.
+    """
+    chosen = select(lines)
+    return totals(chosen, ("year", "nomenclature", "direction", "chapter_code",
+                           "chapter_label"), ["amount"])
+
+
+def nomenclature_changes(lines: pd.DataFrame) -> list[tuple[int, str, str]]:
+    """(year, before, after) for each year where the nomenclature changes."""
+    by_year = lines.groupby("year")["nomenclature"].first().sort_index()
+    return [(int(year), str(before), str(after))
+            for (year, after), before in zip(by_year.items(), by_year.shift(1), strict=True)
+            if isinstance(before, str) and before != after]
+
+
+def execution(lines: pd.DataFrame) -> pd.DataFrame:
+    """Execution of a CA/CFU by chapter: crédits ouverts (BP + BS + DM) against réalisé."""
+    chosen = select(lines)
+    out = totals(chosen, ("direction", "section", "chapter_code", "chapter_label"),
+                 ["cred_ouv", "mt_real", "mt_rar_3112"])
+    voted = out["cred_ouv"].astype(float)
+    out["execution_rate"] = (out["mt_real"].astype(float) / voted).where(voted != 0)
+    return out.sort_values(["direction", "cred_ouv"], ascending=[True, False],
+                           ignore_index=True)

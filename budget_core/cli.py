@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from budget_core.analysis import section_totals
-from budget_core.errors import BudgetError
 from budget_core.config import settings
 from budget_core.demo import build_demo
+from budget_core.errors import BudgetError
 from budget_core.fmt import euros
 from budget_core.formats import read_documents
 from budget_core.fsutil import atomic_write_bytes

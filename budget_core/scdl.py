@@ -243,5 +243,32 @@ def to_scdl_rows(lines: pd.DataFrame) -> list[list[str]]:
 def scdl_csv_bytes(lines: pd.DataFrame) -> bytes:
     """The SCDL CSV of canonical lines: comma separated, UTF-8, decimal point."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(to_scdl_rows(lines))
+    csv.writer(buffer, lineterminator="\n").writerows(
+        [neutralise(cell) for cell in row] for row in to_scdl_rows(lines))
     return buffer.getvalue().encode("utf-8")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """A text cell a spreadsheet would run as a formula (`=cmd|...`) is prefixed with `'`.
+
+    Numbers (including negative amounts) are left alone: only text is neutralised.
+    """
+    if cell.startswith(FORMULA_STARTS):
+        try:
+            float(cell)
+        except ValueError:
+            return "'" + cell
+    return cell
+
+
+def csv_safe_bytes(frame: pd.DataFrame) -> bytes:
+    """Any frame as CSV for download: UTF-8 with BOM (for spreadsheets), formulas neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(frame.columns)
+    for row in frame.itertuples(index=False):
+        writer.writerow([neutralise(_text(value)) for value in row])
+    return buffer.getvalue().encode("utf-8-sig")

@@ -23,8 +23,9 @@ from budget_core.errors import CacheError
 from budget_core.fsutil import atomic_write_bytes
 from budget_core.model import LINE_SCHEMA, BudgetDocument
 
-DOCUMENT_COLUMNS = ("doc_key", "siret", "siren", "entity_name", "entity_type", "insee", "budget_kind",
-                    "budget_label", "year", "stage", "nomenclature", "declinaison", "plan_year",
+DOCUMENT_COLUMNS = ("doc_key", "siret", "siren", "entity_name", "entity_type", "insee",
+                    "budget_kind", "budget_label", "year", "stage", "nomenclature",
+                    "declinaison", "plan_year",
                     "source_file", "source_sha256", "source_format", "line_count", "warnings")
 
 

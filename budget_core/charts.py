@@ -1,0 +1,113 @@
+"""Altair charts of the app, French formatted and readable on a projector.
+
+Each function takes a small frame from `budget_core.analysis` and returns an `alt.Chart`;
+the pages only display them. Colours: the Okabe-Ito palette (colour-blind safe).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+             "#000000"]
+SECTION_COLOURS = alt.Scale(domain=["fonctionnement", "investissement"],
+                            range=["#0072B2", "#E69F00"])
+FRENCH = alt.Locale(number=alt.NumberLocale(decimal=",", thousands="\u00a0", grouping=[3],
+                                            currency=["", "\u00a0€"]))
+EUROS = "$,.0f"
+
+
+def _finish(chart: alt.Chart | alt.LayerChart | alt.FacetChart) -> alt.Chart:
+    return chart.configure(locale=FRENCH).configure_axis(
+        labelFontSize=14, titleFontSize=15, labelLimit=380).configure_legend(
+        labelFontSize=14, titleFontSize=14).configure_title(fontSize=18)
+
+
+def _float(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    out = frame.copy()
+    for column in columns:
+        out[column] = out[column].astype(float)
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.ArrowDtype) and column not in columns:
+            out[column] = out[column].astype(object)
+    return out
+
+
+def chapter_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
+    """Horizontal bars, one per chapter, coloured by section (frame of analysis.by_chapter)."""
+    data = _float(frame, "amount")
+    data["chapitre"] = data["chapter_code"] + " — " + data["chapter_label"]
+    chart = alt.Chart(data, title=title).mark_bar().encode(
+        x=alt.X("amount:Q", title="Montant", axis=alt.Axis(format=EUROS)),
+        y=alt.Y("chapitre:N", sort="-x", title=None),
+        color=alt.Color("section:N", scale=SECTION_COLOURS, title="Section"),
+        tooltip=[alt.Tooltip("chapitre:N", title="Chapitre"),
+                 alt.Tooltip("section:N", title="Section"),
+                 alt.Tooltip("amount:Q", title="Montant", format=EUROS)],
+    ).properties(height=max(120, 34 * len(data)))
+    return _finish(chart)
+
+
+def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.Chart:
+    """Grouped bars: one group per chapter, one bar per entity (frame of analysis.compare)."""
+    data = _float(frame, value)
+    data["chapitre"] = data["chapter_code"] + " — " + data["chapter_label"]
+    axis_format = EUROS if value == "amount" else "$,.2f"
+    chart = alt.Chart(data, title=title).mark_bar().encode(
+        x=alt.X(f"{value}:Q", title="€" if value == "amount" else "€ par habitant",
+                axis=alt.Axis(format=axis_format)),
+        y=alt.Y("chapitre:N", title=None, sort="-x"),
+        yOffset="entity_name:N",
+        color=alt.Color("entity_name:N", title="Collectivité",
+                        scale=alt.Scale(range=OKABE_ITO)),
+        tooltip=[alt.Tooltip("entity_name:N", title="Collectivité"),
+                 alt.Tooltip("chapitre:N", title="Chapitre"),
+                 alt.Tooltip(f"{value}:Q", title="Montant", format=axis_format)],
+    ).properties(height=max(160, 22 * len(data)))
+    return _finish(chart)
+
+
+def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]],
+                    title: str) -> alt.Chart:
+    """Lines by chapter over the years, with a rule where the nomenclature changes."""
+    data = _float(frame, "amount")
+    data["chapitre"] = data["chapter_code"] + " — " + data["chapter_label"]
+    data["year"] = data["year"].astype(int)
+    lines = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("year:O", title="Exercice"),
+        y=alt.Y("amount:Q", title="Montant", axis=alt.Axis(format=EUROS)),
+        color=alt.Color("chapitre:N", title="Chapitre", scale=alt.Scale(range=OKABE_ITO)),
+        tooltip=[alt.Tooltip("year:O", title="Exercice"),
+                 alt.Tooltip("chapitre:N", title="Chapitre"),
+                 alt.Tooltip("nomenclature:N", title="Nomenclature"),
+                 alt.Tooltip("amount:Q", title="Montant", format=EUROS)],
+    )
+    layers: list[alt.Chart] = [lines]
+    if changes:
+        marks = pd.DataFrame([{"year": y, "label": f"{a} → {b}"} for y, a, b in changes])
+        rule = alt.Chart(marks).mark_rule(strokeDash=[6, 4], color="#D55E00").encode(
+            x="year:O")
+        text = alt.Chart(marks).mark_text(align="left", dx=4, dy=-6, color="#D55E00",
+                                          fontSize=14).encode(x="year:O", text="label:N")
+        layers += [rule, text]
+    return _finish(alt.layer(*layers, title=title).properties(height=420))
+
+
+def execution_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
+    """Voted (crédits ouverts) and realised side by side by chapter (analysis.execution)."""
+    data = _float(frame, "cred_ouv", "mt_real")
+    data["chapitre"] = data["chapter_code"] + " — " + data["chapter_label"]
+    long = data.melt(id_vars=["chapitre"], value_vars=["cred_ouv", "mt_real"],
+                     var_name="kind", value_name="montant")
+    long["kind"] = long["kind"].map({"cred_ouv": "Crédits ouverts", "mt_real": "Réalisé"})
+    chart = alt.Chart(long, title=title).mark_bar().encode(
+        x=alt.X("montant:Q", title="Montant", axis=alt.Axis(format=EUROS)),
+        y=alt.Y("chapitre:N", title=None, sort="-x"),
+        yOffset="kind:N",
+        color=alt.Color("kind:N", title="", scale=alt.Scale(range=["#56B4E9", "#0072B2"])),
+        tooltip=[alt.Tooltip("chapitre:N", title="Chapitre"),
+                 alt.Tooltip("kind:N", title="Montant"),
+                 alt.Tooltip("montant:Q", title="€", format=EUROS)],
+    ).properties(height=max(160, 40 * len(data)))
+    return _finish(chart)

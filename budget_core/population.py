@@ -1,0 +1,31 @@
+"""Population of communes and EPCI, to express amounts per inhabitant.
+
+Source: population municipale (INSEE) as published in the Code officiel géographique package
+@etalab/decoupage-administratif 6.0.0, shipped as `data/population.csv.gz`
+(built by `tools/build_population.py`).
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import pandas as pd
+
+SOURCE = ("Population municipale INSEE, d'après @etalab/decoupage-administratif 6.0.0 "
+          "(Code officiel géographique)")
+
+
+@functools.cache
+def table() -> pd.DataFrame:
+    path = resources.files("budget_core.data").joinpath("population.csv.gz")
+    with resources.as_file(path) as file:
+        return pd.read_csv(file, dtype={"siren": str, "insee": str, "departement": str,
+                                        "region": str}, compression="gzip")
+
+
+def by_siren(sirens: list[str]) -> dict[str, int | None]:
+    """Population of each SIREN; None when the source has none (département, syndicat...)."""
+    known = table().drop_duplicates("siren").set_index("siren")["population"]
+    return {s: int(known[s]) if s in known.index and pd.notna(known[s]) else None
+            for s in sirens}

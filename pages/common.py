@@ -1,0 +1,88 @@
+"""What every page shares: the store, cached queries, the budget picker, error display."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from budget_core.config import settings
+from budget_core.errors import BudgetError
+from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES
+from budget_core.store import Store
+
+ALL = "Tous"
+
+
+def store() -> Store:
+    """The store the app reads (cheap to make; cached results are keyed by its folder)."""
+    return Store(settings().data_dir)
+
+
+def _version() -> tuple[str, float]:
+    path = store().catalogue_path
+    return str(path), path.stat().st_mtime if path.exists() else 0.0
+
+
+@st.cache_data(show_spinner=False)
+def catalogue(version: tuple[str, float]) -> pd.DataFrame:
+    return store().documents()
+
+
+def documents() -> pd.DataFrame:
+    return catalogue(_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def budget_lines(sirets: tuple[str, ...], years: tuple[int, ...], stages: tuple[str, ...],
+                 kinds: tuple[str, ...], version: tuple[str, float]) -> pd.DataFrame:
+    return store().lines(sirets, years, stages, kinds)
+
+
+def lines_for(sirets: list[str], years: list[int], stages: list[str],
+              kinds: tuple[str, ...] = ("principal", "annexe")) -> pd.DataFrame:
+    return budget_lines(tuple(sirets), tuple(years), tuple(stages), kinds, _version())
+
+
+def workshop_mode() -> bool:
+    """Mode atelier: hides the filters' help and the tables for projection."""
+    return bool(st.sidebar.toggle("Mode atelier (projection)", key="atelier",
+                                  bind="query-params"))
+
+
+def entity_label(row: pd.Series) -> str:
+    """`CRACH — LOTISSEMENT LE BOCENO (annexe)`: a budget is a SIRET (IdEtab)."""
+    annex = " (annexe)" if row["budget_kind"] == "annexe" else ""
+    return f"{row['entity_name']} — {row['budget_label']}{annex}"
+
+
+def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collectivité",
+                container: st.delta_generator.DeltaGenerator | None = None) -> str | None:
+    """Type de collectivité then budget of a collectivité; returns the budget's SIRET."""
+    box = container or st
+    types = [t for t in ENTITY_TYPE_LABELS if t in set(docs["entity_type"])]
+    kind = box.selectbox("Type de collectivité", [ALL, *types], key=f"{key}_type",
+                         format_func=lambda t: ENTITY_TYPE_LABELS.get(t, t),
+                         bind="query-params")
+    if kind != ALL:
+        docs = docs[docs["entity_type"] == kind]
+    entities = docs.drop_duplicates("siret").sort_values("entity_name")
+    names = dict(zip(entities["siret"], entities.apply(entity_label, axis=1), strict=True))
+    if not names:
+        return None
+    options = list(names)
+    return box.selectbox(label, options, key=key, format_func=names.__getitem__,
+                         bind="query-params")
+
+
+def pick_stage(docs: pd.DataFrame, *, key: str = "etape",
+               container: st.delta_generator.DeltaGenerator | None = None) -> str | None:
+    box = container or st
+    stages = [s for s in STAGES if s in set(docs["stage"])]
+    if not stages:
+        return None
+    return box.selectbox("Étape budgétaire", stages, key=key, bind="query-params",
+                         format_func=lambda s: f"{s} — {STAGE_LABELS[s]}")
+
+
+def show_error(exc: BudgetError) -> None:
+    st.error(exc.french(), icon="⚠️")

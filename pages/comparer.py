@@ -1,0 +1,42 @@
+"""Comparer: two to ten budgets side by side by chapter, in € and € per inhabitant."""
+
+import streamlit as st
+
+from budget_core import analysis, charts, population
+from budget_core.model import STAGE_LABELS
+from pages.common import documents, entity_label, lines_for, pick_stage, workshop_mode
+
+st.title("Comparer des collectivités")
+workshop_mode()
+docs = documents()
+c1, c2 = st.columns(2)
+stage = pick_stage(docs, key="cmp_etape", container=c1)
+years = sorted(docs.loc[docs["stage"] == stage, "year"].unique(), reverse=True)
+year = c2.selectbox("Année", years, key="cmp_annee", bind="query-params")
+same = docs[(docs["stage"] == stage) & (docs["year"] == year)].drop_duplicates("siret")
+names = dict(zip(same["siret"], same.apply(entity_label, axis=1), strict=True))
+chosen = st.multiselect("Budgets à comparer (2 à 10)", list(names), key="cmp",
+                        format_func=names.__getitem__, max_selections=10,
+                        default=list(names)[:2], bind="query-params")
+per_head = st.toggle("En € par habitant", key="par_habitant", bind="query-params")
+direction = st.radio("Sens", ["depense", "recette"], horizontal=True, key="cmp_sens",
+                     format_func={"depense": "Dépenses", "recette": "Recettes"}.__getitem__,
+                     bind="query-params")
+if len(chosen) < 2:
+    st.info(f"Choisissez au moins deux budgets publiés pour la même année et la même étape "
+            f"({STAGE_LABELS.get(stage or '', '')} {year}).")
+    st.stop()
+
+lines = lines_for(chosen, [int(year)], [stage])
+heads = population.by_siren(sorted({s[:9] for s in chosen}))
+frame = analysis.compare(lines, heads)
+frame = frame[frame["direction"] == direction]
+if per_head:
+    missing = [names[s] for s in chosen if heads.get(s[:9]) is None]
+    if missing:
+        st.warning("Population inconnue (pas une commune ni un EPCI) : " + ", ".join(missing))
+    frame = frame[frame["population"].notna()]
+value = "per_inhabitant" if per_head else "amount"
+title = f"{'Dépenses' if direction == 'depense' else 'Recettes'} réelles par chapitre"
+st.altair_chart(charts.compare_bars(frame, value, title), key="chart_comparer")
+st.caption(f"Population : {population.SOURCE}.")

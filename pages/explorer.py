@@ -1,0 +1,93 @@
+"""Explorer un budget: recettes and dépenses by chapter, drill-down, table and downloads."""
+
+import streamlit as st
+
+from budget_core import analysis, charts
+from budget_core.fmt import euros
+from budget_core.model import STAGE_LABELS
+from budget_core.scdl import csv_safe_bytes
+from pages.common import documents, lines_for, pick_entity, pick_stage, workshop_mode
+
+st.title("Explorer un budget")
+atelier = workshop_mode()
+docs = documents()
+if docs.empty:
+    st.info("Aucun budget n'est chargé. Ajoutez un fichier depuis la page Données.")
+    st.stop()
+
+filters = st.sidebar if atelier else st.container()
+cols = filters.columns(4) if not atelier else [filters] * 4
+siret = pick_entity(docs, container=cols[0])
+mine = docs[docs["siret"] == siret]
+stage = pick_stage(mine, container=cols[1])
+years = sorted(mine.loc[mine["stage"] == stage, "year"].unique(), reverse=True)
+year = cols[2].selectbox("Année", years, key="annee", bind="query-params")
+include_order = cols[3].toggle("Inclure les opérations d'ordre", key="ordre",
+                               bind="query-params",
+                               help="Les opérations d'ordre (amortissements, virements entre "
+                                    "sections) ne sont pas des flux d'argent : les inclure "
+                                    "compte deux fois les mêmes montants.")
+if siret is None or stage is None or year is None:
+    st.info("Aucun budget ne correspond à ces filtres : changez le type, l'étape ou l'année.")
+    st.stop()
+
+lines = lines_for([siret], [int(year)], [stage])
+doc = mine[(mine["stage"] == stage) & (mine["year"] == year)].iloc[0]
+st.subheader(f"{doc['entity_name']} — {doc['budget_label']} — {STAGE_LABELS[stage]} {year}")
+amount_kind = "réalisé" if stage in ("CA", "CFU") else "voté"
+operations = "toutes opérations" if include_order else "opérations réelles"
+st.caption(f"Montants {amount_kind}s, {operations}, hors résultats reportés (001/002). "
+           f"Nomenclature {doc['nomenclature']} "
+           f"({doc['declinaison']}), plan de comptes {doc['plan_year']}. "
+           f"Source : {doc['source_file']}.")
+
+table = analysis.by_chapter(lines, include_order=include_order)
+income = table[table["direction"] == "recette"]
+spending = table[table["direction"] == "depense"]
+m1, m2, m3 = st.columns(3)
+m1.metric("Recettes", euros(income["amount"].sum()))
+m2.metric("Dépenses", euros(spending["amount"].sum()))
+m3.metric("Solde", euros(income["amount"].sum() - spending["amount"].sum()))
+
+left, right = st.columns(2)
+with left:
+    st.altair_chart(charts.chapter_bars(income, "D'où vient l'argent (recettes par chapitre)"),
+                    key="chart_recettes")
+with right:
+    st.altair_chart(charts.chapter_bars(spending, "Où va l'argent (dépenses par chapitre)"),
+                    key="chart_depenses")
+
+st.markdown("#### Détail d'un chapitre")
+d1, d2, d3 = st.columns([1, 3, 1])
+direction = d1.radio("Sens", ["depense", "recette"], key="sens", bind="query-params",
+                     format_func={"depense": "Dépenses", "recette": "Recettes"}.__getitem__)
+chapters = table[table["direction"] == direction]
+labels = dict(zip(chapters["chapter_code"],
+                  chapters["chapter_code"] + " — " + chapters["chapter_label"], strict=True))
+chapter = d2.selectbox("Chapitre", list(labels), key="chapitre", bind="query-params",
+                       format_func=labels.__getitem__) if labels else None
+by = d3.radio("Par", ["nature", "fonction"], key="par", bind="query-params",
+              format_func={"nature": "Nature", "fonction": "Fonction"}.__getitem__)
+if chapter is not None:
+    detail = analysis.drill_down(lines, chapter, direction, by=by, include_order=include_order)
+    if by == "fonction" and detail[f"{by}_code"].eq("").all():
+        st.info("Ce document ne présente pas ses crédits par fonction.")
+    else:
+        shown = detail.rename(columns={f"{by}_code": "Code", f"{by}_label": "Libellé",
+                                       "amount": "Montant (€)"})
+        shown["Montant (€)"] = shown["Montant (€)"].astype(float)
+        st.dataframe(shown, hide_index=True, width="stretch", column_config={
+            "Montant (€)": st.column_config.NumberColumn(format="localized")})
+
+if not atelier:
+    st.markdown("#### Données du graphique")
+    export = table.rename(columns={"direction": "sens", "chapter_code": "chapitre",
+                                   "chapter_label": "libelle", "amount": "montant"})
+    shown = export.copy()
+    shown["montant"] = shown["montant"].astype(float)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+        "montant": st.column_config.NumberColumn("montant (€)", format="localized")})
+    st.download_button("Télécharger ces données (CSV)", csv_safe_bytes(export),
+                       file_name=f"budget_{siret}_{year}_{stage}_chapitres.csv",
+                       mime="text/csv", key="download_csv")
+    st.caption("Les graphiques s'exportent en PNG ou SVG depuis leur menu « … ».")
