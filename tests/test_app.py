@@ -1,0 +1,120 @@
+"""Every page through AppTest on the embedded demo data: figures equal the library's."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from budget_core.analysis import by_chapter
+from budget_core.fmt import euros
+from budget_core.store import Store
+from tests.conftest import TOTEM, parsed
+
+MONTREUIL = "21930048000015"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("BUDGET_DATA_DIR", str(ROOT / "demo_data"))
+    monkeypatch.chdir(ROOT)
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+
+def chart_data(at: AppTest) -> list[pd.DataFrame]:
+    """The data each Altair chart on the page draws (Streamlit ships it as Arrow IPC)."""
+    return [pa.ipc.open_stream(el.proto.datasets[0].data.data).read_all().to_pandas()
+            for el in at.get("vega_lite_chart")]
+
+
+def open_page(app: AppTest, page: str, **widgets: object) -> AppTest:
+    """Open a page and set its widgets by key, in order (each change reruns the page)."""
+    app.run()
+    app.switch_page(f"pages/{page}.py").run()
+    for key, value in widgets.items():
+        [widget] = [w for kind in ("selectbox", "multiselect", "toggle", "radio")
+                    for w in app.get(kind) if w.key == key]
+        widget.set_value(value).run()
+    assert not app.exception
+    return app
+
+
+def test_home_lists_the_demo_data_and_finds_an_entity(app: AppTest) -> None:
+    app.run()
+    assert not app.exception
+    assert [m.value for m in app.metric][2] == str(len(Store(ROOT / "demo_data").documents()))
+    app.text_input(key="q").input("montreuil").run()
+    links = app.get("page_link")
+    assert links and "VILLE DE MONTREUIL" in links[0].proto.label
+
+
+def test_explorer_shows_the_documents_own_totals(app: AppTest) -> None:
+    open_page(app, "explorer", siret=MONTREUIL, etape="CA", annee=2022)
+    lines = parsed(TOTEM / "Montreuil_CA_2022.xml").lines
+    table = by_chapter(lines)
+    income = table.loc[table["direction"] == "recette", "amount"].sum()
+    spending = table.loc[table["direction"] == "depense", "amount"].sum()
+    # Real income of the document (both sections) less the 002 result carried over.
+    carried = lines.loc[lines["carryover"].astype(bool) & (lines["direction"] == "recette"),
+                        "amount"].sum()
+    assert income == Decimal("242764994.90") + Decimal("41463465.18") - carried
+    assert spending == Decimal("211272101.98") + Decimal("61148446.05") - lines.loc[
+        lines["carryover"].astype(bool) & (lines["direction"] == "depense"), "amount"].sum()
+    assert [m.value for m in app.metric][:2] == [euros(income), euros(spending)]
+    recettes, depenses = chart_data(app)
+    staff = depenses.set_index("chapter_code").loc["012", "amount"]
+    assert Decimal(str(staff)) == table.loc[(table["direction"] == "depense")
+                                            & (table["chapter_code"] == "012"), "amount"].sum()
+    assert set(recettes["chapter_code"]) == set(table.loc[table["direction"] == "recette",
+                                                          "chapter_code"])
+
+
+def test_explorer_order_operations_switch_changes_the_totals(app: AppTest) -> None:
+    open_page(app, "explorer", siret=MONTREUIL, etape="CA", annee=2022)
+    real = [m.value for m in app.metric]
+    app.toggle(key="ordre").set_value(True).run()
+    assert [m.value for m in app.metric] != real
+    assert "toutes opérations" in app.caption[0].value
+
+
+def test_explorer_drill_down_to_natures(app: AppTest) -> None:
+    open_page(app, "explorer", siret=MONTREUIL, etape="CA", annee=2022, chapitre="012")
+    natures = app.dataframe[0].value
+    assert {"64111", "64131"} <= set(natures["Code"])
+    app.radio(key="par").set_value("fonction").run()
+    assert "020" in set(app.dataframe[0].value["Code"])
+
+
+def test_compare_two_communes_per_inhabitant(app: AppTest) -> None:
+    open_page(app, "comparer", cmp_etape="CA", cmp_annee=2021,
+              cmp=["21560046100010", MONTREUIL], par_habitant=True)
+    [rows] = chart_data(app)
+    assert set(rows["entity_name"]) == {"CRACH", "VILLE DE MONTREUIL"}
+    crach = rows[(rows["entity_name"] == "CRACH") & (rows["chapter_code"] == "012")].iloc[0]
+    assert crach["population"] == 3423
+    assert crach["per_inhabitant"] == pytest.approx(float(crach["amount"]) / 3423)
+
+
+def test_evolution_over_eight_years_of_montreuil(app: AppTest) -> None:
+    open_page(app, "evolution", evo_siret=MONTREUIL)
+    [rows] = chart_data(app)
+    assert set(rows["year"]) == set(range(2016, 2024))
+
+
+def test_execution_rate(app: AppTest) -> None:
+    open_page(app, "execution", exe_siret=MONTREUIL, exe_annee=2022)
+    lines = parsed(TOTEM / "Montreuil_CA_2022.xml").lines
+    real = lines[(lines["operation_kind"] == "reel") & ~lines["carryover"].astype(bool)
+                 & (lines["direction"] == "depense")]
+    assert [m.value for m in app.metric][:2] == [euros(real["cred_ouv"].sum()),
+                                                euros(real["mt_real"].sum())]
+
+
+def test_data_page_lists_the_catalogue(app: AppTest) -> None:
+    open_page(app, "donnees")
+    assert len(app.dataframe[0].value) == len(Store(ROOT / "demo_data").documents())
