@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -49,6 +52,21 @@ def workshop_mode() -> bool:
                                   bind="query-params"))
 
 
+def url_selectbox(box: st.delta_generator.DeltaGenerator, label: str, options: list[Any],
+                  key: str, format_func: Callable[[Any], str] = str) -> Any:
+    """A selectbox whose raw value (a SIRET, a stage code) is kept in the URL as `?key=value`.
+
+    Streamlit's own binding writes the displayed label to the URL; links must hold codes.
+    """
+    wanted = st.query_params.get(key)
+    by_text = {str(option): i for i, option in enumerate(options)}
+    index = by_text.get(wanted, 0) if wanted is not None else 0
+    value = box.selectbox(label, options, index=index, key=key, format_func=format_func)
+    if value is not None:
+        st.query_params[key] = str(value)
+    return value
+
+
 def entity_label(row: pd.Series) -> str:
     """`CRACH — LOTISSEMENT LE BOCENO (annexe)`: a budget is a SIRET (IdEtab)."""
     annex = " (annexe)" if row["budget_kind"] == "annexe" else ""
@@ -60,9 +78,8 @@ def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collect
     """Type de collectivité then budget of a collectivité; returns the budget's SIRET."""
     box = container or st
     types = [t for t in ENTITY_TYPE_LABELS if t in set(docs["entity_type"])]
-    kind = box.selectbox("Type de collectivité", [ALL, *types], key=f"{key}_type",
-                         format_func=lambda t: ENTITY_TYPE_LABELS.get(t, t),
-                         bind="query-params")
+    kind = url_selectbox(box, "Type de collectivité", [ALL, *types], f"{key}_type",
+                         lambda t: ENTITY_TYPE_LABELS.get(t, t))
     if kind != ALL:
         docs = docs[docs["entity_type"] == kind]
     entities = docs.drop_duplicates("siret").sort_values("entity_name")
@@ -70,8 +87,7 @@ def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collect
     if not names:
         return None
     options = list(names)
-    return box.selectbox(label, options, key=key, format_func=names.__getitem__,
-                         bind="query-params")
+    return url_selectbox(box, label, options, key, names.__getitem__)
 
 
 def pick_stage(docs: pd.DataFrame, *, key: str = "etape",
@@ -80,8 +96,8 @@ def pick_stage(docs: pd.DataFrame, *, key: str = "etape",
     stages = [s for s in STAGES if s in set(docs["stage"])]
     if not stages:
         return None
-    return box.selectbox("Étape budgétaire", stages, key=key, bind="query-params",
-                         format_func=lambda s: f"{s} — {STAGE_LABELS[s]}")
+    return url_selectbox(box, "Étape budgétaire", stages, key,
+                         lambda s: f"{s} — {STAGE_LABELS[s]}")
 
 
 def show_error(exc: BudgetError) -> None:

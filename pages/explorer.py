@@ -6,7 +6,14 @@ from budget_core import analysis, charts
 from budget_core.fmt import euros
 from budget_core.model import STAGE_LABELS
 from budget_core.scdl import csv_safe_bytes
-from pages.common import documents, lines_for, pick_entity, pick_stage, workshop_mode
+from pages.common import (
+    documents,
+    lines_for,
+    pick_entity,
+    pick_stage,
+    url_selectbox,
+    workshop_mode,
+)
 
 st.title("Explorer un budget")
 atelier = workshop_mode()
@@ -64,8 +71,8 @@ direction = d1.radio("Sens", ["depense", "recette"], key="sens", bind="query-par
 chapters = table[table["direction"] == direction]
 labels = dict(zip(chapters["chapter_code"],
                   chapters["chapter_code"] + " — " + chapters["chapter_label"], strict=True))
-chapter = d2.selectbox("Chapitre", list(labels), key="chapitre", bind="query-params",
-                       format_func=labels.__getitem__) if labels else None
+chapter = url_selectbox(d2, "Chapitre", list(labels), "chapitre",
+                        labels.__getitem__) if labels else None
 by = d3.radio("Par", ["nature", "fonction"], key="par", bind="query-params",
               format_func={"nature": "Nature", "fonction": "Fonction"}.__getitem__)
 if chapter is not None:

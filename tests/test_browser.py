@@ -1,0 +1,111 @@
+"""End to end in a real headless Chromium against `streamlit run` on 127.0.0.1.
+
+Screenshots of each page are saved in test-artifacts/ (kept by CI as artefacts).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from budget_core.analysis import by_chapter
+from budget_core.fmt import euros
+from tests.conftest import TOTEM, parsed
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium absent")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "BUDGET_DATA_DIR": str(ROOT / "demo_data")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+         f"--server.port={port}", "--server.address=127.0.0.1",
+         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        else:
+            process.kill()
+            output = process.stdout.read() if process.stdout else ""
+            pytest.fail(f"streamlit did not start: {output}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server: str) -> Iterator[object]:
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                      accept_downloads=True)
+        yield context.new_page()
+        browser.close()
+
+
+def settle(page: object) -> None:
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
+                           timeout=30_000)
+    page.wait_for_timeout(500)
+
+
+def test_shared_link_filter_change_and_csv_download(server: str, page: object) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(f"{server}/explorer?siret=21930048000015&etape=CA&annee=2022")
+    settle(page)
+    table = by_chapter(parsed(TOTEM / "Montreuil_CA_2022.xml").lines)
+    income = euros(table.loc[table["direction"] == "recette", "amount"].sum())
+    metrics = page.locator("[data-testid='stMetricValue']")
+    metrics.first.wait_for()
+    assert metrics.first.inner_text().replace("\u202f", " ") == income.replace("\u202f", " ")
+    page.screenshot(path=str(ARTIFACTS / "explorer.png"), full_page=True)
+
+    page.get_by_text("Inclure les opérations d'ordre").click()
+    settle(page)
+    assert "ordre=true" in page.url
+    assert metrics.first.inner_text().replace("\u202f", " ") != income.replace("\u202f", " ")
+
+    with page.expect_download() as download:
+        page.get_by_text("Télécharger ces données (CSV)").click()
+    saved = ARTIFACTS / "explorer.csv"
+    download.value.save_as(saved)
+    assert saved.read_text(encoding="utf-8-sig").startswith("sens,section,chapitre,libelle")
+
+
+@pytest.mark.parametrize("path", ["accueil", "comparer", "evolution", "execution", "donnees"])
+def test_every_page_renders_without_error(server: str, page: object, path: str) -> None:
+    page.goto(f"{server}/{path}")
+    settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=True)
