@@ -35,7 +35,7 @@ def chart_data(at: AppTest) -> list[pd.DataFrame]:
 def open_page(app: AppTest, page: str, **widgets: object) -> AppTest:
     """Open a page and set its widgets by key, in order (each change reruns the page)."""
     app.run()
-    app.switch_page(f"pages/{page}.py").run()
+    app.switch_page(f"app_pages/{page}.py").run()
     for key, value in widgets.items():
         [widget] = [w for kind in ("selectbox", "multiselect", "toggle", "radio")
                     for w in app.get(kind) if w.key == key]

@@ -2,11 +2,7 @@
 
 import streamlit as st
 
-from budget_core import analysis, charts
-from budget_core.fmt import euros
-from budget_core.model import STAGE_LABELS
-from budget_core.scdl import csv_safe_bytes
-from pages.common import (
+from app_pages.common import (
     documents,
     lines_for,
     pick_entity,
@@ -14,6 +10,10 @@ from pages.common import (
     url_selectbox,
     workshop_mode,
 )
+from budget_core import analysis, charts
+from budget_core.fmt import euros
+from budget_core.model import STAGE_LABELS
+from budget_core.scdl import csv_safe_bytes
 
 st.title("Explorer un budget")
 atelier = workshop_mode()

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from app_pages.common import documents, lines_for, pick_entity, pick_stage, workshop_mode
 from budget_core import analysis, charts
-from pages.common import documents, lines_for, pick_entity, pick_stage, workshop_mode
 
 st.title("Évolution sur plusieurs années")
 workshop_mode()

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from app_pages.common import documents, entity_label
 from budget_core.config import settings
 from budget_core.model import ENTITY_TYPE_LABELS
 from budget_core.search import find_budgets
-from pages.common import documents, entity_label
 
 st.title("Budgets des collectivités locales")
 st.markdown(
@@ -32,7 +32,7 @@ if query:
     if found.empty:
         st.warning(f"Aucune collectivité ne correspond à « {query} ».")
     for row in found.itertuples():
-        st.page_link("pages/explorer.py", label=f"{entity_label(row._asdict())} — "
+        st.page_link("app_pages/explorer.py", label=f"{entity_label(row._asdict())} — "
                      f"{row.year} {row.stage}", icon="🔎",
                      query_params={"siret": row.siret, "etape": row.stage,
                                    "annee": str(row.year)})

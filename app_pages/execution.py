@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from app_pages.common import documents, lines_for, pick_entity, workshop_mode
 from budget_core import analysis, charts
 from budget_core.fmt import euros, percent
-from pages.common import documents, lines_for, pick_entity, workshop_mode
 
 st.title("Prévu / réalisé")
 workshop_mode()

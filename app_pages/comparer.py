@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from app_pages.common import documents, entity_label, lines_for, pick_stage, workshop_mode
 from budget_core import analysis, charts, population
 from budget_core.model import STAGE_LABELS
-from pages.common import documents, entity_label, lines_for, pick_stage, workshop_mode
 
 st.title("Comparer des collectivités")
 workshop_mode()

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
+from app_pages.common import documents, show_error
 from budget_core import analysis
 from budget_core.config import settings
 from budget_core.errors import BudgetError
 from budget_core.fmt import euros
 from budget_core.formats import read_uploaded
 from budget_core.store import Store
-from pages.common import documents, show_error
 
 MAX_UPLOAD_MB = 200
 
