@@ -15,7 +15,7 @@ import csv
 import hashlib
 import io
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
@@ -25,12 +25,12 @@ from budget_core.errors import FormatError
 from budget_core.mapping import LineBuilder, RawLine
 from budget_core.model import (
     AMOUNT_FIELDS,
-    CENT,
     STAGE_BY_NATDEC,
     STAGE_LABELS,
     BudgetDocument,
     DocumentInfo,
     entity_type_of,
+    to_cents,
 )
 from budget_core.nomenclature import best_plan, plan_for, split_nomenclature
 
@@ -101,15 +101,12 @@ def _amount(value: str, name: str, row: int, column: str) -> Decimal | None:
         return None
     if "," in text:
         text = text.replace(".", "").replace(",", ".") if "." in text else text.replace(",", ".")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        amount = Decimal("NaN")
-    if not amount.is_finite():
+    amount = to_cents(text)
+    if amount is None:
         raise FormatError(f"montant « {value} » illisible dans {column}.", source=name,
                           where=f"ligne {row}", hint="Écrivez les montants en chiffres, "
                           "avec une virgule ou un point décimal.")
-    return amount.quantize(CENT)
+    return amount
 
 
 def _lookup(table: dict[str, object], value: str, column: str, name: str, row: int) -> object:

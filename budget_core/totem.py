@@ -9,7 +9,7 @@ document that declares a DTD is refused.
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,11 +19,11 @@ from budget_core.errors import FormatError
 from budget_core.mapping import LineBuilder, RawLine
 from budget_core.model import (
     AMOUNT_FIELDS,
-    CENT,
     STAGE_BY_NATDEC,
     BudgetDocument,
     DocumentInfo,
     entity_type_of,
+    to_cents,
 )
 from budget_core.nomenclature import plan_for, split_nomenclature
 from budget_core.xmlsafe import SAFE_OPTIONS
@@ -205,12 +205,9 @@ def _add_line(builder: LineBuilder, elem: etree._Element, name: str) -> None:
 def _amount(value: str | None, name: str, line: int | None, field: str) -> Decimal | None:
     if value is None or value == "":
         return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        amount = Decimal("NaN")
-    if not amount.is_finite():
+    amount = to_cents(value)
+    if amount is None:
         raise FormatError(f"montant {field} « {value} » illisible.", source=name,
                           where=f"LigneBudget ligne {line}",
                           hint="Les montants TOTEM s'écrivent avec un point décimal.")
-    return amount.quantize(CENT)
+    return amount
