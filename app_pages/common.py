@@ -100,5 +100,14 @@ def pick_stage(docs: pd.DataFrame, *, key: str = "etape",
                          lambda s: f"{s} — {STAGE_LABELS[s]}")
 
 
+DIRECTION_LABELS = {"depense": "Dépenses", "recette": "Recettes"}
+
+
+def pick_direction(box: st.delta_generator.DeltaGenerator, key: str) -> str:
+    """Dépenses or recettes, kept in the URL."""
+    return str(box.radio("Sens", list(DIRECTION_LABELS), key=key, horizontal=True,
+                         format_func=DIRECTION_LABELS.__getitem__, bind="query-params"))
+
+
 def show_error(exc: BudgetError) -> None:
     st.error(exc.french(), icon="⚠️")

@@ -2,7 +2,14 @@
 
 import streamlit as st
 
-from app_pages.common import documents, entity_label, lines_for, pick_stage, workshop_mode
+from app_pages.common import (
+    documents,
+    entity_label,
+    lines_for,
+    pick_direction,
+    pick_stage,
+    workshop_mode,
+)
 from budget_core import analysis, charts, population
 from budget_core.model import STAGE_LABELS
 
@@ -19,9 +26,7 @@ chosen = st.multiselect("Budgets à comparer (2 à 10)", list(names), key="cmp",
                         format_func=names.__getitem__, max_selections=10,
                         default=list(names)[:2], bind="query-params")
 per_head = st.toggle("En € par habitant", key="par_habitant", bind="query-params")
-direction = st.radio("Sens", ["depense", "recette"], horizontal=True, key="cmp_sens",
-                     format_func={"depense": "Dépenses", "recette": "Recettes"}.__getitem__,
-                     bind="query-params")
+direction = pick_direction(st, "cmp_sens")
 if len(chosen) < 2:
     st.info(f"Choisissez au moins deux budgets publiés pour la même année et la même étape "
             f"({STAGE_LABELS.get(stage or '', '')} {year}).")

@@ -2,7 +2,14 @@
 
 import streamlit as st
 
-from app_pages.common import documents, lines_for, pick_entity, pick_stage, workshop_mode
+from app_pages.common import (
+    documents,
+    lines_for,
+    pick_direction,
+    pick_entity,
+    pick_stage,
+    workshop_mode,
+)
 from budget_core import analysis, charts
 
 st.title("Évolution sur plusieurs années")
@@ -15,9 +22,7 @@ c1, c2, c3 = st.columns(3)
 siret = pick_entity(docs, key="evo_siret", container=c1)
 mine = docs[docs["siret"] == siret]
 stage = pick_stage(mine, key="evo_etape", container=c2)
-direction = c3.radio("Sens", ["depense", "recette"], key="evo_sens", horizontal=True,
-                     format_func={"depense": "Dépenses", "recette": "Recettes"}.__getitem__,
-                     bind="query-params")
+direction = pick_direction(c3, "evo_sens")
 years = sorted(mine.loc[mine["stage"] == stage, "year"].unique())
 if len(years) < 2:
     st.info("Ce budget n'a qu'une année publiée pour cette étape : choisissez-en un autre "

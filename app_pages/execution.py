@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.common import documents, lines_for, pick_entity, workshop_mode
+from app_pages.common import documents, lines_for, pick_direction, pick_entity, workshop_mode
 from budget_core import analysis, charts
 from budget_core.fmt import euros, percent
 
@@ -15,9 +15,7 @@ siret = pick_entity(executed, key="exe_siret", container=c1)
 mine = executed[executed["siret"] == siret]
 years = sorted(mine["year"].unique(), reverse=True)
 year = c2.selectbox("Année", years, key="exe_annee", bind="query-params")
-direction = c3.radio("Sens", ["depense", "recette"], key="exe_sens", horizontal=True,
-                     format_func={"depense": "Dépenses", "recette": "Recettes"}.__getitem__,
-                     bind="query-params")
+direction = pick_direction(c3, "exe_sens")
 if siret is None or year is None:
     st.info("Aucun compte administratif ni CFU n'est chargé.")
     st.stop()

@@ -5,6 +5,7 @@ import streamlit as st
 from app_pages.common import (
     documents,
     lines_for,
+    pick_direction,
     pick_entity,
     pick_stage,
     url_selectbox,
@@ -66,8 +67,7 @@ with right:
 
 st.markdown("#### Détail d'un chapitre")
 d1, d2, d3 = st.columns([1, 3, 1])
-direction = d1.radio("Sens", ["depense", "recette"], key="sens", bind="query-params",
-                     format_func={"depense": "Dépenses", "recette": "Recettes"}.__getitem__)
+direction = pick_direction(d1, "sens")
 chapters = table[table["direction"] == direction]
 labels = dict(zip(chapters["chapter_code"],
                   chapters["chapter_code"] + " — " + chapters["chapter_label"], strict=True))

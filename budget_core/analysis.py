@@ -13,6 +13,7 @@ import pandas as pd
 from budget_core.model import AMOUNT_COLUMNS
 
 TOTAL_KEYS = ("section", "direction", "operation_kind")
+CHAPTER_KEYS = ("direction", "section", "chapter_code", "chapter_label")
 
 
 def select(lines: pd.DataFrame, *, include_order: bool = False,
@@ -50,7 +51,7 @@ def section_totals(lines: pd.DataFrame, amounts: Sequence[str] = AMOUNT_COLUMNS)
 def by_chapter(lines: pd.DataFrame, *, include_order: bool = False) -> pd.DataFrame:
     """What the explorer shows: the stage's main amount by direction, section and chapter."""
     chosen = select(lines, include_order=include_order)
-    out = totals(chosen, ("direction", "section", "chapter_code", "chapter_label"), ["amount"])
+    out = totals(chosen, CHAPTER_KEYS, ["amount"])
     return out.sort_values(["direction", "amount"], ascending=[True, False], ignore_index=True)
 
 
@@ -97,8 +98,7 @@ def nomenclature_changes(lines: pd.DataFrame) -> list[tuple[int, str, str]]:
 def execution(lines: pd.DataFrame) -> pd.DataFrame:
     """Execution of a CA/CFU by chapter: crédits ouverts (BP + BS + DM) against réalisé."""
     chosen = select(lines)
-    out = totals(chosen, ("direction", "section", "chapter_code", "chapter_label"),
-                 ["cred_ouv", "mt_real", "mt_rar_3112"])
+    out = totals(chosen, CHAPTER_KEYS, ["cred_ouv", "mt_real", "mt_rar_3112"])
     voted = out["cred_ouv"].astype(float)
     out["execution_rate"] = (out["mt_real"].astype(float) / voted).where(voted != 0)
     return out.sort_values(["direction", "cred_ouv"], ascending=[True, False],

@@ -24,20 +24,22 @@ def _finish(chart: alt.Chart | alt.LayerChart | alt.FacetChart) -> alt.Chart:
         labelFontSize=14, titleFontSize=14).configure_title(fontSize=18)
 
 
-def _float(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+def _prepare(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Amount columns as floats for Vega, other Arrow columns as plain objects, and the
+    `chapitre` label (`012 — Charges de personnel...`) every chart shows."""
     out = frame.copy()
     for column in columns:
         out[column] = out[column].astype(float)
     for column in out.columns:
         if isinstance(out[column].dtype, pd.ArrowDtype) and column not in columns:
             out[column] = out[column].astype(object)
+    out["chapitre"] = out["chapter_code"] + " — " + out["chapter_label"]
     return out
 
 
 def chapter_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
     """Horizontal bars, one per chapter, coloured by section (frame of analysis.by_chapter)."""
-    data = _float(frame, "amount")
-    data["chapitre"] = data["chapter_code"] + " — " + data["chapter_label"]
+    data = _prepare(frame, "amount")
     chart = alt.Chart(data, title=title).mark_bar().encode(
         x=alt.X("amount:Q", title="Montant", axis=alt.Axis(format=EUROS)),
         y=alt.Y("chapitre:N", sort="-x", title=None),
@@ -51,8 +53,7 @@ def chapter_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
 
 def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.Chart:
     """Grouped bars: one group per chapter, one bar per entity (frame of analysis.compare)."""
-    data = _float(frame, value)
-    data["chapitre"] = data["chapter_code"] + " — " + data["chapter_label"]
+    data = _prepare(frame, value)
     axis_format = EUROS if value == "amount" else "$,.2f"
     chart = alt.Chart(data, title=title).mark_bar().encode(
         x=alt.X(f"{value}:Q", title="€" if value == "amount" else "€ par habitant",
@@ -71,8 +72,7 @@ def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.Chart:
 def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]],
                     title: str) -> alt.Chart:
     """Lines by chapter over the years, with a rule where the nomenclature changes."""
-    data = _float(frame, "amount")
-    data["chapitre"] = data["chapter_code"] + " — " + data["chapter_label"]
+    data = _prepare(frame, "amount")
     data["year"] = data["year"].astype(int)
     lines = alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("year:O", title="Exercice"),
@@ -96,8 +96,7 @@ def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]],
 
 def execution_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
     """Voted (crédits ouverts) and realised side by side by chapter (analysis.execution)."""
-    data = _float(frame, "cred_ouv", "mt_real")
-    data["chapitre"] = data["chapter_code"] + " — " + data["chapter_label"]
+    data = _prepare(frame, "cred_ouv", "mt_real")
     long = data.melt(id_vars=["chapitre"], value_vars=["cred_ouv", "mt_real"],
                      var_name="kind", value_name="montant")
     long["kind"] = long["kind"].map({"cred_ouv": "Crédits ouverts", "mt_real": "Réalisé"})

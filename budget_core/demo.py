@@ -20,8 +20,7 @@ DEMO_SOURCES = (*sorted((FIXTURES / "totem").glob("*.xml")),
 
 def build_demo(target: Path = DEMO_DIR) -> Store:
     """(Re)build the demo store from the real fixture documents."""
-    for sub in ("lines",):
-        shutil.rmtree(target / sub, ignore_errors=True)
+    shutil.rmtree(target / "lines", ignore_errors=True)
     (target / "documents.parquet").unlink(missing_ok=True)
     store = Store(target)
     for path in DEMO_SOURCES:

@@ -1,4 +1,7 @@
-"""Read any budget file, whatever its format: TOTEM XML or SCDL CSV, told apart by content."""
+"""Read any budget file, whatever its format: TOTEM XML or SCDL CSV, told apart by content.
+
+What does not start like XML goes to the SCDL reader, which also refuses an empty file.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +26,6 @@ def read_documents(path: Path, *, nomenclature: str | None = None) -> list[Budge
     except OSError as exc:
         raise FormatError(f"lecture impossible ({exc.strerror}).", source=path.name,
                           hint="Vérifiez le chemin et les droits du fichier.") from exc
-    if not head.strip():
-        raise FormatError("fichier vide.", source=path.name,
-                          hint="Choisissez un document TOTEM (XML) ou un CSV SCDL budget.")
     if _is_xml(head):
         return [read_totem(path)]
     return parse_scdl_bytes(path.read_bytes(), name=path.name, nomenclature=nomenclature)
@@ -34,9 +34,6 @@ def read_documents(path: Path, *, nomenclature: str | None = None) -> list[Budge
 def read_uploaded(data: bytes, name: str, *, nomenclature: str | None = None
                   ) -> list[BudgetDocument]:
     """Same as read_documents for bytes already in memory (an upload in the app)."""
-    if not data.strip():
-        raise FormatError("fichier vide.", source=name,
-                          hint="Choisissez un document TOTEM (XML) ou un CSV SCDL budget.")
     if _is_xml(data[:512]):
         return [read_totem_stream(io.BytesIO(data), name=name)]
     return parse_scdl_bytes(data, name=name, nomenclature=nomenclature)

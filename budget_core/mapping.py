@@ -48,7 +48,7 @@ class RawLine:
 
 
 # Columns that are the same on every line of a document: filled once per batch.
-DOCUMENT_COLUMNS = ("siret", "siren", "entity_name", "entity_type", "insee", "budget_kind",
+CONSTANT_COLUMNS = ("siret", "siren", "entity_name", "entity_type", "insee", "budget_kind",
                     "budget_label", "year", "stage", "nomenclature", "declinaison", "plan_year",
                     "source_file", "source_sha256")
 # Columns that depend only on how a line is classified (cached per classification).
@@ -56,7 +56,7 @@ MAPPED_COLUMNS = ("section", "direction", "operation_kind", "carryover", "chapte
                   "chapter_label", "chapter_source", "vote_chapter", "nature_code",
                   "nature_label", "nature_known", "fonction_code", "fonction_label",
                   "operation_code", "specialised")
-LINE_COLUMNS_ = tuple(c for c in COLUMN_NAMES if c not in DOCUMENT_COLUMNS)
+LINE_COLUMNS_ = tuple(c for c in COLUMN_NAMES if c not in CONSTANT_COLUMNS)
 BATCH_LINES = 50_000
 
 
@@ -117,10 +117,10 @@ class LineBuilder:
         if not count:
             return
         info = self.info
-        constants = {name: getattr(info, name, None) for name in DOCUMENT_COLUMNS}
+        constants = {name: getattr(info, name, None) for name in CONSTANT_COLUMNS}
         constants["plan_year"] = self.plan.year
         arrays = [
-            pa.array([constants[name]] * count, type=type_) if name in DOCUMENT_COLUMNS
+            pa.array([constants[name]] * count, type=type_) if name in CONSTANT_COLUMNS
             else pa.array(self.columns[name], type=type_)
             for name, type_ in zip(LINE_SCHEMA.names, LINE_SCHEMA.types, strict=True)
         ]

@@ -80,8 +80,8 @@ def schema_descriptor() -> str:
 
 def _decode(data: bytes, name: str) -> str:
     if not data.strip():
-        raise FormatError("fichier vide.", source=name, hint="Choisissez un fichier CSV SCDL "
-                          "budget non vide.")
+        raise FormatError("fichier vide.", source=name,
+                          hint="Choisissez un document TOTEM (XML) ou un CSV SCDL budget.")
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
             return data.decode(encoding)
