@@ -67,6 +67,17 @@ def url_selectbox(box: st.delta_generator.DeltaGenerator, label: str, options: l
     return value
 
 
+def url_multiselect(box: st.delta_generator.DeltaGenerator, label: str, options: list[str],
+                    key: str, format_func: Callable[[Any], str], default: list[str],
+                    max_selections: int) -> list[str]:
+    """A multiselect kept in the URL as codes: `?cmp=21930048000015,21560046100010`."""
+    wanted = [code for code in st.query_params.get(key, "").split(",") if code in options]
+    chosen = box.multiselect(label, options, default=wanted or default, key=key,
+                             format_func=format_func, max_selections=max_selections)
+    st.query_params[key] = ",".join(chosen)
+    return list(chosen)
+
+
 def entity_label(row: pd.Series) -> str:
     """`CRACH — LOTISSEMENT LE BOCENO (annexe)`: a budget is a SIRET (IdEtab)."""
     annex = " (annexe)" if row["budget_kind"] == "annexe" else ""

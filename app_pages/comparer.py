@@ -8,6 +8,7 @@ from app_pages.common import (
     lines_for,
     pick_direction,
     pick_stage,
+    url_multiselect,
     workshop_mode,
 )
 from budget_core import analysis, charts, population
@@ -22,9 +23,8 @@ years = sorted(docs.loc[docs["stage"] == stage, "year"].unique(), reverse=True)
 year = c2.selectbox("Année", years, key="cmp_annee", bind="query-params")
 same = docs[(docs["stage"] == stage) & (docs["year"] == year)].drop_duplicates("siret")
 names = dict(zip(same["siret"], same.apply(entity_label, axis=1), strict=True))
-chosen = st.multiselect("Budgets à comparer (2 à 10)", list(names), key="cmp",
-                        format_func=names.__getitem__, max_selections=10,
-                        default=list(names)[:2], bind="query-params")
+chosen = url_multiselect(st, "Budgets à comparer (2 à 10)", list(names), "cmp",
+                         names.__getitem__, default=list(names)[:2], max_selections=10)
 per_head = st.toggle("En € par habitant", key="par_habitant", bind="query-params")
 direction = pick_direction(st, "cmp_sens")
 if len(chosen) < 2:

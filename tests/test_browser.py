@@ -109,3 +109,13 @@ def test_every_page_renders_without_error(server: str, page: object, path: str) 
     assert page.locator("[data-testid='stException']").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=True)
+
+
+def test_comparison_link_holds_sirets_not_names(server: str, page: object) -> None:
+    page.goto(f"{server}/comparer?cmp_etape=CA&cmp_annee=2021"
+              "&cmp=21930048000015,21560046100010")
+    settle(page)
+    assert "cmp=21930048000015%2C21560046100010" in page.url
+    chosen = page.locator("[data-testid='stMultiSelect']").inner_text()
+    assert "VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL" in chosen
+    assert "CRACH — BUDGET PRINCIPAL" in chosen
