@@ -65,6 +65,10 @@ with right:
     st.altair_chart(charts.chapter_bars(spending, "Où va l'argent (dépenses par chapitre)"),
                     key="chart_depenses")
 
+st.plotly_chart(charts.money_flow_sankey(analysis.money_flows(table),
+                                         "Des recettes aux dépenses, par section"),
+                key="sankey")
+
 st.markdown("#### Détail d'un chapitre")
 d1, d2, d3 = st.columns([1, 3, 1])
 direction = pick_direction(d1, "sens")

@@ -103,3 +103,25 @@ def execution(lines: pd.DataFrame) -> pd.DataFrame:
     out["execution_rate"] = (out["mt_real"].astype(float) / voted).where(voted != 0)
     return out.sort_values(["direction", "cred_ouv"], ascending=[True, False],
                            ignore_index=True)
+
+
+SECTION_NODES = {"fonctionnement": "Fonctionnement", "investissement": "Investissement"}
+
+
+def money_flows(table: pd.DataFrame) -> pd.DataFrame:
+    """Links of a Sankey: income chapter → section → spending chapter (from `by_chapter`).
+
+    Each income chapter flows into its section, each section into its spending chapters;
+    the values are the chapter totals, so the links out of the income side add up to the
+    income total and those into the spending side to the spending total.
+    """
+    label = table["chapter_code"] + " — " + table["chapter_label"]
+    section = table["section"].map(SECTION_NODES)
+    income = table["direction"] == "recette"
+    links = pd.DataFrame({
+        "source": label.where(income, section),
+        "target": section.where(income, label),
+        "value": table["amount"],
+        "direction": table["direction"],
+    })
+    return links[links["value"] > 0].reset_index(drop=True)

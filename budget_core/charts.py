@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import altair as alt
 import pandas as pd
+import plotly.graph_objects as go
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
              "#000000"]
-SECTION_COLOURS = alt.Scale(domain=["fonctionnement", "investissement"],
-                            range=["#0072B2", "#E69F00"])
+SECTION_COLOUR = {"fonctionnement": "#0072B2", "investissement": "#E69F00"}
+SECTION_COLOURS = alt.Scale(domain=list(SECTION_COLOUR), range=list(SECTION_COLOUR.values()))
 FRENCH = alt.Locale(number=alt.NumberLocale(decimal=",", thousands="\u00a0", grouping=[3],
                                             currency=["", "\u00a0€"]))
 EUROS = "$,.0f"
@@ -110,3 +111,26 @@ def execution_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
                  alt.Tooltip("montant:Q", title="€", format=EUROS)],
     ).properties(height=max(160, 40 * len(data)))
     return _finish(chart)
+
+
+def money_flow_sankey(links: pd.DataFrame, title: str) -> go.Figure:
+    """Sankey of where the money comes from and goes (links of analysis.money_flows)."""
+    # A chapter can be on both sides (16: borrowing and repaying): nodes are (side, label).
+    income = links["direction"] == "recette"
+    sources = list(zip(income.map({True: "recette", False: "section"}), links["source"],
+                       strict=True))
+    targets = list(zip(income.map({True: "section", False: "depense"}), links["target"],
+                       strict=True))
+    nodes = list(dict.fromkeys([*sources, *targets]))
+    index = {node: i for i, node in enumerate(nodes)}
+    colours = [SECTION_COLOUR.get(label.lower(), "#999999") for _, label in nodes]
+    values = links["value"].astype(float)
+    figure = go.Figure(go.Sankey(
+        valueformat=",.0f", valuesuffix=" €",
+        node={"label": [label for _, label in nodes], "color": colours, "pad": 12},
+        link={"source": [index[s] for s in sources], "target": [index[t] for t in targets],
+              "value": list(values)},
+    ))
+    figure.update_layout(title=title, font_size=14, separators=", ",
+                         height=max(420, 26 * len(nodes)))
+    return figure

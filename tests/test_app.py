@@ -72,6 +72,8 @@ def test_explorer_shows_the_documents_own_totals(app: AppTest) -> None:
                                             & (table["chapter_code"] == "012"), "amount"].sum()
     assert set(recettes["chapter_code"]) == set(table.loc[table["direction"] == "recette",
                                                           "chapter_code"])
+    [sankey] = app.get("plotly_chart")
+    assert "012 — Charges de personnel et frais assimilés" in sankey.proto.spec
 
 
 def test_explorer_order_operations_switch_changes_the_totals(app: AppTest) -> None:
