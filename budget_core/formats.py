@@ -18,17 +18,22 @@ def _is_xml(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
-def read_documents(path: Path, *, nomenclature: str | None = None) -> list[BudgetDocument]:
-    """Every budget document a file holds (one for TOTEM, one per SIRET × year × stage in SCDL)."""
+def read_documents(path: Path, *, nomenclature: str | None = None,
+                   name: str | None = None) -> list[BudgetDocument]:
+    """Every budget document a file holds (one for TOTEM, one per SIRET × year × stage in SCDL).
+
+    `name` is what messages and lines call the file (the published name of a download).
+    """
+    name = name or path.name
     try:
         with path.open("rb") as handle:
             head = handle.read(512)
     except OSError as exc:
-        raise FormatError(f"lecture impossible ({exc.strerror}).", source=path.name,
+        raise FormatError(f"lecture impossible ({exc.strerror}).", source=name,
                           hint="Vérifiez le chemin et les droits du fichier.") from exc
     if _is_xml(head):
-        return [read_totem(path)]
-    return parse_scdl_bytes(path.read_bytes(), name=path.name, nomenclature=nomenclature)
+        return [read_totem(path, name=name)]
+    return parse_scdl_bytes(path.read_bytes(), name=name, nomenclature=nomenclature)
 
 
 def read_uploaded(data: bytes, name: str, *, nomenclature: str | None = None

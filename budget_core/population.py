@@ -29,3 +29,9 @@ def by_siren(sirens: list[str]) -> dict[str, int | None]:
     known = table().drop_duplicates("siren").set_index("siren")["population"]
     return {s: int(known[s]) if s in known.index and pd.notna(known[s]) else None
             for s in sirens}
+
+
+def regions_by_siren() -> dict[str, str]:
+    """Région (INSEE code) of each commune's SIREN: what a sync filter by région can use."""
+    communes = table()[table()["kind"] == "commune"].dropna(subset=["region"])
+    return dict(zip(communes["siren"], communes["region"], strict=True))

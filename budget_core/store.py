@@ -104,16 +104,16 @@ class Store:
                              hint="Reconstruisez le cache avec « python -m budget_core demo » "
                                   "ou une synchronisation.") from exc
 
-    def _glob(self) -> str:
-        return str(self.lines_dir / "*.parquet")
-
     def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         """Run SQL where the view `lines` holds every stored line. Values go in `params`."""
-        if not any(self.lines_dir.glob("*.parquet")):
+        # Only the files the catalogue lists: the catalogue is written last, so lines of a
+        # document whose writing was interrupted are never seen.
+        files = [str(self.lines_dir / f"{key}.parquet") for key in self.documents()["doc_key"]]
+        if not files:
             return pd.DataFrame(columns=list(LINE_SCHEMA.names))
         con = duckdb.connect(config={"threads": 2})
         try:
-            con.read_parquet(self._glob()).create_view("lines")
+            con.read_parquet(files).create_view("lines")
             # Arrow keeps DECIMAL(18,2) exact; .df() would turn amounts into floats.
             return con.sql(sql, params=list(params)).to_arrow_table().to_pandas(
                 types_mapper=pd.ArrowDtype)

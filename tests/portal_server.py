@@ -1,0 +1,253 @@
+"""A local HTTP server on 127.0.0.1 that answers like the real portal APIs, for offline tests.
+
+It serves udata (data.gouv.fr), Opendatasoft Explore v2.1, CKAN and GeoNetwork 4 catalogue
+answers, built from the recorded payloads of tests/fixtures/api (real shapes, ids and URLs
+replaced), and real budget files as their resources, with real ETag / Last-Modified / 304.
+Faults are injected per path: `server.faults["/files/x.xml"] = ["500", "429", "slow",
+"truncate", "html"]`, each consumed by one request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+FIXTURES = Path(__file__).parent / "fixtures"
+API = FIXTURES / "api"
+LAST_MODIFIED = "Wed, 01 Mar 2023 10:00:00 GMT"
+
+
+class PortalServer:
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.faults: dict[str, list[str]] = {}
+        self.hits: Counter[str] = Counter()
+        self.not_modified: Counter[str] = Counter()
+        # What each portal publishes: names of files under /files/.
+        self.udata_files: list[str] = []
+        self.ckan_files: list[str] = []
+        self.geonetwork_files: list[str] = []
+        self.ods_datasets: dict[str, str] = {}  # dataset_id → file name of its CSV export
+        self.page_size = 2
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> PortalServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def publish(self, name: str, data: bytes) -> str:
+        self.files[name] = data
+        return f"{self.url}/files/{name}"
+
+    # -- payloads, from the recorded real ones ----------------------------------------------
+    def udata_page(self, page: int, page_size: int, params: dict[str, str]) -> dict[str, Any]:
+        template = json.loads((API / "udata_dataset.json").read_text(encoding="utf-8"))
+        listing = json.loads((API / "udata_paginated_list.json").read_text(encoding="utf-8"))
+        resource_template = template["resources"][0]
+        datasets = []
+        for number, name in enumerate(self.udata_files):
+            dataset = copy.deepcopy(template)
+            dataset["id"] = f"dataset-{number}"
+            dataset["title"] = f"Budget publié {name}"
+            dataset["organization"]["business_number_id"] = "21560046100010"
+            resource = copy.deepcopy(resource_template)
+            resource.update({
+                "id": f"resource-{number}", "title": name, "url": f"{self.url}/files/{name}",
+                "format": name.rsplit(".", 1)[-1], "filesize": len(self.files[name]),
+                "checksum": {"type": "sha1",
+                             "value": hashlib.sha1(self.files[name]).hexdigest()},
+                "schema": {"name": "scdl/budget", "version": "0.8.3"}
+                if name.endswith(".csv") else None,
+            })
+            notice = copy.deepcopy(resource_template)
+            notice.update({"id": f"notice-{number}", "title": "notice.pdf", "format": "pdf",
+                           "url": f"{self.url}/files/notice.pdf", "schema": None})
+            dataset["resources"] = [resource, notice]
+            datasets.append(dataset)
+        start = (page - 1) * page_size
+        listing["data"] = datasets[start:start + page_size]
+        listing.update({"page": page, "page_size": page_size, "total": len(datasets)})
+        more = start + page_size < len(datasets)
+        query = "&".join(f"{k}={v}" for k, v in params.items() if k not in ("page",))
+        listing["next_page"] = (f"{self.url}/api/1/datasets/?{query}&page={page + 1}"
+                                if more else None)
+        listing["previous_page"] = None
+        return listing
+
+    def ods_catalog(self, limit: int, offset: int) -> dict[str, Any]:
+        results = [{
+            "dataset_id": dataset_id, "has_records": True, "data_visible": True,
+            "features": ["analyze"], "attachments": [], "alternative_exports": [],
+            "fields": [{"name": "bgt_natdec", "label": "BGT_NATDEC", "type": "text"}],
+            "metas": {"default": {"title": f"Budget {dataset_id}", "publisher": "Commune",
+                                  "modified": "2023-03-01T10:00:00+00:00",
+                                  "keyword": ["budget", "scdl"], "records_count": 20}},
+        } for dataset_id in self.ods_datasets]
+        return {"total_count": len(results), "_links": [],
+                "results": results[offset:offset + limit]}
+
+    def ckan_search(self, rows: int, start: int) -> dict[str, Any]:
+        envelope = json.loads((API / "ckan_package_show.json").read_text(encoding="utf-8"))
+        template = envelope["result"]
+        packages = []
+        for number, name in enumerate(self.ckan_files):
+            package = copy.deepcopy(template)
+            package.update({"id": f"package-{number}", "title": f"Budget {name}",
+                            "name": f"budget-{number}"})
+            resource = copy.deepcopy(template["resources"][0])
+            resource.update({"id": f"ckan-resource-{number}", "name": name,
+                             "url": f"{self.url}/files/{name}",
+                             "format": name.rsplit(".", 1)[-1].upper()})
+            package["resources"] = [resource]
+            packages.append(package)
+        envelope["result"] = {"count": len(packages), "sort": "score desc",
+                              "results": packages[start:start + rows]}
+        return envelope
+
+    def geonetwork_search(self, body: dict[str, Any]) -> dict[str, Any]:
+        start, size = int(body.get("from", 0)), int(body.get("size", 10))
+        hits = [{
+            "_index": "gn-records", "_id": f"uuid-{number}", "_score": 1.0,
+            "_source": {
+                "resourceTitleObject": {"default": f"Budget {name}", "langfre": name},
+                "contactForResource": [{"organisationObject": {"default": "Commune"}}],
+                "dateStamp": "2023-03-01T10:00:00.000Z",
+                "link": [
+                    {"protocol": "OGC:WMS", "function": "browsing",
+                     "urlObject": {"default": f"{self.url}/wms"},
+                     "nameObject": {"default": "couche"}},
+                    {"protocol": "WWW:DOWNLOAD-1.0-http--download", "function": "download",
+                     "urlObject": {"default": f"{self.url}/files/{name}"},
+                     "nameObject": {"default": name}},
+                ],
+            },
+        } for number, name in enumerate(self.geonetwork_files)]
+        return {"took": 3, "timed_out": False,
+                "hits": {"total": {"value": len(hits), "relation": "eq"},
+                         "max_score": 1.0, "hits": hits[start:start + size]}}
+
+    # -- HTTP --------------------------------------------------------------------------------
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                return
+
+            def do_GET(self) -> None:
+                self._safely()
+
+            def do_POST(self) -> None:
+                self._safely()
+
+            def _safely(self) -> None:
+                # the client may give up (a timeout under test): nothing left to answer
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._answer()
+
+            def _answer(self) -> None:
+                parsed = urlparse(self.path)
+                path = parsed.path
+                server.hits[path] += 1
+                params = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+                fault = (server.faults.get(path) or [None]).pop(0) if server.faults.get(
+                    path) else None
+                if fault in ("500", "429", "503"):
+                    self.send_response(int(fault))
+                    if fault == "429":
+                        self.send_header("Retry-After", "1")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if fault == "slow":
+                    time.sleep(2.5)
+                if fault == "html":
+                    self._send(200, b"<html>maintenance</html>", "text/html")
+                    return
+                body = self._route(path, params)
+                if body is None:
+                    self._send(404, b"{}", "application/json")
+                    return
+                if isinstance(body, bytes):
+                    self._file(path, body, truncate=fault == "truncate")
+                else:
+                    self._send(200, json.dumps(body).encode("utf-8"), "application/json")
+
+            def _route(self, path: str, params: dict[str, str]) -> Any:
+                if path.startswith("/files/"):
+                    return server.files.get(path.removeprefix("/files/"))
+                if path == "/api/1/datasets/":
+                    return server.udata_page(int(params.get("page", 1)),
+                                             int(params.get("page_size", server.page_size)),
+                                             params)
+                if path == "/api/explore/v2.1/catalog/datasets":
+                    return server.ods_catalog(int(params.get("limit", 10)),
+                                              int(params.get("offset", 0)))
+                if path.startswith("/api/explore/v2.1/catalog/datasets/") and \
+                        path.endswith("/exports/csv"):
+                    dataset_id = path.split("/")[-3]
+                    name = server.ods_datasets.get(dataset_id)
+                    return server.files.get(name) if name else None
+                if path == "/api/3/action/package_search":
+                    return server.ckan_search(int(params.get("rows", 10)),
+                                              int(params.get("start", 0)))
+                if path == "/geonetwork/srv/api/search/records/_search":
+                    length = int(self.headers.get("Content-Length") or 0)
+                    return server.geonetwork_search(json.loads(self.rfile.read(length)))
+                return None
+
+            def _file(self, path: str, body: bytes, truncate: bool) -> None:
+                etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+                if self.headers.get("If-None-Match") == etag:
+                    server.not_modified[path] += 1
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", LAST_MODIFIED)
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2] if truncate else body)
+                if truncate:
+                    self.wfile.flush()
+                    self.close_connection = True
+
+            def _send(self, status: int, body: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+
+def running() -> Iterator[PortalServer]:
+    server = PortalServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
