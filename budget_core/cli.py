@@ -12,14 +12,17 @@ from pathlib import Path
 import pandas as pd
 
 from budget_core.analysis import section_totals
+from budget_core.cache import Cache, SyncFilter
 from budget_core.config import settings
 from budget_core.demo import build_demo
-from budget_core.errors import BudgetError
+from budget_core.errors import BudgetError, PortalError
 from budget_core.fmt import euros
 from budget_core.formats import read_documents
 from budget_core.fsutil import atomic_write_bytes
-from budget_core.model import STAGE_LABELS, BudgetDocument
+from budget_core.http import Http, make_session
+from budget_core.model import ENTITY_TYPES, STAGE_LABELS, BudgetDocument
 from budget_core.scdl import scdl_csv_bytes
+from budget_core.sources import PublishedResource, load_portals, source_for
 from budget_core.store import Store
 
 
@@ -87,13 +90,54 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    store = Store(settings().data_dir)
+    config = settings()
+    resources = Cache(config.cache_dir).resources()
+    print(f"Cache {config.cache_dir} : {len(resources)} ressources publiées connues")
+    for row in resources.itertuples():
+        error = f" — {row.error}" if row.error else ""
+        print(f"  [{row.status}] {row.source:<14} {row.url}{error}")
+    store = Store(config.data_dir)
     documents = store.documents()
     print(f"Données lues par l'application : {store.folder} ({len(documents)} documents)")
     for row in documents.sort_values(["entity_name", "year", "stage"]).itertuples():
         print(f"  {row.entity_name:<32.32} {row.budget_label:<28.28} {row.year} {row.stage:<4}"
               f"{row.line_count:>6} lignes  {row.source_file}")
     return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    for portal in load_portals(settings().cache_dir):
+        state = "" if portal.enabled else " (désactivé : --source pour le synchroniser)"
+        print(f"{portal.name:<16} {portal.kind:<13} {portal.url}{state}")
+        if portal.description:
+            print(f"{'':<16} {portal.description}")
+    return 0
+
+
+def _progress(number: int, total: int, resource: PublishedResource) -> None:
+    width = 30
+    done = width * number // total
+    print(f"\r[{'#' * done}{'.' * (width - done)}] {number}/{total} {resource.title[:40]:<40}",
+          end="" if number < total else "\n", file=sys.stderr, flush=True)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    config = settings()
+    portals = load_portals(config.cache_dir)
+    if args.source:
+        portals = [p for p in portals if p.name == args.source]
+        if not portals:
+            raise PortalError(f"aucun portail nommé « {args.source} » dans le registre.",
+                              hint="La commande « sources » liste les portails connus.")
+    else:
+        portals = [p for p in portals if p.enabled]
+    http = Http(make_session(), timeout=args.timeout)
+    only = SyncFilter(year=args.year, entity_type=args.type, region=args.region)
+    summary = Cache(config.cache_dir).sync([source_for(p) for p in portals], http, only=only,
+                                           progress=_progress)
+    print(summary.french())
+    return 1 if summary.failed and not (summary.new or summary.updated or summary.unchanged) \
+        else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,8 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="reconstruire le jeu de démonstration embarqué")
     demo.set_defaults(func=cmd_demo)
-    cache = commands.add_parser("cache", help="lister les documents lus par l'application")
+    cache = commands.add_parser("cache", help="lister le cache et les documents lus par l'app")
     cache.set_defaults(func=cmd_cache)
+    sources = commands.add_parser("sources", help="lister les portails du registre")
+    sources.set_defaults(func=cmd_sources)
+    sync = commands.add_parser("sync", help="télécharger les budgets publiés sur les portails")
+    sync.add_argument("--source", help="un seul portail du registre (par son nom)")
+    sync.add_argument("--year", type=int, help="garder les documents de cet exercice")
+    sync.add_argument("--type", choices=ENTITY_TYPES, help="garder ce type de collectivité")
+    sync.add_argument("--region", help="garder les communes de cette région (code INSEE, "
+                                       "ex. 44 pour le Grand Est)")
+    sync.add_argument("--timeout", type=float, default=30.0, help="secondes par requête")
+    sync.set_defaults(func=cmd_sync)
     return parser
 
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.conftest import FIXTURES, TOTEM
+from tests.portal_server import running
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "budget_core", *args], capture_output=True,
-                          text=True, check=False)
+                          text=True, check=False, env={**os.environ, **(env or {})})
 
 
 def test_inspect_says_what_a_file_is() -> None:
@@ -55,3 +57,42 @@ def test_existing_output_is_kept_when_conversion_fails(tmp_path: Path) -> None:
     out.write_text("précédent")
     run("convert", str(FIXTURES / "totem_invalid" / "mauvais_totem.xml"), "-o", str(out))
     assert out.read_text() == "précédent"
+
+
+def test_sync_sources_and_cache_commands_against_a_local_portal(tmp_path: Path) -> None:
+    for server in running():
+        for name in ("crach_principal_CA_2021.xml", "mohon_CFU_2023.xml"):
+            server.publish(name, (TOTEM / name).read_bytes())
+        server.udata_files = ["crach_principal_CA_2021.xml", "mohon_CFU_2023.xml"]
+        (tmp_path / "portals.toml").write_text(
+            f'[[portal]]\nname = "data.gouv.fr"\nkind = "udata"\nurl = "{server.url}"\n'
+            'queries = []\n'
+            f'[[portal]]\nname = "data.ofgl.fr"\nkind = "opendatasoft"\nurl = "{server.url}"\n'
+            'enabled = false\n'
+            f'[[portal]]\nname = "DataGrandEst"\nkind = "geonetwork"\n'
+            f'url = "{server.url}/geonetwork"\n'
+            f'[[portal]]\nname = "DataSud"\nkind = "ckan"\nurl = "{server.url}"\n',
+            encoding="utf-8")
+        env = {"BUDGET_CACHE_DIR": str(tmp_path)}
+        listed = run("sources", env=env)
+        assert "data.ofgl.fr" in listed.stdout and "désactivé" in listed.stdout
+        first = run("sync", "--timeout", "5", env=env)
+        assert first.returncode == 0, first.stderr
+        assert "2 nouveau(x), 0 mis à jour, 0 inchangé(s), 0 en échec" in first.stdout
+        assert "2/2" in first.stderr  # the progress bar
+        again = run("sync", "--source", "data.gouv.fr", env=env)
+        assert "0 nouveau(x), 0 mis à jour, 2 inchangé(s)" in again.stdout
+        cache = run("cache", env=env)
+        assert cache.stdout.count("[ok] data.gouv.fr") == 2
+        assert "COMMUNE DE MOHON (M57)" in cache.stdout
+        unknown = run("sync", "--source", "nulle-part", env=env)
+        assert unknown.returncode == 1 and "aucun portail nommé" in unknown.stderr
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    from budget_core.cli import build_parser
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name in commands:
+        assert f"python -m budget_core {name}" in readme, name

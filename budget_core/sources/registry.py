@@ -30,6 +30,7 @@ class Portal:
     kind: str
     url: str
     description: str = ""
+    enabled: bool = True  # a disabled portal is synced only when named (--source)
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,7 +52,8 @@ def _read(text: str, origin: str) -> list[Portal]:
         if kind not in KINDS:
             raise PortalError(f"type de portail « {kind} » inconnu pour « {name} ».",
                               source=origin, hint=f"Types connus : {', '.join(KINDS)}.")
-        portals.append(Portal(name, kind, url, entry.pop("description", ""), entry))
+        portals.append(Portal(name, kind, url, entry.pop("description", ""),
+                              bool(entry.pop("enabled", True)), entry))
     return portals
 
 
