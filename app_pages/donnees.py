@@ -1,14 +1,16 @@
-"""Données: the catalogue of what is loaded, and an upload explored at once."""
+"""Données: what is loaded, the portals' catalogue and its refresh, an upload explored at once."""
 
 import streamlit as st
 
 from app_pages.common import documents, show_error
 from budget_core import analysis
+from budget_core.cache import Cache
 from budget_core.config import settings
 from budget_core.errors import BudgetError
 from budget_core.fmt import euros
 from budget_core.formats import read_uploaded
-from budget_core.store import Store
+from budget_core.http import Http, make_session
+from budget_core.sources import PublishedResource, load_portals, source_for
 
 MAX_UPLOAD_MB = 200
 
@@ -21,6 +23,41 @@ st.dataframe(docs[["entity_name", "budget_label", "year", "stage", "nomenclature
                  "entity_name": "Collectivité", "budget_label": "Budget", "year": "Année",
                  "stage": "Étape", "source_file": "Fichier", "source_format": "Format",
                  "line_count": "Lignes", "source_sha256": "SHA-256"})
+
+st.markdown("#### Sources publiées sur les portails")
+config = settings()
+cache = Cache(config.cache_dir)
+portals = [p for p in load_portals(config.cache_dir) if p.enabled]
+st.caption("Portails interrogés : " + ", ".join(f"{p.name} ({p.kind})" for p in portals)
+           + f". Cache local : {config.cache_dir}.")
+if st.button("Actualiser depuis les portails", key="refresh"):
+    with st.status("Synchronisation avec les portails…", expanded=True) as status:
+        bar = st.progress(0.0)
+
+        def advance(number: int, total: int, resource: PublishedResource) -> None:
+            bar.progress(number / total, text=f"{number}/{total} — {resource.title}")
+
+        try:
+            summary = cache.sync([source_for(p) for p in portals], Http(make_session()),
+                                 progress=advance)
+        except BudgetError as exc:
+            status.update(label="Synchronisation impossible", state="error")
+            show_error(exc)
+        else:
+            status.update(label=summary.french().splitlines()[0],
+                          state="error" if summary.failed else "complete")
+            for what, why in summary.failed:
+                st.warning(f"{what} : {why}")
+resources = cache.resources()
+if resources.empty:
+    st.info("Aucune ressource n'a encore été synchronisée : l'application montre le jeu de "
+            "démonstration embarqué.")
+else:
+    st.dataframe(resources[["source", "dataset_title", "title", "url", "fetched_at",
+                            "sha256", "status", "error"]], hide_index=True, width="stretch",
+                 column_config={"source": "Portail", "dataset_title": "Jeu de données",
+                                "title": "Fichier", "fetched_at": "Téléchargé le",
+                                "sha256": "SHA-256", "status": "État", "error": "Erreur"})
 
 st.markdown("#### Explorer un fichier")
 upload = st.file_uploader("Document TOTEM (XML) ou CSV SCDL budget", type=["xml", "csv"],
@@ -47,7 +84,6 @@ if upload is not None:
             part = table[table["direction"] == direction]
             st.metric(title, euros(part["amount"].sum()))
     if st.button("Ajouter au cache local", key="add_cache"):
-        target = Store(settings().cache_dir / "store")
-        count = target.add(uploaded)
-        st.success(f"{count} document(s) ajouté(s) au cache {target.folder}. Rechargez la page "
-                   "pour les explorer.")
+        count = cache.store.add(uploaded)
+        st.success(f"{count} document(s) ajouté(s) au cache {cache.store.folder} : "
+                   "l'application lit désormais ce cache.")

@@ -14,6 +14,7 @@ from budget_core.analysis import by_chapter
 from budget_core.fmt import euros
 from budget_core.store import Store
 from tests.conftest import TOTEM, parsed
+from tests.portal_server import running
 
 MONTREUIL = "21930048000015"
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,3 +121,24 @@ def test_execution_rate(app: AppTest) -> None:
 def test_data_page_lists_the_catalogue(app: AppTest) -> None:
     open_page(app, "donnees")
     assert len(app.dataframe[0].value) == len(Store(ROOT / "demo_data").documents())
+
+
+def test_data_page_refreshes_from_the_portals(app: AppTest, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    for server in running():
+        server.publish("mohon_CFU_2023.xml", (TOTEM / "mohon_CFU_2023.xml").read_bytes())
+        server.udata_files = ["mohon_CFU_2023.xml"]
+        portals = tmp_path / "portals.toml"
+        portals.write_text('replace = true\n[[portal]]\nname = "local"\nkind = "udata"\n'
+                           f'url = "{server.url}"\nqueries = []\n', encoding="utf-8")
+        monkeypatch.setenv("BUDGET_PORTALS", str(portals))
+        monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+        open_page(app, "donnees")
+        assert "Aucune ressource" in app.info[0].value
+        app.button(key="refresh").click().run()
+        assert not app.exception
+        table = app.dataframe[1].value
+        assert list(table["title"]) == ["mohon_CFU_2023.xml"]
+        assert list(table["status"]) == ["ok"]
+        [status] = app.get("status")
+        assert status.proto.label == "1 nouveau(x), 0 mis à jour, 0 inchangé(s), 0 en échec"

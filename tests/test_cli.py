@@ -65,6 +65,7 @@ def test_sync_sources_and_cache_commands_against_a_local_portal(tmp_path: Path) 
             server.publish(name, (TOTEM / name).read_bytes())
         server.udata_files = ["crach_principal_CA_2021.xml", "mohon_CFU_2023.xml"]
         (tmp_path / "portals.toml").write_text(
+            'replace = true\n'
             f'[[portal]]\nname = "data.gouv.fr"\nkind = "udata"\nurl = "{server.url}"\n'
             'queries = []\n'
             f'[[portal]]\nname = "data.ofgl.fr"\nkind = "opendatasoft"\nurl = "{server.url}"\n'

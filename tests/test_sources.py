@@ -93,7 +93,9 @@ def test_registry_ships_the_four_platforms_and_takes_user_portals(tmp_path: Path
     (tmp_path / "portals.toml").write_text(
         '[[portal]]\nname = "Ma ville"\nkind = "opendatasoft"\n'
         'url = "https://data.maville.fr"\nquery = "budget primitif"\n', encoding="utf-8")
-    mine = {p.name: p for p in load_portals(tmp_path)}["Ma ville"]
+    both = {p.name: p for p in load_portals(tmp_path)}
+    assert "data.gouv.fr" in both
+    mine = both["Ma ville"]
     source = source_for(mine)
     assert isinstance(source, OpendatasoftSource) and source.query == "budget primitif"
 
@@ -107,3 +109,10 @@ def test_bad_registry_entries(tmp_path: Path, text: str, words: str) -> None:
     (tmp_path / "portals.toml").write_text(text, encoding="utf-8")
     with pytest.raises(PortalError, match=words):
         load_portals(tmp_path)
+
+
+def test_a_user_registry_can_stand_alone(tmp_path: Path) -> None:
+    (tmp_path / "portals.toml").write_text(
+        'replace = true\n[[portal]]\nname = "seul"\nkind = "ckan"\nurl = "https://x"\n',
+        encoding="utf-8")
+    assert [p.name for p in load_portals(tmp_path)] == ["seul"]

@@ -34,12 +34,15 @@ class Portal:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def _read(text: str, origin: str) -> list[Portal]:
+def _parse(text: str, origin: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PortalError(f"registre des portails illisible ({exc}).", source=origin,
                           hint="Corrigez la syntaxe TOML du fichier.") from exc
+
+
+def _read(data: dict[str, Any], origin: str) -> list[Portal]:
     portals = []
     for entry in data.get("portal", []):
         entry = dict(entry)
@@ -58,13 +61,20 @@ def _read(text: str, origin: str) -> list[Portal]:
 
 
 def load_portals(cache_dir: Path | None = None) -> list[Portal]:
-    """Shipped portals, then the user's (a user portal with the same name replaces one)."""
+    """Shipped portals, then the user's (a user portal with the same name replaces one).
+
+    A user file with `replace = true` at its top stands alone: the shipped portals are
+    dropped (a private deployment, or tests that must not reach the internet).
+    """
     shipped = resources.files("budget_core.data").joinpath("portals.toml").read_text("utf-8")
-    portals = {p.name: p for p in _read(shipped, "portals.toml")}
+    portals = {p.name: p for p in _read(_parse(shipped, "portals.toml"), "portals.toml")}
     user = os.environ.get("BUDGET_PORTALS") or (
         str(cache_dir / "portals.toml") if cache_dir else "")
     if user and Path(user).exists():
-        portals.update({p.name: p for p in _read(Path(user).read_text("utf-8"), user)})
+        data = _parse(Path(user).read_text("utf-8"), user)
+        if data.get("replace"):
+            portals = {}
+        portals.update({p.name: p for p in _read(data, user)})
     return list(portals.values())
 
 
