@@ -220,6 +220,20 @@ class Cache:
             self._save(con, resource, status="ok", error=None)
             summary.unchanged.append(resource.url)
             return
+        twin = con.execute("SELECT key, origins FROM resources WHERE sha256 = ? AND key != ?",
+                           (download.sha256, resource.key)).fetchone()
+        if twin is not None and self.raw_path(download.sha256).exists():
+            # The same file under another URL (a portal harvesting another): one copy, the
+            # other resource gains this origin.
+            download.path.unlink()
+            origins = list(dict.fromkeys([*json.loads(twin[1]), *resource.origins]))
+            con.execute("UPDATE resources SET origins = ? WHERE key = ?",
+                        (json.dumps(origins), twin[0]))
+            self._save(con, resource, status="duplicate", error=None, sha256=download.sha256,
+                       etag=download.etag, http_last_modified=download.last_modified,
+                       size=download.size, fetched_at=_now())
+            summary.unchanged.append(resource.url)
+            return
         try:
             documents = self._parse(download.path, resource)
         except BudgetError as exc:

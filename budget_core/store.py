@@ -104,11 +104,17 @@ class Store:
                              hint="Reconstruisez le cache avec « python -m budget_core demo » "
                                   "ou une synchronisation.") from exc
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-        """Run SQL where the view `lines` holds every stored line. Values go in `params`."""
-        # Only the files the catalogue lists: the catalogue is written last, so lines of a
-        # document whose writing was interrupted are never seen.
-        files = [str(self.lines_dir / f"{key}.parquet") for key in self.documents()["doc_key"]]
+    def query(self, sql: str, params: Sequence[object] = (),
+              documents: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Run SQL where the view `lines` holds the stored lines. Values go in `params`.
+
+        `documents` (rows of the catalogue) limits the files read: each document is its own
+        parquet file, so the catalogue prunes by entity, year and stage before DuckDB reads.
+        Only files the catalogue lists are read: it is written last, so lines of a document
+        whose writing was interrupted are never seen.
+        """
+        chosen = self.documents() if documents is None else documents
+        files = [str(self.lines_dir / f"{key}.parquet") for key in chosen["doc_key"]]
         if not files:
             return pd.DataFrame(columns=list(LINE_SCHEMA.names))
         con = duckdb.connect(config={"threads": 2})
@@ -126,8 +132,13 @@ class Store:
     def lines(self, sirets: Sequence[str], years: Sequence[int], stages: Sequence[str],
               budget_kinds: Sequence[str] = ("principal", "annexe")) -> pd.DataFrame:
         """Every stored line of these budgets (exact decimals kept as DECIMAL(18,2))."""
+        catalogue = self.documents()
+        wanted = catalogue[catalogue["siret"].isin(sirets) & catalogue["year"].isin(years)
+                           & catalogue["stage"].isin(stages)
+                           & catalogue["budget_kind"].isin(budget_kinds)]
         return self.query(
             "SELECT * FROM lines WHERE list_contains(?, siret) AND list_contains(?, year) "
             "AND list_contains(?, stage) AND list_contains(?, budget_kind) "
             "ORDER BY siret, year, stage, source_line",
-            [list(sirets), [int(y) for y in years], list(stages), list(budget_kinds)])
+            [list(sirets), [int(y) for y in years], list(stages), list(budget_kinds)],
+            documents=wanted)

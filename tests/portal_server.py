@@ -4,13 +4,14 @@ It serves udata (data.gouv.fr), Opendatasoft Explore v2.1, CKAN and GeoNetwork 4
 answers, built from the recorded payloads of tests/fixtures/api (real shapes, ids and URLs
 replaced), and real budget files as their resources, with real ETag / Last-Modified / 304.
 Faults are injected per path: `server.faults["/files/x.xml"] = ["500", "429", "slow",
-"truncate", "html"]`, each consumed by one request.
+"truncate", "html", "gzip"]`, each consumed by one request.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import gzip
 import hashlib
 import json
 import threading
@@ -190,6 +191,9 @@ class PortalServer:
                     return
                 if isinstance(body, bytes):
                     self._file(path, body, truncate=fault == "truncate")
+                elif fault == "gzip":
+                    self._send(200, gzip.compress(json.dumps(body).encode("utf-8")),
+                               "application/json", encoding="gzip")
                 else:
                     self._send(200, json.dumps(body).encode("utf-8"), "application/json")
 
@@ -235,9 +239,11 @@ class PortalServer:
                     self.wfile.flush()
                     self.close_connection = True
 
-            def _send(self, status: int, body: bytes, kind: str) -> None:
+            def _send(self, status: int, body: bytes, kind: str, encoding: str = "") -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
+                if encoding:
+                    self.send_header("Content-Encoding", encoding)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

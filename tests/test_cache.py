@@ -195,3 +195,16 @@ def test_failing_portal_does_not_stop_the_others(tmp_path: Path, server: PortalS
         [udata(server), GeonetworkSource("DataGrandEst", f"{server.url}/geonetwork")], http)
     assert summary.failed[0][0] == "portail data.gouv.fr"
     assert summary.new == [f"{server.url}/files/mohon_CFU_2023.xml"]
+
+
+def test_same_file_under_two_urls_is_kept_once_with_both_origins(
+        tmp_path: Path, server: PortalServer, http: Http) -> None:
+    server.publish("copie_mohon.xml", server.files["mohon_CFU_2023.xml"])
+    server.geonetwork_files = ["copie_mohon.xml"]
+    cache = Cache(tmp_path)
+    cache.sync([udata(server), GeonetworkSource("DataGrandEst", f"{server.url}/geonetwork")],
+               http)
+    rows = cache.resources().set_index("title")
+    assert rows.loc["copie_mohon.xml", "status"] == "duplicate"
+    assert rows.loc["mohon_CFU_2023.xml", "origins"] == '["data.gouv.fr", "DataGrandEst"]'
+    assert len(raw_files(cache)) == 4

@@ -80,6 +80,13 @@ def test_geonetwork_search_keeps_download_links(server: PortalServer, http: Http
     assert found[0].dataset_id == "uuid-0"
 
 
+def test_gzip_answers_are_decoded(server: PortalServer, http: Http) -> None:
+    publish_all(server)
+    server.ckan_files = FILES[:1]
+    server.faults["/api/3/action/package_search"] = ["gzip"]
+    assert [r.title for r in CkanSource("ckan", server.url).resources(http)] == FILES[:1]
+
+
 def test_portal_answering_html_gives_a_clear_error(server: PortalServer, http: Http) -> None:
     server.faults["/api/1/datasets/"] = ["html"]
     with pytest.raises(PortalError, match="JSON attendu"):
