@@ -119,3 +119,24 @@ def test_comparison_link_holds_sirets_not_names(server: str, page: object) -> No
     chosen = page.locator("[data-testid='stMultiSelect']").inner_text()
     assert "VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL" in chosen
     assert "CRACH — BUDGET PRINCIPAL" in chosen
+
+
+def test_upload_is_explored_at_once_and_a_bad_one_explained(server: str, page: object,
+                                                            tmp_path: Path) -> None:
+    page.goto(f"{server}/donnees")
+    settle(page)
+    page.locator("input[type='file']").set_input_files(str(TOTEM / "mohon_CFU_2023.xml"))
+    page.get_by_text("COMMUNE DE MOHON (M57) — COMMUNE DE MOHON 260 — CFU 2023").wait_for(
+        timeout=30_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "donnees_upload.png"), full_page=True)
+    broken = tmp_path / "budget_tronque.xml"
+    data = (TOTEM / "crach_principal_BP_2022.xml").read_bytes()
+    broken.write_bytes(data[: len(data) // 2])
+    page.goto(f"{server}/donnees")
+    settle(page)
+    page.locator("input[type='file']").set_input_files(str(broken))
+    alert = page.locator("[data-testid='stAlert']").filter(has_text="budget_tronque.xml")
+    alert.wait_for(timeout=30_000)
+    assert "XML mal formé" in alert.inner_text()
+    assert page.locator("[data-testid='stException']").count() == 0
