@@ -6,6 +6,8 @@ the pages only display them. Colours: the Okabe-Ito palette (colour-blind safe).
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import pandas as pd
 import plotly.graph_objects as go
@@ -134,3 +136,21 @@ def money_flow_sankey(links: pd.DataFrame, title: str) -> go.Figure:
     figure.update_layout(title=title, font_size=14, separators=", ",
                          height=max(420, 26 * len(nodes)))
     return figure
+
+
+def coverage_map(shapes: dict[str, Any], values: dict[str, float], title: str,
+                 legend: str) -> alt.Chart:
+    """Choropleth of a share (0 to 1) by territory code (`properties.code` of the shapes)."""
+    features = [{**feature, "properties": {**feature["properties"],
+                                           "valeur": values.get(feature["properties"]["code"])}}
+                for feature in shapes["features"]]
+    chart = alt.Chart(alt.Data(values=features), title=title).mark_geoshape(
+        stroke="white", strokeWidth=0.4).encode(
+        color=alt.Color("properties.valeur:Q", title=legend,
+                        scale=alt.Scale(scheme="blues", domain=[0, 1]),
+                        legend=alt.Legend(format=".0%")),
+        tooltip=[alt.Tooltip("properties.nom:N", title="Territoire"),
+                 alt.Tooltip("properties.code:N", title="Code"),
+                 alt.Tooltip("properties.valeur:Q", title=legend, format=".0%")],
+    ).project("mercator").properties(height=520)
+    return _finish(chart)

@@ -12,18 +12,23 @@ from pathlib import Path
 import pandas as pd
 
 from budget_core.analysis import section_totals
+from budget_core.anonymise import anonymise_totem
 from budget_core.cache import Cache, SyncFilter
 from budget_core.config import settings
+from budget_core.coverage import commune_coverage
+from budget_core.coverage import summary as coverage_summary
 from budget_core.demo import build_demo
-from budget_core.errors import BudgetError, PortalError
-from budget_core.fmt import euros
+from budget_core.errors import BudgetError, FormatError, PortalError
+from budget_core.fmt import euros, percent
 from budget_core.formats import read_documents
 from budget_core.fsutil import atomic_write_bytes
 from budget_core.http import Http, make_session
-from budget_core.model import ENTITY_TYPES, STAGE_LABELS, BudgetDocument
+from budget_core.metadata import dataset_metadata
+from budget_core.model import ENTITY_TYPES, STAGE_LABELS, STAGES, BudgetDocument
 from budget_core.scdl import scdl_csv_bytes
 from budget_core.sources import PublishedResource, load_portals, source_for
 from budget_core.store import Store
+from budget_core.validate import validate_file
 
 
 def describe(document: BudgetDocument) -> dict[str, object]:
@@ -140,6 +145,45 @@ def cmd_sync(args: argparse.Namespace) -> int:
         else 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    report = validate_file(Path(args.file))
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print(report.french())
+    return 0 if report.valid else 1
+
+
+def cmd_anonymise(args: argparse.Namespace) -> int:
+    source = Path(args.file)
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"lecture impossible ({exc.strerror}).", source=source.name) from exc
+    masked, report = anonymise_totem(data, source.name)
+    atomic_write_bytes(Path(args.output), masked)
+    print(report.french())
+    print(f"Document anonymisé écrit dans {args.output}")
+    return 0
+
+
+def cmd_metadata(args: argparse.Namespace) -> int:
+    documents = [d for file in args.files for d in read_documents(Path(file))]
+    print(json.dumps(dataset_metadata(documents), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    frame = commune_coverage(Store(settings().data_dir).documents(), args.departement,
+                             args.stage, args.year)
+    published, total, share = coverage_summary(frame)
+    print(f"{percent(share)} des communes du département {args.departement} ont publié leur "
+          f"{args.stage} {args.year} ({published} sur {total}).")
+    for row in frame[frame["published"]].itertuples():
+        print(f"  {row.insee} {row.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m budget_core",
@@ -172,6 +216,23 @@ def build_parser() -> argparse.ArgumentParser:
                                        "ex. 44 pour le Grand Est)")
     sync.add_argument("--timeout", type=float, default=30.0, help="secondes par requête")
     sync.set_defaults(func=cmd_sync)
+
+    validate = commands.add_parser("validate", help="valider un CSV SCDL (ou un TOTEM)")
+    validate.add_argument("file")
+    validate.add_argument("--json", action="store_true", help="rapport JSON")
+    validate.set_defaults(func=cmd_validate)
+    anonymise = commands.add_parser("anonymise", help="occulter les données personnelles")
+    anonymise.add_argument("file", help="document TOTEM (XML)")
+    anonymise.add_argument("-o", "--output", required=True, help="XML anonymisé à écrire")
+    anonymise.set_defaults(func=cmd_anonymise)
+    metadata = commands.add_parser("metadata", help="fiche de métadonnées (data.gouv.fr, DCAT)")
+    metadata.add_argument("files", nargs="+", help="documents du jeu de données")
+    metadata.set_defaults(func=cmd_metadata)
+    coverage = commands.add_parser("coverage", help="qui a publié, dans un département")
+    coverage.add_argument("--departement", required=True, help="code, ex. 10 pour l'Aube")
+    coverage.add_argument("--stage", default="CA", choices=STAGES)
+    coverage.add_argument("--year", type=int, required=True)
+    coverage.set_defaults(func=cmd_coverage)
     return parser
 
 

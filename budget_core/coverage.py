@@ -1,0 +1,80 @@
+"""Who has published: communes of a département, départements of a région, by stage and year.
+
+The reference list of communes (and their population) is the shipped COG extract
+(`population.py`); a commune has published when the store holds a document of its budget
+principal for that stage and year. Maps use shipped GeoJSON (IGN Admin Express via
+gregoiredavid/france-geojson, COG 2018): départements of France, communes of Grand Est.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+from budget_core.population import table
+
+GEO = "budget_core.data.geo"
+
+
+def _published_sirens(catalogue: pd.DataFrame, stage: str, year: int) -> set[str]:
+    done = catalogue[(catalogue["stage"] == stage) & (catalogue["year"] == year)
+                     & (catalogue["budget_kind"] == "principal")]
+    return set(done["siren"])
+
+
+def commune_coverage(catalogue: pd.DataFrame, departement: str, stage: str,
+                     year: int) -> pd.DataFrame:
+    """Every commune of the département, with `published` for that stage and year."""
+    communes = table()
+    communes = communes[(communes["kind"] == "commune")
+                        & (communes["departement"] == departement)].copy()
+    communes["published"] = communes["siren"].isin(_published_sirens(catalogue, stage, year))
+    return communes[["insee", "siren", "name", "population", "published"]].sort_values(
+        ["published", "population"], ascending=[False, False], ignore_index=True)
+
+
+def departement_coverage(catalogue: pd.DataFrame, stage: str, year: int,
+                         region: str | None = None) -> pd.DataFrame:
+    """Share of communes of each département (of a région) that have published."""
+    communes = table()
+    communes = communes[communes["kind"] == "commune"].copy()
+    if region:
+        communes = communes[communes["region"] == region]
+    communes["published"] = communes["siren"].isin(_published_sirens(catalogue, stage, year))
+    out = communes.groupby("departement").agg(communes=("siren", "size"),
+                                              published=("published", "sum")).reset_index()
+    out["share"] = out["published"] / out["communes"]
+    return out
+
+
+def summary(frame: pd.DataFrame) -> tuple[int, int, float]:
+    """(published, total, share) of a commune_coverage frame."""
+    total = len(frame)
+    published = int(frame["published"].sum())
+    return published, total, published / total if total else 0.0
+
+
+@functools.cache
+def _geojson(name: str) -> dict[str, Any]:
+    data = resources.files(GEO).joinpath(name).read_bytes()
+    return json.loads(gzip.decompress(data))
+
+
+def commune_map_departements() -> list[str]:
+    """Départements whose communes' shapes are shipped (Grand Est)."""
+    return sorted(entry.name.split("-")[1].split(".")[0]
+                  for entry in resources.files(GEO).iterdir()
+                  if entry.name.startswith("communes-"))
+
+
+def communes_shapes(departement: str) -> dict[str, Any]:
+    return _geojson(f"communes-{departement}.geojson.gz")
+
+
+def departements_shapes() -> dict[str, Any]:
+    return _geojson("departements.geojson.gz")

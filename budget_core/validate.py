@@ -1,0 +1,237 @@
+"""Validate a budget file before publishing it: the SCDL schema, then the budget's own rules.
+
+1. An SCDL CSV is checked with frictionless against the official Table Schema shipped with
+   the package (`scdl/budget` 0.8.3), plus what the schema names but frictionless does not
+   run: the SIRET checksum (Luhn) and a plausible year.
+2. Any readable budget (SCDL or TOTEM) is checked for what a schema cannot express: a voted
+   budget (BP, BS, DM) balanced by section, order operations balanced between and within
+   sections (042 = 040, 040 = 042, 041, 043, 023 = 021), natures unknown to the plan.
+Problems come grouped by kind, in French, with line numbers and how to fix them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from frictionless import Detector, Resource, Schema, system
+from frictionless import validate as frictionless_validate
+
+from budget_core.errors import BudgetError
+from budget_core.formats import read_uploaded
+from budget_core.model import BudgetDocument
+from budget_core.scdl import SCHEMA_VERSION, schema_descriptor
+
+# Kinds of problem, in the order a publisher should fix them, with what to do.
+KINDS = {
+    "fichier": "Le fichier ne peut pas être lu.",
+    "colonne manquante": "Ajoutez la colonne avec exactement ce nom d'en-tête.",
+    "cellule obligatoire vide": "Remplissez la cellule : le schéma l'exige.",
+    "valeur invalide": "Corrigez la valeur selon le format attendu par le schéma.",
+    "SIRET": "Vérifiez le SIRET (14 chiffres, clé de contrôle) dans le répertoire SIRENE.",
+    "année": "L'exercice doit être une année sur 4 chiffres, passée ou en cours.",
+    "équilibre": "Un budget voté est équilibré par section (L1612-4 du CGCT) : vérifiez les "
+                 "montants ou l'étape déclarée.",
+    "opérations d'ordre": "Chaque opération d'ordre a sa contrepartie : 042 ↔ 040, 041 et "
+                          "043 équilibrés, 023 = 021.",
+    "nature inconnue": "Vérifiez le compte et la nomenclature (M14, M57...) de l'exercice.",
+}
+ERROR, WARNING = "erreur", "avertissement"
+ORDER_PAIRS = (("042", "depense", "040", "recette"), ("040", "depense", "042", "recette"),
+               ("041", "depense", "041", "recette"), ("043", "depense", "043", "recette"),
+               ("023", "depense", "021", "recette"))
+
+
+@dataclass
+class Problem:
+    kind: str
+    message: str
+    severity: str = ERROR
+    row: int | None = None
+    column: str | None = None
+
+
+@dataclass
+class ValidationReport:
+    source: str
+    problems: list[Problem] = field(default_factory=list)
+    documents: int = 0
+    schema: str = f"scdl/budget {SCHEMA_VERSION}"
+
+    @property
+    def valid(self) -> bool:
+        return not any(p.severity == ERROR for p in self.problems)
+
+    def grouped(self) -> dict[str, list[Problem]]:
+        groups: dict[str, list[Problem]] = {}
+        for kind in KINDS:
+            found = [p for p in self.problems if p.kind == kind]
+            if found:
+                groups[kind] = found
+        return groups
+
+    def as_dict(self) -> dict[str, object]:
+        return {"fichier": self.source, "valide": self.valid, "schema": self.schema,
+                "documents": self.documents,
+                "problemes": {kind: {"que_faire": KINDS[kind],
+                                     "liste": [asdict(p) for p in problems]}
+                              for kind, problems in self.grouped().items()}}
+
+    def french(self) -> str:
+        head = "valide" if self.valid else "NON valide"
+        lines = [f"{self.source} : {head} ({self.schema}, {self.documents} document(s))"]
+        for kind, problems in self.grouped().items():
+            lines.append(f"\n{kind} ({len(problems)}) — {KINDS[kind]}")
+            for problem in problems[:50]:
+                where = f"ligne {problem.row}, " if problem.row else ""
+                column = f"{problem.column} : " if problem.column else ""
+                lines.append(f"  [{problem.severity}] {where}{column}{problem.message}")
+            if len(problems) > 50:
+                lines.append(f"  … et {len(problems) - 50} autre(s)")
+        return "\n".join(lines)
+
+
+def siret_checksum_ok(siret: str) -> bool:
+    """Luhn key of a SIRET (INSEE's rule, with La Poste's exception)."""
+    if len(siret) != 14 or not siret.isdigit():
+        return False
+    total = 0
+    for index, digit in enumerate(reversed(siret)):
+        value = int(digit) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    # La Poste's establishments (SIREN 356000000) use another key: digit sum multiple of 5.
+    return total % 10 == 0 or (siret.startswith("356000000") and sum(map(int, siret)) % 5 == 0)
+
+
+FRICTIONLESS_KINDS = {"missing-label": "colonne manquante", "missing-cell":
+                      "cellule obligatoire vide", "constraint-error": "valeur invalide",
+                      "type-error": "valeur invalide"}
+
+
+def _french_note(kind: str, note: str, cell: object, column: str | None) -> str:
+    """frictionless notes say `constraint "enum" is "[...]"`: say it in French."""
+    if kind == "missing-label":
+        return f"colonne {column} absente de l'en-tête."
+    if kind == "missing-cell" or '"required"' in note:
+        return "cellule vide alors que le schéma l'exige."
+    constraint = re.match(r'constraint "(\w+)" is "(.*)"', note)
+    if constraint:
+        name, expected = constraint.groups()
+        if name == "enum":
+            return f"« {cell} » n'est pas une valeur admise (valeurs : {expected})."
+        if name == "pattern":
+            return f"« {cell} » ne suit pas le format attendu ({expected})."
+        return f"« {cell} » ne respecte pas la contrainte {name} = {expected}."
+    if kind == "type-error":
+        return f"« {cell} » n'est pas du type attendu ({note})."
+    return note
+
+
+def _schema_problems(data: bytes) -> list[Problem]:
+    schema = Schema.from_descriptor(schema_descriptor())
+    with system.use_context(trusted=True):
+        # schema_sync: columns are matched by name, not position (a missing column is named)
+        resource = Resource(data=data, format="csv", schema=schema,
+                            detector=Detector(schema_sync=True))
+        report = frictionless_validate(resource)
+    problems = []
+    for row, column, kind, note, cell in report.flatten(
+            ["rowNumber", "fieldName", "type", "note", "cell"]):
+        if kind == "constraint-error" and '"required"' in str(note):
+            kind = "missing-cell"
+        problems.append(Problem(FRICTIONLESS_KINDS.get(kind, "valeur invalide"),
+                                _french_note(kind, str(note), cell, column), ERROR, row,
+                                column or None))
+    return problems
+
+
+def _value_problems(data: bytes) -> list[Problem]:
+    """SIRET keys and years, row by row (the schema only checks their shape)."""
+    text = data.decode("utf-8-sig", errors="replace")
+    delimiter = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") \
+        else ","
+    problems: list[Problem] = []
+    this_year = date.today().year
+    for row_number, row in enumerate(csv.DictReader(io.StringIO(text), delimiter=delimiter),
+                                     start=2):
+        values = {(k or "").strip().upper(): (v or "").strip() for k, v in row.items()}
+        siret = values.get("BGT_SIRET", "")
+        if siret and len(siret) == 14 and siret.isdigit() and not siret_checksum_ok(siret):
+            problems.append(Problem("SIRET", f"clé de contrôle du SIRET « {siret} » fausse.",
+                                    ERROR, row_number, "BGT_SIRET"))
+        year = values.get("BGT_ANNEE", "")
+        if year.isdigit() and not 2000 <= int(year) <= this_year + 1:
+            problems.append(Problem("année", f"exercice {year} hors de 2000–{this_year + 1}.",
+                                    ERROR, row_number, "BGT_ANNEE"))
+    return problems
+
+
+def budget_problems(documents: Iterable[BudgetDocument]) -> list[Problem]:
+    """The rules of a budget that no table schema can say."""
+    problems: list[Problem] = []
+    for document in documents:
+        lines, info = document.lines, document.info
+        label = f"{info.stage} {info.year} ({info.siret})"
+        if info.stage in ("BP", "BS", "DM"):
+            for section in ("fonctionnement", "investissement"):
+                part = lines[lines["section"] == section]
+                spending = part.loc[part["direction"] == "depense", "amount"].sum()
+                income = part.loc[part["direction"] == "recette", "amount"].sum()
+                gap = Decimal(income) - Decimal(spending)
+                if gap < 0:
+                    problems.append(Problem("équilibre", f"{label} : section de {section} en "
+                                            f"déséquilibre, dépenses supérieures aux recettes "
+                                            f"de {-gap} €."))
+                elif gap > 0:
+                    problems.append(Problem("équilibre", f"{label} : section de {section} "
+                                            f"votée en suréquilibre de {gap} € (admis en "
+                                            "investissement, à justifier en fonctionnement).",
+                                            WARNING))
+        order = lines[lines["operation_kind"] == "ordre"]
+        for left, left_dir, right, right_dir in ORDER_PAIRS:
+            a = order.loc[(order["chapter_code"] == left) & (order["direction"] == left_dir),
+                          "amount"].sum()
+            b = order.loc[(order["chapter_code"] == right) & (order["direction"] == right_dir),
+                          "amount"].sum()
+            if Decimal(a) != Decimal(b):
+                problems.append(Problem("opérations d'ordre", f"{label} : {left} en dépense "
+                                        f"({a} €) ≠ {right} en recette ({b} €)."))
+        unknown = lines.loc[~lines["nature_known"].astype(bool)]
+        for row in unknown.itertuples():
+            problems.append(Problem("nature inconnue", f"nature {row.nature_code} absente du "
+                                    f"plan {info.declinaison} {info.plan_year}.", WARNING,
+                                    int(row.source_line), "BGT_NATURE"))
+    return problems
+
+
+def validate_bytes(data: bytes, name: str) -> ValidationReport:
+    report = ValidationReport(name)
+    is_xml = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+    if is_xml:
+        report.schema = "TOTEM (DocumentBudgetaire)"
+    else:
+        report.problems += _schema_problems(data) + _value_problems(data)
+    try:
+        documents = read_uploaded(data, name)
+    except BudgetError as exc:
+        report.problems.append(Problem("fichier", exc.french()))
+        return report
+    report.documents = len(documents)
+    report.problems += budget_problems(documents)
+    return report
+
+
+def validate_file(path: Path) -> ValidationReport:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        report = ValidationReport(path.name)
+        report.problems.append(Problem("fichier", f"lecture impossible ({exc.strerror})."))
+        return report
+    return validate_bytes(data, path.name)

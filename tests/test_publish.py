@@ -1,0 +1,194 @@
+"""Publisher toolkit: validation, anonymisation, metadata, publication coverage — on real files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from budget_core.anonymise import MASK, anonymise_totem
+from budget_core.coverage import commune_coverage, departement_coverage, summary
+from budget_core.errors import FormatError
+from budget_core.metadata import dataset_metadata
+from budget_core.scdl import scdl_csv_bytes
+from budget_core.store import Store
+from budget_core.totem import read_totem_stream
+from budget_core.validate import siret_checksum_ok, validate_bytes, validate_file
+from tests.conftest import FIXTURES, TOTEM, parsed
+
+NS = "{http://www.minefi.gouv.fr/cp/demat/docbudgetaire}"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- validation ---------------------------------------------------------------------------
+
+def test_our_own_scdl_export_is_valid_and_its_budget_checks_pass() -> None:
+    data = scdl_csv_bytes(parsed(TOTEM / "crach_lotissement_BP_2022.xml").lines)
+    report = validate_bytes(data, "lotissement.csv")
+    assert report.valid and report.problems == []
+
+
+def test_voted_investment_surplus_is_a_warning_not_an_error() -> None:
+    """Crach voted its 2022 BP with 261 663,98 € more income than spending in investment."""
+    data = scdl_csv_bytes(parsed(TOTEM / "crach_principal_BP_2022.xml").lines)
+    report = validate_bytes(data, "crach.csv")
+    assert report.valid
+    [problem] = report.problems
+    assert (problem.kind, problem.severity) == ("équilibre", "avertissement")
+    assert "suréquilibre de 261663.98 €" in problem.message
+
+
+def test_reference_converter_output_shows_its_known_quirks() -> None:
+    """yatotem2scdl leaves BGT_CONTNAT empty for income voted globally: the schema says no."""
+    report = validate_file(FIXTURES / "scdl_expected" / "crach_lotissement_BP_2022.csv")
+    assert not report.valid
+    groups = report.grouped()
+    assert {p.column for p in groups["cellule obligatoire vide"]} == {
+        "BGT_CONTNAT", "BGT_CONTNAT_LABEL", "BGT_SECTION"}
+    natdec = [p for p in groups["valeur invalide"] if p.column == "BGT_NATDEC"]
+    assert natdec and "« Budget primitif » n'est pas une valeur admise" in natdec[0].message
+    assert natdec[0].row == 2
+
+
+def _edit(data: bytes, row: int, column: str, value: str) -> bytes:
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    rows[row - 1][rows[0].index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def test_siret_key_year_and_unbalanced_budget_are_reported_with_their_line() -> None:
+    data = scdl_csv_bytes(parsed(TOTEM / "crach_lotissement_BP_2022.xml").lines)
+    data = _edit(data, 3, "BGT_SIRET", "21560046100086")
+    data = _edit(data, 4, "BGT_ANNEE", "1999")
+    data = _edit(data, 5, "BGT_MTPREV", "999999.00")
+    report = validate_bytes(data, "faux.csv")
+    assert not report.valid
+    groups = report.grouped()
+    assert [(p.row, p.column) for p in groups["SIRET"]] == [(3, "BGT_SIRET")]
+    assert [(p.row, p.column) for p in groups["année"]] == [(4, "BGT_ANNEE")]
+    assert any("déséquilibre" in p.message for p in groups["équilibre"])
+
+
+def test_missing_column_is_named() -> None:
+    data = scdl_csv_bytes(parsed(TOTEM / "crach_lotissement_BP_2022.xml").lines)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    without = [r[:4] + r[5:] for r in rows]  # drop BGT_CONTNAT
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(without)
+    report = validate_bytes(out.getvalue().encode("utf-8"), "sans_contnat.csv")
+    assert [p.message for p in report.grouped()["colonne manquante"]] == [
+        "colonne BGT_CONTNAT absente de l'en-tête."]
+
+
+def test_order_operations_of_every_real_document_balance(totem_path: Path) -> None:
+    report = validate_file(totem_path)
+    assert "opérations d'ordre" not in report.grouped()
+
+
+def test_siret_checksum() -> None:
+    assert siret_checksum_ok("21930048000015")
+    assert not siret_checksum_ok("21930048000016")
+    assert siret_checksum_ok("35600000000048")  # La Poste's head office: Luhn holds
+    assert siret_checksum_ok("35600000012346")  # La Poste's rule: digit sum multiple of 5
+
+
+# -- anonymisation -------------------------------------------------------------------------
+
+def budget_lines_of(data: bytes) -> list[list[tuple[str, str | None, str | None]]]:
+    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False))
+    return [[(c.tag, c.get("V"), c.get("Code")) for c in line]
+            for line in root.iter(f"{NS}LigneBudget")]
+
+
+@pytest.mark.parametrize("name", ["Montreuil_CA_2023.xml", "crach_principal_CA_2021.xml",
+                                  "mohon_CFU_2023.xml", "Montpellier_CA_2018.xml"])
+def test_anonymised_document_keeps_every_budget_line_and_total(name: str) -> None:
+    data = (TOTEM / name).read_bytes()
+    masked, report = anonymise_totem(data, name)
+    assert report.total > 0
+    assert budget_lines_of(masked) == budget_lines_of(data)
+    again = read_totem_stream(io.BytesIO(masked), name=name)
+    assert again.lines.drop(columns=["source_sha256"]).equals(
+        parsed(TOTEM / name).lines.drop(columns=["source_sha256"]))
+
+
+def test_natural_persons_masked_legal_persons_kept() -> None:
+    data = (TOTEM / "Montreuil_CA_2023.xml").read_bytes()
+    masked, report = anonymise_totem(data, "Montreuil_CA_2023.xml")
+    root = etree.fromstring(masked, etree.XMLParser(resolve_entities=False))
+    for concours in root.iter(f"{NS}CONCOURS"):
+        nature = concours.find(f"{NS}CodNatJurBenefCA")
+        name = concours.find(f"{NS}LibOrgaBenef")
+        if name is None:
+            continue
+        if nature is None or nature.get("V") == "P3":
+            assert name.get("V") == MASK
+        else:
+            assert name.get("V") != MASK
+    assert report.kept_legal_persons == 256
+
+
+def test_synthetic_annex_with_known_personal_names() -> None:
+    """Real document, annex rows added with invented people: every name disappears."""
+    data = (TOTEM / "crach_lotissement_BP_2022.xml").read_bytes().decode("latin-1")
+    annex = (
+        "<Annexes><DATA_CONCOURS>"
+        "<CONCOURS><CodNatJurBenefCA V=\"P3\"/><LibOrgaBenef V=\"Jeanne Martin\"/>"
+        "<ObjSubv V=\"Bourse de Jeanne Martin\"/><MtSubv V=\"300.00\"/></CONCOURS>"
+        "<CONCOURS><LibOrgaBenef V=\"Paul Durand\"/><MtSubv V=\"150.00\"/></CONCOURS>"
+        "<CONCOURS><CodNatJurBenefCA V=\"P1\"/><LibOrgaBenef V=\"Club de voile\"/>"
+        "<MtSubv V=\"500.00\"/></CONCOURS></DATA_CONCOURS>"
+        "<DATA_PRET><PRET><NomBenefPret V=\"Lucie Bernard\"/><MtCapitalExer V=\"1000.0\"/>"
+        "</PRET></DATA_PRET>"
+        "<DATA_PERSONNEL><PERSONNEL><RemunAgent V=\"28000\"/><EffectifBud V=\"1\"/>"
+        "</PERSONNEL></DATA_PERSONNEL></Annexes>")
+    with_annex = data.replace("</Budget>", annex + "</Budget>", 1).encode("latin-1")
+    masked, report = anonymise_totem(with_annex, "synthetique.xml")
+    text = masked.decode("latin-1")
+    for person in ("Jeanne Martin", "Paul Durand", "Lucie Bernard", "28000"):
+        assert person not in text
+    assert "Club de voile" in text and 'MtSubv V="300.00"' in text
+    assert report.masked[("CONCOURS", "LibOrgaBenef")] == 2
+    assert report.masked[("CONCOURS", "ObjSubv")] == 1
+    assert report.masked[("PRET", "NomBenefPret")] == 1
+    assert budget_lines_of(masked) == budget_lines_of(with_annex)
+
+
+def test_anonymising_a_broken_file_is_refused() -> None:
+    with pytest.raises(FormatError, match="XML mal formé"):
+        anonymise_totem(b"<DocumentBudgetaire><Budget>", "casse.xml")
+
+
+# -- metadata ------------------------------------------------------------------------------
+
+def test_metadata_sheet_from_the_documents() -> None:
+    documents = [parsed(TOTEM / f"Montreuil_CA_{year}.xml") for year in (2021, 2022, 2023)]
+    sheet = dataset_metadata(documents)
+    assert sheet["title"] == "Budgets de Ville De Montreuil (2021-2023)"
+    assert sheet["organization"] == {"name": "VILLE DE MONTREUIL", "siren": "219300480"}
+    assert sheet["license"] == "lov2"
+    assert sheet["temporal_coverage"] == {"start": "2021-01-01", "end": "2023-12-31"}
+    assert sheet["schema"] == {"name": "scdl/budget", "version": "0.8.3"}
+    dcat = sheet["dcat"]
+    assert dcat["dct:conformsTo"] == "https://schema.data.gouv.fr/scdl/budget/0.8.3/"
+    json.dumps(sheet)  # ready to send as JSON
+
+
+# -- coverage ------------------------------------------------------------------------------
+
+def test_coverage_of_the_morbihan_in_the_demo_data() -> None:
+    catalogue = Store(ROOT / "demo_data").documents()
+    frame = commune_coverage(catalogue, "56", "CA", 2021)
+    published, total, share = summary(frame)
+    assert (published, total) == (1, 249)  # Crach, of the 249 communes of the Morbihan
+    assert frame.loc[frame["published"], "name"].tolist() == ["Crach"]
+    by_departement = departement_coverage(catalogue, "CA", 2021, region="53").set_index(
+        "departement")
+    assert by_departement.loc["56", "published"] == 1
+    assert share == pytest.approx(1 / 249)
