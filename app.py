@@ -13,6 +13,7 @@ PAGES = [
     st.Page("app_pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
     st.Page("app_pages/evolution.py", title="Évolution", icon="📈", url_path="evolution"),
     st.Page("app_pages/execution.py", title="Prévu / réalisé", icon="🎯", url_path="execution"),
+    st.Page("app_pages/publier.py", title="Publier mes données", icon="📤", url_path="publier"),
     st.Page("app_pages/donnees.py", title="Données", icon="🗂️", url_path="donnees"),
 ]
 st.navigation(PAGES).run()

@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-import pandas as pd
-
 from budget_core.analysis import section_totals
 from budget_core.anonymise import anonymise_totem
 from budget_core.cache import Cache, SyncFilter
@@ -25,7 +23,7 @@ from budget_core.fsutil import atomic_write_bytes
 from budget_core.http import Http, make_session
 from budget_core.metadata import dataset_metadata
 from budget_core.model import ENTITY_TYPES, STAGE_LABELS, STAGES, BudgetDocument
-from budget_core.scdl import scdl_csv_bytes
+from budget_core.scdl import documents_csv_bytes
 from budget_core.sources import PublishedResource, load_portals, source_for
 from budget_core.store import Store
 from budget_core.validate import validate_file
@@ -82,9 +80,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     documents = read_documents(Path(args.file), nomenclature=args.nomenclature)
-    lines = pd.concat([d.lines for d in documents], ignore_index=True)
-    atomic_write_bytes(Path(args.output), scdl_csv_bytes(lines))
-    print(f"{len(lines)} lignes écrites dans {args.output} (SCDL budget 0.8.3)")
+    atomic_write_bytes(Path(args.output), documents_csv_bytes(documents))
+    print(f"{sum(len(d.lines) for d in documents)} lignes écrites dans {args.output} "
+          "(SCDL budget 0.8.3)")
     return 0
 
 
@@ -168,7 +166,7 @@ def cmd_anonymise(args: argparse.Namespace) -> int:
 
 
 def cmd_metadata(args: argparse.Namespace) -> int:
-    documents = [d for file in args.files for d in read_documents(Path(file))]
+    documents = [d.info for file in args.files for d in read_documents(Path(file))]
     print(json.dumps(dataset_metadata(documents), ensure_ascii=False, indent=2))
     return 0
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from budget_core.model import STAGE_LABELS, BudgetDocument
+from budget_core.model import STAGE_LABELS, DocumentInfo
 from budget_core.scdl import SCHEMA_VERSION
 
 LICENCE_ID = "lov2"  # data.gouv.fr's id of the Licence Ouverte / Open Licence 2.0
@@ -16,14 +16,14 @@ LICENCE_URL = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
 SCHEMA_URL = f"https://schema.data.gouv.fr/scdl/budget/{SCHEMA_VERSION}/"
 
 
-def dataset_metadata(documents: Sequence[BudgetDocument]) -> dict[str, object]:
+def dataset_metadata(documents: Sequence[DocumentInfo]) -> dict[str, object]:
     """udata fields of the dataset publishing these documents, with a DCAT version."""
     if not documents:
         raise ValueError("no document to describe")
-    first = documents[0].info
-    years = sorted({d.info.year for d in documents})
-    stages = [s for s in STAGE_LABELS if s in {d.info.stage for d in documents}]
-    budgets = sorted({d.info.budget_label for d in documents})
+    first = documents[0]
+    years = sorted({d.year for d in documents})
+    stages = [s for s in STAGE_LABELS if s in {d.stage for d in documents}]
+    budgets = sorted({d.budget_label for d in documents})
     span = f"{years[0]}" if len(years) == 1 else f"{years[0]}-{years[-1]}"
     title = f"Budgets de {first.entity_name.title()} ({span})"
     description = (

@@ -237,6 +237,11 @@ def to_scdl_rows(lines: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
+def documents_csv_bytes(documents: list[BudgetDocument]) -> bytes:
+    """One SCDL CSV for all the documents a file held."""
+    return scdl_csv_bytes(pd.concat([d.lines for d in documents], ignore_index=True))
+
+
 def scdl_csv_bytes(lines: pd.DataFrame) -> bytes:
     """The SCDL CSV of canonical lines: comma separated, UTF-8, decimal point."""
     buffer = io.StringIO()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import duckdb
@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from budget_core.errors import CacheError
 from budget_core.fsutil import atomic_write_bytes
-from budget_core.model import LINE_SCHEMA, BudgetDocument
+from budget_core.model import LINE_SCHEMA, BudgetDocument, DocumentInfo
 
 DOCUMENT_COLUMNS = ("doc_key", "siret", "siren", "entity_name", "entity_type", "insee",
                     "budget_kind", "budget_label", "year", "stage", "nomenclature",
@@ -93,6 +93,13 @@ class Store:
                 path.unlink()
 
     # -- reading ---------------------------------------------------------------------------
+    def infos(self, siren: str) -> list[DocumentInfo]:
+        """The headers of every stored document of a collectivity (for its metadata sheet)."""
+        catalogue = self.documents()
+        rows = catalogue[catalogue["siren"] == siren]
+        names = [f.name for f in fields(DocumentInfo)]
+        return [DocumentInfo(**{n: row[n] for n in names}) for row in rows.to_dict("records")]
+
     def documents(self) -> pd.DataFrame:
         """The catalogue: one row per stored document."""
         if not self.exists():

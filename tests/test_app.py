@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -142,3 +143,27 @@ def test_data_page_refreshes_from_the_portals(app: AppTest, tmp_path: Path,
         assert list(table["status"]) == ["ok"]
         [status] = app.get("status")
         assert status.proto.label == "1 nouveau(x), 0 mis à jour, 0 inchangé(s), 0 en échec"
+
+
+def test_publication_map_and_metadata_sheet(app: AppTest) -> None:
+    open_page(app, "publier", carte_etape="CA", carte_annee=2021, carte_region="53",
+              carte_departement="56")
+    [metric] = app.metric
+    assert (metric.value, metric.proto.delta) == ("0,4\u202f%", "1 sur 249")
+    region_map = json.loads(app.get("vega_lite_chart")[0].proto.spec)
+    shares = {f["properties"]["code"]: f["properties"]["valeur"]
+              for f in region_map["data"]["values"]}
+    assert set(shares) == {"22", "29", "35", "56"}  # the four départements of Bretagne
+    assert shares["56"] == pytest.approx(1 / 249) and shares["29"] == 0
+    published = app.dataframe[-1].value
+    assert published.loc[published["Publié"], "Commune"].tolist() == ["Crach"]
+    [fiche] = [w for w in app.get("selectbox") if w.key == "fiche"]
+    fiche.set_value("219300480").run()
+    assert "Budgets de Ville De Montreuil (2016-2023)" in [h.value for h in app.subheader]
+
+
+def test_publication_map_draws_communes_of_a_grand_est_departement(app: AppTest) -> None:
+    open_page(app, "publier", carte_etape="CA", carte_annee=2021, carte_region="44",
+              carte_departement="10")
+    assert len(app.get("vega_lite_chart")) == 2  # région map + communes of the Aube
+    assert app.metric[0].proto.delta == "0 sur 431"

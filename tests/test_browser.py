@@ -18,7 +18,7 @@ import requests
 
 from budget_core.analysis import by_chapter
 from budget_core.fmt import euros
-from tests.conftest import TOTEM, parsed
+from tests.conftest import FIXTURES, TOTEM, parsed
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -102,7 +102,8 @@ def test_shared_link_filter_change_and_csv_download(server: str, page: object) -
     assert saved.read_text(encoding="utf-8-sig").startswith("sens,section,chapitre,libelle")
 
 
-@pytest.mark.parametrize("path", ["accueil", "comparer", "evolution", "execution", "donnees"])
+@pytest.mark.parametrize("path", ["accueil", "comparer", "evolution", "execution", "publier",
+                                  "donnees"])
 def test_every_page_renders_without_error(server: str, page: object, path: str) -> None:
     page.goto(f"{server}/{path}")
     settle(page)
@@ -140,3 +141,22 @@ def test_upload_is_explored_at_once_and_a_bad_one_explained(server: str, page: o
     alert.wait_for(timeout=30_000)
     assert "XML mal formé" in alert.inner_text()
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_publisher_validates_and_anonymises_an_upload(server: str, page: object) -> None:
+    page.goto(f"{server}/publier")
+    settle(page)
+    page.locator("input[type='file']").set_input_files(
+        str(FIXTURES / "scdl_expected" / "crach_lotissement_BP_2022.csv"))
+    page.get_by_text("crach_lotissement_BP_2022.csv : non valide").wait_for(timeout=30_000)
+    assert page.get_by_text("cellule obligatoire vide — 21").count() == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "publier_valider.png"), full_page=True)
+
+    page.locator("input[type='file']").set_input_files(str(TOTEM / "crach_principal_CA_2021.xml"))
+    page.get_by_role("tab", name="Anonymiser").click()
+    page.get_by_text("22 champ(s) occulté(s)").wait_for(timeout=30_000)
+    with page.expect_download() as download:
+        page.get_by_text("Télécharger le document anonymisé").click()
+    masked = download.value.path().read_bytes()
+    assert masked.startswith(b"<?xml") and b"Occultation Article L311-7 CRPA" in masked

@@ -168,7 +168,7 @@ def test_anonymising_a_broken_file_is_refused() -> None:
 # -- metadata ------------------------------------------------------------------------------
 
 def test_metadata_sheet_from_the_documents() -> None:
-    documents = [parsed(TOTEM / f"Montreuil_CA_{year}.xml") for year in (2021, 2022, 2023)]
+    documents = [parsed(TOTEM / f"Montreuil_CA_{year}.xml").info for year in (2021, 2022, 2023)]
     sheet = dataset_metadata(documents)
     assert sheet["title"] == "Budgets de Ville De Montreuil (2021-2023)"
     assert sheet["organization"] == {"name": "VILLE DE MONTREUIL", "siren": "219300480"}

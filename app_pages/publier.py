@@ -1,0 +1,139 @@
+"""Publier mes données: validate, convert, anonymise a file; metadata sheet; who has published."""
+
+import json
+
+import streamlit as st
+
+from app_pages.common import documents, entity_label, show_error, store, url_selectbox
+from budget_core import charts, coverage
+from budget_core.anonymise import anonymise_totem
+from budget_core.errors import BudgetError
+from budget_core.fmt import percent
+from budget_core.formats import read_uploaded
+from budget_core.metadata import dataset_metadata
+from budget_core.model import STAGE_LABELS, STAGES
+from budget_core.scdl import documents_csv_bytes
+from budget_core.validate import KINDS, validate_bytes
+
+MAX_UPLOAD_MB = 200
+REGIONS = {"44": "Grand Est", "53": "Bretagne", "11": "Île-de-France", "76": "Occitanie",
+           "75": "Nouvelle-Aquitaine"}
+
+st.title("Publier mes données")
+st.markdown("Vérifiez, convertissez et anonymisez vos fichiers avant de les publier ; "
+            "préparez la fiche du jeu de données ; voyez qui a déjà publié.")
+
+upload = st.file_uploader("Votre fichier : document TOTEM (XML) ou CSV SCDL budget",
+                          type=["xml", "csv"], key="publish_upload")
+data = b""
+if upload is not None:
+    if upload.size > MAX_UPLOAD_MB * 1_000_000:
+        st.error(f"Fichier trop volumineux ({upload.size / 1e6:.0f} Mo) : {MAX_UPLOAD_MB} Mo "
+                 "au plus.")
+    else:
+        data = upload.getvalue()
+
+valider, convertir, anonymiser, fiche, carte = st.tabs(
+    ["Valider", "Convertir en SCDL", "Anonymiser", "Fiche de métadonnées",
+     "Carte de publication"])
+
+with valider:
+    if not data:
+        st.info("Déposez un fichier ci-dessus pour le valider.")
+    else:
+        report = validate_bytes(data, upload.name)
+        if report.valid:
+            st.success(f"{upload.name} : valide ({report.schema}).")
+        else:
+            st.error(f"{upload.name} : non valide ({report.schema}).")
+        for kind, problems in report.grouped().items():
+            with st.expander(f"{kind} — {len(problems)}", expanded=not report.valid):
+                st.caption(KINDS[kind])
+                st.dataframe([{"sévérité": p.severity, "ligne": p.row, "colonne": p.column,
+                               "problème": p.message} for p in problems],
+                             hide_index=True, width="stretch")
+        st.download_button("Télécharger le rapport (JSON)",
+                           json.dumps(report.as_dict(), ensure_ascii=False, indent=2,
+                                      default=str).encode("utf-8"),
+                           file_name=f"{upload.name}.validation.json", key="report_json")
+
+with convertir:
+    if not data:
+        st.info("Déposez un document TOTEM ci-dessus pour le convertir en CSV SCDL.")
+    else:
+        try:
+            converted = read_uploaded(data, upload.name)
+        except BudgetError as exc:
+            show_error(exc)
+        else:
+            lines = sum(len(d.lines) for d in converted)
+            st.success(f"{lines} lignes converties au format SCDL budget 0.8.3.")
+            st.download_button("Télécharger le CSV SCDL", documents_csv_bytes(converted),
+                               file_name=upload.name.rsplit(".", 1)[0] + ".scdl.csv",
+                               mime="text/csv", key="scdl_csv")
+
+with anonymiser:
+    if not data or not upload.name.lower().endswith(".xml"):
+        st.info("Déposez un document TOTEM (XML) ci-dessus pour occulter ses données "
+                "personnelles (annexes : personnel, subventions et prêts à des personnes...).")
+    else:
+        try:
+            masked, masking = anonymise_totem(data, upload.name)
+        except BudgetError as exc:
+            show_error(exc)
+        else:
+            st.success(masking.french().splitlines()[0])
+            st.dataframe([{"bloc": block, "champ": name, "occultés": count}
+                          for (block, name), count in sorted(masking.masked.items())],
+                         hide_index=True)
+            st.download_button("Télécharger le document anonymisé", masked,
+                               file_name=upload.name.rsplit(".", 1)[0] + ".anonymise.xml",
+                               mime="application/xml", key="anonymised")
+
+with fiche:
+    docs = documents()
+    entities = docs.drop_duplicates("siren").sort_values("entity_name")
+    names = dict(zip(entities["siren"], entities.apply(entity_label, axis=1), strict=True))
+    siren = url_selectbox(st, "Collectivité", list(names), "fiche", names.__getitem__)
+    if siren:
+        sheet = dataset_metadata(store().infos(siren))
+        st.subheader(str(sheet["title"]))
+        st.write(sheet["description"])
+        st.json(sheet, expanded=False)
+        st.download_button("Télécharger la fiche (JSON, champs data.gouv.fr et DCAT)",
+                           json.dumps(sheet, ensure_ascii=False, indent=2).encode("utf-8"),
+                           file_name=f"metadonnees_{siren}.json", key="meta_json")
+
+with carte:
+    docs = documents()
+    c1, c2, c3 = st.columns(3)
+    stage = url_selectbox(c1, "Étape", list(STAGES), "carte_etape",
+                          lambda s: f"{s} — {STAGE_LABELS[s]}")
+    years = sorted({int(y) for y in docs["year"]}, reverse=True) or [2023]
+    year = c2.selectbox("Année", years, key="carte_annee", bind="query-params")
+    region = url_selectbox(c3, "Région", list(REGIONS), "carte_region", REGIONS.__getitem__)
+    by_departement = coverage.departement_coverage(docs, stage, int(year), region=region)
+    shapes = coverage.departements_shapes()
+    codes = set(by_departement["departement"])
+    st.altair_chart(charts.coverage_map(
+        {"features": [f for f in shapes["features"] if f["properties"]["code"] in codes]},
+        dict(zip(by_departement["departement"], by_departement["share"], strict=True)),
+        f"Communes ayant publié leur {stage} {year}", "communes"), key="carte_region_chart")
+    departement = url_selectbox(st, "Département", sorted(codes), "carte_departement")
+    frame = coverage.commune_coverage(docs, departement, stage, int(year))
+    published, total, share = coverage.summary(frame)
+    st.metric(f"Communes du département {departement} ayant publié leur {stage} {year}",
+              percent(share), f"{published} sur {total}", delta_color="off")
+    if departement in coverage.commune_map_departements():
+        st.altair_chart(charts.coverage_map(
+            coverage.communes_shapes(departement),
+            {row.insee: 1.0 if row.published else 0.0 for row in frame.itertuples()},
+            f"Communes du {departement} : {stage} {year} publié", "publié"),
+            key="carte_communes_chart")
+    st.dataframe(frame.rename(columns={"insee": "INSEE", "name": "Commune",
+                                       "population": "Population", "published": "Publié"}),
+                 hide_index=True, width="stretch")
+    st.caption("Publié : un document de l'étape et de l'année pour le budget principal de la "
+               "commune est dans les données chargées (cache des portails ou démonstration). "
+               "Cartes : IGN Admin Express (COG 2018) via france-geojson ; communes : COG "
+               "(@etalab/decoupage-administratif 6.0.0).")
