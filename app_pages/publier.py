@@ -133,6 +133,12 @@ with carte:
     st.dataframe(frame.rename(columns={"insee": "INSEE", "name": "Commune",
                                        "population": "Population", "published": "Publié"}),
                  hide_index=True, width="stretch")
+    others = docs[(docs["stage"] == stage) & (docs["year"] == int(year))
+                  & (docs["entity_type"] != "commune")]
+    st.markdown(f"**Autres collectivités ayant publié leur {stage} {year}** (toutes régions)")
+    st.dataframe(others[["entity_type", "entity_name", "budget_label", "siret"]].rename(
+        columns={"entity_type": "Type", "entity_name": "Collectivité", "budget_label": "Budget",
+                 "siret": "SIRET"}), hide_index=True, width="stretch")
     st.caption("Publié : un document de l'étape et de l'année pour le budget principal de la "
                "commune est dans les données chargées (cache des portails ou démonstration). "
                "Cartes : IGN Admin Express (COG 2018) via france-geojson ; communes : COG "

@@ -155,8 +155,9 @@ def test_publication_map_and_metadata_sheet(app: AppTest) -> None:
               for f in region_map["data"]["values"]}
     assert set(shares) == {"22", "29", "35", "56"}  # the four départements of Bretagne
     assert shares["56"] == pytest.approx(1 / 249) and shares["29"] == 0
-    published = app.dataframe[-1].value
+    published, others = app.dataframe[-2].value, app.dataframe[-1].value
     assert published.loc[published["Publié"], "Commune"].tolist() == ["Crach"]
+    assert set(others["Collectivité"]) == {"DEPARTEMENT DU MORBIHAN 56"}
     [fiche] = [w for w in app.get("selectbox") if w.key == "fiche"]
     fiche.set_value("219300480").run()
     assert "Budgets de Ville De Montreuil (2016-2023)" in [h.value for h in app.subheader]
