@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_pages.common import documents, entity_label
 from budget_core.config import settings
+from budget_core.fmt import md_escape
 from budget_core.model import ENTITY_TYPE_LABELS
 from budget_core.search import find_budgets
 
@@ -30,9 +31,9 @@ query = st.text_input("Rechercher une collectivité (nom, SIREN, SIRET ou code I
 if query:
     found = find_budgets(docs, query)
     if found.empty:
-        st.warning(f"Aucune collectivité ne correspond à « {query} ».")
+        st.warning(f"Aucune collectivité ne correspond à « {md_escape(query)} ».")
     for row in found.itertuples():
-        st.page_link("app_pages/explorer.py", label=f"{entity_label(row._asdict())} — "
+        st.page_link("app_pages/explorer.py", label=f"{md_escape(entity_label(row._asdict()))} — "
                      f"{row.year} {row.stage}", icon="🔎",
                      query_params={"siret": row.siret, "etape": row.stage,
                                    "annee": str(row.year)})

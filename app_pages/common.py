@@ -10,6 +10,7 @@ import streamlit as st
 
 from budget_core.config import settings
 from budget_core.errors import BudgetError
+from budget_core.fmt import md_escape
 from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES
 from budget_core.store import Store
 
@@ -120,5 +121,21 @@ def pick_direction(box: st.delta_generator.DeltaGenerator, key: str) -> str:
                          format_func=DIRECTION_LABELS.__getitem__, bind="query-params"))
 
 
+MAX_UPLOAD_MB = 200  # also Streamlit's server.maxUploadSize in .streamlit/config.toml
+
+
+def upload_widget(label: str, key: str) -> tuple[str, bytes] | None:
+    """A TOTEM/SCDL upload within the size limit: (file name, content), or None."""
+    upload = st.file_uploader(label, type=["xml", "csv"], key=key,
+                              help=f"{MAX_UPLOAD_MB} Mo au plus.")
+    if upload is None:
+        return None
+    if upload.size > MAX_UPLOAD_MB * 1_000_000:
+        st.error(f"Fichier trop volumineux ({upload.size / 1e6:.0f} Mo) : {MAX_UPLOAD_MB} Mo "
+                 "au plus.")
+        return None
+    return upload.name, upload.getvalue()
+
+
 def show_error(exc: BudgetError) -> None:
-    st.error(exc.french(), icon="⚠️")
+    st.error(md_escape(exc.french()), icon="⚠️")

@@ -2,17 +2,15 @@
 
 import streamlit as st
 
-from app_pages.common import documents, show_error
+from app_pages.common import documents, show_error, upload_widget
 from budget_core import analysis
 from budget_core.cache import Cache
 from budget_core.config import settings
 from budget_core.errors import BudgetError
-from budget_core.fmt import euros
+from budget_core.fmt import euros, md_escape
 from budget_core.formats import read_uploaded
 from budget_core.http import Http, make_session
 from budget_core.sources import PublishedResource, load_portals, source_for
-
-MAX_UPLOAD_MB = 200
 
 st.title("Données")
 docs = documents()
@@ -47,7 +45,7 @@ if st.button("Actualiser depuis les portails", key="refresh"):
             status.update(label=summary.french().splitlines()[0],
                           state="error" if summary.failed else "complete")
             for what, why in summary.failed:
-                st.warning(f"{what} : {why}")
+                st.warning(md_escape(f"{what} : {why}"))
 resources = cache.resources()
 if resources.empty:
     st.info("Aucune ressource n'a encore été synchronisée : l'application montre le jeu de "
@@ -60,24 +58,20 @@ else:
                                 "sha256": "SHA-256", "status": "État", "error": "Erreur"})
 
 st.markdown("#### Explorer un fichier")
-upload = st.file_uploader("Document TOTEM (XML) ou CSV SCDL budget", type=["xml", "csv"],
-                          key="upload")
+upload = upload_widget("Document TOTEM (XML) ou CSV SCDL budget", "upload")
 if upload is not None:
-    if upload.size > MAX_UPLOAD_MB * 1_000_000:
-        st.error(f"Fichier trop volumineux ({upload.size / 1e6:.0f} Mo) : {MAX_UPLOAD_MB} Mo "
-                 "au plus.")
-        st.stop()
     try:
-        uploaded = read_uploaded(upload.getvalue(), upload.name)
+        uploaded = read_uploaded(upload[1], upload[0])
     except BudgetError as exc:
         show_error(exc)
         st.stop()
     for document in uploaded:
         info = document.info
-        st.success(f"{info.entity_name} — {info.budget_label} — {info.stage} {info.year} : "
+        st.success(f"{md_escape(info.entity_name)} — {md_escape(info.budget_label)} — "
+                   f"{info.stage} {info.year} : "
                    f"{len(document.lines)} lignes ({info.nomenclature}/{info.declinaison}).")
         for warning in document.warnings:
-            st.warning(warning)
+            st.warning(md_escape(warning))
         table = analysis.by_chapter(document.lines)
         for direction, title in (("recette", "Recettes réelles"), ("depense",
                                                                     "Dépenses réelles")):

@@ -12,7 +12,7 @@ from app_pages.common import (
     workshop_mode,
 )
 from budget_core import analysis, charts
-from budget_core.fmt import euros
+from budget_core.fmt import euros, md_escape
 from budget_core.model import STAGE_LABELS
 from budget_core.scdl import csv_safe_bytes
 
@@ -41,13 +41,14 @@ if siret is None or stage is None or year is None:
 
 lines = lines_for([siret], [int(year)], [stage])
 doc = mine[(mine["stage"] == stage) & (mine["year"] == year)].iloc[0]
-st.subheader(f"{doc['entity_name']} — {doc['budget_label']} — {STAGE_LABELS[stage]} {year}")
+st.subheader(f"{md_escape(doc['entity_name'])} — {md_escape(doc['budget_label'])} — "
+             f"{STAGE_LABELS[stage]} {year}")
 amount_kind = "réalisé" if stage in ("CA", "CFU") else "voté"
 operations = "toutes opérations" if include_order else "opérations réelles"
 st.caption(f"Montants {amount_kind}s, {operations}, hors résultats reportés (001/002). "
            f"Nomenclature {doc['nomenclature']} "
            f"({doc['declinaison']}), plan de comptes {doc['plan_year']}. "
-           f"Source : {doc['source_file']}.")
+           f"Source : {md_escape(doc['source_file'])}.")
 
 table = analysis.by_chapter(lines, include_order=include_order)
 income = table[table["direction"] == "recette"]

@@ -4,18 +4,24 @@ import json
 
 import streamlit as st
 
-from app_pages.common import documents, entity_label, show_error, store, url_selectbox
+from app_pages.common import (
+    documents,
+    entity_label,
+    show_error,
+    store,
+    upload_widget,
+    url_selectbox,
+)
 from budget_core import charts, coverage
 from budget_core.anonymise import anonymise_totem
 from budget_core.errors import BudgetError
-from budget_core.fmt import percent
+from budget_core.fmt import md_escape, percent
 from budget_core.formats import read_uploaded
 from budget_core.metadata import dataset_metadata
 from budget_core.model import STAGE_LABELS, STAGES
 from budget_core.scdl import documents_csv_bytes
 from budget_core.validate import KINDS, validate_bytes
 
-MAX_UPLOAD_MB = 200
 REGIONS = {"44": "Grand Est", "53": "Bretagne", "11": "Île-de-France", "76": "Occitanie",
            "75": "Nouvelle-Aquitaine"}
 
@@ -23,15 +29,9 @@ st.title("Publier mes données")
 st.markdown("Vérifiez, convertissez et anonymisez vos fichiers avant de les publier ; "
             "préparez la fiche du jeu de données ; voyez qui a déjà publié.")
 
-upload = st.file_uploader("Votre fichier : document TOTEM (XML) ou CSV SCDL budget",
-                          type=["xml", "csv"], key="publish_upload")
-data = b""
-if upload is not None:
-    if upload.size > MAX_UPLOAD_MB * 1_000_000:
-        st.error(f"Fichier trop volumineux ({upload.size / 1e6:.0f} Mo) : {MAX_UPLOAD_MB} Mo "
-                 "au plus.")
-    else:
-        data = upload.getvalue()
+upload = upload_widget("Votre fichier : document TOTEM (XML) ou CSV SCDL budget",
+                       "publish_upload")
+name, data = upload if upload else ("", b"")
 
 valider, convertir, anonymiser, fiche, carte = st.tabs(
     ["Valider", "Convertir en SCDL", "Anonymiser", "Fiche de métadonnées",
@@ -41,11 +41,11 @@ with valider:
     if not data:
         st.info("Déposez un fichier ci-dessus pour le valider.")
     else:
-        report = validate_bytes(data, upload.name)
+        report = validate_bytes(data, name)
         if report.valid:
-            st.success(f"{upload.name} : valide ({report.schema}).")
+            st.success(f"{md_escape(name)} : valide ({report.schema}).")
         else:
-            st.error(f"{upload.name} : non valide ({report.schema}).")
+            st.error(f"{md_escape(name)} : non valide ({report.schema}).")
         for kind, problems in report.grouped().items():
             with st.expander(f"{kind} — {len(problems)}", expanded=not report.valid):
                 st.caption(KINDS[kind])
@@ -55,39 +55,39 @@ with valider:
         st.download_button("Télécharger le rapport (JSON)",
                            json.dumps(report.as_dict(), ensure_ascii=False, indent=2,
                                       default=str).encode("utf-8"),
-                           file_name=f"{upload.name}.validation.json", key="report_json")
+                           file_name=f"{name}.validation.json", key="report_json")
 
 with convertir:
     if not data:
         st.info("Déposez un document TOTEM ci-dessus pour le convertir en CSV SCDL.")
     else:
         try:
-            converted = read_uploaded(data, upload.name)
+            converted = read_uploaded(data, name)
         except BudgetError as exc:
             show_error(exc)
         else:
             lines = sum(len(d.lines) for d in converted)
             st.success(f"{lines} lignes converties au format SCDL budget 0.8.3.")
             st.download_button("Télécharger le CSV SCDL", documents_csv_bytes(converted),
-                               file_name=upload.name.rsplit(".", 1)[0] + ".scdl.csv",
+                               file_name=name.rsplit(".", 1)[0] + ".scdl.csv",
                                mime="text/csv", key="scdl_csv")
 
 with anonymiser:
-    if not data or not upload.name.lower().endswith(".xml"):
+    if not data or not name.lower().endswith(".xml"):
         st.info("Déposez un document TOTEM (XML) ci-dessus pour occulter ses données "
                 "personnelles (annexes : personnel, subventions et prêts à des personnes...).")
     else:
         try:
-            masked, masking = anonymise_totem(data, upload.name)
+            masked, masking = anonymise_totem(data, name)
         except BudgetError as exc:
             show_error(exc)
         else:
             st.success(masking.french().splitlines()[0])
-            st.dataframe([{"bloc": block, "champ": name, "occultés": count}
-                          for (block, name), count in sorted(masking.masked.items())],
+            st.dataframe([{"bloc": block, "champ": field, "occultés": count}
+                          for (block, field), count in sorted(masking.masked.items())],
                          hide_index=True)
             st.download_button("Télécharger le document anonymisé", masked,
-                               file_name=upload.name.rsplit(".", 1)[0] + ".anonymise.xml",
+                               file_name=name.rsplit(".", 1)[0] + ".anonymise.xml",
                                mime="application/xml", key="anonymised")
 
 with fiche:
@@ -97,8 +97,8 @@ with fiche:
     siren = url_selectbox(st, "Collectivité", list(names), "fiche", names.__getitem__)
     if siren:
         sheet = dataset_metadata(store().infos(siren))
-        st.subheader(str(sheet["title"]))
-        st.write(sheet["description"])
+        st.subheader(md_escape(sheet["title"]))
+        st.markdown(md_escape(sheet["description"]))
         st.json(sheet, expanded=False)
         st.download_button("Télécharger la fiche (JSON, champs data.gouv.fr et DCAT)",
                            json.dumps(sheet, ensure_ascii=False, indent=2).encode("utf-8"),

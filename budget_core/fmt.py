@@ -19,3 +19,13 @@ def percent(value: float | None, decimals: int = 1) -> str:
     if value is None:
         return "—"
     return f"{value * 100:.{decimals}f}".replace(".", ",") + f"{NNBSP}%"
+
+
+MARKDOWN_SPECIALS = set("\\`*_[]()#<>!|~$:{}+-")
+
+
+def md_escape(text: object) -> str:
+    """Text from a document shown through Markdown as plain text: every character Markdown
+    (or Streamlit's `:colour[...]`, `$latex$` extensions) could interpret is escaped, so a
+    name like `[clic](javascript:...)` or `<script>` is displayed, never rendered."""
+    return "".join(f"\\{c}" if c in MARKDOWN_SPECIALS else c for c in str(text))

@@ -135,23 +135,31 @@ def parse_scdl_bytes(data: bytes, *, name: str,
     text = _decode(data, name)
     sha256 = hashlib.sha256(data).hexdigest()
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_dialect(text))
-    columns = [c.strip().upper() for c in reader.fieldnames or []]
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        raise FormatError(f"colonnes obligatoires absentes : {', '.join(missing)}.",
-                          source=name, where="ligne 1 (en-tête)",
-                          hint="Le fichier doit suivre le schéma SCDL budget "
-                               f"{SCHEMA_VERSION} (colonnes BGT_…).")
-    reader.fieldnames = columns
-    groups: dict[tuple[str, int, str], list[tuple[int, dict[str, str]]]] = {}
     try:
+        columns = [c.strip().upper() for c in reader.fieldnames or []]
+        missing = [c for c in REQUIRED if c not in columns]
+        if missing:
+            raise FormatError(f"colonnes obligatoires absentes : {', '.join(missing)}.",
+                              source=name, where="ligne 1 (en-tête)",
+                              hint="Le fichier doit suivre le schéma SCDL budget "
+                                   f"{SCHEMA_VERSION} (colonnes BGT_…).")
+        reader.fieldnames = columns
+        groups: dict[tuple[str, int, str], list[tuple[int, dict[str, str]]]] = {}
         for row_number, row in enumerate(reader, start=2):
-            values = {k: (v or "").strip() for k, v in row.items() if k is not None}
+            if None in row or None in row.values():
+                raise FormatError(
+                    f"la ligne n'a pas le même nombre de colonnes que l'en-tête "
+                    f"({len(columns)} attendues).", source=name, where=f"ligne {row_number}",
+                    hint="Un seul séparateur (« , » ou « ; ») dans tout le fichier, et les "
+                         "textes contenant ce séparateur entre guillemets.")
+            values = {k: v.strip() for k, v in row.items()}
             groups.setdefault(_document_key(values, name, row_number), []).append(
                 (row_number, values))
     except csv.Error as exc:
         raise FormatError(f"CSV mal formé ({exc}).", source=name,
-                          where=f"ligne {reader.line_num}") from exc
+                          where=f"ligne {reader.line_num + 1}",
+                          hint="Vérifiez les guillemets et les retours à la ligne ; un CSV "
+                               "SCDL a une ligne par article.") from exc
     if not groups:
         raise FormatError("aucune ligne de données sous l'en-tête.", source=name,
                           hint="Le fichier ne contient que l'en-tête.")

@@ -33,7 +33,6 @@ ROOTS = ("DocumentBudgetaire", "CompteFinancierUnique")
 HEADER_FIELDS = ("LibelleColl", "IdColl", "NatCEPL", "LibelleEtab", "IdEtab", "CodInseeColl",
                  "Nomenclature", "NatDec", "Exer", "CodTypBud")
 _LINE = f"{{{NS_BUDGET}}}LigneBudget"
-_BUDGET = f"{{{NS_BUDGET}}}Budget"
 _HEADER_TAGS = {f"{{{NS_BUDGET}}}{name}": name for name in HEADER_FIELDS}
 
 
@@ -88,10 +87,14 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
                         builder = _builder(header, name)
                     _add_line(builder, elem, name)
                 _free(elem)
-            elif tag in _HEADER_TAGS:
-                header.setdefault(_HEADER_TAGS[tag], (elem.get("V") or "").strip())
-            elif elem.getparent() is not None and elem.getparent().tag == _BUDGET:
-                _free(elem)  # annexes and other blocks: not needed, not kept in memory
+            else:
+                if tag in _HEADER_TAGS:
+                    header.setdefault(_HEADER_TAGS[tag], (elem.get("V") or "").strip())
+                parent = elem.getparent()
+                if parent is not None and parent.tag != _LINE:
+                    # Everything but a line's own fields is read once and freed: annexes, or
+                    # millions of stray elements, never pile up in memory.
+                    _free(elem)
     except etree.XMLSyntaxError as exc:
         raise FormatError(_syntax_message(exc), source=name, where=f"ligne {exc.lineno}",
                           hint="Le fichier est tronqué ou mal formé : téléchargez-le à nouveau "

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from budget_core.analysis import by_chapter
-from budget_core.fmt import euros
+from budget_core.fmt import euros, md_escape
 from budget_core.store import Store
 from tests.conftest import TOTEM, parsed
 from tests.portal_server import running
@@ -160,7 +160,8 @@ def test_publication_map_and_metadata_sheet(app: AppTest) -> None:
     assert set(others["Collectivité"]) == {"DEPARTEMENT DU MORBIHAN 56"}
     [fiche] = [w for w in app.get("selectbox") if w.key == "fiche"]
     fiche.set_value("219300480").run()
-    assert "Budgets de Ville De Montreuil (2016-2023)" in [h.value for h in app.subheader]
+    assert md_escape("Budgets de Ville De Montreuil (2016-2023)") in [h.value for h in
+                                                                      app.subheader]
 
 
 def test_publication_map_draws_communes_of_a_grand_est_departement(app: AppTest) -> None:
