@@ -11,6 +11,7 @@ import pytest
 from budget_core.cache import Cache, SyncFilter
 from budget_core.errors import CacheError
 from budget_core.http import Http, make_session
+from budget_core.sources.base import PublishedResource
 from budget_core.sources.geonetwork import GeonetworkSource
 from budget_core.sources.udata import UdataSource
 from tests.conftest import FIXTURES, TOTEM
@@ -208,3 +209,31 @@ def test_same_file_under_two_urls_is_kept_once_with_both_origins(
     assert rows.loc["copie_mohon.xml", "status"] == "duplicate"
     assert rows.loc["mohon_CFU_2023.xml", "origins"] == '["data.gouv.fr", "DataGrandEst"]'
     assert len(raw_files(cache)) == 4
+
+
+class OneResource:
+    """A portal listing one resource with a hostile URL and title."""
+
+    name = "hostile"
+
+    def __init__(self, resource: PublishedResource) -> None:
+        self.resource = resource
+
+    def resources(self, http: Http) -> Iterator[PublishedResource]:
+        yield self.resource
+
+
+def test_dot_dot_in_a_portal_url_never_escapes_the_cache(tmp_path: Path, server: PortalServer,
+                                                         http: Http) -> None:
+    server.publish("..%2F..%2Fevil.xml", server.files["mohon_CFU_2023.xml"])
+    hostile = PublishedResource(
+        source="hostile", dataset_id="../../d", dataset_title="../../", resource_id="../../r",
+        url=f"{server.url}/files/..%2F..%2Fevil.xml", format="xml", title="../../../evil.xml")
+    before = set(tmp_path.rglob("*"))
+    cache = Cache(tmp_path / "cache")
+    summary = cache.sync([OneResource(hostile)], http)
+    assert len(summary.new) == 1
+    created = set(tmp_path.rglob("*")) - before
+    assert created and all(p.is_relative_to(tmp_path / "cache") for p in created)
+    [raw] = raw_files(cache)
+    assert raw.parent.parent == cache.raw_dir and len(raw.name) == 64
