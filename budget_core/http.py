@@ -65,6 +65,10 @@ class Http:
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except (requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL) as exc:
+            raise PortalError("adresse refusée : seules les adresses http et https sont suivies "
+                              f"({exc}).", source=url,
+                              hint="Signalez au portail ce lien ou cette redirection.") from exc
         except requests.RequestException as exc:
             if not _is_timeout(exc):
                 raise PortalError(f"connexion impossible ({type(exc).__name__}).", source=url,

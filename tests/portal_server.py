@@ -4,7 +4,7 @@ It serves udata (data.gouv.fr), Opendatasoft Explore v2.1, CKAN and GeoNetwork 4
 answers, built from the recorded payloads of tests/fixtures/api (real shapes, ids and URLs
 replaced), and real budget files as their resources, with real ETag / Last-Modified / 304.
 Faults are injected per path: `server.faults["/files/x.xml"] = ["500", "429", "slow",
-"truncate", "html", "gzip", "delay"]`, each consumed by one request.
+"truncate", "html", "gzip", "delay", "redirect_file"]`, each consumed by one request.
 """
 
 from __future__ import annotations
@@ -184,6 +184,12 @@ class PortalServer:
                     time.sleep(2.5)
                 if fault == "delay":
                     time.sleep(0.4)
+                if fault == "redirect_file":
+                    self.send_response(302)
+                    self.send_header("Location", "file:///etc/passwd")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if fault == "html":
                     self._send(200, b"<html>maintenance</html>", "text/html")
                     return

@@ -237,3 +237,13 @@ def test_dot_dot_in_a_portal_url_never_escapes_the_cache(tmp_path: Path, server:
     assert created and all(p.is_relative_to(tmp_path / "cache") for p in created)
     [raw] = raw_files(cache)
     assert raw.parent.parent == cache.raw_dir and len(raw.name) == 64
+
+
+def test_redirect_to_a_local_file_is_not_followed(tmp_path: Path, server: PortalServer,
+                                                  http: Http) -> None:
+    server.faults["/files/mohon_CFU_2023.xml"] = ["redirect_file"]
+    cache = Cache(tmp_path)
+    summary = cache.sync([udata(server)], http)
+    [(url, reason)] = summary.failed
+    assert url.endswith("mohon_CFU_2023.xml") and "seules les adresses http et https" in reason
+    assert all(b"root:" not in p.read_bytes() for p in raw_files(cache))
