@@ -39,6 +39,7 @@ class PortalServer:
         self.ckan_files: list[str] = []
         self.geonetwork_files: list[str] = []
         self.ods_datasets: dict[str, str] = {}  # dataset_id → file name of its CSV export
+        self.ods_tables: dict[str, bytes] = {}  # dataset_id → CSV whose rows `refine` filters
         self.page_size = 2
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -106,6 +107,14 @@ class PortalServer:
         } for dataset_id in self.ods_datasets]
         return {"total_count": len(results), "_links": [],
                 "results": results[offset:offset + limit]}
+
+    def ods_export(self, dataset_id: str, refine: str) -> bytes:
+        """The dataset's CSV, rows kept where the refined facet (first column) has the value."""
+        head, *rows = self.ods_tables[dataset_id].split(b"\n")
+        if refine:
+            value = refine.split(":", 1)[1].encode()
+            rows = [row for row in rows if row.split(b";", 1)[0] == value]
+        return b"\n".join([head, *[row for row in rows if row]]) + b"\n"
 
     def ckan_search(self, rows: int, start: int) -> dict[str, Any]:
         envelope = json.loads((API / "ckan_package_show.json").read_text(encoding="utf-8"))
@@ -218,6 +227,8 @@ class PortalServer:
                 if path.startswith("/api/explore/v2.1/catalog/datasets/") and \
                         path.endswith("/exports/csv"):
                     dataset_id = path.split("/")[-3]
+                    if dataset_id in server.ods_tables:
+                        return server.ods_export(dataset_id, params.get("refine", ""))
                     name = server.ods_datasets.get(dataset_id)
                     return server.files.get(name) if name else None
                 if path == "/api/3/action/package_search":

@@ -1,0 +1,200 @@
+"""National aggregated accounts (OFGL, data.ofgl.fr) for every commune, EPCI, département, région.
+
+Downloaded through the Opendatasoft Explore v2.1 **exports** endpoint (never `/records`), one
+file per level and year (`refine` on the year), so a year or a level loads alone and an
+interrupted download resumes at the next missing year. Each export is normalised to one
+canonical column set and stored as `national/<level>/year=<Y>.parquet` (atomic write); queries
+run with DuckDB over those files without loading them into pandas.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from budget_core.errors import CacheError, FormatError
+from budget_core.fsutil import atomic_write_bytes
+from budget_core.http import Http
+
+LEVELS = {"communes": "ofgl-base-communes", "gfp": "ofgl-base-gfp",
+          "departements": "ofgl-base-departements", "regions": "ofgl-base-regions"}
+YEAR_FIELD = "exer"  # the year facet of the ofgl-base-* datasets, used with `refine`
+
+# Export header (labels, years removed: « Code Insee 2024 Région » → « Code Insee Région »)
+# → canonical column. Unknown headers are dropped; missing ones are null.
+COLUMNS = {
+    "Exercice": "year", "Code Insee Région": "region_code", "Nom Région": "region_name",
+    "Code Insee Département": "departement_code", "Nom Département": "departement_name",
+    "Code Siren EPCI": "epci_siren", "Nom EPCI": "epci_name",
+    "Strate population": "strate", "Catégorie": "category",
+    "Code Siren Collectivité": "siren", "Code Insee Collectivité": "insee",
+    "Nom Commune": "name", "Nom Collectivité": "name", "Siret Budget": "siret",
+    "Libellé Budget": "budget_label", "Type de budget": "budget_type",
+    "Nomenclature": "nomenclature", "Agrégat": "agregat", "Montant": "amount",
+    "Population totale": "population", "Montant en € par habitant": "per_inhabitant",
+    "Nature juridique": "legal_form", "Mode de financement": "fiscal_regime",
+}
+SCHEMA = pa.schema([
+    ("year", pa.int16()), ("region_code", pa.string()), ("region_name", pa.string()),
+    ("departement_code", pa.string()), ("departement_name", pa.string()),
+    ("epci_siren", pa.string()), ("epci_name", pa.string()), ("strate", pa.string()),
+    ("category", pa.string()), ("siren", pa.string()), ("insee", pa.string()),
+    ("name", pa.string()), ("siret", pa.string()), ("budget_label", pa.string()),
+    ("budget_type", pa.string()), ("nomenclature", pa.string()), ("agregat", pa.string()),
+    ("amount", pa.float64()), ("population", pa.float64()), ("per_inhabitant", pa.float64()),
+    ("legal_form", pa.string()), ("fiscal_regime", pa.string()),
+])
+NUMERIC = {"year", "amount", "population", "per_inhabitant"}
+
+
+def _header(label: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"\b(19|20)\d{2}\b", "", label)).strip()
+
+
+def normalise_export(data: bytes, name: str) -> pa.Table:
+    """An OFGL CSV export (`;`, UTF-8 with BOM, label headers) → the canonical table.
+
+    Codes stay text (leading zeros); an empty amount is null, never zero.
+    """
+    text_head = data[:4096].decode("utf-8-sig", errors="replace").split("\n", 1)[0]
+    labels = next(csv.reader(io.StringIO(text_head), delimiter=";"))
+    mapping = {label: COLUMNS[_header(label)] for label in labels if _header(label) in COLUMNS}
+    if "agregat" not in mapping.values() or "siren" not in mapping.values():
+        raise FormatError("export OFGL sans colonnes « Agrégat » et « Code Siren "
+                          "Collectivité ».", source=name,
+                          hint="Demandez l'export avec use_labels=true.")
+    types = {label: pa.string() for label in labels}
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data), parse_options=pacsv.ParseOptions(delimiter=";"),
+            convert_options=pacsv.ConvertOptions(column_types=types,
+                                                 include_columns=list(mapping),
+                                                 strings_can_be_null=True))
+    except pa.ArrowInvalid as exc:
+        raise FormatError(f"export OFGL illisible ({exc}).", source=name) from exc
+    columns = {}
+    for label in table.column_names:
+        target = mapping[label]
+        column = table[label]
+        if target in NUMERIC:
+            column = column.cast(SCHEMA.field(target).type)
+        columns.setdefault(target, column)
+    arrays = [columns.get(f.name, pa.nulls(table.num_rows, f.type)) for f in SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+Progress = Callable[[str, int, int], None]
+
+
+class NationalStore:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, level: str, year: int) -> Path:
+        return self.folder / level / f"year={year}.parquet"
+
+    def download(self, http: Http, portal: str, level: str, years: Sequence[int],
+                 progress: Progress | None = None) -> list[int]:
+        """Fetch the years not yet stored (resume), each through one export. Returns them."""
+        dataset = LEVELS[level]
+        fetched = []
+        for number, year in enumerate(years, start=1):
+            if progress:
+                progress(level, number, len(years))
+            if self.path(level, year).exists():
+                continue
+            url = (f"{portal.rstrip('/')}/api/explore/v2.1/catalog/datasets/{dataset}/"
+                   "exports/csv")
+            params = {"delimiter": ";", "use_labels": "true", "refine": f"{YEAR_FIELD}:{year}"}
+            download = http.download(f"{url}?{'&'.join(f'{k}={v}' for k, v in params.items())}",
+                                     self.folder / "tmp")
+            if download.path is None:
+                continue
+            try:
+                table = normalise_export(download.path.read_bytes(), f"{dataset} {year}")
+            finally:
+                download.path.unlink()
+            buffer = io.BytesIO()
+            pq.write_table(table, buffer, compression="zstd")
+            atomic_write_bytes(self.path(level, year), buffer.getvalue())
+            fetched.append(year)
+        return fetched
+
+    def add_export(self, level: str, data: bytes, name: str) -> list[int]:
+        """Store an export already on disk (split by year). Returns the years written."""
+        table = normalise_export(data, name)
+        years = sorted({int(y) for y in table["year"].to_pylist() if y is not None})
+        for year in years:
+            part = table.filter(pa.compute.equal(table["year"], year))
+            buffer = io.BytesIO()
+            pq.write_table(part, buffer, compression="zstd")
+            atomic_write_bytes(self.path(level, year), buffer.getvalue())
+        return years
+
+    def years(self, level: str) -> list[int]:
+        return sorted(int(p.stem.split("=")[1]) for p in (self.folder / level).glob(
+            "year=*.parquet"))
+
+    def query(self, level: str, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """SQL over the level's files as the view `ofgl` (parameters in `params`)."""
+        files = [str(self.path(level, y)) for y in self.years(level)]
+        if not files:
+            return pd.DataFrame(columns=SCHEMA.names)
+        con = duckdb.connect(config={"threads": 2})
+        try:
+            con.read_parquet(files).create_view("ofgl")
+            return con.sql(sql, params=list(params)).df()
+        except duckdb.Error as exc:
+            raise CacheError(f"requête impossible sur les comptes nationaux ({exc}).",
+                             source=str(self.folder)) from exc
+        finally:
+            con.close()
+
+    def entity(self, level: str, siren: str) -> pd.DataFrame:
+        """All rows of one entity's budget principal, every year."""
+        return self.query(level, "SELECT * FROM ofgl WHERE siren = ? AND budget_type = "
+                          "'Budget principal' ORDER BY year, agregat", [siren])
+
+    def placement(self, level: str, siren: str, agregat: str, peer_column: str | None,
+                  custom: Sequence[str] = ()) -> pd.DataFrame:
+        """The entity against its peers, per year: its € per inhabitant, the peers' median,
+        quartiles, its rank (1 = highest) and the group size.
+
+        Peers: same value of `peer_column` (strate, departement_code, region_code,
+        fiscal_regime...) that year, or the `custom` SIRENs when given.
+        """
+        if custom:
+            peers = "list_contains(?, p.siren)"
+            args: list[object] = [list(custom)]
+        elif peer_column:
+            if peer_column not in SCHEMA.names:
+                raise ValueError(peer_column)
+            peers = f"p.{peer_column} IS NOT DISTINCT FROM e.{peer_column}"
+            args = []
+        else:
+            peers = "TRUE"
+            args = []
+        sql = f"""
+            WITH e AS (SELECT * FROM ofgl WHERE siren = ? AND agregat = ?
+                       AND budget_type = 'Budget principal'),
+                 p AS (SELECT * FROM ofgl WHERE agregat = ? AND budget_type = 'Budget principal')
+            SELECT e.year, any_value(e.per_inhabitant) AS value,
+                   median(p.per_inhabitant) AS median,
+                   quantile_cont(p.per_inhabitant, 0.25) AS q1,
+                   quantile_cont(p.per_inhabitant, 0.75) AS q3,
+                   count(p.per_inhabitant) AS peers,
+                   1 + count(p.per_inhabitant) FILTER (
+                       WHERE p.per_inhabitant > e.per_inhabitant) AS rank
+            FROM e JOIN p ON p.year = e.year AND {peers}
+            GROUP BY e.year ORDER BY e.year
+        """
+        return self.query(level, sql, [siren, agregat, agregat, *args])
