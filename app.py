@@ -11,6 +11,8 @@ PAGES = [
     st.Page("app_pages/accueil.py", title="Accueil", icon="🏠", url_path="accueil", default=True),
     st.Page("app_pages/explorer.py", title="Explorer un budget", icon="🔎", url_path="explorer"),
     st.Page("app_pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
+    st.Page("app_pages/comparer_national.py", title="Se comparer", icon="🧭",
+            url_path="se-comparer"),
     st.Page("app_pages/evolution.py", title="Évolution", icon="📈", url_path="evolution"),
     st.Page("app_pages/execution.py", title="Prévu / réalisé", icon="🎯", url_path="execution"),
     st.Page("app_pages/publier.py", title="Publier mes données", icon="📤", url_path="publier"),

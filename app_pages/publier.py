@@ -115,7 +115,7 @@ with carte:
     by_departement = coverage.departement_coverage(docs, stage, int(year), region=region)
     shapes = coverage.departements_shapes()
     codes = set(by_departement["departement"])
-    st.altair_chart(charts.coverage_map(
+    st.altair_chart(charts.choropleth(
         {"features": [f for f in shapes["features"] if f["properties"]["code"] in codes]},
         dict(zip(by_departement["departement"], by_departement["share"], strict=True)),
         f"Communes ayant publié leur {stage} {year}", "communes"), key="carte_region_chart")
@@ -125,7 +125,7 @@ with carte:
     st.metric(f"Communes du département {departement} ayant publié leur {stage} {year}",
               percent(share), f"{published} sur {total}", delta_color="off")
     if departement in coverage.commune_map_departements():
-        st.altair_chart(charts.coverage_map(
+        st.altair_chart(charts.choropleth(
             coverage.communes_shapes(departement),
             {row.insee: 1.0 if row.published else 0.0 for row in frame.itertuples()},
             f"Communes du {departement} : {stage} {year} publié", "publié"),

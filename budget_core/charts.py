@@ -138,19 +138,22 @@ def money_flow_sankey(links: pd.DataFrame, title: str) -> go.Figure:
     return figure
 
 
-def coverage_map(shapes: dict[str, Any], values: dict[str, float], title: str,
-                 legend: str) -> alt.Chart:
-    """Choropleth of a share (0 to 1) by territory code (`properties.code` of the shapes)."""
+def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, legend: str,
+               *, share: bool = True) -> alt.Chart:
+    """Map of a value by territory code (`properties.code` of the shapes): a share from 0 to
+    1 (in %), or an amount (€)."""
     features = [{**feature, "properties": {**feature["properties"],
                                            "valeur": values.get(feature["properties"]["code"])}}
                 for feature in shapes["features"]]
     chart = alt.Chart(alt.Data(values=features), title=title).mark_geoshape(
         stroke="white", strokeWidth=0.4).encode(
         color=alt.Color("properties.valeur:Q", title=legend,
-                        scale=alt.Scale(scheme="blues", domain=[0, 1]),
-                        legend=alt.Legend(format=".0%")),
+                        scale=alt.Scale(scheme="blues", domain=[0, 1]) if share
+                        else alt.Scale(scheme="blues"),
+                        legend=alt.Legend(format=".0%" if share else EUROS)),
         tooltip=[alt.Tooltip("properties.nom:N", title="Territoire"),
                  alt.Tooltip("properties.code:N", title="Code"),
-                 alt.Tooltip("properties.valeur:Q", title=legend, format=".0%")],
+                 alt.Tooltip("properties.valeur:Q", title=legend,
+                             format=".0%" if share else ",.2f")],
     ).project("mercator").properties(height=520)
     return _finish(chart)

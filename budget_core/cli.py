@@ -23,6 +23,7 @@ from budget_core.fsutil import atomic_write_bytes
 from budget_core.http import Http, make_session
 from budget_core.metadata import dataset_metadata
 from budget_core.model import ENTITY_TYPES, STAGE_LABELS, STAGES, BudgetDocument
+from budget_core.national import LEVELS, NationalStore
 from budget_core.scdl import documents_csv_bytes
 from budget_core.sources import PublishedResource, load_portals, source_for
 from budget_core.store import Store
@@ -182,6 +183,28 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_national(args: argparse.Namespace) -> int:
+    config = settings()
+    store = NationalStore(config.cache_dir / "national")
+    if args.file:
+        years = store.add_export(args.level, Path(args.file).read_bytes(), args.file)
+    else:
+        portal = next((p.url for p in load_portals(config.cache_dir)
+                       if p.name == args.source), None)
+        if portal is None:
+            raise PortalError(f"aucun portail nommé « {args.source} » dans le registre.")
+
+        def progress(level: str, number: int, total: int) -> None:
+            print(f"\r{level} : année {number}/{total}", end="", file=sys.stderr, flush=True)
+
+        years = store.download(Http(make_session(), timeout=args.timeout), portal, args.level,
+                               args.year, progress=progress)
+        print(file=sys.stderr)
+    print(f"{args.level} : {len(years)} année(s) ajoutée(s) ({', '.join(map(str, years))}) ; "
+          f"en cache : {', '.join(map(str, store.years(args.level)))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m budget_core",
@@ -231,6 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
     coverage.add_argument("--stage", default="CA", choices=STAGES)
     coverage.add_argument("--year", type=int, required=True)
     coverage.set_defaults(func=cmd_coverage)
+    national = commands.add_parser("national", help="comptes agrégés OFGL (par année)")
+    national.add_argument("--level", choices=list(LEVELS), default="communes")
+    national.add_argument("--year", type=int, action="append", default=[],
+                          help="exercice à télécharger (répétable)")
+    national.add_argument("--file", help="importer un export CSV déjà téléchargé")
+    national.add_argument("--source", default="data.ofgl.fr", help="portail Opendatasoft")
+    national.add_argument("--timeout", type=float, default=120.0)
+    national.set_defaults(func=cmd_national)
     return parser
 
 

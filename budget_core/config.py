@@ -3,6 +3,8 @@
 - `BUDGET_CACHE_DIR`: the local cache filled from the portals (default `data_cache/`).
 - `BUDGET_DATA_DIR`: the store the app reads; default the cache when it holds a store,
   else the embedded demo dataset (`demo_data/`), so a fresh clone works offline.
+- `BUDGET_NATIONAL_DIR`: the OFGL national accounts; default `<cache>/national` once it holds
+  a year, else the embedded sample (`demo_data/national/`, Guadeloupe 2024).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ DEMO_DIR = ROOT / "demo_data"
 class Settings:
     cache_dir: Path
     data_dir: Path
+    national_dir: Path
 
     @property
     def is_demo(self) -> bool:
@@ -34,4 +37,7 @@ def settings() -> Settings:
         data = cache / "store"
     else:
         data = DEMO_DIR
-    return Settings(cache_dir=cache, data_dir=data)
+    national = Path(os.environ.get("BUDGET_NATIONAL_DIR") or (
+        cache / "national" if any((cache / "national").glob("*/year=*.parquet"))
+        else DEMO_DIR / "national"))
+    return Settings(cache_dir=cache, data_dir=data, national_dir=national)

@@ -11,11 +11,13 @@ from pathlib import Path
 
 from budget_core.config import DEMO_DIR, ROOT
 from budget_core.formats import read_documents
+from budget_core.national import NationalStore
 from budget_core.store import Store
 
 FIXTURES = ROOT / "tests" / "fixtures"
 DEMO_SOURCES = (*sorted((FIXTURES / "totem").glob("*.xml")),
                 FIXTURES / "scdl_expected" / "morbihan_CA_2021.csv")
+NATIONAL_SOURCE = FIXTURES / "national" / "ofgl-base-communes_guadeloupe_2024.csv"
 
 
 def build_demo(target: Path = DEMO_DIR) -> Store:
@@ -25,4 +27,7 @@ def build_demo(target: Path = DEMO_DIR) -> Store:
     store = Store(target)
     for path in DEMO_SOURCES:
         store.add(read_documents(path))
+    shutil.rmtree(target / "national", ignore_errors=True)
+    NationalStore(target / "national").add_export("communes", NATIONAL_SOURCE.read_bytes(),
+                                                  NATIONAL_SOURCE.name)
     return store

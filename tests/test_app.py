@@ -13,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from budget_core.analysis import by_chapter
 from budget_core.fmt import euros, md_escape
+from budget_core.indicators import from_ofgl
+from budget_core.national import NationalStore
 from budget_core.store import Store
 from tests.conftest import TOTEM, parsed
 from tests.portal_server import running
@@ -169,3 +171,19 @@ def test_publication_map_draws_communes_of_a_grand_est_departement(app: AppTest)
               carte_departement="10")
     assert len(app.get("vega_lite_chart")) == 2  # région map + communes of the Aube
     assert app.metric[0].proto.delta == "0 sur 431"
+
+
+def test_se_comparer_places_an_entity_among_its_peers(app: AppTest) -> None:
+    open_page(app, "comparer_national", niveau="communes", siren_national="219711017",
+              agregat="Epargne brute", pairs="departement_code")
+    national = NationalStore(ROOT / "demo_data" / "national")
+    [row] = national.placement("communes", "219711017", "Epargne brute",
+                               "departement_code").to_dict("records")
+    values = [m.value for m in app.metric]
+    assert values[0] == euros(row["value"], 2) + "/hab"
+    assert values[1] == euros(row["median"], 2) + "/hab"
+    assert values[2] == f"{row['rank']} / 32"
+    rows = national.entity("communes", "219711017")
+    expected = from_ofgl(rows)
+    assert values[4] == euros(expected["epargne_brute"])
+    assert any("Épargne de gestion moins les intérêts" in m.value for m in app.markdown)

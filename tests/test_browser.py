@@ -102,8 +102,8 @@ def test_shared_link_filter_change_and_csv_download(server: str, page: object) -
     assert saved.read_text(encoding="utf-8-sig").startswith("sens,section,chapitre,libelle")
 
 
-@pytest.mark.parametrize("path", ["accueil", "comparer", "evolution", "execution", "publier",
-                                  "donnees"])
+@pytest.mark.parametrize("path", ["accueil", "comparer", "se-comparer", "evolution",
+                                  "execution", "publier", "donnees"])
 def test_every_page_renders_without_error(server: str, page: object, path: str) -> None:
     page.goto(f"{server}/{path}")
     settle(page)
