@@ -123,9 +123,7 @@ class NationalStore:
                 table = normalise_export(download.path.read_bytes(), f"{dataset} {year}")
             finally:
                 download.path.unlink()
-            buffer = io.BytesIO()
-            pq.write_table(table, buffer, compression="zstd")
-            atomic_write_bytes(self.path(level, year), buffer.getvalue())
+            self._write(level, year, table)
             fetched.append(year)
         return fetched
 
@@ -134,11 +132,16 @@ class NationalStore:
         table = normalise_export(data, name)
         years = sorted({int(y) for y in table["year"].to_pylist() if y is not None})
         for year in years:
-            part = table.filter(pa.compute.equal(table["year"], year))
-            buffer = io.BytesIO()
-            pq.write_table(part, buffer, compression="zstd")
-            atomic_write_bytes(self.path(level, year), buffer.getvalue())
+            self._write(level, year, table.filter(pa.compute.equal(table["year"], year)))
         return years
+
+    def _write(self, level: str, year: int, table: pa.Table) -> None:
+        """One year of a level, sorted by agrégat then SIREN: a query on one agrégat reads
+        only the row groups holding it (parquet min/max statistics)."""
+        ordered = table.sort_by([("agregat", "ascending"), ("siren", "ascending")])
+        buffer = io.BytesIO()
+        pq.write_table(ordered, buffer, compression="zstd", row_group_size=100_000)
+        atomic_write_bytes(self.path(level, year), buffer.getvalue())
 
     def years(self, level: str) -> list[int]:
         return sorted(int(p.stem.split("=")[1]) for p in (self.folder / level).glob(
