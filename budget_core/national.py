@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from budget_core.errors import CacheError, FormatError
 from budget_core.fsutil import atomic_write_bytes
 from budget_core.http import Http
+from budget_core.population import fiscal_regimes
 
 LEVELS = {"communes": "ofgl-base-communes", "gfp": "ofgl-base-gfp",
           "departements": "ofgl-base-departements", "regions": "ofgl-base-regions"}
@@ -138,6 +139,13 @@ class NationalStore:
     def _write(self, level: str, year: int, table: pa.Table) -> None:
         """One year of a level, sorted by agrégat then SIREN: a query on one agrégat reads
         only the row groups holding it (parquet min/max statistics)."""
+        if level == "gfp":  # peers by fiscal regime: from the COG when the export lacks it
+            regimes = fiscal_regimes()
+            filled = [given or regimes.get(siren) for given, siren in
+                      zip(table["fiscal_regime"].to_pylist(), table["siren"].to_pylist(),
+                          strict=True)]
+            index = table.schema.get_field_index("fiscal_regime")
+            table = table.set_column(index, "fiscal_regime", pa.array(filled, pa.string()))
         ordered = table.sort_by([("agregat", "ascending"), ("siren", "ascending")])
         buffer = io.BytesIO()
         pq.write_table(ordered, buffer, compression="zstd", row_group_size=100_000)

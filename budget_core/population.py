@@ -21,7 +21,8 @@ def table() -> pd.DataFrame:
     path = resources.files("budget_core.data").joinpath("population.csv.gz")
     with resources.as_file(path) as file:
         return pd.read_csv(file, dtype={"siren": str, "insee": str, "departement": str,
-                                        "region": str}, compression="gzip")
+                                        "region": str, "fiscal_regime": str},
+                           compression="gzip")
 
 
 def by_siren(sirens: list[str]) -> dict[str, int | None]:
@@ -35,3 +36,9 @@ def regions_by_siren() -> dict[str, str]:
     """Région (INSEE code) of each commune's SIREN: what a sync filter by région can use."""
     communes = table()[table()["kind"] == "commune"].dropna(subset=["region"])
     return dict(zip(communes["siren"], communes["region"], strict=True))
+
+
+def fiscal_regimes() -> dict[str, str]:
+    """Fiscal regime (FPU, FA, FPZ...) of each EPCI à fiscalité propre, by SIREN."""
+    epci = table()[table()["kind"] == "epci"].dropna(subset=["fiscal_regime"])
+    return dict(zip(epci["siren"], epci["fiscal_regime"], strict=True))

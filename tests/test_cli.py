@@ -97,3 +97,21 @@ def test_every_command_is_documented_in_the_readme() -> None:
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     for name in commands:
         assert f"python -m budget_core {name}" in readme, name
+
+
+def test_national_command_imports_and_downloads_by_year(tmp_path: Path) -> None:
+    guadeloupe = FIXTURES / "national" / "ofgl-base-communes_guadeloupe_2024.csv"
+    env = {"BUDGET_CACHE_DIR": str(tmp_path / "cache")}
+    imported = run("national", "--level", "communes", "--file", str(guadeloupe), env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert "communes : 1 année(s) ajoutée(s) (2024) ; en cache : 2024" in imported.stdout
+    for server in running():
+        server.ods_tables["ofgl-base-communes"] = guadeloupe.read_bytes().replace(
+            b"\n2024;", b"\n2023;")
+        (tmp_path / "portals.toml").write_text(
+            f'replace = true\n[[portal]]\nname = "data.ofgl.fr"\nkind = "opendatasoft"\n'
+            f'url = "{server.url}"\n', encoding="utf-8")
+        env["BUDGET_PORTALS"] = str(tmp_path / "portals.toml")
+        fetched = run("national", "--year", "2023", "--year", "2024", env=env)
+        assert fetched.returncode == 0, fetched.stderr
+        assert "1 année(s) ajoutée(s) (2023) ; en cache : 2023, 2024" in fetched.stdout

@@ -133,3 +133,20 @@ def test_indicators_from_our_lines_pinned_on_montreuil_2022() -> None:
 def test_export_without_the_expected_columns_is_refused() -> None:
     with pytest.raises(FormatError, match="use_labels=true"):
         normalise_export(b"exer;siren;montant\n2024;1;2\n", "brut")
+
+
+def test_epci_peers_by_fiscal_regime_come_from_the_cog(tmp_path: Path) -> None:
+    """An EPCI export lacking the regime gets it from the shipped COG (epci.json)."""
+    frame = pd.read_csv(GUADELOUPE, sep=";", dtype=str, encoding="utf-8-sig")
+    epci = frame[frame["Type de budget"] == "Budget principal"].copy()
+    epci["Code Siren Collectivité"] = epci["Code Siren 2024 EPCI"]
+    epci["Catégorie"] = "GFP"
+    epci = epci.drop_duplicates(["Code Siren Collectivité", "Agrégat"])
+    store = NationalStore(tmp_path)
+    store.add_export("gfp", epci.to_csv(sep=";", index=False).encode("utf-8-sig"), "gfp")
+    regimes = store.query("gfp", "SELECT DISTINCT siren, fiscal_regime FROM ofgl ORDER BY 1")
+    assert dict(zip(regimes["siren"], regimes["fiscal_regime"], strict=True))[
+        "200018653"] == "FPU"  # CA Cap Excellence
+    [row] = store.placement("gfp", "200018653", "Epargne brute", "fiscal_regime").to_dict(
+        "records")
+    assert row["peers"] == int((regimes["fiscal_regime"] == "FPU").sum())

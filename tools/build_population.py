@@ -3,7 +3,8 @@
 Usage: python tools/build_population.py ../shared/data/geo/decoupage-administratif-6.0.0
 
 Keeps, for each current commune and each EPCI à fiscalité propre: SIREN, INSEE code (communes),
-name, type, département, région and population municipale (INSEE, as the package gives it).
+name, type, département, région, population municipale (INSEE, as the package gives it) and,
+for EPCI, the fiscal regime (FPU, FA...).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ def main(source: str) -> None:
     for c in json.loads((folder / "communes.json").read_text(encoding="utf-8")):
         if c.get("type") == "commune-actuelle" and c.get("siren"):
             rows.append([c["siren"], c["code"], c["nom"], "commune", c.get("departement", ""),
-                         c.get("region", ""), c.get("population", "")])
+                         c.get("region", ""), c.get("population", ""), ""])
     for e in json.loads((folder / "epci.json").read_text(encoding="utf-8")):
-        rows.append([e["code"], "", e["nom"], "epci", "", "", e.get("populationMunicipale", "")])
+        rows.append([e["code"], "", e["nom"], "epci", "", "", e.get("populationMunicipale", ""),
+                     e.get("modeFinancement", "")])
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["siren", "insee", "name", "kind", "departement", "region", "population"])
+    writer.writerow(["siren", "insee", "name", "kind", "departement", "region", "population",
+                     "fiscal_regime"])
     writer.writerows(rows)
     OUT.write_bytes(gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0))
     print(f"{len(rows)} rows written to {OUT}")
