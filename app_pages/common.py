@@ -121,18 +121,20 @@ def pick_direction(box: st.delta_generator.DeltaGenerator, key: str) -> str:
                          format_func=DIRECTION_LABELS.__getitem__, bind="query-params"))
 
 
-MAX_UPLOAD_MB = 200  # also Streamlit's server.maxUploadSize in .streamlit/config.toml
-
-
 def upload_widget(label: str, key: str) -> tuple[str, bytes] | None:
-    """A TOTEM/SCDL upload within the size limit: (file name, content), or None."""
+    """A TOTEM/SCDL upload within the size limit: (file name, content), or None.
+
+    Streamlit's own `server.maxUploadSize` (.streamlit/config.toml) stops larger files first.
+    """
+    limit = settings().max_upload_mb
     upload = st.file_uploader(label, type=["xml", "csv"], key=key,
-                              help=f"{MAX_UPLOAD_MB} Mo au plus.")
+                              help=f"Document TOTEM (.xml) ou CSV SCDL (.csv), {limit} Mo au "
+                                   "plus.")
     if upload is None:
         return None
-    if upload.size > MAX_UPLOAD_MB * 1_000_000:
-        st.error(f"Fichier trop volumineux ({upload.size / 1e6:.0f} Mo) : {MAX_UPLOAD_MB} Mo "
-                 "au plus.")
+    if upload.size > limit * 1_000_000:
+        st.error(f"Fichier trop volumineux ({upload.size / 1e6:.1f} Mo) : {limit} Mo au plus. "
+                 "Déposez le document d'un seul budget et d'une seule année.")
         return None
     return upload.name, upload.getvalue()
 

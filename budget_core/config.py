@@ -5,6 +5,7 @@
   else the embedded demo dataset (`demo_data/`), so a fresh clone works offline.
 - `BUDGET_NATIONAL_DIR`: the OFGL national accounts; default `<cache>/national` once it holds
   a year, else the embedded sample (`demo_data/national/`, Guadeloupe 2024).
+- `BUDGET_MAX_UPLOAD_MB`: the largest upload the pages accept (200 MB).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Settings:
     cache_dir: Path
     data_dir: Path
     national_dir: Path
+    max_upload_mb: int = 200
 
     @property
     def is_demo(self) -> bool:
@@ -40,4 +42,5 @@ def settings() -> Settings:
     national = Path(os.environ.get("BUDGET_NATIONAL_DIR") or (
         cache / "national" if any((cache / "national").glob("*/year=*.parquet"))
         else DEMO_DIR / "national"))
-    return Settings(cache_dir=cache, data_dir=data, national_dir=national)
+    return Settings(cache_dir=cache, data_dir=data, national_dir=national,
+                    max_upload_mb=int(os.environ.get("BUDGET_MAX_UPLOAD_MB", "200")))

@@ -37,7 +37,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "BUDGET_DATA_DIR": str(ROOT / "demo_data")}
+    env = {**os.environ, "BUDGET_DATA_DIR": str(ROOT / "demo_data"),
+           "BUDGET_MAX_UPLOAD_MB": "3"}  # small, to test the limit with a real document
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
          f"--server.port={port}", "--server.address=127.0.0.1",
@@ -160,3 +161,13 @@ def test_publisher_validates_and_anonymises_an_upload(server: str, page: object)
         page.get_by_text("Télécharger le document anonymisé").click()
     masked = download.value.path().read_bytes()
     assert masked.startswith(b"<?xml") and b"Occultation Article L311-7 CRPA" in masked
+
+
+def test_an_upload_over_the_limit_gets_a_french_message(server: str, page: object) -> None:
+    page.goto(f"{server}/donnees")
+    settle(page)
+    page.locator("input[type='file']").set_input_files(str(TOTEM / "Montreuil_CA_2023.xml"))
+    alert = page.locator("[data-testid='stAlert']").filter(has_text="Fichier trop volumineux")
+    alert.wait_for(timeout=30_000)
+    assert "3,9 Mo" in alert.inner_text().replace(".", ",") and "3 Mo au plus" in \
+        alert.inner_text()
