@@ -9,7 +9,11 @@ import streamlit as st
 from app_pages.common import documents, lines_for, url_multiselect, url_selectbox
 from budget_core import charts
 from budget_core.config import settings
-from budget_core.coverage import departements_shapes
+from budget_core.coverage import (
+    commune_map_departements,
+    communes_shapes,
+    departements_shapes,
+)
 from budget_core.fmt import euros, md_escape, percent
 from budget_core.indicators import INDICATORS, from_lines, from_ofgl
 from budget_core.national import NationalStore
@@ -138,3 +142,16 @@ if present:
 else:
     st.info("Les départements chargés (" + ", ".join(sorted(values)) + ") n'ont pas de "
             "contour dans la carte embarquée (métropole).")
+
+departement = rows["departement_code"].dropna()
+if level == "communes" and len(departement) and departement.iloc[0] in \
+        commune_map_departements():
+    code = str(departement.iloc[0])
+    by_commune = store.query(level, "SELECT insee AS code, per_inhabitant AS value FROM ofgl "
+                             "WHERE agregat = ? AND year = ? AND departement_code = ? AND "
+                             "budget_type = 'Budget principal'",
+                             [agregat, int(rows["year"].max()), code])
+    st.altair_chart(charts.choropleth(
+        communes_shapes(code), dict(zip(by_commune["code"], by_commune["value"], strict=True)),
+        f"{agregat} : communes du département {code} (€/hab)", "€ par habitant", share=False),
+        key="carte_communes_nationale")

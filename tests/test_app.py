@@ -187,3 +187,30 @@ def test_se_comparer_places_an_entity_among_its_peers(app: AppTest) -> None:
     expected = from_ofgl(rows)
     assert values[4] == euros(expected["epargne_brute"])
     assert any("Épargne de gestion moins les intérêts" in m.value for m in app.markdown)
+
+
+def test_se_comparer_maps_the_communes_of_a_grand_est_departement(
+        app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows of the real Guadeloupe export moved to three communes of the Aube (10)."""
+    frame = pd.read_csv(ROOT / "tests" / "fixtures" / "national" /
+                        "ofgl-base-communes_guadeloupe_2024.csv", sep=";", dtype=str,
+                        encoding="utf-8-sig")
+    abymes = frame[(frame["Code Siren Collectivité"] == "219711017")
+                   & (frame["Type de budget"] == "Budget principal")]
+    moved = []
+    for insee, siren in (("10387", "211003876"), ("10033", "211000336"),
+                         ("10323", "211003231")):
+        rows = abymes.copy()
+        rows["Code Insee Collectivité"] = insee
+        rows["Code Siren Collectivité"] = siren
+        rows["Code Insee 2024 Département"] = "10"
+        moved.append(rows)
+    store = NationalStore(tmp_path / "national")
+    store.add_export("communes", pd.concat(moved).to_csv(sep=";", index=False).encode(), "aube")
+    monkeypatch.setenv("BUDGET_NATIONAL_DIR", str(tmp_path / "national"))
+    open_page(app, "comparer_national", niveau="communes", siren_national="211003876",
+              agregat="Epargne brute")
+    communes = json.loads(app.get("vega_lite_chart")[-1].proto.spec)
+    values = {f["properties"]["code"]: f["properties"]["valeur"]
+              for f in communes["data"]["values"] if f["properties"]["valeur"] is not None}
+    assert set(values) == {"10387", "10033", "10323"}
