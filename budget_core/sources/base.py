@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from budget_core.http import Http
 
@@ -52,6 +52,33 @@ def is_budget_file(fmt: str, url: str, schema: str = "", text: str = "") -> bool
     lowered = f"{text} {url}".lower()
     return any(word in lowered for word in ("budget", "totem", "compte administratif",
                                             "compte financier", "bgt_"))
+
+
+@dataclass
+class KeywordSource:
+    """A portal searched by keywords, page after page with an offset (CKAN, Opendatasoft,
+    GeoNetwork): subclasses say how to ask for a page and what a result publishes."""
+
+    name: str
+    url: str
+    query: str = "budget"
+    page_size: int = 100
+
+    def resources(self, http: Http) -> Iterator[PublishedResource]:
+        offset = 0
+        while True:
+            items, total = self._page(http, offset)
+            for item in items:
+                yield from self._resources(item)
+            offset += len(items)
+            if not items or offset >= total:
+                return
+
+    def _page(self, http: Http, offset: int) -> tuple[list[dict[str, Any]], int]:
+        raise NotImplementedError
+
+    def _resources(self, item: dict[str, Any]) -> Iterator[PublishedResource]:
+        raise NotImplementedError
 
 
 class Source(Protocol):

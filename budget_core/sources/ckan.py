@@ -3,39 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from budget_core.errors import PortalError
 from budget_core.http import Http
-from budget_core.sources.base import PublishedResource, is_budget_file
+from budget_core.sources.base import KeywordSource, PublishedResource, is_budget_file
 
 
-@dataclass
-class CkanSource:
-    name: str
-    url: str
-    query: str = "budget"
-    page_size: int = 100
-
-    def resources(self, http: Http) -> Iterator[PublishedResource]:
+class CkanSource(KeywordSource):
+    def _page(self, http: Http, offset: int) -> tuple[list[dict[str, Any]], int]:
         api = f"{self.url.rstrip('/')}/api/3/action/package_search"
-        start = 0
-        while True:
-            envelope: dict[str, Any] = http.json("GET", api, params={
-                "q": self.query, "rows": self.page_size, "start": start})
-            if not envelope.get("success"):
-                raise PortalError("le portail CKAN a refusé la recherche "
-                                  f"({envelope.get('error')}).", source=api)
-            result = envelope.get("result") or {}
-            packages = result.get("results") or []
-            for package in packages:
-                yield from self._package(package)
-            start += len(packages)
-            if not packages or start >= int(result.get("count") or 0):
-                return
+        envelope: dict[str, Any] = http.json("GET", api, params={
+            "q": self.query, "rows": self.page_size, "start": offset})
+        if not envelope.get("success"):
+            raise PortalError("le portail CKAN a refusé la recherche "
+                              f"({envelope.get('error')}).", source=api)
+        result = envelope.get("result") or {}
+        return result.get("results") or [], int(result.get("count") or 0)
 
-    def _package(self, package: dict[str, Any]) -> Iterator[PublishedResource]:
+    def _resources(self, package: dict[str, Any]) -> Iterator[PublishedResource]:
         organisation = package.get("organization") or {}
         for resource in package.get("resources") or []:
             text = f"{package.get('title', '')} {resource.get('name', '')}"

@@ -9,43 +9,29 @@ DataGrandEst (successor of GéoGrandEst) runs geOrchestra: its catalogue is GeoN
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from budget_core.http import Http
-from budget_core.sources.base import PublishedResource, is_budget_file
+from budget_core.sources.base import KeywordSource, PublishedResource, is_budget_file
 
 
 def _text(value: Any) -> str:
     return (value or {}).get("default", "") if isinstance(value, dict) else str(value or "")
 
 
-@dataclass
-class GeonetworkSource:
-    name: str
-    url: str
-    query: str = "budget"
-    page_size: int = 100
-
-    def resources(self, http: Http) -> Iterator[PublishedResource]:
+class GeonetworkSource(KeywordSource):
+    def _page(self, http: Http, offset: int) -> tuple[list[dict[str, Any]], int]:
         api = f"{self.url.rstrip('/')}/srv/api/search/records/_search"
-        start = 0
-        while True:
-            body = {"from": start, "size": self.page_size,
-                    "query": {"query_string": {"query": self.query}},
-                    "_source": ["resourceTitleObject", "link", "contactForResource",
-                                "dateStamp", "tag"]}
-            answer: dict[str, Any] = http.json("POST", api, json=body,
-                                               headers={"Accept": "application/json"})
-            hits = (answer.get("hits") or {}).get("hits") or []
-            total = ((answer.get("hits") or {}).get("total") or {}).get("value") or 0
-            for hit in hits:
-                yield from self._record(hit)
-            start += len(hits)
-            if not hits or start >= int(total):
-                return
+        body = {"from": offset, "size": self.page_size,
+                "query": {"query_string": {"query": self.query}},
+                "_source": ["resourceTitleObject", "link", "contactForResource", "dateStamp",
+                            "tag"]}
+        answer: dict[str, Any] = http.json("POST", api, json=body,
+                                           headers={"Accept": "application/json"})
+        hits = answer.get("hits") or {}
+        return hits.get("hits") or [], int((hits.get("total") or {}).get("value") or 0)
 
-    def _record(self, hit: dict[str, Any]) -> Iterator[PublishedResource]:
+    def _resources(self, hit: dict[str, Any]) -> Iterator[PublishedResource]:
         record = hit.get("_source") or {}
         title = _text(record.get("resourceTitleObject"))
         contacts = record.get("contactForResource") or [{}]

@@ -8,39 +8,22 @@ datasets; each dataset with records is downloaded whole through
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from budget_core.http import Http
-from budget_core.sources.base import PublishedResource, is_budget_file
+from budget_core.sources.base import KeywordSource, PublishedResource, is_budget_file
 
 
-@dataclass
-class OpendatasoftSource:
-    name: str
-    url: str
-    query: str = "budget"
-    page_size: int = 100
-
+class OpendatasoftSource(KeywordSource):
     def _api(self) -> str:
         return f"{self.url.rstrip('/')}/api/explore/v2.1/catalog/datasets"
 
-    def resources(self, http: Http) -> Iterator[PublishedResource]:
-        offset = 0
-        while True:
-            page: dict[str, Any] = http.json("GET", self._api(), params={
-                "where": f'search("{self.query}")', "limit": self.page_size,
-                "offset": offset})
-            results = page.get("results") or []
-            for dataset in results:
-                resource = self._dataset(dataset)
-                if resource is not None:
-                    yield resource
-            offset += len(results)
-            if not results or offset >= int(page.get("total_count") or 0):
-                return
+    def _page(self, http: Http, offset: int) -> tuple[list[dict[str, Any]], int]:
+        page: dict[str, Any] = http.json("GET", self._api(), params={
+            "where": f'search("{self.query}")', "limit": self.page_size, "offset": offset})
+        return page.get("results") or [], int(page.get("total_count") or 0)
 
-    def _dataset(self, dataset: dict[str, Any]) -> PublishedResource | None:
+    def _resources(self, dataset: dict[str, Any]) -> Iterator[PublishedResource]:
         dataset_id = dataset.get("dataset_id", "")
         meta = (dataset.get("metas") or {}).get("default") or {}
         title = meta.get("title") or dataset_id
@@ -48,8 +31,8 @@ class OpendatasoftSource:
         url = f"{self._api()}/{dataset_id}/exports/csv?delimiter=%3B"
         if not dataset.get("has_records", True) or not is_budget_file(
                 "csv", url, text=f"{title} {keywords} {dataset_id}"):
-            return None
-        return PublishedResource(
+            return
+        yield PublishedResource(
             source=self.name, dataset_id=dataset_id, dataset_title=title,
             resource_id=f"{dataset_id}/exports/csv", url=url, format="csv", title=title,
             organization=meta.get("publisher") or "", last_modified=meta.get("modified") or "",
