@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -99,6 +100,22 @@ Progress = Callable[[str, int, int], None]
 class NationalStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        # One DuckDB connection per level and file set, opened once: a filter change in the
+        # app then costs a query, not a connection and a parquet footer read (~40 ms).
+        self._connections: dict[tuple[str, tuple[int, ...]], duckdb.DuckDBPyConnection] = {}
+        self._lock = threading.Lock()
+
+    def _connection(self, level: str) -> duckdb.DuckDBPyConnection | None:
+        years = tuple(self.years(level))
+        if not years:
+            return None
+        key = (level, years)
+        with self._lock:
+            if key not in self._connections:
+                con = duckdb.connect(config={"threads": 2})
+                con.read_parquet([str(self.path(level, y)) for y in years]).create_view("ofgl")
+                self._connections[key] = con
+            return self._connections[key]
 
     def path(self, level: str, year: int) -> Path:
         return self.folder / level / f"year={year}.parquet"
@@ -157,18 +174,17 @@ class NationalStore:
 
     def query(self, level: str, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         """SQL over the level's files as the view `ofgl` (parameters in `params`)."""
-        files = [str(self.path(level, y)) for y in self.years(level)]
-        if not files:
+        con = self._connection(level)
+        if con is None:
             return pd.DataFrame(columns=SCHEMA.names)
-        con = duckdb.connect(config={"threads": 2})
+        cursor = con.cursor()  # one cursor per query: safe across the app's threads
         try:
-            con.read_parquet(files).create_view("ofgl")
-            return con.sql(sql, params=list(params)).df()
+            return cursor.execute(sql, list(params)).df()
         except duckdb.Error as exc:
             raise CacheError(f"requête impossible sur les comptes nationaux ({exc}).",
                              source=str(self.folder)) from exc
         finally:
-            con.close()
+            cursor.close()
 
     def entity(self, level: str, siren: str) -> pd.DataFrame:
         """All rows of one entity's budget principal, every year."""
@@ -189,7 +205,7 @@ class NationalStore:
         elif peer_column:
             if peer_column not in SCHEMA.names:
                 raise ValueError(peer_column)
-            peers = f"p.{peer_column} IS NOT DISTINCT FROM e.{peer_column}"
+            peers = f"coalesce(p.{peer_column}, '') = coalesce(e.{peer_column}, '')"
             args = []
         else:
             peers = "TRUE"
@@ -198,14 +214,14 @@ class NationalStore:
             WITH e AS (SELECT * FROM ofgl WHERE siren = ? AND agregat = ?
                        AND budget_type = 'Budget principal'),
                  p AS (SELECT * FROM ofgl WHERE agregat = ? AND budget_type = 'Budget principal')
-            SELECT e.year, any_value(e.per_inhabitant) AS value,
-                   median(p.per_inhabitant) AS median,
-                   quantile_cont(p.per_inhabitant, 0.25) AS q1,
-                   quantile_cont(p.per_inhabitant, 0.75) AS q3,
-                   count(p.per_inhabitant) AS peers,
-                   1 + count(p.per_inhabitant) FILTER (
-                       WHERE p.per_inhabitant > e.per_inhabitant) AS rank
-            FROM e JOIN p ON p.year = e.year AND {peers}
-            GROUP BY e.year ORDER BY e.year
+            SELECT year, value, quartiles[2] AS median, quartiles[1] AS q1,
+                   quartiles[3] AS q3, peers, rank FROM (
+                SELECT e.year, any_value(e.per_inhabitant) AS value,
+                       quantile_cont(p.per_inhabitant, [0.25, 0.5, 0.75]) AS quartiles,
+                       count(p.per_inhabitant) AS peers,
+                       1 + count(p.per_inhabitant) FILTER (
+                           WHERE p.per_inhabitant > e.per_inhabitant) AS rank
+                FROM e JOIN p ON p.year = e.year AND {peers}
+                GROUP BY e.year) ORDER BY year
         """
         return self.query(level, sql, [siren, agregat, agregat, *args])
