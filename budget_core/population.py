@@ -1,7 +1,8 @@
 """Population of communes and EPCI, to express amounts per inhabitant.
 
-Source: population municipale (INSEE) as published in the Code officiel géographique package
-@etalab/decoupage-administratif 6.0.0, shipped as `data/population.csv.gz`
+Source: population municipale (INSEE populations légales) as shipped with the 2026 Code officiel
+géographique by @etalab/decoupage-administratif 6.0.0 (its README: « Année 2026 », sources
+COG + « Population légale » INSEE), shipped here as `data/population.csv.gz`
 (built by `tools/build_population.py`).
 """
 
@@ -12,8 +13,8 @@ from importlib import resources
 
 import pandas as pd
 
-SOURCE = ("Population municipale INSEE, d'après @etalab/decoupage-administratif 6.0.0 "
-          "(Code officiel géographique)")
+SOURCE = ("population municipale, populations légales INSEE diffusées avec le Code officiel "
+          "géographique 2026 (paquet @etalab/decoupage-administratif 6.0.0)")
 
 
 @functools.cache
