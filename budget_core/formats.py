@@ -17,11 +17,11 @@ ARCHIVES = {b"PK\x03\x04": "ZIP", b"\x1f\x8b": "gzip", b"7z\xbc\xaf": "7z",
             b"Rar!": "RAR", b"%PDF": "PDF", b"\x89PNG": "PNG"}
 
 
-def _is_xml(head: bytes) -> bool:
+def is_xml(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
-def _refuse_binary(head: bytes, name: str) -> None:
+def refuse_binary(head: bytes, name: str) -> None:
     """Archives and other binary files are never opened (no decompression, no zip bomb)."""
     kind = next((kind for magic, kind in ARCHIVES.items() if head.startswith(magic)), None)
     if kind or b"\x00" in head:
@@ -44,8 +44,8 @@ def read_documents(path: Path, *, nomenclature: str | None = None,
     except OSError as exc:
         raise FormatError(f"lecture impossible ({exc.strerror}).", source=name,
                           hint="Vérifiez le chemin et les droits du fichier.") from exc
-    _refuse_binary(head, name)
-    if _is_xml(head):
+    refuse_binary(head, name)
+    if is_xml(head):
         return [read_totem(path, name=name)]
     return parse_scdl_bytes(path.read_bytes(), name=name, nomenclature=nomenclature)
 
@@ -53,7 +53,7 @@ def read_documents(path: Path, *, nomenclature: str | None = None,
 def read_uploaded(data: bytes, name: str, *, nomenclature: str | None = None
                   ) -> list[BudgetDocument]:
     """Same as read_documents for bytes already in memory (an upload in the app)."""
-    _refuse_binary(data[:512], name)
-    if _is_xml(data[:512]):
+    refuse_binary(data[:512], name)
+    if is_xml(data[:512]):
         return [read_totem_stream(io.BytesIO(data), name=name)]
     return parse_scdl_bytes(data, name=name, nomenclature=nomenclature)

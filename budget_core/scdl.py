@@ -35,6 +35,7 @@ from budget_core.model import (
 from budget_core.nomenclature import best_plan, plan_for, split_nomenclature
 
 SCHEMA_VERSION = "0.8.3"
+MAX_HEADER_BYTES = 1_000_000  # an SCDL header is under 1 kB: beyond 1 MB it is not one
 SCHEMA_RESOURCE = "scdl_budget_schema_0.8.3.json"
 
 FIELDS = ("BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NOM", "BGT_CONTNAT", "BGT_CONTNAT_LABEL",
@@ -78,7 +79,8 @@ def schema_descriptor() -> str:
     return str(resources.files("budget_core.data").joinpath(SCHEMA_RESOURCE))
 
 
-def _decode(data: bytes, name: str) -> str:
+def decode_csv(data: bytes, name: str) -> str:
+    """The text of a CSV: UTF-8 (with or without BOM), else Windows-1252 / Latin-1."""
     if not data.strip():
         raise FormatError("fichier vide.", source=name,
                           hint="Choisissez un document TOTEM (XML) ou un CSV SCDL budget.")
@@ -90,7 +92,8 @@ def _decode(data: bytes, name: str) -> str:
     raise FormatError("encodage illisible.", source=name)  # latin-1 decodes anything
 
 
-def _dialect(text: str) -> str:
+def csv_delimiter(text: str) -> str:
+    """The separator the header line uses most."""
     header = text.split("\n", 1)[0]
     return max((",", ";", "\t", "|"), key=header.count)
 
@@ -132,9 +135,15 @@ def read_scdl(path: Path, *, nomenclature: str | None = None,
 
 def parse_scdl_bytes(data: bytes, *, name: str,
                      nomenclature: str | None = None) -> list[BudgetDocument]:
-    text = _decode(data, name)
+    header_end = data.find(b"\n", 0, MAX_HEADER_BYTES)
+    if header_end < 0 and len(data) > MAX_HEADER_BYTES:
+        raise FormatError(f"aucune fin de ligne dans le premier Mo ({len(data) / 1e6:.0f} Mo "
+                          "au total) : ce n'est pas un CSV SCDL.", source=name,
+                          where="ligne 1 (en-tête)",
+                          hint="Un CSV SCDL a une ligne d'en-tête puis une ligne par article.")
+    text = decode_csv(data, name)
     sha256 = hashlib.sha256(data).hexdigest()
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_dialect(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
     try:
         columns = [c.strip().upper() for c in reader.fieldnames or []]
         missing = [c for c in REQUIRED if c not in columns]

@@ -23,10 +23,10 @@ from pathlib import Path
 from frictionless import Detector, Resource, Schema, system
 from frictionless import validate as frictionless_validate
 
-from budget_core.errors import BudgetError
-from budget_core.formats import read_uploaded
+from budget_core.errors import BudgetError, FormatError
+from budget_core.formats import is_xml, read_uploaded, refuse_binary
 from budget_core.model import BudgetDocument
-from budget_core.scdl import SCHEMA_VERSION, schema_descriptor
+from budget_core.scdl import SCHEMA_VERSION, csv_delimiter, decode_csv, schema_descriptor
 
 # Kinds of problem, in the order a publisher should fix them, with what to do.
 KINDS = {
@@ -151,24 +151,26 @@ def _schema_problems(data: bytes) -> list[Problem]:
     return problems
 
 
-def _value_problems(data: bytes) -> list[Problem]:
+def _value_problems(data: bytes, name: str) -> list[Problem]:
     """SIRET keys and years, row by row (the schema only checks their shape)."""
-    text = data.decode("utf-8-sig", errors="replace")
-    delimiter = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") \
-        else ","
+    text = decode_csv(data, name)
     problems: list[Problem] = []
     this_year = date.today().year
-    for row_number, row in enumerate(csv.DictReader(io.StringIO(text), delimiter=delimiter),
-                                     start=2):
-        values = {(k or "").strip().upper(): (v or "").strip() for k, v in row.items()}
-        siret = values.get("BGT_SIRET", "")
-        if siret and len(siret) == 14 and siret.isdigit() and not siret_checksum_ok(siret):
-            problems.append(Problem("SIRET", f"clé de contrôle du SIRET « {siret} » fausse.",
-                                    ERROR, row_number, "BGT_SIRET"))
-        year = values.get("BGT_ANNEE", "")
-        if year.isdigit() and not 2000 <= int(year) <= this_year + 1:
-            problems.append(Problem("année", f"exercice {year} hors de 2000–{this_year + 1}.",
-                                    ERROR, row_number, "BGT_ANNEE"))
+    rows = csv.DictReader(io.StringIO(text), delimiter=csv_delimiter(text))
+    try:
+        for row_number, row in enumerate(rows, start=2):
+            values = {(k or "").strip().upper(): (v or "").strip() for k, v in row.items()}
+            siret = values.get("BGT_SIRET", "")
+            if siret and len(siret) == 14 and siret.isdigit() and not siret_checksum_ok(siret):
+                problems.append(Problem("SIRET", f"clé de contrôle du SIRET « {siret} » fausse.",
+                                        ERROR, row_number, "BGT_SIRET"))
+            year = values.get("BGT_ANNEE", "")
+            if year.isdigit() and not 2000 <= int(year) <= this_year + 1:
+                problems.append(Problem("année", f"exercice {year} hors de 2000–{this_year + 1}.",
+                                        ERROR, row_number, "BGT_ANNEE"))
+    except csv.Error as exc:
+        raise FormatError(f"CSV mal formé ({exc}).", source=name,
+                          where=f"ligne {rows.line_num + 1}") from exc
     return problems
 
 
@@ -212,11 +214,15 @@ def budget_problems(documents: Iterable[BudgetDocument]) -> list[Problem]:
 
 def validate_bytes(data: bytes, name: str) -> ValidationReport:
     report = ValidationReport(name)
-    is_xml = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
-    if is_xml:
+    if is_xml(data[:512]):
         report.schema = "TOTEM (DocumentBudgetaire)"
     else:
-        report.problems += _schema_problems(data) + _value_problems(data)
+        try:
+            refuse_binary(data[:512], name)
+            report.problems += _value_problems(data, name) + _schema_problems(data)
+        except BudgetError as exc:  # empty or unreadable: nothing more to check
+            report.problems.append(Problem("fichier", exc.french()))
+            return report
     try:
         documents = read_uploaded(data, name)
     except BudgetError as exc:

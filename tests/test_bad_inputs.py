@@ -83,7 +83,7 @@ def test_html_and_markdown_in_names_are_text() -> None:
 
 
 @pytest.mark.parametrize(("head", "unit", "tail", "words"), [
-    (b"BGT_NATDEC,", b"A" * 1000, b"", "CSV mal formé"),
+    (b"BGT_NATDEC,", b"A" * 1000, b"", "aucune fin de ligne dans le premier Mo"),
     (b'<DocumentBudgetaire xmlns="http://www.minefi.gouv.fr/cp/demat/docbudgetaire">',
      b'<LibelleColl V="x"/>' * 50, b"</DocumentBudgetaire>", "document incomplet"),
     (b'<DocumentBudgetaire xmlns="http://www.minefi.gouv.fr/cp/demat/docbudgetaire"><a>',

@@ -86,6 +86,14 @@ def test_missing_column_is_named() -> None:
         "colonne BGT_CONTNAT absente de l'en-tête."]
 
 
+@pytest.mark.parametrize("name", ["empty.csv", "binary.png", "zip_bomb_small.zip",
+                                  "mixed_separators.csv", "truncated.xml"])
+def test_validating_a_bad_file_reports_it_without_crashing(name: str) -> None:
+    report = validate_file(ROOT / "tests" / "bad_inputs" / name)
+    assert not report.valid
+    assert report.problems
+
+
 def test_order_operations_of_every_real_document_balance(totem_path: Path) -> None:
     report = validate_file(totem_path)
     assert "opérations d'ordre" not in report.grouped()
