@@ -38,7 +38,7 @@ def first_render(script: Path, page: str | None = None) -> tuple[float, float]:
 
 
 def main() -> None:
-    os.environ["BUDGET_DATA_DIR"] = str(ROOT / "demo_data")
+    os.environ["BUDGET_DATA_DIR"] = str(ROOT / "budget_core" / "data" / "demo")
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,7 +15,6 @@ never replaces a good copy by a failed download or an unreadable file.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+from filelock import FileLock, Timeout
 
 from budget_core.errors import BudgetError, CacheError
 from budget_core.formats import read_documents
@@ -159,19 +159,22 @@ class Cache:
     # -- sync --------------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Only one sync at a time on a cache folder (another one gets a clear error)."""
+        """Only one sync at a time on a cache folder (another one gets a clear error).
+
+        `filelock` takes an OS lock (flock on POSIX, msvcrt on Windows), released by the
+        system if the process dies, so a killed sync never leaves the cache locked."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        handle = (self.folder / "sync.lock").open("w")
+        lock = FileLock(self.folder / "sync.lock")
         try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise CacheError("une synchronisation est déjà en cours sur ce cache.",
-                                 source=str(self.folder),
-                                 hint="Attendez qu'elle se termine puis relancez.") from exc
+            lock.acquire(timeout=0)
+        except Timeout as exc:
+            raise CacheError("une synchronisation est déjà en cours sur ce cache.",
+                             source=str(self.folder),
+                             hint="Attendez qu'elle se termine puis relancez.") from exc
+        try:
             yield
         finally:
-            handle.close()
+            lock.release()
 
     def raw_path(self, sha256: str) -> Path:
         return self.raw_dir / sha256[:2] / sha256

@@ -88,7 +88,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    store = build_demo()
+    store = build_demo(sources=args.sources)
     print(f"{len(store.documents())} documents dans le jeu de démonstration {store.folder}")
     return 0
 
@@ -224,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     convert.set_defaults(func=cmd_convert)
 
     demo = commands.add_parser("demo", help="reconstruire le jeu de démonstration embarqué")
+    demo.add_argument("--sources", type=Path,
+                      help="dossier des documents sources (tests/fixtures du dépôt par défaut)")
     demo.set_defaults(func=cmd_demo)
     cache = commands.add_parser("cache", help="lister le cache et les documents lus par l'app")
     cache.set_defaults(func=cmd_cache)

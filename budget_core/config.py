@@ -1,10 +1,14 @@
 """Configuration in one place: where the data is. Tests and users point it with variables.
 
-- `BUDGET_CACHE_DIR`: the local cache filled from the portals (default `data_cache/`).
+- `BUDGET_CACHE_DIR`: the local cache filled from the portals; default `data_cache/` of a
+  checkout of the repository, else the user's cache folder (`platformdirs`:
+  `~/.cache/budget-explorer` on Linux, `%LOCALAPPDATA%\\budget-explorer` on Windows) for an
+  installed package.
 - `BUDGET_DATA_DIR`: the store the app reads; default the cache when it holds a store,
-  else the embedded demo dataset (`demo_data/`), so a fresh clone works offline.
+  else the demo dataset shipped inside the package (`budget_core/data/demo/`), so a fresh
+  clone or a fresh install works offline.
 - `BUDGET_NATIONAL_DIR`: the OFGL national accounts; default `<cache>/national` once it holds
-  a year, else the embedded sample (`demo_data/national/`, Guadeloupe 2024).
+  a year, else the embedded sample (`budget_core/data/demo/national/`, Guadeloupe 2024).
 - `BUDGET_MAX_UPLOAD_MB`: the largest upload the pages accept (200 MB).
 """
 
@@ -14,8 +18,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_DIR = ROOT / "demo_data"
+from platformdirs import user_cache_dir
+
+PACKAGE = Path(__file__).resolve().parent
+DEMO_DIR = PACKAGE / "data" / "demo"
+# A checkout of the repository (app.py beside the package) keeps its cache in data_cache/.
+CHECKOUT = PACKAGE.parent if (PACKAGE.parent / "app.py").exists() else None
+
+
+def default_cache_dir() -> Path:
+    if CHECKOUT is not None:
+        return CHECKOUT / "data_cache"
+    return Path(user_cache_dir("budget-explorer", appauthor=False))
 
 
 @dataclass(frozen=True)
@@ -31,7 +45,7 @@ class Settings:
 
 
 def settings() -> Settings:
-    cache = Path(os.environ.get("BUDGET_CACHE_DIR", ROOT / "data_cache"))
+    cache = Path(os.environ.get("BUDGET_CACHE_DIR") or default_cache_dir())
     explicit = os.environ.get("BUDGET_DATA_DIR")
     if explicit:
         data = Path(explicit)

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from budget_core.analysis import by_chapter
+from budget_core.config import DEMO_DIR
 from budget_core.fmt import euros, md_escape
 from budget_core.indicators import from_ofgl
 from budget_core.national import NationalStore
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("BUDGET_DATA_DIR", str(ROOT / "demo_data"))
+    monkeypatch.setenv("BUDGET_DATA_DIR", str(DEMO_DIR))
     monkeypatch.chdir(ROOT)
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
 
@@ -51,7 +52,7 @@ def open_page(app: AppTest, page: str, **widgets: object) -> AppTest:
 def test_home_lists_the_demo_data_and_finds_an_entity(app: AppTest) -> None:
     app.run()
     assert not app.exception
-    assert [m.value for m in app.metric][2] == str(len(Store(ROOT / "demo_data").documents()))
+    assert [m.value for m in app.metric][2] == str(len(Store(DEMO_DIR).documents()))
     app.text_input(key="q").input("montreuil").run()
     links = app.get("page_link")
     assert links and "VILLE DE MONTREUIL" in links[0].proto.label
@@ -123,7 +124,7 @@ def test_execution_rate(app: AppTest) -> None:
 
 def test_data_page_lists_the_catalogue(app: AppTest) -> None:
     open_page(app, "donnees")
-    assert len(app.dataframe[0].value) == len(Store(ROOT / "demo_data").documents())
+    assert len(app.dataframe[0].value) == len(Store(DEMO_DIR).documents())
 
 
 def test_data_page_refreshes_from_the_portals(app: AppTest, tmp_path: Path,
@@ -176,7 +177,7 @@ def test_publication_map_draws_communes_of_a_grand_est_departement(app: AppTest)
 def test_se_comparer_places_an_entity_among_its_peers(app: AppTest) -> None:
     open_page(app, "comparer_national", niveau="communes", siren_national="219711017",
               agregat="Epargne brute", pairs="departement_code")
-    national = NationalStore(ROOT / "demo_data" / "national")
+    national = NationalStore(DEMO_DIR / "national")
     [row] = national.placement("communes", "219711017", "Epargne brute",
                                "departement_code").to_dict("records")
     values = [m.value for m in app.metric]

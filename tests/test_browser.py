@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from budget_core.analysis import by_chapter
+from budget_core.config import DEMO_DIR
 from budget_core.fmt import euros
 from tests.conftest import FIXTURES, TOTEM, parsed
 
@@ -37,7 +38,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "BUDGET_DATA_DIR": str(ROOT / "demo_data"),
+    env = {**os.environ, "BUDGET_DATA_DIR": str(DEMO_DIR),
            "BUDGET_MAX_UPLOAD_MB": "3"}  # small, to test the limit with a real document
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",

@@ -11,6 +11,7 @@ import pytest
 from lxml import etree
 
 from budget_core.anonymise import MASK, anonymise_totem
+from budget_core.config import DEMO_DIR
 from budget_core.coverage import commune_coverage, departement_coverage, summary
 from budget_core.errors import FormatError
 from budget_core.metadata import dataset_metadata
@@ -191,7 +192,7 @@ def test_metadata_sheet_from_the_documents() -> None:
 # -- coverage ------------------------------------------------------------------------------
 
 def test_coverage_of_the_morbihan_in_the_demo_data() -> None:
-    catalogue = Store(ROOT / "demo_data").documents()
+    catalogue = Store(DEMO_DIR).documents()
     frame = commune_coverage(catalogue, "56", "CA", 2021)
     published, total, share = summary(frame)
     assert (published, total) == (1, 249)  # Crach, of the 249 communes of the Morbihan
