@@ -90,7 +90,7 @@ def evolution(lines: pd.DataFrame) -> pd.DataFrame:
 def nomenclature_changes(lines: pd.DataFrame) -> list[tuple[int, str, str]]:
     """(year, before, after) for each year where the nomenclature changes."""
     by_year = lines.groupby("year")["nomenclature"].first().sort_index()
-    return [(int(year), str(before), str(after))
+    return [(int(str(year)), str(before), str(after))
             for (year, after), before in zip(by_year.items(), by_year.shift(1), strict=True)
             if isinstance(before, str) and before != after]
 

@@ -97,15 +97,15 @@ def cmd_cache(args: argparse.Namespace) -> int:
     config = settings()
     resources = Cache(config.cache_dir).resources()
     print(f"Cache {config.cache_dir} : {len(resources)} ressources publiées connues")
-    for row in resources.itertuples():
-        error = f" — {row.error}" if row.error else ""
-        print(f"  [{row.status}] {row.source:<14} {row.url}{error}")
+    for row in resources.to_dict("records"):
+        error = f" — {row['error']}" if row["error"] else ""
+        print(f"  [{row['status']}] {row['source']:<14} {row['url']}{error}")
     store = Store(config.data_dir)
     documents = store.documents()
     print(f"Données lues par l'application : {store.folder} ({len(documents)} documents)")
-    for row in documents.sort_values(["entity_name", "year", "stage"]).itertuples():
-        print(f"  {row.entity_name:<32.32} {row.budget_label:<28.28} {row.year} {row.stage:<4}"
-              f"{row.line_count:>6} lignes  {row.source_file}")
+    for doc in documents.sort_values(["entity_name", "year", "stage"]).itertuples():
+        print(f"  {doc.entity_name:<32.32} {doc.budget_label:<28.28} {doc.year} {doc.stage:<4}"
+              f"{doc.line_count:>6} lignes  {doc.source_file}")
     return 0
 
 

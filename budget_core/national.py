@@ -83,7 +83,7 @@ def normalise_export(data: bytes, name: str) -> pa.Table:
                                                  strings_can_be_null=True))
     except pa.ArrowInvalid as exc:
         raise FormatError(f"export OFGL illisible ({exc}).", source=name) from exc
-    columns = {}
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     for label in table.column_names:
         target = mapping[label]
         column = table[label]

@@ -15,6 +15,7 @@ import csv
 import hashlib
 import io
 import unicodedata
+from collections.abc import Mapping
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -112,7 +113,7 @@ def _amount(value: str, name: str, row: int, column: str) -> Decimal | None:
     return amount
 
 
-def _lookup(table: dict[str, object], value: str, column: str, name: str, row: int) -> object:
+def _lookup(table: Mapping[str, object], value: str, column: str, name: str, row: int) -> object:
     try:
         return table[_key(value)]
     except KeyError:

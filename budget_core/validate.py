@@ -208,7 +208,7 @@ def budget_problems(documents: Iterable[BudgetDocument]) -> list[Problem]:
         for row in unknown.itertuples():
             problems.append(Problem("nature inconnue", f"nature {row.nature_code} absente du "
                                     f"plan {info.declinaison} {info.plan_year}.", WARNING,
-                                    int(row.source_line), "BGT_NATURE"))
+                                    int(str(row.source_line)), "BGT_NATURE"))
     return problems
 
 
