@@ -1,24 +1,107 @@
-"""French number formats, in one place: `1 234 567 €`, `12,5 %`."""
+"""French number formats, in one place: `1 234 567,89 €`, `116,3 M€`, `12,5 %`, `45 560`.
+
+Every text the app shows a number in goes through here (the charts' axes use the same rules
+in Vega's expression language, `charts.COMPACT_EUROS`). Thousands are separated by the
+narrow no-break space, the decimal mark is the comma.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Callable, Hashable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
+from typing import Any
+
+import pandas as pd
+from pandas.io.formats.style import Styler
 
 NNBSP = "\u202f"  # espace fine insécable: the French thousands separator
+# Compact amounts: the largest unit the value reaches, one decimal at most (« 116,3 M€ »).
+UNITS = ((Decimal(10) ** 9, "Md€"), (Decimal(10) ** 6, "M€"), (Decimal(10) ** 3, "k€"))
 
 
-def euros(value: Decimal | float | int | None, decimals: int = 0) -> str:
+Number = Decimal | float | int
+
+
+def _nan(value: Number) -> bool:
+    """NaN: pandas' empty cell, the only value unequal to itself."""
+    return value != value
+
+
+def _rounded(value: Number, decimals: int) -> Decimal:
+    """Rounded half up on the exact decimal value (a float through its shortest repr)."""
+    exact = value if isinstance(value, Decimal) else Decimal(str(value))
+    return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def _text(exact: Decimal, decimals: int) -> str:
+    return f"{exact:,.{decimals}f}".replace(",", NNBSP).replace(".", ",")
+
+
+def number(value: Number | None, decimals: int = 0) -> str:
+    """`45560` → `45 560`; `1234.5` with decimals=2 → `1 234,50`; None or NaN → `—`."""
+    if value is None or _nan(value):
+        return "—"
+    return _text(_rounded(value, decimals), decimals)
+
+
+def euros(value: Number | None, decimals: int = 0) -> str:
     """`1234567.891` → `1 234 568 €` (or `1 234 567,89 €` with decimals=2); None → `—`."""
-    if value is None:
+    if value is None or _nan(value):
         return "—"
-    text = f"{float(value):,.{decimals}f}"
-    return text.replace(",", NNBSP).replace(".", ",") + f"{NNBSP}€"
+    return f"{number(value, decimals)}{NNBSP}€"
 
 
-def percent(value: float | None, decimals: int = 1) -> str:
-    if value is None:
+def compact_euros(value: Number | None) -> str:
+    """`116313558` → `116,3 M€`, `2000000` → `2 M€`, `42585` → `42,6 k€`, `850` → `850 €`:
+    the largest unit the value, rounded to one decimal, reaches (999 950 → `1 M€`)."""
+    if value is None or _nan(value):
         return "—"
-    return f"{value * 100:.{decimals}f}".replace(".", ",") + f"{NNBSP}%"
+    for size, unit in UNITS:
+        scaled = _rounded(_rounded(value, 2) / size, 1)
+        if abs(scaled) >= 1:
+            return f"{_text(scaled, 1).removesuffix(',0')}{NNBSP}{unit}"
+    return euros(value)
+
+
+def percent(value: Number | None, decimals: int = 1) -> str:
+    """`0.1234` → `12,3 %`."""
+    if value is None or _nan(value):
+        return "—"
+    return f"{number(_rounded(value, decimals + 4) * 100, decimals)}{NNBSP}%"
+
+
+def years(value: Number | None) -> str:
+    """A duration in years: `1,0 an`, `2,3 ans` (French puts the plural from 2 on)."""
+    if value is None or _nan(value):
+        return "—"
+    rounded = _rounded(value, 1)
+    return f"{_text(rounded, 1)} {'an' if abs(rounded) < 2 else 'ans'}"
+
+
+def french_table(frame: pd.DataFrame, *, money: Sequence[str] = (),
+                 counts: Sequence[str] = (), shares: Sequence[str] = ()) -> Styler:
+    """A frame shown the French way whatever the browser's language (Streamlit's own number
+    formats follow it): amounts `1 234,50 €`, counts `45 560`, shares `12,5 %`, empty cells
+    blank. The cells stay numbers underneath (Streamlit shows the Styler's text and sorts
+    by value)."""
+    shown = frame.copy()
+    for column in money:
+        shown[column] = shown[column].astype(float)
+    formats: dict[Any, str | Callable[[object], str] | None] = {
+        **{column: partial(euros, decimals=2) for column in money},
+        **dict.fromkeys(counts, partial(number, decimals=0)),
+        **dict.fromkeys(shares, partial(percent, decimals=1))}
+    others: list[Hashable] = [column for column in shown.columns if column not in formats]
+    return shown.style.format(formats, na_rep="").format(_plain, na_rep="", subset=others)
+
+
+def _plain(value: object) -> str:
+    """A code, a year, a line number: as written, without pandas' `4.000000` for an integer
+    column that holds an empty cell."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value).replace(".", ",")
+    return str(value)
 
 
 MARKDOWN_SPECIALS = set("\\`*_[]()#<>!|~$:{}+-")
