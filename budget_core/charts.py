@@ -1,30 +1,59 @@
-"""Altair charts of the app, French formatted and readable on a projector.
+"""Altair charts of the app, French formatted and readable on a projector and a phone.
 
 Each function takes a small frame from `budget_core.analysis` and returns an `alt.Chart`;
-the pages only display them. Colours: the Okabe-Ito palette (colour-blind safe).
+the pages only display them. Numbers: tooltips carry text made by `budget_core.fmt`, axes use
+the same rules in Vega's expression language (`COMPACT_EUROS`). Colours: the Okabe-Ito hues
+(colour-blind safe), darkened where needed so that each reaches 4.5:1 against white.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
 
 import altair as alt
 import pandas as pd
 import plotly.graph_objects as go
 
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-             "#000000"]
-SECTION_COLOUR = {"fonctionnement": "#0072B2", "investissement": "#E69F00"}
+from budget_core import fmt
+
+TEXT = "#31333F"  # Streamlit's text colour, 12.5:1 on white
+PALETTE = ["#0072B2", "#B84F00", "#007A5A", "#A64D8A", "#8C6D00", "#000000", "#5F6B76",
+           "#3B3B98"]
+SECTION_COLOUR = {"fonctionnement": "#0072B2", "investissement": "#B84F00"}
 SECTION_COLOURS = alt.Scale(domain=list(SECTION_COLOUR), range=list(SECTION_COLOUR.values()))
-FRENCH = alt.Locale(number=alt.NumberLocale(decimal=",", thousands="\u00a0", grouping=[3],
-                                            currency=["", "\u00a0€"]))
-EUROS = "$,.0f"
+EXECUTION_COLOUR = {"Crédits ouverts": "#8C6D00", "Réalisé": "#0072B2"}
+FRENCH = alt.Locale(number=alt.NumberLocale(decimal=",", thousands=fmt.NNBSP, grouping=[3],
+                                            currency=["", f"{fmt.NNBSP}€"], minus="-"))
+EUROS = "$,.2f"
+# fmt.compact_euros in Vega's expression language, for axis ticks: « 116,3 M€ ».
+COMPACT_EUROS = " : ".join(
+    [f"abs(datum.value) >= {size} ? format(datum.value / {size}, ',.1~f') + "
+     f"'{fmt.NNBSP}{unit}'" for size, unit in fmt.UNITS]
+    + [f"format(datum.value, ',.0f') + '{fmt.NNBSP}€'"])
+BAR = 18  # px: thickness of one bar
+LABEL = 24  # px: the line of text above a chapter's bars
 
 
-def _finish(chart: alt.Chart | alt.LayerChart | alt.FacetChart) -> alt.Chart:
+def euro_axis(**options: Any) -> alt.Axis:
+    """An amount axis: few ticks, compact French labels, none overlapping."""
+    return alt.Axis(labelExpr=COMPACT_EUROS, labelOverlap=True, tickCount=4, **options)
+
+
+Drawn = TypeVar("Drawn", bound=alt.Chart | alt.LayerChart | alt.FacetChart)
+
+
+def _finish(chart: Drawn) -> Drawn:
+    """The look every chart shares: French numbers, dark text, legends below the plot (a
+    legend at the side takes half of a phone's width)."""
     return chart.configure(locale=FRENCH).configure_axis(
-        labelFontSize=14, titleFontSize=15, labelLimit=380).configure_legend(
-        labelFontSize=14, titleFontSize=14).configure_title(fontSize=18)
+        labelFontSize=14, titleFontSize=15, labelColor=TEXT, titleColor=TEXT,
+        labelLimit=160).configure_legend(
+        labelFontSize=14, titleFontSize=14, labelColor=TEXT, titleColor=TEXT,
+        orient="bottom", direction="vertical", labelLimit=320).configure_title(
+        fontSize=18, color=TEXT, anchor="start")
 
 
 def _prepare(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -40,47 +69,75 @@ def _prepare(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return out
 
 
-def chapter_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
+def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour: alt.Color,
+                   tooltip: Sequence[alt.Tooltip], title: str,
+                   group: str | None = None) -> alt.LayerChart:
+    """Horizontal bars with each chapter's label on its own line above them, so the bars
+    have the chart's whole width at any screen size (a label beside a bar takes half of it).
+
+    `labels` has one row per chapter (`chapitre`, `texte`) in the order drawn; `bars` one row
+    per bar, several per chapter when `group` splits them."""
+    order = list(labels["chapitre"])
+    per_row = bars[group].nunique() if group else 1
+    band = BAR * per_row
+    step = band + LABEL
+    gap = LABEL / step
+    y = alt.Y("chapitre:N", sort=order, axis=None,
+              scale=alt.Scale(paddingInner=gap, paddingOuter=gap))
+    drawn = alt.Chart(bars).mark_bar().encode(
+        x=alt.X(f"{value}:Q", title=None, axis=euro_axis()), y=y, color=colour,
+        tooltip=list(tooltip))
+    if group:
+        drawn = drawn.encode(yOffset=alt.YOffset(f"{group}:N"))
+    text = alt.Chart(labels).mark_text(
+        align="left", baseline="bottom", dy=-band / 2 - 3, fontSize=14, color=TEXT,
+        limit=alt.ExprRef("width")).encode(
+        x=alt.value(0), y=y, text="texte:N",
+        tooltip=[alt.Tooltip("texte:N", title="Chapitre")])
+    return alt.LayerChart(layer=[drawn, text], title=title).properties(
+        height=alt.Step(step), description=f"{title} : le tableau des données suit le "
+                                           "graphique.")
+
+
+def chapter_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     """Horizontal bars, one per chapter, coloured by section (frame of analysis.by_chapter)."""
-    data = _prepare(frame, "amount")
-    chart = alt.Chart(data, title=title).mark_bar().encode(
-        x=alt.X("amount:Q", title="Montant", axis=alt.Axis(format=EUROS)),
-        y=alt.Y("chapitre:N", sort="-x", title=None),
-        color=alt.Color("section:N", scale=SECTION_COLOURS, title="Section"),
-        tooltip=[alt.Tooltip("chapitre:N", title="Chapitre"),
-                 alt.Tooltip("section:N", title="Section"),
-                 alt.Tooltip("amount:Q", title="Montant", format=EUROS)],
-    ).properties(height=max(120, 34 * len(data)))
-    return _finish(chart)
+    data = _prepare(frame, "amount").sort_values("amount", ascending=False)
+    data["montant"] = data["amount"].map(lambda v: fmt.euros(v, 2))
+    data["texte"] = data["chapitre"] + " : " + data["amount"].map(fmt.compact_euros)
+    colour = alt.Color("section:N", scale=SECTION_COLOURS, title="Section")
+    tooltip = [alt.Tooltip("chapitre:N", title="Chapitre"),
+               alt.Tooltip("section:N", title="Section"),
+               alt.Tooltip("montant:N", title="Montant")]
+    return _finish(_labelled_bars(data, data, "amount", colour, tooltip, title))
 
 
 def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.Chart:
     """Grouped bars: one group per chapter, one bar per entity (frame of analysis.compare)."""
     data = _prepare(frame, value)
-    axis_format = EUROS if value == "amount" else "$,.2f"
+    axis = euro_axis() if value == "amount" else alt.Axis(format="$,.0f", tickCount=4)
     chart = alt.Chart(data, title=title).mark_bar().encode(
         x=alt.X(f"{value}:Q", title="€" if value == "amount" else "€ par habitant",
-                axis=alt.Axis(format=axis_format)),
+                axis=axis),
         y=alt.Y("chapitre:N", title=None, sort="-x"),
         yOffset="entity_name:N",
         color=alt.Color("entity_name:N", title="Collectivité",
-                        scale=alt.Scale(range=OKABE_ITO)),
+                        scale=alt.Scale(range=PALETTE)),
         tooltip=[alt.Tooltip("entity_name:N", title="Collectivité"),
                  alt.Tooltip("chapitre:N", title="Chapitre"),
-                 alt.Tooltip(f"{value}:Q", title="Montant", format=axis_format)],
+                 alt.Tooltip(f"{value}:Q", title="Montant", format=EUROS)],
     ).properties(height=max(160, 22 * len(data)))
     return _finish(chart)
 
 
 def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]],
-                    title: str) -> alt.Chart:
+                    title: str) -> alt.LayerChart | alt.FacetChart:
     """Lines by chapter over the years, with a rule where the nomenclature changes."""
     data = _prepare(frame, "amount")
     data["year"] = data["year"].astype(int)
     lines = alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("year:O", title="Exercice"),
-        y=alt.Y("amount:Q", title="Montant", axis=alt.Axis(format=EUROS)),
-        color=alt.Color("chapitre:N", title="Chapitre", scale=alt.Scale(range=OKABE_ITO)),
+        y=alt.Y("amount:Q", title="Montant", axis=euro_axis()),
+        color=alt.Color("chapitre:N", title="Chapitre", scale=alt.Scale(range=PALETTE)),
         tooltip=[alt.Tooltip("year:O", title="Exercice"),
                  alt.Tooltip("chapitre:N", title="Chapitre"),
                  alt.Tooltip("nomenclature:N", title="Nomenclature"),
@@ -97,26 +154,29 @@ def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]],
     return _finish(alt.layer(*layers, title=title).properties(height=420))
 
 
-def execution_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
+def execution_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     """Voted (crédits ouverts) and realised side by side by chapter (analysis.execution)."""
-    data = _prepare(frame, "cred_ouv", "mt_real")
+    data = _prepare(frame, "cred_ouv", "mt_real").sort_values("cred_ouv", ascending=False)
+    data["texte"] = (data["chapitre"] + " : " + data["mt_real"].map(fmt.compact_euros)
+                     + " réalisés sur " + data["cred_ouv"].map(fmt.compact_euros))
     long = data.melt(id_vars=["chapitre"], value_vars=["cred_ouv", "mt_real"],
                      var_name="kind", value_name="montant")
     long["kind"] = long["kind"].map({"cred_ouv": "Crédits ouverts", "mt_real": "Réalisé"})
-    chart = alt.Chart(long, title=title).mark_bar().encode(
-        x=alt.X("montant:Q", title="Montant", axis=alt.Axis(format=EUROS)),
-        y=alt.Y("chapitre:N", title=None, sort="-x"),
-        yOffset="kind:N",
-        color=alt.Color("kind:N", title="", scale=alt.Scale(range=["#56B4E9", "#0072B2"])),
-        tooltip=[alt.Tooltip("chapitre:N", title="Chapitre"),
-                 alt.Tooltip("kind:N", title="Montant"),
-                 alt.Tooltip("montant:Q", title="€", format=EUROS)],
-    ).properties(height=max(160, 40 * len(data)))
-    return _finish(chart)
+    long["texte_montant"] = long["montant"].map(lambda v: fmt.euros(v, 2))
+    colour = alt.Color("kind:N", title=None, sort=list(EXECUTION_COLOUR),
+                       scale=alt.Scale(domain=list(EXECUTION_COLOUR),
+                                       range=list(EXECUTION_COLOUR.values())))
+    tooltip = [alt.Tooltip("chapitre:N", title="Chapitre"),
+               alt.Tooltip("kind:N", title="Montant"),
+               alt.Tooltip("texte_montant:N", title="€")]
+    return _finish(_labelled_bars(long, data, "montant", colour, tooltip, title, group="kind"))
 
 
 def money_flow_sankey(links: pd.DataFrame, title: str) -> go.Figure:
-    """Sankey of where the money comes from and goes (links of analysis.money_flows)."""
+    """Sankey of where the money comes from and goes (links of analysis.money_flows).
+
+    Hover texts are made here in French (Plotly's own would say « incoming flow count » and
+    format numbers the American way)."""
     # A chapter can be on both sides (16: borrowing and repaying): nodes are (side, label).
     income = links["direction"] == "recette"
     sources = list(zip(income.map({True: "recette", False: "section"}), links["source"],
@@ -125,15 +185,31 @@ def money_flow_sankey(links: pd.DataFrame, title: str) -> go.Figure:
                        strict=True))
     nodes = list(dict.fromkeys([*sources, *targets]))
     index = {node: i for i, node in enumerate(nodes)}
-    colours = [SECTION_COLOUR.get(label.lower(), "#999999") for _, label in nodes]
-    values = links["value"].astype(float)
+    colours = [SECTION_COLOUR.get(label.lower(), "#5F6B76") for _, label in nodes]
+    into: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    out_of: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for source, target, value in zip(sources, targets, links["value"], strict=True):
+        out_of[source] += Decimal(value)
+        into[target] += Decimal(value)
+
+    def hover(node: tuple[str, str]) -> str:
+        side, label = node
+        if side == "section":
+            return (f"{label} : recettes {fmt.euros(into[node], 2)}, dépenses "
+                    f"{fmt.euros(out_of[node], 2)}")
+        return f"{label} : {fmt.euros(out_of[node] if side == 'recette' else into[node], 2)}"
+
     figure = go.Figure(go.Sankey(
-        valueformat=",.0f", valuesuffix=" €",
-        node={"label": [label for _, label in nodes], "color": colours, "pad": 12},
+        node={"label": [label for _, label in nodes], "color": colours, "pad": 12,
+              "customdata": [hover(node) for node in nodes],
+              "hovertemplate": "%{customdata}<extra></extra>"},
         link={"source": [index[s] for s in sources], "target": [index[t] for t in targets],
-              "value": list(values)},
+              "value": list(links["value"].astype(float)),
+              "customdata": [f"{s[1]} → {t[1]} : {fmt.euros(v, 2)}"
+                             for s, t, v in zip(sources, targets, links["value"], strict=True)],
+              "hovertemplate": "%{customdata}<extra></extra>"},
     ))
-    figure.update_layout(title=title, font_size=14, separators=", ",
+    figure.update_layout(title=title, font_size=14, font_color=TEXT,
                          height=max(420, 26 * len(nodes)))
     return figure
 
@@ -142,18 +218,23 @@ def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, leg
                *, share: bool = True) -> alt.Chart:
     """Map of a value by territory code (`properties.code` of the shapes): a share from 0 to
     1 (in %), or an amount (€)."""
-    features = [{**feature, "properties": {**feature["properties"],
-                                           "valeur": values.get(feature["properties"]["code"])}}
-                for feature in shapes["features"]]
+    def text(value: float | None) -> str:
+        return fmt.percent(value) if share else fmt.euros(value, 2)
+
+    features = [{**feature, "properties": {**feature["properties"], "valeur": value,
+                                           "texte": text(value)}}
+                for feature in shapes["features"]
+                for value in [values.get(feature["properties"]["code"])]]
+    labels = (f"format(datum.value * 100, ',.0f') + '{fmt.NNBSP}%'" if share
+              else COMPACT_EUROS)
     chart = alt.Chart(alt.Data(values=features), title=title).mark_geoshape(
         stroke="white", strokeWidth=0.4).encode(
         color=alt.Color("properties.valeur:Q", title=legend,
                         scale=alt.Scale(scheme="blues", domain=[0, 1]) if share
                         else alt.Scale(scheme="blues"),
-                        legend=alt.Legend(format=".0%" if share else EUROS)),
+                        legend=alt.Legend(labelExpr=labels, direction="horizontal")),
         tooltip=[alt.Tooltip("properties.nom:N", title="Territoire"),
                  alt.Tooltip("properties.code:N", title="Code"),
-                 alt.Tooltip("properties.valeur:Q", title=legend,
-                             format=".0%" if share else ",.2f")],
+                 alt.Tooltip("properties.texte:N", title=legend)],
     ).project("mercator").properties(height=520)
     return _finish(chart)

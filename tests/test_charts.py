@@ -1,0 +1,104 @@
+"""Chart specs: labels above the bars, French texts from fmt, colours that read on white."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from budget_core import charts
+
+S = "\u202f"
+
+
+def chapters() -> pd.DataFrame:
+    return pd.DataFrame({
+        "direction": ["depense"] * 3, "section": ["fonctionnement", "investissement",
+                                                  "fonctionnement"],
+        "chapter_code": ["011", "21", "012"],
+        "chapter_label": ["Charges à caractère général", "Immobilisations corporelles",
+                          "Charges de personnel et frais assimilés"],
+        "amount": [Decimal("47400000.10"), Decimal("27000000"), Decimal("112913558.50")]})
+
+
+def layers(spec: dict) -> tuple[dict, dict]:
+    bars, text = spec["layer"]
+    return bars, text
+
+
+def rows(spec: dict, layer: dict) -> list[dict]:
+    """The rows a layer draws (Altair moves data shared by all layers to the top)."""
+    return spec["datasets"][(layer.get("data") or spec["data"])["name"]]
+
+
+def test_chapter_labels_sit_above_full_width_bars() -> None:
+    spec = charts.chapter_bars(chapters(), "Dépenses").to_dict()
+    bars, text = layers(spec)
+    assert bars["mark"]["type"] == "bar" and text["mark"]["type"] == "text"
+    # No label column beside the bars: the y axis is hidden, the text spans the width.
+    assert bars["encoding"]["y"]["axis"] is None
+    assert text["mark"]["limit"] == {"expr": "width"}
+    assert bars["encoding"]["y"]["sort"] == [
+        "012 — Charges de personnel et frais assimilés",
+        "011 — Charges à caractère général", "21 — Immobilisations corporelles"]
+    drawn = rows(spec, text)
+    assert [r["texte"] for r in drawn] == [
+        f"012 — Charges de personnel et frais assimilés : 112,9{S}M€",
+        f"011 — Charges à caractère général : 47,4{S}M€",
+        f"21 — Immobilisations corporelles : 27{S}M€"]
+    assert drawn[0]["montant"] == f"112{S}913{S}558,50{S}€"
+    assert bars["encoding"]["x"]["axis"]["labelExpr"] == charts.COMPACT_EUROS
+
+
+def test_execution_bars_pair_voted_and_done_under_one_label() -> None:
+    frame = chapters().assign(cred_ouv=[Decimal(100), Decimal(300), Decimal(2000)],
+                              mt_real=[Decimal(50), Decimal(30), Decimal("1500.5")])
+    spec = charts.execution_bars(frame, "Exécution").to_dict()
+    bars, text = layers(spec)
+    assert bars["encoding"]["yOffset"]["field"] == "kind"
+    labels = rows(spec, text)
+    assert labels[0]["texte"] == ("012 — Charges de personnel et frais assimilés : "
+                                  f"1,5{S}k€ réalisés sur 2{S}k€")
+    assert len(rows(spec, bars)) == 6
+
+
+def test_sankey_hover_texts_are_french() -> None:
+    links = pd.DataFrame({"source": ["73 — Impôts et taxes", "Fonctionnement"],
+                          "target": ["Fonctionnement", "012 — Charges de personnel"],
+                          "value": [Decimal("116313558.25"), Decimal("1906439")],
+                          "direction": ["recette", "depense"]})
+    sankey = charts.money_flow_sankey(links, "Flux").data[0]
+    assert list(sankey.link.customdata) == [
+        f"73 — Impôts et taxes → Fonctionnement : 116{S}313{S}558,25{S}€",
+        f"Fonctionnement → 012 — Charges de personnel : 1{S}906{S}439,00{S}€"]
+    assert f"Fonctionnement : recettes 116{S}313{S}558,25{S}€, dépenses 1{S}906{S}439,00{S}€" \
+        in sankey.node.customdata
+    assert sankey.node.hovertemplate == "%{customdata}<extra></extra>"
+
+
+def test_map_tooltips_carry_french_text() -> None:
+    shapes = {"features": [{"type": "Feature", "geometry": None,
+                            "properties": {"code": "56", "nom": "Morbihan"}},
+                           {"type": "Feature", "geometry": None,
+                            "properties": {"code": "29", "nom": "Finistère"}}]}
+    spec = charts.choropleth(shapes, {"56": 1 / 249}, "Carte", "communes").to_dict()
+    texts = [f["properties"]["texte"] for f in spec["data"]["values"]]
+    assert texts == [f"0,4{S}%", "—"]
+
+
+def contrast(colour: str) -> float:
+    """WCAG 2 contrast ratio against white."""
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    return 1.05 / (luminance + 0.05)
+
+
+@pytest.mark.parametrize("colour", sorted({charts.TEXT, *charts.PALETTE,
+                                           *charts.SECTION_COLOUR.values(),
+                                           *charts.EXECUTION_COLOUR.values()}))
+def test_every_colour_reads_on_white(colour: str) -> None:
+    assert contrast(colour) >= 4.5
