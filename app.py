@@ -8,7 +8,7 @@ import streamlit as st
 st.set_page_config(page_title="Budgets des collectivités", page_icon="📊", layout="wide")
 
 PAGES = [
-    st.Page("app_pages/accueil.py", title="Accueil", icon="🏠", url_path="accueil", default=True),
+    st.Page("app_pages/accueil.py", title="Accueil", icon="🏠", url_path="", default=True),
     st.Page("app_pages/explorer.py", title="Explorer un budget", icon="🔎", url_path="explorer"),
     st.Page("app_pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
     st.Page("app_pages/comparer_national.py", title="Se comparer", icon="🧭",
@@ -18,4 +18,8 @@ PAGES = [
     st.Page("app_pages/publier.py", title="Publier mes données", icon="📤", url_path="publier"),
     st.Page("app_pages/donnees.py", title="Données", icon="🗂️", url_path="donnees"),
 ]
-st.navigation(PAGES).run()
+# The home page is served at "/"; "/accueil", which people type, would otherwise show
+# Streamlit's English « Page not found »: a hidden page there leads home.
+HOME_ALIAS = st.Page(lambda: st.switch_page(PAGES[0]), title="Accueil", url_path="accueil",
+                     visibility="hidden")
+st.navigation([*PAGES, HOME_ALIAS]).run()
