@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -10,11 +10,13 @@ import streamlit as st
 
 from budget_core.config import settings
 from budget_core.errors import BudgetError
-from budget_core.fmt import md_escape
+from budget_core.fmt import french_table, md_escape
 from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES
+from budget_core.scdl import csv_safe_bytes
 from budget_core.store import Store
 
 ALL = "Tous"
+CHOOSE = "Choisir"  # every selectbox's placeholder (Streamlit's own is in English)
 
 
 def store() -> Store:
@@ -62,7 +64,8 @@ def url_selectbox(box: st.delta_generator.DeltaGenerator, label: str, options: l
     wanted = st.query_params.get(key)
     by_text = {str(option): i for i, option in enumerate(options)}
     index = by_text.get(wanted, 0) if wanted is not None else 0
-    value = box.selectbox(label, options, index=index, key=key, format_func=format_func)
+    value = box.selectbox(label, options, index=index, key=key, format_func=format_func,
+                          placeholder=CHOOSE)
     if value is not None:
         st.query_params[key] = str(value)
     return value
@@ -74,7 +77,8 @@ def url_multiselect(box: st.delta_generator.DeltaGenerator, label: str, options:
     """A multiselect kept in the URL as codes: `?cmp=21930048000015,21560046100010`."""
     wanted = [code for code in st.query_params.get(key, "").split(",") if code in options]
     chosen = box.multiselect(label, options, default=wanted or default, key=key,
-                             format_func=format_func, max_selections=max_selections)
+                             format_func=format_func, max_selections=max_selections,
+                             placeholder=CHOOSE)
     st.query_params[key] = ",".join(chosen)
     return list(chosen)
 
@@ -121,12 +125,29 @@ def pick_direction(box: st.delta_generator.DeltaGenerator, key: str) -> str:
                          format_func=DIRECTION_LABELS.__getitem__, bind="query-params"))
 
 
+def french_uploader(instructions: str) -> None:
+    """The file uploader's own words in French: Streamlit 1.67 writes « Upload » and
+    « 200MB per file » with no parameter to change them. The English text is hidden (also from
+    `innerText`) and the French one drawn in its place, on the uploader's `data-testid` hooks;
+    the browser test fails if a Streamlit upgrade moves them."""
+    dropzone = '[data-testid="stFileUploaderDropzone"]'
+    button = f'{dropzone} button [data-testid="stMarkdownContainer"] p'
+    hint = '[data-testid="stFileUploaderDropzoneInstructions"] span'
+    st.html(f"""<style>
+{button}, {hint} {{ visibility: hidden; font-size: 0; }}
+{button}::after, {hint}::after {{ visibility: visible; font-size: 0.875rem; }}
+{button}::after {{ content: "Choisir un fichier"; font-size: 1rem; }}
+{hint}::after {{ content: "{instructions}"; color: #31333F; }}
+</style>""")
+
+
 def upload_widget(label: str, key: str) -> tuple[str, bytes] | None:
     """A TOTEM/SCDL upload within the size limit: (file name, content), or None.
 
     Streamlit's own `server.maxUploadSize` (.streamlit/config.toml) stops larger files first.
     """
     limit = settings().max_upload_mb
+    french_uploader(f"{limit} Mo au plus • XML, CSV")
     upload = st.file_uploader(label, type=["xml", "csv"], key=key,
                               help=f"Document TOTEM (.xml) ou CSV SCDL (.csv), {limit} Mo au "
                                    "plus.")
@@ -141,3 +162,26 @@ def upload_widget(label: str, key: str) -> tuple[str, bytes] | None:
 
 def show_error(exc: BudgetError) -> None:
     st.error(md_escape(exc.french()), icon="⚠️")
+
+
+def show_table(frame: pd.DataFrame, *, money: Sequence[str] = (), counts: Sequence[str] = (),
+               shares: Sequence[str] = (),
+               box: st.delta_generator.DeltaGenerator | None = None) -> None:
+    """A French table (`fmt.french_table`), or a sentence where Streamlit would say
+    « empty »."""
+    box = box or st.container()
+    if frame.empty:
+        box.caption("Aucune ligne.")
+        return
+    box.dataframe(french_table(frame, money=money, counts=counts, shares=shares),
+                  hide_index=True, width="stretch")
+
+
+def chart_data(frame: pd.DataFrame, file_name: str, key: str, *, money: Sequence[str] = (),
+               counts: Sequence[str] = (), shares: Sequence[str] = ()) -> None:
+    """Under a chart, its data: a French table (what a screen reader can read) and the same
+    rows as CSV, exact to the cent."""
+    with st.expander("Données du graphique (tableau et CSV)"):
+        show_table(frame, money=money, counts=counts, shares=shares)
+        st.download_button("Télécharger ces données (CSV)", csv_safe_bytes(frame),
+                           file_name=file_name, mime="text/csv", key=key)

@@ -3,6 +3,8 @@
 import streamlit as st
 
 from app_pages.common import (
+    CHOOSE,
+    chart_data,
     documents,
     entity_label,
     lines_for,
@@ -20,7 +22,8 @@ docs = documents()
 c1, c2 = st.columns(2)
 stage = pick_stage(docs, key="cmp_etape", container=c1)
 years = sorted(docs.loc[docs["stage"] == stage, "year"].unique(), reverse=True)
-year = c2.selectbox("Année", years, key="cmp_annee", bind="query-params")
+year = c2.selectbox("Année", years, key="cmp_annee", bind="query-params",
+                    placeholder=CHOOSE)
 same = docs[(docs["stage"] == stage) & (docs["year"] == year)].drop_duplicates("siret")
 names = dict(zip(same["siret"], same.apply(entity_label, axis=1), strict=True))
 chosen = url_multiselect(st, "Budgets à comparer (2 à 10)", list(names), "cmp",
@@ -44,4 +47,10 @@ if per_head:
 value = "per_inhabitant" if per_head else "amount"
 title = f"{'Dépenses' if direction == 'depense' else 'Recettes'} réelles par chapitre"
 st.altair_chart(charts.compare_bars(frame, value, title), key="chart_comparer")
+chart_data(frame[["entity_name", "direction", "chapter_code", "chapter_label", "amount",
+                  "population", "per_inhabitant"]].rename(columns={
+    "entity_name": "collectivite", "direction": "sens", "chapter_code": "chapitre",
+    "chapter_label": "libelle", "amount": "montant", "per_inhabitant": "montant_par_habitant"}),
+    f"comparaison_{stage}_{year}.csv", "download_comparer",
+    money=["montant", "montant_par_habitant"], counts=["population"])
 st.caption(f"Population : {population.SOURCE}.")

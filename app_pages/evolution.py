@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages.common import (
+    chart_data,
     documents,
     lines_for,
     pick_direction,
@@ -33,10 +34,16 @@ frame = analysis.evolution(lines)
 frame = frame[frame["direction"] == direction]
 top = frame.groupby("chapter_code")["amount"].sum().astype(float).nlargest(8).index
 chapters = st.multiselect("Chapitres", sorted(frame["chapter_code"].unique()),
-                          default=list(top), key="evo_chapitres", bind="query-params")
+                          default=list(top), key="evo_chapitres", bind="query-params",
+                          placeholder="Choisir des chapitres")
 changes = analysis.nomenclature_changes(lines)
-st.altair_chart(charts.evolution_lines(frame[frame["chapter_code"].isin(chapters)], changes,
-                                       "Montants réels par chapitre"), key="chart_evolution")
+shown = frame[frame["chapter_code"].isin(chapters)]
+st.altair_chart(charts.evolution_lines(shown, changes, "Montants réels par chapitre"),
+                key="chart_evolution")
+chart_data(shown[["year", "chapter_code", "chapter_label", "nomenclature", "amount"]].rename(
+    columns={"year": "annee", "chapter_code": "chapitre", "chapter_label": "libelle",
+             "amount": "montant"}), f"evolution_{siret}_{stage}.csv", "download_evolution",
+    money=["montant"])
 for year, before, after in changes:
     st.warning(f"Changement de nomenclature en {year} : {before} → {after}. Les chapitres "
                "principaux gardent leurs codes ; les autres peuvent ne pas se prolonger.")

@@ -2,9 +2,17 @@
 
 import streamlit as st
 
-from app_pages.common import documents, lines_for, pick_direction, pick_entity, workshop_mode
+from app_pages.common import (
+    CHOOSE,
+    chart_data,
+    documents,
+    lines_for,
+    pick_direction,
+    pick_entity,
+    workshop_mode,
+)
 from budget_core import analysis, charts
-from budget_core.fmt import euros, percent
+from budget_core.fmt import compact_euros, euros, percent
 
 st.title("Prévu / réalisé")
 workshop_mode()
@@ -14,7 +22,8 @@ c1, c2, c3 = st.columns(3)
 siret = pick_entity(executed, key="exe_siret", container=c1)
 mine = executed[executed["siret"] == siret]
 years = sorted(mine["year"].unique(), reverse=True)
-year = c2.selectbox("Année", years, key="exe_annee", bind="query-params")
+year = c2.selectbox("Année", years, key="exe_annee", bind="query-params",
+                    placeholder=CHOOSE)
 direction = pick_direction(c3, "exe_sens")
 if siret is None or year is None:
     st.info("Aucun compte administratif ni CFU n'est chargé.")
@@ -24,20 +33,16 @@ frame = analysis.execution(lines_for([siret], [int(year)], [stage]))
 frame = frame[frame["direction"] == direction]
 voted, done = frame["cred_ouv"].sum(), frame["mt_real"].sum()
 m1, m2, m3 = st.columns(3)
-m1.metric("Crédits ouverts", euros(voted))
-m2.metric("Réalisé", euros(done))
+m1.metric("Crédits ouverts", compact_euros(voted), help=f"Crédits ouverts : {euros(voted, 2)}")
+m2.metric("Réalisé", compact_euros(done), help=f"Réalisé : {euros(done, 2)}")
 m3.metric("Taux d'exécution", percent(float(done) / float(voted) if voted else None))
 st.altair_chart(charts.execution_bars(frame, f"Exécution {stage} {year} par chapitre"),
                 key="chart_execution")
-shown = frame[["chapter_code", "chapter_label", "cred_ouv", "mt_real", "mt_rar_3112",
-               "execution_rate"]].copy()
-for column in ("cred_ouv", "mt_real", "mt_rar_3112"):
-    shown[column] = shown[column].astype(float)
-st.dataframe(shown, hide_index=True, width="stretch", column_config={
-    "chapter_code": "Chapitre", "chapter_label": "Libellé",
-    "cred_ouv": st.column_config.NumberColumn("Crédits ouverts (€)", format="localized"),
-    "mt_real": st.column_config.NumberColumn("Réalisé (€)", format="localized"),
-    "mt_rar_3112": st.column_config.NumberColumn("Restes à réaliser (€)", format="localized"),
-    "execution_rate": st.column_config.NumberColumn("Taux", format="percent")})
+chart_data(frame[["chapter_code", "chapter_label", "cred_ouv", "mt_real", "mt_rar_3112",
+                  "execution_rate"]].rename(columns={
+    "chapter_code": "chapitre", "chapter_label": "libelle", "cred_ouv": "credits_ouverts",
+    "mt_real": "realise", "mt_rar_3112": "restes_a_realiser", "execution_rate": "taux"}),
+    f"execution_{siret}_{year}_{stage}_{direction}.csv", "download_execution",
+    money=["credits_ouverts", "realise", "restes_a_realiser"], shares=["taux"])
 st.caption("Crédits ouverts = budget primitif + budget supplémentaire + décisions "
            "modificatives, tels que le compte les rappelle ; opérations réelles.")

@@ -3,18 +3,20 @@
 import streamlit as st
 
 from app_pages.common import (
+    CHOOSE,
+    chart_data,
     documents,
     lines_for,
     pick_direction,
     pick_entity,
     pick_stage,
+    show_table,
     url_selectbox,
     workshop_mode,
 )
 from budget_core import analysis, charts
-from budget_core.fmt import euros, md_escape
+from budget_core.fmt import compact_euros, euros, md_escape
 from budget_core.model import STAGE_LABELS
-from budget_core.scdl import csv_safe_bytes
 
 st.title("Explorer un budget")
 atelier = workshop_mode()
@@ -29,7 +31,8 @@ siret = pick_entity(docs, container=cols[0])
 mine = docs[docs["siret"] == siret]
 stage = pick_stage(mine, container=cols[1])
 years = sorted(mine.loc[mine["stage"] == stage, "year"].unique(), reverse=True)
-year = cols[2].selectbox("Année", years, key="annee", bind="query-params")
+year = cols[2].selectbox("Année", years, key="annee", bind="query-params",
+                         placeholder=CHOOSE)
 include_order = cols[3].toggle("Inclure les opérations d'ordre", key="ordre",
                                bind="query-params",
                                help="Les opérations d'ordre (amortissements, virements entre "
@@ -53,10 +56,10 @@ st.caption(f"Montants {amount_kind}s, {operations}, hors résultats reportés (0
 table = analysis.by_chapter(lines, include_order=include_order)
 income = table[table["direction"] == "recette"]
 spending = table[table["direction"] == "depense"]
-m1, m2, m3 = st.columns(3)
-m1.metric("Recettes", euros(income["amount"].sum()))
-m2.metric("Dépenses", euros(spending["amount"].sum()))
-m3.metric("Solde", euros(income["amount"].sum() - spending["amount"].sum()))
+totals = {"Recettes": income["amount"].sum(), "Dépenses": spending["amount"].sum()}
+totals["Solde"] = totals["Recettes"] - totals["Dépenses"]
+for box, (name, total) in zip(st.columns(3), totals.items(), strict=True):
+    box.metric(name, compact_euros(total), help=f"{name} : {euros(total, 2)}")
 
 left, right = st.columns(2)
 with left:
@@ -65,10 +68,13 @@ with left:
 with right:
     st.altair_chart(charts.chapter_bars(spending, "Où va l'argent (dépenses par chapitre)"),
                     key="chart_depenses")
+chart_data(table.rename(columns={"direction": "sens", "chapter_code": "chapitre",
+                                 "chapter_label": "libelle", "amount": "montant"}),
+           f"budget_{siret}_{year}_{stage}_chapitres.csv", "download_csv", money=["montant"])
 
 st.plotly_chart(charts.money_flow_sankey(analysis.money_flows(table),
                                          "Des recettes aux dépenses, par section"),
-                key="sankey")
+                key="sankey", config={"displayModeBar": False})
 
 st.markdown("#### Détail d'un chapitre")
 d1, d2, d3 = st.columns([1, 3, 1])
@@ -85,21 +91,5 @@ if chapter is not None:
     if by == "fonction" and detail[f"{by}_code"].eq("").all():
         st.info("Ce document ne présente pas ses crédits par fonction.")
     else:
-        shown = detail.rename(columns={f"{by}_code": "Code", f"{by}_label": "Libellé",
-                                       "amount": "Montant (€)"})
-        shown["Montant (€)"] = shown["Montant (€)"].astype(float)
-        st.dataframe(shown, hide_index=True, width="stretch", column_config={
-            "Montant (€)": st.column_config.NumberColumn(format="localized")})
-
-if not atelier:
-    st.markdown("#### Données du graphique")
-    export = table.rename(columns={"direction": "sens", "chapter_code": "chapitre",
-                                   "chapter_label": "libelle", "amount": "montant"})
-    shown = export.copy()
-    shown["montant"] = shown["montant"].astype(float)
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
-        "montant": st.column_config.NumberColumn("montant (€)", format="localized")})
-    st.download_button("Télécharger ces données (CSV)", csv_safe_bytes(export),
-                       file_name=f"budget_{siret}_{year}_{stage}_chapitres.csv",
-                       mime="text/csv", key="download_csv")
-    st.caption("Les graphiques s'exportent en PNG ou SVG depuis leur menu « … ».")
+        show_table(detail.rename(columns={f"{by}_code": "Code", f"{by}_label": "Libellé",
+                                          "amount": "Montant"}), money=["Montant"])

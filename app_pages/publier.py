@@ -5,6 +5,7 @@ import json
 import streamlit as st
 
 from app_pages.common import (
+    CHOOSE,
     documents,
     entity_label,
     show_error,
@@ -110,7 +111,8 @@ with carte:
     stage = url_selectbox(c1, "Étape", list(STAGES), "carte_etape",
                           lambda s: f"{s} — {STAGE_LABELS[s]}")
     years = sorted({int(y) for y in docs["year"]}, reverse=True) or [2023]
-    year = c2.selectbox("Année", years, key="carte_annee", bind="query-params")
+    year = c2.selectbox("Année", years, key="carte_annee", bind="query-params",
+                        placeholder=CHOOSE)
     region = url_selectbox(c3, "Région", list(REGIONS), "carte_region", REGIONS.__getitem__)
     by_departement = coverage.departement_coverage(docs, stage, int(year), region=region)
     shapes = coverage.departements_shapes()

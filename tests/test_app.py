@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from budget_core.analysis import by_chapter
 from budget_core.config import DEMO_DIR
-from budget_core.fmt import euros, md_escape
+from budget_core.fmt import compact_euros, euros, md_escape
 from budget_core.indicators import from_ofgl
 from budget_core.national import NationalStore
 from budget_core.store import Store
@@ -70,7 +70,8 @@ def test_explorer_shows_the_documents_own_totals(app: AppTest) -> None:
     assert income == Decimal("242764994.90") + Decimal("41463465.18") - carried
     assert spending == Decimal("211272101.98") + Decimal("61148446.05") - lines.loc[
         lines["carryover"].astype(bool) & (lines["direction"] == "depense"), "amount"].sum()
-    assert [m.value for m in app.metric][:2] == [euros(income), euros(spending)]
+    assert [m.value for m in app.metric][:2] == [compact_euros(income), compact_euros(spending)]
+    assert app.metric[0].proto.help == f"Recettes : {euros(income, 2)}"
     recettes, depenses = chart_data(app)
     staff = depenses.set_index("chapter_code").loc["012", "amount"]
     assert Decimal(str(staff)) == table.loc[(table["direction"] == "depense")
@@ -91,10 +92,10 @@ def test_explorer_order_operations_switch_changes_the_totals(app: AppTest) -> No
 
 def test_explorer_drill_down_to_natures(app: AppTest) -> None:
     open_page(app, "explorer", siret=MONTREUIL, etape="CA", annee=2022, chapitre="012")
-    natures = app.dataframe[0].value
+    natures = app.dataframe[-1].value  # after the chart data tables
     assert {"64111", "64131"} <= set(natures["Code"])
     app.radio(key="par").set_value("fonction").run()
-    assert "020" in set(app.dataframe[0].value["Code"])
+    assert "020" in set(app.dataframe[-1].value["Code"])
 
 
 def test_compare_two_communes_per_inhabitant(app: AppTest) -> None:
@@ -118,8 +119,9 @@ def test_execution_rate(app: AppTest) -> None:
     lines = parsed(TOTEM / "Montreuil_CA_2022.xml").lines
     real = lines[(lines["operation_kind"] == "reel") & ~lines["carryover"].astype(bool)
                  & (lines["direction"] == "depense")]
-    assert [m.value for m in app.metric][:2] == [euros(real["cred_ouv"].sum()),
-                                                euros(real["mt_real"].sum())]
+    assert [m.value for m in app.metric][:2] == [compact_euros(real["cred_ouv"].sum()),
+                                                compact_euros(real["mt_real"].sum())]
+    assert app.metric[1].proto.help == f"Réalisé : {euros(real['mt_real'].sum(), 2)}"
 
 
 def test_data_page_lists_the_catalogue(app: AppTest) -> None:
