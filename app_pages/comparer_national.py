@@ -2,11 +2,16 @@
 
 from pathlib import Path
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import documents, lines_for, url_multiselect, url_selectbox
+from app_pages.common import (
+    chart_data,
+    documents,
+    lines_for,
+    url_multiselect,
+    url_selectbox,
+)
 from budget_core import charts
 from budget_core.config import settings
 from budget_core.coverage import (
@@ -14,7 +19,7 @@ from budget_core.coverage import (
     communes_shapes,
     departements_shapes,
 )
-from budget_core.fmt import euros, md_escape, percent
+from budget_core.fmt import euros, md_escape, number, percent, years
 from budget_core.indicators import INDICATORS, from_lines, from_ofgl
 from budget_core.national import NationalStore
 
@@ -44,7 +49,7 @@ def show(value: float | None, unit: str) -> str:
     if unit == "%":
         return percent(value)
     if unit == "années":
-        return f"{value:.1f} ans".replace(".", ",")
+        return years(value)
     return euros(value)
 
 
@@ -76,7 +81,7 @@ placed = store.placement(level, siren, agregat, peer if peer not in ("", "custom
 population_year = rows["year"].max()
 population = rows.loc[rows["year"] == population_year, "population"].dropna()
 st.caption(f"Montants en € par habitant ; population totale INSEE {population_year} selon "
-           f"l'OFGL ({int(population.iloc[0]) if len(population) else '—'} habitants). "
+           f"l'OFGL ({number(population.iloc[0]) if len(population) else '—'} habitants). "
            "Source : OFGL, comptes des collectivités (budget principal).")
 if placed.empty:
     st.info("Pas de valeur pour cet agrégat.")
@@ -88,20 +93,16 @@ else:
     m2.metric(f"Médiane du groupe ({int(last['peers'])} collectivités)",
               euros(last["median"], 2) + "/hab")
     m3.metric("Rang (1 = la plus élevée)", f"{int(last['rank'])} / {int(last['peers'])}")
-    band = alt.Chart(placed).mark_area(opacity=0.25, color="#56B4E9").encode(
-        x=alt.X("year:O", title="Exercice"), y=alt.Y("q1:Q", title="€ par habitant"),
-        y2="q3:Q")
-    median = alt.Chart(placed).mark_line(color="#0072B2", strokeDash=[6, 3]).encode(
-        x="year:O", y="median:Q")
-    mine = alt.Chart(placed).mark_line(point=True, color="#D55E00").encode(
-        x="year:O", y="value:Q",
-        tooltip=[alt.Tooltip("year:O", title="Exercice"),
-                 alt.Tooltip("value:Q", title="Collectivité", format=".2f"),
-                 alt.Tooltip("median:Q", title="Médiane", format=".2f"),
-                 alt.Tooltip("rank:Q", title="Rang")])
-    st.altair_chart(alt.layer(band, median, mine, title=f"{agregat} : la collectivité "
-                              "(orange), la médiane (tirets) et le 1er–3e quartile du groupe")
-                    .configure(locale=charts.FRENCH), key="chart_pairs")
+    st.altair_chart(charts.peer_placement(
+        placed, f"{agregat} : la collectivité parmi son groupe (bande : du 1er au 3e "
+                "quartile)"), key="chart_pairs")
+    chart_data(placed[["year", "value", "median", "q1", "q3", "rank", "peers"]].rename(
+        columns={"year": "annee", "value": "valeur_par_habitant",
+                 "median": "mediane_par_habitant", "q1": "premier_quartile",
+                 "q3": "troisieme_quartile", "rank": "rang", "peers": "collectivites"}),
+        f"se_comparer_{siren}_{agregat}.csv", "download_pairs",
+        money=["valeur_par_habitant", "mediane_par_habitant", "premier_quartile",
+               "troisieme_quartile"])
 
 st.markdown("### Santé financière")
 latest = rows[rows["year"] == rows["year"].max()]

@@ -25,6 +25,7 @@ PALETTE = ["#0072B2", "#B84F00", "#007A5A", "#A64D8A", "#8C6D00", "#000000", "#5
 SECTION_COLOUR = {"fonctionnement": "#0072B2", "investissement": "#B84F00"}
 SECTION_COLOURS = alt.Scale(domain=list(SECTION_COLOUR), range=list(SECTION_COLOUR.values()))
 EXECUTION_COLOUR = {"Crédits ouverts": "#8C6D00", "Réalisé": "#0072B2"}
+PEER_COLOUR = {"La collectivité": "#B84F00", "Médiane du groupe": "#0072B2"}
 FRENCH = alt.Locale(number=alt.NumberLocale(decimal=",", thousands=fmt.NNBSP, grouping=[3],
                                             currency=["", f"{fmt.NNBSP}€"], minus="-"))
 EUROS = "$,.2f"
@@ -238,3 +239,35 @@ def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, leg
                  alt.Tooltip("properties.texte:N", title=legend)],
     ).project("mercator").properties(height=520)
     return _finish(chart)
+
+
+def peer_placement(placed: pd.DataFrame, title: str) -> alt.LayerChart:
+    """An entity's value per inhabitant against its peers' median and 1st–3rd quartile, by
+    year (frame of NationalStore.placement). Points and a quartile bar show even a single
+    year; the legend, not the title, names the colours."""
+    data = placed.copy()
+    data["year"] = data["year"].astype(int)
+    for column in ("value", "median", "q1", "q3"):
+        data[f"{column}_texte"] = data[column].map(lambda v: f"{fmt.euros(v, 2)}/hab")
+    long = data.melt(id_vars=["year", "value_texte", "median_texte"],
+                     value_vars=["value", "median"], var_name="serie", value_name="montant")
+    long["serie"] = long["serie"].map({"value": "La collectivité",
+                                       "median": "Médiane du groupe"})
+    x = alt.X("year:O", title="Exercice")
+    band = alt.Chart(data).mark_bar(size=28, opacity=0.25, color=PEER_COLOUR[
+        "Médiane du groupe"]).encode(
+        x=x, y=alt.Y("q1:Q", title="€ par habitant"), y2="q3:Q",
+        tooltip=[alt.Tooltip("year:O", title="Exercice"),
+                 alt.Tooltip("q1_texte:N", title="1er quartile"),
+                 alt.Tooltip("q3_texte:N", title="3e quartile")])
+    lines = alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=80, filled=True)).encode(
+        x=x, y=alt.Y("montant:Q", title="€ par habitant"),
+        color=alt.Color("serie:N", title=None, scale=alt.Scale(
+            domain=list(PEER_COLOUR), range=list(PEER_COLOUR.values()))),
+        strokeDash=alt.StrokeDash("serie:N", title=None, scale=alt.Scale(
+            domain=list(PEER_COLOUR), range=[[1, 0], [6, 3]])),
+        tooltip=[alt.Tooltip("year:O", title="Exercice"),
+                 alt.Tooltip("value_texte:N", title="La collectivité"),
+                 alt.Tooltip("median_texte:N", title="Médiane du groupe")])
+    return _finish(alt.LayerChart(layer=[band, lines], title=title).properties(
+        height=360, description=f"{title} : le tableau des données suit le graphique."))

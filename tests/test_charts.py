@@ -102,3 +102,17 @@ def contrast(colour: str) -> float:
                                            *charts.EXECUTION_COLOUR.values()}))
 def test_every_colour_reads_on_white(colour: str) -> None:
     assert contrast(colour) >= 4.5
+
+
+def test_peer_chart_names_its_colours_in_a_legend_and_shows_a_single_year() -> None:
+    placed = pd.DataFrame({"year": [2024], "value": [339.28], "median": [301.5],
+                           "q1": [250.0], "q3": [410.25], "rank": [2], "peers": [3]})
+    spec = charts.peer_placement(placed, "Achats").to_dict()
+    band, lines = spec["layer"]
+    assert band["mark"]["type"] == "bar"  # a quartile bar, visible with one year
+    colour = lines["encoding"]["color"]
+    assert dict(zip(colour["scale"]["domain"], colour["scale"]["range"], strict=True)) == {
+        "La collectivité": "#B84F00", "Médiane du groupe": "#0072B2"}
+    assert "color" not in lines["mark"] and lines["mark"]["point"]["filled"]
+    [row] = rows(spec, band)
+    assert (row["value_texte"], row["q3_texte"]) == (f"339,28{S}€/hab", f"410,25{S}€/hab")
