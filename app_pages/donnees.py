@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.common import documents, show_error, upload_widget
+from app_pages.common import documents, show_error, show_table, upload_widget
 from budget_core import analysis
 from budget_core.cache import Cache
 from budget_core.config import settings
@@ -15,12 +15,12 @@ from budget_core.sources import PublishedResource, load_portals, source_for
 st.title("Données")
 docs = documents()
 st.markdown("#### Documents chargés")
-st.dataframe(docs[["entity_name", "budget_label", "year", "stage", "nomenclature",
-                   "source_file", "source_format", "line_count", "source_sha256"]],
-             hide_index=True, width="stretch", column_config={
-                 "entity_name": "Collectivité", "budget_label": "Budget", "year": "Année",
-                 "stage": "Étape", "source_file": "Fichier", "source_format": "Format",
-                 "line_count": "Lignes", "source_sha256": "SHA-256"})
+show_table(docs[["entity_name", "budget_label", "year", "stage", "nomenclature",
+                 "source_file", "source_format", "line_count", "source_sha256"]].rename(
+    columns={"entity_name": "Collectivité", "budget_label": "Budget", "year": "Année",
+             "stage": "Étape", "nomenclature": "Nomenclature", "source_file": "Fichier",
+             "source_format": "Format", "line_count": "Lignes", "source_sha256": "SHA-256"}),
+    counts=["Lignes"])
 
 st.markdown("#### Sources publiées sur les portails")
 config = settings()

@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import streamlit as st
 
 from app_pages.common import (
@@ -9,6 +10,7 @@ from app_pages.common import (
     documents,
     entity_label,
     show_error,
+    show_table,
     store,
     upload_widget,
     url_selectbox,
@@ -50,9 +52,9 @@ with valider:
         for kind, problems in report.grouped().items():
             with st.expander(f"{kind} — {len(problems)}", expanded=not report.valid):
                 st.caption(KINDS[kind])
-                st.dataframe([{"sévérité": p.severity, "ligne": p.row, "colonne": p.column,
-                               "problème": p.message} for p in problems],
-                             hide_index=True, width="stretch")
+                show_table(pd.DataFrame([{"sévérité": p.severity, "ligne": p.row,
+                                          "colonne": p.column, "problème": p.message}
+                                         for p in problems]))
         st.download_button("Télécharger le rapport (JSON)",
                            json.dumps(report.as_dict(), ensure_ascii=False, indent=2,
                                       default=str).encode("utf-8"),
@@ -84,9 +86,9 @@ with anonymiser:
             show_error(exc)
         else:
             st.success(masking.french().splitlines()[0])
-            st.dataframe([{"bloc": block, "champ": field, "occultés": count}
-                          for (block, field), count in sorted(masking.masked.items())],
-                         hide_index=True)
+            show_table(pd.DataFrame([{"bloc": block, "champ": field, "occultés": count}
+                                     for (block, field), count in
+                                     sorted(masking.masked.items())]), counts=["occultés"])
             st.download_button("Télécharger le document anonymisé", masked,
                                file_name=name.rsplit(".", 1)[0] + ".anonymise.xml",
                                mime="application/xml", key="anonymised")
@@ -107,12 +109,18 @@ with fiche:
 
 with carte:
     docs = documents()
+    # Open on a map where someone has published (a map of « 0,0 % » everywhere says nothing).
+    default = coverage.busiest(docs) or {}
+    for name, key in (("stage", "carte_etape"), ("region", "carte_region"),
+                      ("departement", "carte_departement")):
+        if name in default:
+            st.query_params.setdefault(key, default[name])
     c1, c2, c3 = st.columns(3)
     stage = url_selectbox(c1, "Étape", list(STAGES), "carte_etape",
                           lambda s: f"{s} — {STAGE_LABELS[s]}")
     years = sorted({int(y) for y in docs["year"]}, reverse=True) or [2023]
     year = c2.selectbox("Année", years, key="carte_annee", bind="query-params",
-                        placeholder=CHOOSE)
+                        index=years.index(default.get("year", years[0])), placeholder=CHOOSE)
     region = url_selectbox(c3, "Région", list(REGIONS), "carte_region", REGIONS.__getitem__)
     by_departement = coverage.departement_coverage(docs, stage, int(year), region=region)
     shapes = coverage.departements_shapes()
@@ -132,15 +140,15 @@ with carte:
             {row.insee: 1.0 if row.published else 0.0 for row in frame.itertuples()},
             f"Communes du {departement} : {stage} {year} publié", "publié"),
             key="carte_communes_chart")
-    st.dataframe(frame.rename(columns={"insee": "INSEE", "name": "Commune",
-                                       "population": "Population", "published": "Publié"}),
-                 hide_index=True, width="stretch")
+    show_table(frame.rename(columns={"insee": "INSEE", "siren": "SIREN", "name": "Commune",
+                                     "population": "Population", "published": "Publié"}),
+               counts=["Population"])
     others = docs[(docs["stage"] == stage) & (docs["year"] == int(year))
                   & (docs["entity_type"] != "commune")]
     st.markdown(f"**Autres collectivités ayant publié leur {stage} {year}** (toutes régions)")
-    st.dataframe(others[["entity_type", "entity_name", "budget_label", "siret"]].rename(
+    show_table(others[["entity_type", "entity_name", "budget_label", "siret"]].rename(
         columns={"entity_type": "Type", "entity_name": "Collectivité", "budget_label": "Budget",
-                 "siret": "SIRET"}), hide_index=True, width="stretch")
+                 "siret": "SIRET"}))
     st.caption("Publié : un document de l'étape et de l'année pour le budget principal de la "
                "commune est dans les données chargées (cache des portails ou démonstration). "
                "Cartes : IGN Admin Express (COG 2018) via france-geojson ; communes : COG "

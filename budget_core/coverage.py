@@ -52,6 +52,22 @@ def departement_coverage(catalogue: pd.DataFrame, stage: str, year: int,
     return out
 
 
+def busiest(catalogue: pd.DataFrame) -> dict[str, Any] | None:
+    """Where a publication map shows something: the latest year, then the stage, région and
+    département with the most communes published (`stage`, `year`, `region`,
+    `departement`); None when no commune's budget principal is loaded."""
+    communes = table()
+    communes = communes[communes["kind"] == "commune"][["siren", "departement", "region"]]
+    done = catalogue[catalogue["budget_kind"] == "principal"].merge(communes, on="siren")
+    if done.empty:
+        return None
+    counts = done.groupby(["year", "stage", "region", "departement"])["siren"].nunique()
+    best = counts.reset_index().sort_values(["year", "siren", "stage", "departement"],
+                                            ascending=[False, False, True, True]).iloc[0]
+    return {"stage": str(best["stage"]), "year": int(best["year"]),
+            "region": str(best["region"]), "departement": str(best["departement"])}
+
+
 def summary(frame: pd.DataFrame) -> tuple[int, int, float]:
     """(published, total, share) of a commune_coverage frame."""
     total = len(frame)

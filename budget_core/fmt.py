@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
@@ -98,7 +99,9 @@ def french_table(frame: pd.DataFrame, *, money: Sequence[str] = (),
 
 def _plain(value: object) -> str:
     """A code, a year, a line number: as written, without pandas' `4.000000` for an integer
-    column that holds an empty cell."""
+    column that holds an empty cell; a yes/no in French."""
+    if isinstance(value, bool | np.bool_):
+        return "oui" if value else "non"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else str(value).replace(".", ",")
     return str(value)

@@ -48,9 +48,9 @@ def test_counts_shares_and_durations() -> None:
 def test_a_french_table_shows_text_and_keeps_numbers() -> None:
     frame = pd.DataFrame({"montant": [Decimal("1234.5"), None], "population": [45560, 3],
                           "taux": [0.125, None], "ligne": [None, 4.0],
-                          "annee": [2023, 2022]})
+                          "annee": [2023, 2022], "publie": [True, False]})
     styled = french_table(frame, money=["montant"], counts=["population"], shares=["taux"])
     cells = styled.to_string(delimiter="|").splitlines()
-    assert cells[1:] == [f"0|1{S}234,50{S}€|45{S}560|12,5{S}%||2023",
-                         "1||3||4|2022"]
+    assert cells[1:] == [f"0|1{S}234,50{S}€|45{S}560|12,5{S}%||2023|oui",
+                         "1||3||4|2022|non"]
     assert styled.data["montant"].dtype == float  # sorted by value, not by text

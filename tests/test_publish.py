@@ -12,7 +12,7 @@ from lxml import etree
 
 from budget_core.anonymise import MASK, anonymise_totem
 from budget_core.config import DEMO_DIR
-from budget_core.coverage import commune_coverage, departement_coverage, summary
+from budget_core.coverage import busiest, commune_coverage, departement_coverage, summary
 from budget_core.errors import FormatError
 from budget_core.metadata import dataset_metadata
 from budget_core.scdl import scdl_csv_bytes
@@ -201,3 +201,14 @@ def test_coverage_of_the_morbihan_in_the_demo_data() -> None:
         "departement")
     assert by_departement.loc["56", "published"] == 1
     assert share == pytest.approx(1 / 249)
+
+
+def test_the_publication_map_opens_where_someone_has_published() -> None:
+    catalogue = Store(DEMO_DIR).documents()
+    # Latest year of the demo: Montreuil's CA 2023 (Seine-Saint-Denis, Île-de-France) and
+    # Mohon's CFU 2023 (Morbihan), one commune each: the stage order breaks the tie.
+    assert busiest(catalogue) == {"stage": "CA", "year": 2023, "region": "11",
+                                  "departement": "93"}
+    frame = commune_coverage(catalogue, "93", "CA", 2023)
+    assert summary(frame)[0] == 1
+    assert busiest(catalogue[catalogue["budget_kind"] == "annexe"]) is None
