@@ -54,14 +54,15 @@ def euros(value: Number | None, decimals: int = 0) -> str:
 
 
 def compact_euros(value: Number | None) -> str:
-    """`116313558` → `116,3 M€`, `2000000` → `2 M€`, `42585` → `42,6 k€`, `850` → `850 €`:
-    the largest unit the value, rounded to one decimal, reaches (999 950 → `1 M€`)."""
+    """`116313558` → `116,3 M€`, `2000000` → `2 M€`, `968446` → `968,4 k€`, `850` → `850 €`:
+    the largest unit the value reaches, or would reach once rounded (999 950 → `1 M€`, not
+    `1 000 k€`), with one decimal at most."""
     if value is None or _nan(value):
         return "—"
+    exact = _rounded(value, 2)
     for size, unit in UNITS:
-        scaled = _rounded(_rounded(value, 2) / size, 1)
-        if abs(scaled) >= 1:
-            return f"{_text(scaled, 1).removesuffix(',0')}{NNBSP}{unit}"
+        if abs(_rounded(exact * 1000 / size, 1)) >= 1000:
+            return f"{_text(_rounded(exact / size, 1), 1).removesuffix(',0')}{NNBSP}{unit}"
     return euros(value)
 
 

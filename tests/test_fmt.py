@@ -28,6 +28,7 @@ def test_amounts_in_tables_have_cents(value: Decimal | float | None, text: str) 
     (2_000_000, f"2{S}M€"),
     (999_950, f"1{S}M€"),  # rounds up into the next unit, not « 1 000 k€ »
     (42_585, f"42,6{S}k€"),
+    (968_446, f"968,4{S}k€"),  # not « 1 M€ »: the unit is the one the amount reaches
     (Decimal("-42585.40"), f"-42,6{S}k€"),
     (850, f"850{S}€"),
     (1_200_000_000, f"1,2{S}Md€"),
