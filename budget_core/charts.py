@@ -95,8 +95,9 @@ def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour:
         limit=alt.ExprRef("width")).encode(
         x=alt.value(0), y=y, text="texte:N",
         tooltip=[alt.Tooltip("texte:N", title="Chapitre")])
+    # The step is the chapter's (a step would otherwise size each bar of a group).
     return alt.LayerChart(layer=[drawn, text], title=title).properties(
-        height=alt.Step(step), description=f"{title} : le tableau des données suit le "
+        height=alt.Step(step, **{"for": "position"}), description=f"{title} : le tableau des données suit le "
                                            "graphique.")
 
 
