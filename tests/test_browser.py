@@ -1,11 +1,15 @@
 """End to end in a real headless Chromium against `streamlit run` on 127.0.0.1.
 
-Screenshots of each page are saved in test-artifacts/ (kept by CI as artefacts).
+What users see, page by page at 1440×900 and 390×844 on the demo data: bars that show, no
+English, no American number, no traceback. Screenshots of every page at both sizes are saved
+in test-artifacts/ (kept by CI as artefacts); `python tools/readme_screenshots.py` copies the
+README's from there to docs/screenshots/.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,7 +22,7 @@ import requests
 
 from budget_core.analysis import by_chapter
 from budget_core.config import DEMO_DIR
-from budget_core.fmt import euros
+from budget_core.fmt import compact_euros
 from tests.conftest import FIXTURES, TOTEM, parsed
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -64,15 +68,21 @@ def server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(server: str) -> Iterator[object]:
+def browser() -> Iterator[object]:
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"])
-        context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                      accept_downloads=True)
-        yield context.new_page()
-        browser.close()
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                  accept_downloads=True)
+    yield context.new_page()
+    context.close()
 
 
 def settle(page: object) -> None:
@@ -86,17 +96,17 @@ def test_shared_link_filter_change_and_csv_download(server: str, page: object) -
     page.goto(f"{server}/explorer?siret=21930048000015&etape=CA&annee=2022")
     settle(page)
     table = by_chapter(parsed(TOTEM / "Montreuil_CA_2022.xml").lines)
-    income = euros(table.loc[table["direction"] == "recette", "amount"].sum())
+    income = compact_euros(table.loc[table["direction"] == "recette", "amount"].sum())
     metrics = page.locator("[data-testid='stMetricValue']")
     metrics.first.wait_for()
     assert metrics.first.inner_text().replace("\u202f", " ") == income.replace("\u202f", " ")
-    page.screenshot(path=str(ARTIFACTS / "explorer.png"), full_page=True)
 
     page.get_by_text("Inclure les opérations d'ordre").click()
     settle(page)
     assert "ordre=true" in page.url
     assert metrics.first.inner_text().replace("\u202f", " ") != income.replace("\u202f", " ")
 
+    page.get_by_text("Données du graphique (tableau et CSV)").click()
     with page.expect_download() as download:
         page.get_by_text("Télécharger ces données (CSV)").click()
     saved = ARTIFACTS / "explorer.csv"
@@ -104,14 +114,87 @@ def test_shared_link_filter_change_and_csv_download(server: str, page: object) -
     assert saved.read_text(encoding="utf-8-sig").startswith("sens,section,chapitre,libelle")
 
 
-@pytest.mark.parametrize("path", ["accueil", "comparer", "se-comparer", "evolution",
-                                  "execution", "publier", "donnees"])
-def test_every_page_renders_without_error(server: str, page: object, path: str) -> None:
-    page.goto(f"{server}/{path}")
-    settle(page)
-    assert page.locator("[data-testid='stException']").count() == 0
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=True)
+# Every page on the demo data, with the number of « par chapitre » bar charts it draws.
+PAGES = {
+    "accueil": ("", 0),
+    "explorer": ("explorer?siret=21930048000015&etape=CA&annee=2022", 2),
+    "explorer-atelier": ("explorer?siret=21930048000015&etape=CA&annee=2022&atelier=true", 2),
+    "comparer": ("comparer?cmp_etape=CA&cmp_annee=2021&cmp=21930048000015,21560046100010", 1),
+    "se-comparer": ("se-comparer", 0),
+    "evolution": ("evolution?evo_siret=21930048000015", 0),
+    "execution": ("execution?exe_siret=21930048000015&exe_annee=2022", 1),
+    "publier": ("publier", 0),
+    "donnees": ("donnees", 0),
+}
+SIZES = {"1440x900": {"width": 1440, "height": 900}, "390x844": {"width": 390, "height": 844}}
+# Streamlit's English a user could see; the few it does not let us change are in the README.
+ENGLISH = re.compile(r"\b(Deploy|Upload|Browse|Choose|empty|Page not found|flow|per file|"
+                     r"Drag and drop|No options|No results|Download|Show data|Running)\b")
+# 116,313,558 or 37046820.62: thousands by commas, or a decimal point before cents.
+US_NUMBER = re.compile(r"\d,\d{3}(?!\d)|\d\.\d{2}\b")
+
+# The visible text of the whole document (header, sidebar, main area, dialogs), Vega's and
+# Plotly's SVG text included; the skip link for keyboards, drawn 1 px wide off-screen and
+# listed in the README among the strings Streamlit does not let us change, is left out.
+VISIBLE_TEXT = """() => {
+    const skip = document.querySelector("[data-testid='stSkipToContent']");
+    if (skip) skip.style.display = 'none';
+    const text = document.body.innerText;
+    if (skip) skip.style.display = '';
+    return text;
+}"""
+# Vega draws with its SVG renderer in Streamlit 1.67: each bar is a <path> in a `mark-rect`
+# group, laid out at the chart's real size. For each chart titled « ... par chapitre », the
+# widest bar and the chart's own width, in rendered pixels (getBoundingClientRect).
+BAR_WIDTHS = """() => [...document.querySelectorAll('.vega-embed')].flatMap(embed => {
+    const svg = embed.querySelector('svg');
+    if (!svg) return [{canvas: true}];
+    const title = [...svg.querySelectorAll('.role-title-text')].map(t => t.textContent);
+    if (!title.some(t => t.includes('par chapitre'))) return [];
+    const bars = [...svg.querySelectorAll('g.mark-rect.role-mark path')];
+    if (!bars.length) return [];
+    return [{title: title.join(' '), chart: svg.getBoundingClientRect().width,
+             widest: Math.max(...bars.map(b => b.getBoundingClientRect().width))}];
+})"""
+
+
+def full_screenshot(page: object, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its main area, so the viewport is made as
+    tall as that area for the shot (Playwright's full_page sees one screen only)."""
+    size = page.viewport_size
+    height = page.evaluate("() => document.querySelector(\"[data-testid='stMain']\")"
+                           ".scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(height, size["height"])})
+    page.wait_for_timeout(800)  # charts re-fit their container
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("name", list(PAGES))
+def test_what_users_see(server: str, browser: object, name: str, size: str) -> None:
+    path, bar_charts = PAGES[name]
+    context = browser.new_context(viewport=SIZES[size])
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/{path}")
+        settle(page)
+        page.wait_for_function("() => [...document.querySelectorAll('.vega-embed')]"
+                               ".every(e => e.querySelector('svg, canvas'))", timeout=30_000)
+        page.wait_for_timeout(500)
+        ARTIFACTS.mkdir(exist_ok=True)
+        full_screenshot(page, ARTIFACTS / f"{name}_{size}.png")
+        assert page.locator("[data-testid='stException']").count() == 0
+        text = page.evaluate(VISIBLE_TEXT)
+        assert "Traceback" not in text
+        assert ENGLISH.findall(text) == []
+        assert US_NUMBER.findall(text) == []
+        charts = page.evaluate(BAR_WIDTHS)
+        assert len(charts) == bar_charts, charts
+        for chart in charts:
+            assert chart["widest"] >= chart["chart"] / 4, chart
+    finally:
+        context.close()
 
 
 def test_comparison_link_holds_sirets_not_names(server: str, page: object) -> None:
