@@ -57,6 +57,11 @@ def _finish(chart: Drawn) -> Drawn:
         fontSize=18, color=TEXT, anchor="start")
 
 
+def _description(title: str) -> str:
+    """What a screen reader says of the chart (Vega's default is « Vega visualization »)."""
+    return f"{title} : le tableau des données suit le graphique."
+
+
 def _prepare(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     """Amount columns as floats for Vega, other Arrow columns as plain objects, and the
     `chapitre` label (`012 — Charges de personnel...`) every chart shows."""
@@ -97,8 +102,7 @@ def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour:
         tooltip=[alt.Tooltip("texte:N", title="Chapitre")])
     # The step is the chapter's (a step would otherwise size each bar of a group).
     return alt.LayerChart(layer=[drawn, text], title=title).properties(
-        height=alt.Step(step, **{"for": "position"}), description=f"{title} : le tableau des données suit le "
-                                           "graphique.")
+        height=alt.Step(step, **{"for": "position"}), description=_description(title))
 
 
 def chapter_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
@@ -271,4 +275,4 @@ def peer_placement(placed: pd.DataFrame, title: str) -> alt.LayerChart:
                  alt.Tooltip("value_texte:N", title="La collectivité"),
                  alt.Tooltip("median_texte:N", title="Médiane du groupe")])
     return _finish(alt.LayerChart(layer=[band, lines], title=title).properties(
-        height=360, description=f"{title} : le tableau des données suit le graphique."))
+        height=360, description=_description(title)))
