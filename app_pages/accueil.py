@@ -18,7 +18,8 @@ docs = documents()
 config = settings()
 if config.is_demo:
     st.info("Jeu de démonstration embarqué : documents réels de Montreuil, Montpellier, Crach, "
-            "Mohon, Saint-Malo Agglomération, Gironde Numérique et du Morbihan.", icon="ℹ️")
+            "Mohon, Saint-Malo Agglomération, Gironde Numérique et du Morbihan.",
+            icon=":material/info:")
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Collectivités", docs["siren"].nunique())
@@ -34,7 +35,7 @@ if query:
         st.warning(f"Aucune collectivité ne correspond à « {md_escape(query)} ».")
     for row in found.itertuples():
         st.page_link("app_pages/explorer.py", label=f"{md_escape(entity_label(row._asdict()))} — "
-                     f"{row.year} {row.stage}", icon="🔎",
+                     f"{row.year} {row.stage}", icon=":material/search:",
                      query_params={"siret": row.siret, "etape": row.stage,
                                    "annee": str(row.year)})
 

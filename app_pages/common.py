@@ -161,7 +161,7 @@ def upload_widget(label: str, key: str) -> tuple[str, bytes] | None:
 
 
 def show_error(exc: BudgetError) -> None:
-    st.error(md_escape(exc.french()), icon="⚠️")
+    st.error(md_escape(exc.french()), icon=":material/warning:")
 
 
 def show_table(frame: pd.DataFrame, *, money: Sequence[str] = (), counts: Sequence[str] = (),
