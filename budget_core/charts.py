@@ -48,8 +48,11 @@ Drawn = TypeVar("Drawn", bound=alt.Chart | alt.LayerChart | alt.FacetChart)
 
 def _finish(chart: Drawn) -> Drawn:
     """The look every chart shares: French numbers, dark text, legends below the plot (a
-    legend at the side takes half of a phone's width)."""
-    return chart.configure(locale=FRENCH).configure_axis(
+    legend at the side takes half of a phone's width), the container's width."""
+    # Fit the width only: a height is the plot's (Streamlit would otherwise fit legends and
+    # axes into it, and a legend below squeezed Évolution's plot to nothing).
+    fitted = chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    return fitted.configure(locale=FRENCH).configure_axis(
         labelFontSize=14, titleFontSize=15, labelColor=TEXT, titleColor=TEXT,
         labelLimit=160).configure_legend(
         labelFontSize=14, titleFontSize=14, labelColor=TEXT, titleColor=TEXT,

@@ -66,6 +66,11 @@ def server() -> Iterator[str]:
         process.terminate()
         process.wait(timeout=20)
 
+# The plot area of every chart with axes: the box of its grid lines (a legend or axis fitted
+# into a fixed height once squeezed Évolution's plot to 0 px).
+PLOT_SIZES = """() => [...document.querySelectorAll('.vega-embed svg .role-axis-grid')].map(
+    grid => { const box = grid.getBoundingClientRect(); return [box.width, box.height]; })"""
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
@@ -193,6 +198,8 @@ def test_what_users_see(server: str, browser: object, name: str, size: str) -> N
         assert len(charts) == bar_charts, charts
         for chart in charts:
             assert chart["widest"] >= chart["chart"] / 4, chart
+        for width, height in page.evaluate(PLOT_SIZES):
+            assert width >= 100 and height >= 100, (width, height)
     finally:
         context.close()
 
