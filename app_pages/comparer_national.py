@@ -19,7 +19,7 @@ from budget_core.coverage import (
     communes_shapes,
     departements_shapes,
 )
-from budget_core.fmt import euros, md_escape, number, percent, years
+from budget_core.fmt import compact_euros, euros, md_escape, number, percent, years
 from budget_core.indicators import INDICATORS, from_lines, from_ofgl
 from budget_core.national import NationalStore
 
@@ -44,13 +44,12 @@ def entities(folder: str, level: str) -> pd.DataFrame:
 
 
 def show(value: float | None, unit: str) -> str:
-    if value is None:
-        return "—"
+    """An indicator as a metric shows it: amounts compact like every metric of the app."""
     if unit == "%":
         return percent(value)
     if unit == "années":
         return years(value)
-    return euros(value)
+    return compact_euros(value) if unit == "€" else euros(value)
 
 
 st.title("Se comparer")

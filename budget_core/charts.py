@@ -257,8 +257,10 @@ def peer_placement(placed: pd.DataFrame, title: str) -> alt.LayerChart:
     data["year"] = data["year"].astype(int)
     for column in ("value", "median", "q1", "q3"):
         data[f"{column}_texte"] = data[column].map(lambda v: f"{fmt.euros(v, 2)}/hab")
+    # The entity drawn last, over the median when they are equal (it then shows inside the
+    # median's wider diamond).
     long = data.melt(id_vars=["year", "value_texte", "median_texte"],
-                     value_vars=["value", "median"], var_name="serie", value_name="montant")
+                     value_vars=["median", "value"], var_name="serie", value_name="montant")
     long["serie"] = long["serie"].map({"value": "La collectivité",
                                        "median": "Médiane du groupe"})
     x = alt.X("year:O", title="Exercice")
@@ -268,12 +270,16 @@ def peer_placement(placed: pd.DataFrame, title: str) -> alt.LayerChart:
         tooltip=[alt.Tooltip("year:O", title="Exercice"),
                  alt.Tooltip("q1_texte:N", title="1er quartile"),
                  alt.Tooltip("q3_texte:N", title="3e quartile")])
-    lines = alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=80, filled=True)).encode(
+    series = list(PEER_COLOUR)
+    lines = alt.Chart(long).mark_line(point=alt.OverlayMarkDef(
+        filled=False, size=160, strokeWidth=2.5)).encode(
         x=x, y=alt.Y("montant:Q", title="€ par habitant"),
         color=alt.Color("serie:N", title=None, scale=alt.Scale(
-            domain=list(PEER_COLOUR), range=list(PEER_COLOUR.values()))),
+            domain=series, range=list(PEER_COLOUR.values()))),
+        shape=alt.Shape("serie:N", title=None, scale=alt.Scale(
+            domain=series, range=["circle", "diamond"])),
         strokeDash=alt.StrokeDash("serie:N", title=None, scale=alt.Scale(
-            domain=list(PEER_COLOUR), range=[[1, 0], [6, 3]])),
+            domain=series, range=[[1, 0], [6, 3]])),
         tooltip=[alt.Tooltip("year:O", title="Exercice"),
                  alt.Tooltip("value_texte:N", title="La collectivité"),
                  alt.Tooltip("median_texte:N", title="Médiane du groupe")])

@@ -188,7 +188,7 @@ def test_se_comparer_places_an_entity_among_its_peers(app: AppTest) -> None:
     assert values[2] == f"{row['rank']} / 32"
     rows = national.entity("communes", "219711017")
     expected = from_ofgl(rows)
-    assert values[4] == euros(expected["epargne_brute"])
+    assert values[4] == compact_euros(expected["epargne_brute"])
     assert any("Épargne de gestion moins les intérêts" in m.value for m in app.markdown)
 
 

@@ -113,6 +113,7 @@ def test_peer_chart_names_its_colours_in_a_legend_and_shows_a_single_year() -> N
     colour = lines["encoding"]["color"]
     assert dict(zip(colour["scale"]["domain"], colour["scale"]["range"], strict=True)) == {
         "La collectivité": "#B84F00", "Médiane du groupe": "#0072B2"}
-    assert "color" not in lines["mark"] and lines["mark"]["point"]["filled"]
+    assert "color" not in lines["mark"]  # the points take the legend's colours
+    assert lines["encoding"]["shape"]["scale"]["range"] == ["circle", "diamond"]
     [row] = rows(spec, band)
     assert (row["value_texte"], row["q3_texte"]) == (f"339,28{S}€/hab", f"410,25{S}€/hab")
