@@ -262,3 +262,23 @@ def test_an_upload_over_the_limit_gets_a_french_message(server: str, page: objec
     alert.wait_for(timeout=30_000)
     assert "3,9 Mo" in alert.inner_text().replace(".", ",") and "3 Mo au plus" in \
         alert.inner_text()
+
+
+def test_publication_map_opens_where_someone_has_published(server: str, browser: object) -> None:
+    context = browser.new_context(viewport=SIZES["1440x900"])
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/publier")
+        settle(page)
+        page.get_by_role("tab", name="Carte de publication").click()
+        metric = page.locator("[data-testid='stMetric']").filter(has_text="ayant publié")
+        metric.wait_for(timeout=30_000)
+        # Montreuil's CA 2023 is in the demo data: one of the 39 communes of the Seine-Saint-
+        # Denis (COG 2026: Saint-Denis and Pierrefitte-sur-Seine merged in 2025).
+        assert "1 sur 39" in metric.inner_text()
+        assert "0,0" not in metric.inner_text()
+        page.wait_for_timeout(1000)
+        full_screenshot(page, ARTIFACTS / "publier-carte_1440x900.png")
+        assert ENGLISH.findall(page.evaluate(VISIBLE_TEXT)) == []
+    finally:
+        context.close()
