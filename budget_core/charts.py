@@ -234,14 +234,17 @@ def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, leg
                                            "texte": text(value)}}
                 for feature in shapes["features"]
                 for value in [values.get(feature["properties"]["code"])]]
-    labels = (f"format(datum.value * 100, ',.0f') + '{fmt.NNBSP}%'" if share
+    # Shares run up to the highest one: 3 % among 0 % would be as pale as 0 % on 0–100 %.
+    top = max((v for v in values.values() if v is not None), default=0) or 1
+    labels = (f"format(datum.value * 100, ',.1~f') + '{fmt.NNBSP}%'" if share
               else COMPACT_EUROS)
     chart = alt.Chart(alt.Data(values=features), title=title).mark_geoshape(
         stroke="white", strokeWidth=0.4).encode(
         color=alt.Color("properties.valeur:Q", title=legend,
-                        scale=alt.Scale(scheme="blues", domain=[0, 1]) if share
+                        scale=alt.Scale(scheme="blues", domain=[0, top]) if share
                         else alt.Scale(scheme="blues"),
-                        legend=alt.Legend(labelExpr=labels, direction="horizontal")),
+                        legend=alt.Legend(labelExpr=labels, direction="horizontal",
+                                          gradientLength=280, labelOverlap=True)),
         tooltip=[alt.Tooltip("properties.nom:N", title="Territoire"),
                  alt.Tooltip("properties.code:N", title="Code"),
                  alt.Tooltip("properties.texte:N", title=legend)],

@@ -85,6 +85,8 @@ def test_map_tooltips_carry_french_text() -> None:
     spec = charts.choropleth(shapes, {"56": 1 / 249}, "Carte", "communes").to_dict()
     texts = [f["properties"]["texte"] for f in spec["data"]["values"]]
     assert texts == [f"0,4{S}%", "—"]
+    # The colour scale runs to the highest share, so that 0,4 % is not as pale as nothing.
+    assert spec["encoding"]["color"]["scale"]["domain"] == [0, 1 / 249]
 
 
 def contrast(colour: str) -> float:
