@@ -71,6 +71,49 @@ def server() -> Iterator[str]:
 PLOT_SIZES = """() => [...document.querySelectorAll('.vega-embed svg .role-axis-grid')].map(
     grid => { const box = grid.getBoundingClientRect(); return [box.width, box.height]; })"""
 
+# Every visible piece of text whose colour (its opacity blended over the first opaque
+# background behind it) reaches less than 4.5:1 against that background (WCAG 2 AA), with
+# Vega's SVG text read from its fill. Material icons are graphics (3:1) and left out.
+LOW_CONTRAST = """() => {
+    const rgba = text => {
+        const m = text.match(/rgba?\\(([^)]+)\\)/);
+        if (!m) return null;
+        const [r, g, b, a = 1] = m[1].split(',').map(Number);
+        return {r, g, b, a};
+    };
+    const luminance = c => ['r', 'g', 'b'].map(k => {
+        const v = c[k] / 255;
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const background = el => {
+        for (let e = el; e; e = e.parentElement) {
+            const c = rgba(getComputedStyle(e).backgroundColor);
+            if (c && c.a > 0.5) return c;
+        }
+        return {r: 255, g: 255, b: 255, a: 1};
+    };
+    const low = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const node = walker.currentNode, el = node.parentElement, style = getComputedStyle(el);
+        if (!node.textContent.trim() || style.visibility !== 'visible'
+            || el.getBoundingClientRect().width < 2
+            || el.closest("[data-testid='stIconMaterial']")) continue;
+        const colour = rgba(el instanceof SVGElement ? style.fill : style.color);
+        if (!colour) continue;
+        const back = background(el);
+        const alpha = colour.a * parseFloat(style.opacity)
+            * (el instanceof SVGElement ? parseFloat(style.fillOpacity || 1) : 1);
+        if (alpha === 0) continue;  // hidden, as Vega hides overlapping tick labels
+        const seen = {};
+        for (const k of ['r', 'g', 'b']) seen[k] = colour[k] * alpha + back[k] * (1 - alpha);
+        const [light, dark] = [luminance(seen), luminance(back)].sort((x, y) => y - x);
+        const ratio = (light + 0.05) / (dark + 0.05);
+        if (ratio < 4.5) low.push(`${ratio.toFixed(1)}:1 ${node.textContent.trim().slice(0, 40)}`);
+    }
+    return low;
+}"""
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
@@ -200,6 +243,7 @@ def test_what_users_see(server: str, browser: object, name: str, size: str) -> N
             assert chart["widest"] >= chart["chart"] / 4, chart
         for width, height in page.evaluate(PLOT_SIZES):
             assert width >= 100 and height >= 100, (width, height)
+        assert page.evaluate(LOW_CONTRAST) == []
     finally:
         context.close()
 
