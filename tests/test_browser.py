@@ -326,3 +326,25 @@ def test_publication_map_opens_where_someone_has_published(server: str, browser:
         assert ENGLISH.findall(page.evaluate(VISIBLE_TEXT)) == []
     finally:
         context.close()
+
+
+def test_sankey_hover_is_french(server: str, browser: object) -> None:
+    """Plotly's own hover said « incoming flow count » and « 116,313,558 € »."""
+    context = browser.new_context(viewport=SIZES["1440x900"])
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/{PAGES['explorer'][0]}")
+        settle(page)
+        hovers = []
+        for kind in (".sankey-link", ".sankey-node"):
+            mark = page.locator(kind).first
+            mark.scroll_into_view_if_needed()
+            mark.hover(force=True)
+            page.wait_for_timeout(500)
+            hovers.append(page.evaluate("() => [...document.querySelectorAll('.hoverlayer')]"
+                                        ".map(h => h.textContent).join(' ')"))
+        for text in hovers:
+            assert re.search(r" : .*\d{1,3}(\u202f\d{3})*,\d{2}\u202f€", text), text
+            assert ENGLISH.findall(text) == [] and US_NUMBER.findall(text) == []
+    finally:
+        context.close()
