@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -206,6 +207,19 @@ BAR_WIDTHS = """() => [...document.querySelectorAll('.vega-embed')].flatMap(embe
 })"""
 
 
+@contextmanager
+def opened(browser: object, url: str, size: str) -> Iterator[object]:
+    """A page of its own at that viewport size, loaded and settled."""
+    context = browser.new_context(viewport=SIZES[size])
+    try:
+        page = context.new_page()
+        page.goto(url)
+        settle(page)
+        yield page
+    finally:
+        context.close()
+
+
 def full_screenshot(page: object, path: Path) -> None:
     """The whole page: Streamlit scrolls inside its main area, so the viewport is made as
     tall as that area for the shot (Playwright's full_page sees one screen only)."""
@@ -222,11 +236,7 @@ def full_screenshot(page: object, path: Path) -> None:
 @pytest.mark.parametrize("name", list(PAGES))
 def test_what_users_see(server: str, browser: object, name: str, size: str) -> None:
     path, bar_charts = PAGES[name]
-    context = browser.new_context(viewport=SIZES[size])
-    page = context.new_page()
-    try:
-        page.goto(f"{server}/{path}")
-        settle(page)
+    with opened(browser, f"{server}/{path}", size) as page:
         page.wait_for_function("() => [...document.querySelectorAll('.vega-embed')]"
                                ".every(e => e.querySelector('svg, canvas'))", timeout=30_000)
         page.wait_for_timeout(500)
@@ -244,8 +254,6 @@ def test_what_users_see(server: str, browser: object, name: str, size: str) -> N
         for width, height in page.evaluate(PLOT_SIZES):
             assert width >= 100 and height >= 100, (width, height)
         assert page.evaluate(LOW_CONTRAST) == []
-    finally:
-        context.close()
 
 
 def test_comparison_link_holds_sirets_not_names(server: str, page: object) -> None:
@@ -309,11 +317,7 @@ def test_an_upload_over_the_limit_gets_a_french_message(server: str, page: objec
 
 
 def test_publication_map_opens_where_someone_has_published(server: str, browser: object) -> None:
-    context = browser.new_context(viewport=SIZES["1440x900"])
-    page = context.new_page()
-    try:
-        page.goto(f"{server}/publier")
-        settle(page)
+    with opened(browser, f"{server}/publier", "1440x900") as page:
         page.get_by_role("tab", name="Carte de publication").click()
         metric = page.locator("[data-testid='stMetric']").filter(has_text="ayant publié")
         metric.wait_for(timeout=30_000)
@@ -324,27 +328,17 @@ def test_publication_map_opens_where_someone_has_published(server: str, browser:
         page.wait_for_timeout(1000)
         full_screenshot(page, ARTIFACTS / "publier-carte_1440x900.png")
         assert ENGLISH.findall(page.evaluate(VISIBLE_TEXT)) == []
-    finally:
-        context.close()
 
 
 def test_sankey_hover_is_french(server: str, browser: object) -> None:
     """Plotly's own hover said « incoming flow count » and « 116,313,558 € »."""
-    context = browser.new_context(viewport=SIZES["1440x900"])
-    page = context.new_page()
-    try:
-        page.goto(f"{server}/{PAGES['explorer'][0]}")
-        settle(page)
-        hovers = []
+    with opened(browser, f"{server}/{PAGES['explorer'][0]}", "1440x900") as page:
         for kind in (".sankey-link", ".sankey-node"):
             mark = page.locator(kind).first
             mark.scroll_into_view_if_needed()
             mark.hover(force=True)
             page.wait_for_timeout(500)
-            hovers.append(page.evaluate("() => [...document.querySelectorAll('.hoverlayer')]"
-                                        ".map(h => h.textContent).join(' ')"))
-        for text in hovers:
+            text = page.evaluate("() => [...document.querySelectorAll('.hoverlayer')]"
+                                 ".map(h => h.textContent).join(' ')")
             assert re.search(r" : .*\d{1,3}(\u202f\d{3})*,\d{2}\u202f€", text), text
             assert ENGLISH.findall(text) == [] and US_NUMBER.findall(text) == []
-    finally:
-        context.close()
