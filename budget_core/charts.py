@@ -79,13 +79,14 @@ def _prepare(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 
 
 def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour: alt.Color,
-                   tooltip: Sequence[alt.Tooltip], title: str,
-                   group: str | None = None) -> alt.LayerChart:
-    """Horizontal bars with each chapter's label on its own line above them, so the bars
-    have the chart's whole width at any screen size (a label beside a bar takes half of it).
+                   tooltip: Sequence[alt.Tooltip], title: str, group: str | None = None,
+                   figures: int = 90) -> alt.LayerChart:
+    """Horizontal bars with each chapter's line of text above them, so the bars have the
+    chart's whole width at any screen size (a label beside a bar takes half of it).
 
-    `labels` has one row per chapter (`chapitre`, `texte`) in the order drawn; `bars` one row
-    per bar, several per chapter when `group` splits them."""
+    `labels` has one row per chapter in the order drawn: `chapitre` on the left, cut to leave
+    `figures` pixels to `chiffres` on the right (the amounts stay readable on a phone);
+    `bars` one row per bar, several per chapter when `group` splits them."""
     order = list(labels["chapitre"])
     per_row = bars[group].nunique() if group else 1
     band = BAR * per_row
@@ -98,13 +99,17 @@ def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour:
         tooltip=list(tooltip))
     if group:
         drawn = drawn.encode(yOffset=alt.YOffset(f"{group}:N"))
-    text = alt.Chart(labels).mark_text(
-        align="left", baseline="bottom", dy=-band / 2 - 3, fontSize=14, color=TEXT,
-        limit=alt.ExprRef("width")).encode(
-        x=alt.value(0), y=y, text="texte:N",
-        tooltip=[alt.Tooltip("texte:N", title="Chapitre")])
+    line: dict[str, Any] = {"baseline": "bottom", "dy": -band / 2 - 3, "fontSize": 14,
+                            "color": TEXT}
+    names = alt.Chart(labels).mark_text(
+        align="left", limit=alt.ExprRef(f"width - {figures}"), **line).encode(
+        x=alt.value(0), y=y, text="chapitre:N",
+        tooltip=[alt.Tooltip("chapitre:N", title="Chapitre"),
+                 alt.Tooltip("chiffres:N", title="Montant")])
+    amounts = alt.Chart(labels).mark_text(align="right", **line).encode(
+        x=alt.value("width"), y=y, text="chiffres:N")
     # The step is the chapter's (a step would otherwise size each bar of a group).
-    return alt.LayerChart(layer=[drawn, text], title=title).properties(
+    return alt.LayerChart(layer=[drawn, names, amounts], title=title).properties(
         height=alt.Step(step, **{"for": "position"}), description=_description(title))
 
 
@@ -112,7 +117,7 @@ def chapter_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     """Horizontal bars, one per chapter, coloured by section (frame of analysis.by_chapter)."""
     data = _prepare(frame, "amount").sort_values("amount", ascending=False)
     data["montant"] = data["amount"].map(lambda v: fmt.euros(v, 2))
-    data["texte"] = data["chapitre"] + " : " + data["amount"].map(fmt.compact_euros)
+    data["chiffres"] = data["amount"].map(fmt.compact_euros)
     colour = alt.Color("section:N", scale=SECTION_COLOURS, title="Section")
     tooltip = [alt.Tooltip("chapitre:N", title="Chapitre"),
                alt.Tooltip("section:N", title="Section"),
@@ -166,8 +171,8 @@ def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]],
 def execution_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     """Voted (crédits ouverts) and realised side by side by chapter (analysis.execution)."""
     data = _prepare(frame, "cred_ouv", "mt_real").sort_values("cred_ouv", ascending=False)
-    data["texte"] = (data["chapitre"] + " : " + data["mt_real"].map(fmt.compact_euros)
-                     + " réalisés sur " + data["cred_ouv"].map(fmt.compact_euros))
+    data["chiffres"] = (data["mt_real"].map(fmt.compact_euros) + " sur "
+                        + data["cred_ouv"].map(fmt.compact_euros))
     long = data.melt(id_vars=["chapitre"], value_vars=["cred_ouv", "mt_real"],
                      var_name="kind", value_name="montant")
     long["kind"] = long["kind"].map({"cred_ouv": "Crédits ouverts", "mt_real": "Réalisé"})
@@ -178,7 +183,8 @@ def execution_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     tooltip = [alt.Tooltip("chapitre:N", title="Chapitre"),
                alt.Tooltip("kind:N", title="Montant"),
                alt.Tooltip("texte_montant:N", title="€")]
-    return _finish(_labelled_bars(long, data, "montant", colour, tooltip, title, group="kind"))
+    return _finish(_labelled_bars(long, data, "montant", colour, tooltip, title, group="kind",
+                                  figures=170))
 
 
 def money_flow_sankey(links: pd.DataFrame, title: str) -> go.Figure:

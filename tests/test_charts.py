@@ -22,9 +22,9 @@ def chapters() -> pd.DataFrame:
         "amount": [Decimal("47400000.10"), Decimal("27000000"), Decimal("112913558.50")]})
 
 
-def layers(spec: dict) -> tuple[dict, dict]:
-    bars, text = spec["layer"]
-    return bars, text
+def layers(spec: dict) -> tuple[dict, dict, dict]:
+    bars, names, amounts = spec["layer"]
+    return bars, names, amounts
 
 
 def rows(spec: dict, layer: dict) -> list[dict]:
@@ -34,19 +34,18 @@ def rows(spec: dict, layer: dict) -> list[dict]:
 
 def test_chapter_labels_sit_above_full_width_bars() -> None:
     spec = charts.chapter_bars(chapters(), "Dépenses").to_dict()
-    bars, text = layers(spec)
-    assert bars["mark"]["type"] == "bar" and text["mark"]["type"] == "text"
-    # No label column beside the bars: the y axis is hidden, the text spans the width.
+    bars, names, amounts = layers(spec)
+    assert bars["mark"]["type"] == "bar" and names["mark"]["type"] == "text"
+    # No label column beside the bars: the y axis is hidden, the names span the width but
+    # the 90 px the amounts take at the right end of the same line.
     assert bars["encoding"]["y"]["axis"] is None
-    assert text["mark"]["limit"] == {"expr": "width"}
+    assert names["mark"]["limit"] == {"expr": "width - 90"}
+    assert (amounts["mark"]["align"], amounts["encoding"]["x"]) == ("right", {"value": "width"})
     assert bars["encoding"]["y"]["sort"] == [
         "012 — Charges de personnel et frais assimilés",
         "011 — Charges à caractère général", "21 — Immobilisations corporelles"]
-    drawn = rows(spec, text)
-    assert [r["texte"] for r in drawn] == [
-        f"012 — Charges de personnel et frais assimilés : 112,9{S}M€",
-        f"011 — Charges à caractère général : 47,4{S}M€",
-        f"21 — Immobilisations corporelles : 27{S}M€"]
+    drawn = rows(spec, names)
+    assert [r["chiffres"] for r in drawn] == [f"112,9{S}M€", f"47,4{S}M€", f"27{S}M€"]
     assert drawn[0]["montant"] == f"112{S}913{S}558,50{S}€"
     assert bars["encoding"]["x"]["axis"]["labelExpr"] == charts.COMPACT_EUROS
 
@@ -55,11 +54,11 @@ def test_execution_bars_pair_voted_and_done_under_one_label() -> None:
     frame = chapters().assign(cred_ouv=[Decimal(100), Decimal(300), Decimal(2000)],
                               mt_real=[Decimal(50), Decimal(30), Decimal("1500.5")])
     spec = charts.execution_bars(frame, "Exécution").to_dict()
-    bars, text = layers(spec)
+    bars, names, _ = layers(spec)
     assert bars["encoding"]["yOffset"]["field"] == "kind"
-    labels = rows(spec, text)
-    assert labels[0]["texte"] == ("012 — Charges de personnel et frais assimilés : "
-                                  f"1,5{S}k€ réalisés sur 2{S}k€")
+    labels = rows(spec, names)
+    assert (labels[0]["chapitre"], labels[0]["chiffres"]) == (
+        "012 — Charges de personnel et frais assimilés", f"1,5{S}k€ sur 2{S}k€")
     assert len(rows(spec, bars)) == 6
 
 
