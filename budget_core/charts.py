@@ -35,6 +35,8 @@ COMPACT_EUROS = " : ".join(
      f"'{fmt.NNBSP}{unit}'" for size, unit in fmt.UNITS]
     + [f"format(datum.value, ',.0f') + '{fmt.NNBSP}€'"])
 BAR = 18  # px: thickness of one bar
+# A long bar chart's colour key above the bars, where it is read before them.
+KEY_ON_TOP = alt.Legend(orient="top", direction="horizontal")
 LABEL = 24  # px: the line of text above a chapter's bars
 
 
@@ -118,7 +120,7 @@ def chapter_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     data = _prepare(frame, "amount").sort_values("amount", ascending=False)
     data["montant"] = data["amount"].map(lambda v: fmt.euros(v, 2))
     data["chiffres"] = data["amount"].map(fmt.compact_euros)
-    colour = alt.Color("section:N", scale=SECTION_COLOURS, title="Section")
+    colour = alt.Color("section:N", scale=SECTION_COLOURS, title="Section", legend=KEY_ON_TOP)
     tooltip = [alt.Tooltip("chapitre:N", title="Chapitre"),
                alt.Tooltip("section:N", title="Section"),
                alt.Tooltip("montant:N", title="Montant")]
@@ -179,7 +181,8 @@ def execution_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     long["texte_montant"] = long["montant"].map(lambda v: fmt.euros(v, 2))
     colour = alt.Color("kind:N", title=None, sort=list(EXECUTION_COLOUR),
                        scale=alt.Scale(domain=list(EXECUTION_COLOUR),
-                                       range=list(EXECUTION_COLOUR.values())))
+                                       range=list(EXECUTION_COLOUR.values())),
+                       legend=KEY_ON_TOP)
     tooltip = [alt.Tooltip("chapitre:N", title="Chapitre"),
                alt.Tooltip("kind:N", title="Montant"),
                alt.Tooltip("texte_montant:N", title="€")]
