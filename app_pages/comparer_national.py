@@ -139,6 +139,10 @@ if present:
     st.altair_chart(charts.choropleth({"features": present}, values,
                                       f"{agregat} : médiane par département (€/hab)",
                                       "€ par habitant", share=False), key="carte_nationale")
+    chart_data(by_departement.rename(columns={"code": "departement",
+                                              "value": "mediane_par_habitant"}),
+               f"carte_{level}_{agregat}.csv", "download_carte",
+               money=["mediane_par_habitant"])
 else:
     st.info("Les départements chargés (" + ", ".join(sorted(values)) + ") n'ont pas de "
             "contour dans la carte embarquée (métropole).")
@@ -155,3 +159,6 @@ if level == "communes" and len(departement) and departement.iloc[0] in \
         communes_shapes(code), dict(zip(by_commune["code"], by_commune["value"], strict=True)),
         f"{agregat} : communes du département {code} (€/hab)", "€ par habitant", share=False),
         key="carte_communes_nationale")
+    chart_data(by_commune.rename(columns={"code": "insee", "value": "valeur_par_habitant"}),
+               f"carte_communes_{code}_{agregat}.csv", "download_carte_communes",
+               money=["valeur_par_habitant"])

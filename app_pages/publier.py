@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_pages.common import (
     CHOOSE,
+    chart_data,
     documents,
     entity_label,
     show_error,
@@ -129,6 +130,9 @@ with carte:
         {"features": [f for f in shapes["features"] if f["properties"]["code"] in codes]},
         dict(zip(by_departement["departement"], by_departement["share"], strict=True)),
         f"Communes ayant publié leur {stage} {year}", "communes"), key="carte_region_chart")
+    chart_data(by_departement.rename(columns={"published": "publiees", "share": "part"}),
+               f"publication_{stage}_{year}_{region}.csv", "download_carte_region",
+               counts=["communes", "publiees"], shares=["part"])
     departement = url_selectbox(st, "Département", sorted(codes), "carte_departement")
     frame = coverage.commune_coverage(docs, departement, stage, int(year))
     published, total, share = coverage.summary(frame)
