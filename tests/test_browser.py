@@ -166,6 +166,7 @@ def test_shared_link_filter_change_and_csv_download(server: str, page: object) -
 # Every page on the demo data, with the number of « par chapitre » bar charts it draws.
 PAGES = {
     "accueil": ("", 0),
+    "accueil-url": ("accueil", 0),  # the home page's name, which people type: no 404
     "explorer": ("explorer?siret=21930048000015&etape=CA&annee=2022", 2),
     "explorer-atelier": ("explorer?siret=21930048000015&etape=CA&annee=2022&atelier=true", 2),
     "comparer": ("comparer?cmp_etape=CA&cmp_annee=2021&cmp=21930048000015,21560046100010", 1),
