@@ -21,7 +21,8 @@ FRENCH = alt.Locale(number=alt.NumberLocale(decimal=",", thousands="\u00a0", gro
 EUROS = "$,.0f"
 
 
-def _finish(chart: alt.Chart | alt.LayerChart | alt.FacetChart) -> alt.Chart:
+def _finish(chart: alt.Chart | alt.LayerChart | alt.FacetChart | alt.VConcatChart
+            ) -> alt.Chart:
     return chart.configure(locale=FRENCH).configure_axis(
         labelFontSize=14, titleFontSize=15, labelLimit=380).configure_legend(
         labelFontSize=14, titleFontSize=14).configure_title(fontSize=18)
@@ -55,46 +56,76 @@ def chapter_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
 
 
 def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.Chart:
-    """Grouped bars: one group per chapter, one bar per entity (frame of analysis.compare)."""
+    """Grouped bars: one group per chapter, one bar per budget (frame of analysis.compare).
+
+    Bars are side by side (yOffset by budget), never stacked: two budgets of one collectivité
+    (principal and annexe) are two bars of two colours with their own names.
+    """
     data = _prepare(frame, value)
     axis_format = EUROS if value == "amount" else "$,.2f"
+    budgets = list(dict.fromkeys(data["budget"]))
+    colours = alt.Scale(domain=budgets, range=OKABE_ITO[:len(budgets)])
     chart = alt.Chart(data, title=title).mark_bar().encode(
         x=alt.X(f"{value}:Q", title="€" if value == "amount" else "€ par habitant",
                 axis=alt.Axis(format=axis_format)),
         y=alt.Y("chapitre:N", title=None, sort="-x"),
-        yOffset="entity_name:N",
-        color=alt.Color("entity_name:N", title="Collectivité",
-                        scale=alt.Scale(range=OKABE_ITO)),
-        tooltip=[alt.Tooltip("entity_name:N", title="Collectivité"),
+        yOffset=alt.YOffset("budget:N", sort=budgets),
+        color=alt.Color("budget:N", title="Budget", scale=colours,
+                        legend=alt.Legend(orient="bottom", direction="vertical",
+                                          labelLimit=600)),
+        tooltip=[alt.Tooltip("budget:N", title="Budget"),
                  alt.Tooltip("chapitre:N", title="Chapitre"),
                  alt.Tooltip(f"{value}:Q", title="Montant", format=axis_format)],
     ).properties(height=max(160, 22 * len(data)))
     return _finish(chart)
 
 
-def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]],
-                    title: str) -> alt.Chart:
-    """Lines by chapter over the years, with a rule where the nomenclature changes."""
-    data = _prepare(frame, "amount")
+def _nomenclature_marks(changes: list[tuple[int, str, str]]) -> list[alt.Chart]:
+    """A dashed rule and its label (`M14 → M57`) at each year the nomenclature changes."""
+    if not changes:
+        return []
+    marks = pd.DataFrame([{"year": y, "label": f"{a} → {b}"} for y, a, b in changes])
+    rule = alt.Chart(marks).mark_rule(strokeDash=[6, 4], color="#D55E00").encode(x="year:O")
+    text = alt.Chart(marks).mark_text(align="left", dx=4, dy=-6, color="#D55E00",
+                                      fontSize=14).encode(x="year:O", text="label:N")
+    return [rule, text]
+
+
+def evolution_lines(frame: pd.DataFrame, totals: pd.DataFrame,
+                    changes: list[tuple[int, str, str]], title: str,
+                    value: str = "amount") -> alt.Chart:
+    """The total by year (its change on the previous year in the tooltip) above the lines of
+    the chosen chapters (frames of analysis.evolution / yearly_totals, with `per_inhabitant`
+    when `value` is it), with a rule where the nomenclature changes."""
+    per_head = value == "per_inhabitant"
+    unit = "€ par habitant" if per_head else "Montant"
+    number = "$,.2f" if per_head else EUROS
+    total = _prepare(totals.assign(chapter_code="Total", chapter_label="tous chapitres"),
+                     value)
+    total["year"] = total["year"].astype(int)
+    total_line = alt.Chart(total, title=title).mark_line(point=True, color="#000000",
+                                                         strokeWidth=3).encode(
+        x=alt.X("year:O", title="Exercice"),
+        y=alt.Y(f"{value}:Q", title=f"Total ({unit})", axis=alt.Axis(format=number)),
+        tooltip=[alt.Tooltip("year:O", title="Exercice"),
+                 alt.Tooltip(f"{value}:Q", title="Total", format=number),
+                 alt.Tooltip("change:Q", title="Évolution sur un an", format="+.1%")],
+    ).properties(height=220)
+    data = _prepare(frame, value)
     data["year"] = data["year"].astype(int)
     lines = alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("year:O", title="Exercice"),
-        y=alt.Y("amount:Q", title="Montant", axis=alt.Axis(format=EUROS)),
-        color=alt.Color("chapitre:N", title="Chapitre", scale=alt.Scale(range=OKABE_ITO)),
+        y=alt.Y(f"{value}:Q", title=unit, axis=alt.Axis(format=number)),
+        color=alt.Color("chapitre:N", title="Chapitre", scale=alt.Scale(range=OKABE_ITO),
+                        legend=alt.Legend(orient="bottom", direction="vertical",
+                                          labelLimit=600)),
         tooltip=[alt.Tooltip("year:O", title="Exercice"),
                  alt.Tooltip("chapitre:N", title="Chapitre"),
                  alt.Tooltip("nomenclature:N", title="Nomenclature"),
-                 alt.Tooltip("amount:Q", title="Montant", format=EUROS)],
-    )
-    layers: list[alt.Chart] = [lines]
-    if changes:
-        marks = pd.DataFrame([{"year": y, "label": f"{a} → {b}"} for y, a, b in changes])
-        rule = alt.Chart(marks).mark_rule(strokeDash=[6, 4], color="#D55E00").encode(
-            x="year:O")
-        text = alt.Chart(marks).mark_text(align="left", dx=4, dy=-6, color="#D55E00",
-                                          fontSize=14).encode(x="year:O", text="label:N")
-        layers += [rule, text]
-    return _finish(alt.layer(*layers, title=title).properties(height=420))
+                 alt.Tooltip(f"{value}:Q", title=unit, format=number)],
+    ).properties(height=380)
+    marks = _nomenclature_marks(changes)
+    return _finish(alt.vconcat(alt.layer(total_line, *marks), alt.layer(lines, *marks)))
 
 
 def execution_bars(frame: pd.DataFrame, title: str) -> alt.Chart:

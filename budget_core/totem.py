@@ -23,6 +23,7 @@ from budget_core.model import (
     BudgetDocument,
     DocumentInfo,
     entity_type_of,
+    parse_population,
     to_cents,
 )
 from budget_core.nomenclature import plan_for, split_nomenclature
@@ -31,8 +32,9 @@ from budget_core.xmlsafe import SAFE_OPTIONS
 NS_BUDGET = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
 ROOTS = ("DocumentBudgetaire", "CompteFinancierUnique")
 HEADER_FIELDS = ("LibelleColl", "IdColl", "NatCEPL", "LibelleEtab", "IdEtab", "CodInseeColl",
-                 "Nomenclature", "NatDec", "Exer", "CodTypBud")
+                 "Nomenclature", "NatDec", "Exer", "CodTypBud", "NumDec", "DteDec")
 _LINE = f"{{{NS_BUDGET}}}LigneBudget"
+_INFORMATION = f"{{{NS_BUDGET}}}Information"  # InformationsGenerales/Information Code="PopTot"
 _HEADER_TAGS = {f"{{{NS_BUDGET}}}{name}": name for name in HEADER_FIELDS}
 
 
@@ -90,6 +92,8 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
             else:
                 if tag in _HEADER_TAGS:
                     header.setdefault(_HEADER_TAGS[tag], (elem.get("V") or "").strip())
+                elif tag == _INFORMATION and elem.get("Code") == "PopTot":
+                    header.setdefault("PopTot", elem.get("V") or "")
                 parent = elem.getparent()
                 if parent is not None and parent.tag != _LINE:
                     # Everything but a line's own fields is read once and freed: annexes, or
@@ -106,6 +110,8 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
         raise FormatError(f"document incomplet : {what}.", source=name,
                           hint="Vérifiez qu'il s'agit d'un document budgétaire TOTEM complet "
                                "et non d'un extrait ou d'un fichier tronqué.")
+    # InformationsGenerales may follow the lines: the population is known only at the end.
+    builder.info.population = parse_population(header.get("PopTot"))
     lines = builder.frame(source_sha256=reader.sha256.hexdigest())
     return BudgetDocument(builder.info, lines, skipped, builder.warnings())
 
@@ -170,6 +176,8 @@ def _builder(header: dict[str, str], name: str) -> LineBuilder:
         insee=header.get("CodInseeColl", ""),
         source_file=name,
         source_format="totem",
+        decision_number=header.get("NumDec", ""),
+        decision_date=header.get("DteDec", ""),
     )
     plan = plan_for(nomenclature, info.year, source=name)
     info.plan_year = plan.year
