@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -11,8 +11,15 @@ import streamlit as st
 from budget_core.config import settings
 from budget_core.errors import BudgetError
 from budget_core.fmt import md_escape
-from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES
-from budget_core.store import Store
+from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES, BudgetDocument
+from budget_core.selection import (
+    budget_name,
+    decision_label,
+    documents_of,
+    pick_index,
+    still_valid,
+)
+from budget_core.store import Store, catalogue_rows
 
 ALL = "Tous"
 
@@ -32,19 +39,52 @@ def catalogue(version: tuple[str, float]) -> pd.DataFrame:
     return store().documents()
 
 
-def documents() -> pd.DataFrame:
+UPLOADS = "uploads"  # session state: documents uploaded on Données, never written to the store
+CHOICE = "choice"  # session state: the last budget, year, stage and document chosen
+
+
+def uploads() -> dict[str, BudgetDocument]:
+    """Documents uploaded in this session, by key (`depot_<sha256>`): pickers offer them."""
+    found: dict[str, BudgetDocument] = st.session_state.setdefault(UPLOADS, {})
+    return found
+
+
+def keep_upload(document: BudgetDocument) -> str:
+    """Keep an uploaded document for this session's pages; returns its key."""
+    key = f"depot_{document.info.source_sha256[:16]}_{document.info.siret}"
+    uploads()[key] = document
+    return key
+
+
+def stored_documents() -> pd.DataFrame:
+    """The store's catalogue only."""
     return catalogue(_version())
 
 
+def documents() -> pd.DataFrame:
+    """The store's catalogue and this session's uploads."""
+    stored = stored_documents()
+    mine = uploads()
+    if not mine:
+        return stored
+    return pd.concat([stored, catalogue_rows((doc, key) for key, doc in mine.items())],
+                     ignore_index=True)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
-def budget_lines(sirets: tuple[str, ...], years: tuple[int, ...], stages: tuple[str, ...],
-                 kinds: tuple[str, ...], version: tuple[str, float]) -> pd.DataFrame:
-    return store().lines(sirets, years, stages, kinds)
+def stored_lines(doc_keys: tuple[str, ...], version: tuple[str, float]) -> pd.DataFrame:
+    return store().document_lines(doc_keys)
 
 
-def lines_for(sirets: list[str], years: list[int], stages: list[str],
-              kinds: tuple[str, ...] = ("principal", "annexe")) -> pd.DataFrame:
-    return budget_lines(tuple(sirets), tuple(years), tuple(stages), kinds, _version())
+def lines_for(doc_keys: Iterable[str]) -> pd.DataFrame:
+    """The lines of these documents (stored or uploaded), each with its `doc_key`."""
+    keys = list(dict.fromkeys(doc_keys))
+    mine = uploads()
+    parts = [mine[key].lines.assign(doc_key=key) for key in keys if key in mine]
+    stored = tuple(key for key in keys if key not in mine)
+    if stored or not parts:
+        parts.insert(0, stored_lines(stored, _version()))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def workshop_mode() -> bool:
@@ -53,36 +93,53 @@ def workshop_mode() -> bool:
                                   bind="query-params"))
 
 
-def url_selectbox(box: st.delta_generator.DeltaGenerator, label: str, options: list[Any],
-                  key: str, format_func: Callable[[Any], str] = str) -> Any:
-    """A selectbox whose raw value (a SIRET, a stage code) is kept in the URL as `?key=value`.
+def remembered() -> dict[str, Any]:
+    """The choice every page starts from (budget, year, stage, document), across pages."""
+    choice: dict[str, Any] = st.session_state.setdefault(CHOICE, {})
+    return choice
 
-    Streamlit's own binding writes the displayed label to the URL; links must hold codes.
+
+def url_selectbox(box: st.delta_generator.DeltaGenerator, label: str, options: list[Any],
+                  key: str, format_func: Callable[[Any], str] = str, *,
+                  shared: str | None = None) -> Any:
+    """A selectbox whose raw value (a SIRET, a stage code) is kept in the URL as `?key=value`,
+    and, under the name `shared`, remembered for the other pages.
+
+    It shows, in order, the value chosen on this page, the link's, the one last chosen on
+    any page, the first option: the first that is still an option. Streamlit's own binding
+    writes the displayed label to the URL; links must hold codes.
     """
-    wanted = st.query_params.get(key)
-    by_text = {str(option): i for i, option in enumerate(options)}
-    index = by_text.get(wanted, 0) if wanted is not None else 0
-    value = box.selectbox(label, options, index=index, key=key, format_func=format_func)
-    if value is not None:
-        st.query_params[key] = str(value)
+    if not options:
+        return box.selectbox(label, options, key=key)
+    index = pick_index(options, st.session_state.get(key), st.query_params.get(key),
+                       remembered().get(shared) if shared else None)
+    st.session_state[key] = options[index]
+    value = box.selectbox(label, options, key=key, format_func=format_func)
+    st.query_params[key] = str(value)
+    if shared:
+        remembered()[shared] = value
     return value
 
 
 def url_multiselect(box: st.delta_generator.DeltaGenerator, label: str, options: list[str],
                     key: str, format_func: Callable[[Any], str], default: list[str],
                     max_selections: int) -> list[str]:
-    """A multiselect kept in the URL as codes: `?cmp=21930048000015,21560046100010`."""
-    wanted = [code for code in st.query_params.get(key, "").split(",") if code in options]
-    chosen = box.multiselect(label, options, default=wanted or default, key=key,
-                             format_func=format_func, max_selections=max_selections)
+    """A multiselect kept in the URL as codes: `?cmp=21930048000015,21560046100010`.
+
+    Values that are no longer options (Recettes chosen after Dépenses) are dropped; none
+    left gives the default.
+    """
+    linked = [code for code in st.query_params.get(key, "").split(",") if code]
+    current = st.session_state.get(key)
+    st.session_state[key] = still_valid(linked if current is None else current, options,
+                                        default)[:max_selections]
+    chosen = box.multiselect(label, options, key=key, format_func=format_func,
+                             max_selections=max_selections)
     st.query_params[key] = ",".join(chosen)
     return list(chosen)
 
 
-def entity_label(row: pd.Series) -> str:
-    """`CRACH — LOTISSEMENT LE BOCENO (annexe)`: a budget is a SIRET (IdEtab)."""
-    annex = " (annexe)" if row["budget_kind"] == "annexe" else ""
-    return f"{row['entity_name']} — {row['budget_label']}{annex}"
+entity_label = budget_name
 
 
 def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collectivité",
@@ -98,8 +155,7 @@ def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collect
     names = dict(zip(entities["siret"], entities.apply(entity_label, axis=1), strict=True))
     if not names:
         return None
-    options = list(names)
-    return url_selectbox(box, label, options, key, names.__getitem__)
+    return url_selectbox(box, label, list(names), key, names.__getitem__, shared="siret")
 
 
 def pick_stage(docs: pd.DataFrame, *, key: str = "etape",
@@ -109,7 +165,36 @@ def pick_stage(docs: pd.DataFrame, *, key: str = "etape",
     if not stages:
         return None
     return url_selectbox(box, "Étape budgétaire", stages, key,
-                         lambda s: f"{s} — {STAGE_LABELS[s]}")
+                         lambda s: f"{s} — {STAGE_LABELS[s]}", shared="stage")
+
+
+def pick_year(box: st.delta_generator.DeltaGenerator, docs: pd.DataFrame, key: str) -> int | None:
+    """The year among those of these documents, latest first."""
+    years = sorted({int(y) for y in docs["year"]}, reverse=True)
+    return url_selectbox(box, "Année", years, key, shared="year") if years else None
+
+
+def pick_document(docs: pd.DataFrame, entity_box: st.delta_generator.DeltaGenerator,
+                  stage_box: st.delta_generator.DeltaGenerator,
+                  year_box: st.delta_generator.DeltaGenerator) -> pd.Series | None:
+    """Budget, stage, year, then the document: a year has several DMs (and a document
+    uploaded in this session may stand beside a stored one), each its own document."""
+    siret = pick_entity(docs, container=entity_box)
+    mine = docs[docs["siret"] == siret]
+    stage = pick_stage(mine, container=stage_box)
+    year = pick_year(year_box, mine[mine["stage"] == stage], "annee")
+    if siret is None or stage is None or year is None:
+        return None
+    found = documents_of(docs, siret, year, stage)
+    keys = list(found["doc_key"])
+    chosen = keys[0]
+    if len(keys) > 1:
+        labels = {str(row["doc_key"]): decision_label(row) + (
+            f" — déposé : {row['source_file']}" if str(row["doc_key"]) in uploads() else "")
+            for row in found.to_dict("records")}
+        chosen = url_selectbox(year_box, "Document", keys, "doc", labels.__getitem__,
+                               shared="doc")
+    return found[found["doc_key"] == chosen].iloc[0]
 
 
 DIRECTION_LABELS = {"depense": "Dépenses", "recette": "Recettes"}

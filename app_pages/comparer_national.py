@@ -111,7 +111,7 @@ ours = ours[(ours["siren"] == siren) & ours["stage"].isin(["CA", "CFU"])
             & (ours["budget_kind"] == "principal") & (ours["year"] == rows["year"].max())]
 own_values = None
 if not ours.empty:
-    own = lines_for(list(ours["siret"]), [int(rows["year"].max())], list(ours["stage"]))
+    own = lines_for(ours["doc_key"])
     own_values = from_lines(own, population=float(population.iloc[0]) if len(population)
                             else None)
 for indicator in INDICATORS:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.common import documents, show_error, upload_widget
+from app_pages.common import keep_upload, show_error, stored_documents, upload_widget
 from budget_core import analysis
 from budget_core.cache import Cache
 from budget_core.config import settings
@@ -13,7 +13,7 @@ from budget_core.http import Http, make_session
 from budget_core.sources import PublishedResource, load_portals, source_for
 
 st.title("Données")
-docs = documents()
+docs = stored_documents()
 st.markdown("#### Documents chargés")
 st.dataframe(docs[["entity_name", "budget_label", "year", "stage", "nomenclature",
                    "source_file", "source_format", "line_count", "source_sha256"]],
@@ -67,16 +67,24 @@ if upload is not None:
         st.stop()
     for document in uploaded:
         info = document.info
+        key = keep_upload(document)
         st.success(f"{md_escape(info.entity_name)} — {md_escape(info.budget_label)} — "
                    f"{info.stage} {info.year} : "
                    f"{len(document.lines)} lignes ({info.nomenclature}/{info.declinaison}).")
         for warning in document.warnings:
             st.warning(md_escape(warning))
         table = analysis.by_chapter(document.lines)
-        for direction, title in (("recette", "Recettes réelles"), ("depense",
-                                                                    "Dépenses réelles")):
-            part = table[table["direction"] == direction]
-            st.metric(title, euros(part["amount"].sum()))
+        m1, m2 = st.columns(2)
+        for box, direction, title in ((m1, "recette", "Recettes réelles"),
+                                      (m2, "depense", "Dépenses réelles")):
+            box.metric(title, euros(table.loc[table["direction"] == direction, "amount"].sum()))
+        st.page_link("app_pages/explorer.py", icon="🔎",
+                     label=f"Explorer ce document : graphiques, politiques publiques, détail "
+                           f"({md_escape(info.entity_name)} {info.stage} {info.year})",
+                     query_params={"siret": info.siret, "etape": info.stage,
+                                   "annee": str(info.year), "doc": key})
+    st.caption("Le document reste disponible sur toutes les pages pendant cette session, sans "
+               "être enregistré dans le cache.")
     if st.button("Ajouter au cache local", key="add_cache"):
         count = cache.store.add(uploaded)
         st.success(f"{count} document(s) ajouté(s) au cache {cache.store.folder} : "
