@@ -45,6 +45,11 @@ totals = analysis.yearly_totals(frame, people)
 top = frame.groupby("chapter_code")["amount"].sum().astype(float).nlargest(8).index
 labels = dict(zip(frame["chapter_code"], frame["chapter_code"] + " — " + frame["chapter_label"],
                   strict=False))
+# Chapters chosen for Dépenses do not apply to Recettes: a change of Sens starts afresh.
+if st.session_state.get("evo_chapitres_sens", direction) != direction:
+    st.session_state.pop("evo_chapitres", None)
+    st.query_params.pop("evo_chapitres", None)
+st.session_state["evo_chapitres_sens"] = direction
 chapters = url_multiselect(st, "Chapitres", sorted(labels), "evo_chapitres",
                            labels.__getitem__, default=list(top), max_selections=12)
 changes = analysis.nomenclature_changes(lines)

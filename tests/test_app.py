@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
+from lxml import etree
 from streamlit.testing.v1 import AppTest
 
 from budget_core.analysis import by_chapter
@@ -19,6 +20,8 @@ from budget_core.national import NationalStore
 from budget_core.store import Store
 from tests.conftest import TOTEM, parsed
 from tests.portal_server import running
+from tests.rawxml import NS, budget_lines
+from tests.rawxml import value as xml_value
 
 MONTREUIL = "21930048000015"
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +74,7 @@ def test_explorer_shows_the_documents_own_totals(app: AppTest) -> None:
     assert spending == Decimal("211272101.98") + Decimal("61148446.05") - lines.loc[
         lines["carryover"].astype(bool) & (lines["direction"] == "depense"), "amount"].sum()
     assert [m.value for m in app.metric][:2] == [euros(income), euros(spending)]
-    recettes, depenses = chart_data(app)
+    recettes, depenses, *_ = chart_data(app)
     staff = depenses.set_index("chapter_code").loc["012", "amount"]
     assert Decimal(str(staff)) == table.loc[(table["direction"] == "depense")
                                             & (table["chapter_code"] == "012"), "amount"].sum()
@@ -101,10 +104,89 @@ def test_compare_two_communes_per_inhabitant(app: AppTest) -> None:
     open_page(app, "comparer", cmp_etape="CA", cmp_annee=2021,
               cmp=["21560046100010", MONTREUIL], par_habitant=True)
     [rows] = chart_data(app)
-    assert set(rows["entity_name"]) == {"CRACH", "VILLE DE MONTREUIL"}
-    crach = rows[(rows["entity_name"] == "CRACH") & (rows["chapter_code"] == "012")].iloc[0]
-    assert crach["population"] == 3423
-    assert crach["per_inhabitant"] == pytest.approx(float(crach["amount"]) / 3423)
+    crach_name, montreuil_name = "CRACH — BUDGET PRINCIPAL", \
+        "VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL"
+    assert set(rows["budget"]) == {crach_name, montreuil_name}
+    crach = rows[(rows["budget"] == crach_name) & (rows["chapter_code"] == "012")].iloc[0]
+    # The population of the budget's year, as Crach's CA 2021 states it (PopTot « 3 446 »).
+    stated = int(etree.parse(str(TOTEM / "crach_principal_CA_2021.xml")).xpath(
+        "//d:Information[@Code='PopTot']/@V", namespaces=NS)[0].replace(" ", ""))
+    assert stated == 3446
+    assert crach["population"] == stated
+    assert crach["per_inhabitant"] == pytest.approx(float(crach["amount"]) / stated)
+    assert any("indiquée par le document" in c.value for c in app.caption)
+
+
+def test_compare_two_budgets_of_crach_grouped_with_their_own_names(app: AppTest) -> None:
+    open_page(app, "comparer", cmp_etape="BP", cmp_annee=2022,
+              cmp=["21560046100010", "21560046100085"])
+    spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)
+    assert spec["encoding"]["yOffset"]["field"] == "budget"
+    assert spec["encoding"]["color"]["field"] == "budget"
+    [rows] = chart_data(app)
+    loans = rows[rows["chapter_code"] == "16"].set_index("budget")["amount"]
+    crach = {path: sum(Decimal(xml_value(line, "MtPrev") or "0") for line in budget_lines(path)
+                       if (xml_value(line, "Nature") or "").startswith("16")
+                       and xml_value(line, "CodRD") == "D" and xml_value(line, "OpBudg") == "0")
+             for path in (TOTEM / "crach_principal_BP_2022.xml",
+                          TOTEM / "crach_lotissement_BP_2022.xml")}
+    assert sorted(Decimal(str(v)) for v in loans) == sorted(crach.values())
+    assert set(loans.index) == {"CRACH — BUDGET PRINCIPAL",
+                                "CRACH — LOTISSEMENT LE BOCENO (annexe)"}
+    table = app.dataframe[0].value
+    assert {"CRACH — BUDGET PRINCIPAL", "CRACH — LOTISSEMENT LE BOCENO (annexe)"} <= set(
+        table.columns)
+    assert any(b.proto.label == "Télécharger ces données (CSV)" for b in
+               app.get("download_button"))
+
+
+def test_the_choice_follows_the_user_across_pages(app: AppTest) -> None:
+    open_page(app, "explorer", siret=MONTREUIL, etape="CA", annee=2023)
+    app.query_params.clear()  # the browser drops the URL on page change
+    app.switch_page("app_pages/execution.py").run()
+    values = {w.key: w.value for w in app.selectbox}
+    assert (values["exe_siret"], values["exe_annee"]) == (MONTREUIL, 2023)
+    app.switch_page("app_pages/evolution.py").run()
+    assert {w.key: w.value for w in app.selectbox}["evo_siret"] == MONTREUIL
+    app.switch_page("app_pages/comprendre.py").run()
+    values = {w.key: w.value for w in app.selectbox}
+    assert (values["siret"], values["etape"], values["annee"]) == (MONTREUIL, "CA", 2023)
+
+
+def test_evolution_resets_the_chapters_when_sens_changes(app: AppTest) -> None:
+    open_page(app, "evolution", evo_siret=MONTREUIL, evo_chapitres=["16", "23", "204"])
+    app.radio(key="evo_sens").set_value("recette").run()
+    chosen = app.multiselect(key="evo_chapitres").value
+    [evolution] = app.get("vega_lite_chart")
+    chapters = pa.ipc.open_stream(evolution.proto.datasets[-1].data.data).read_all().to_pandas()
+    assert set(chapters["direction"]) == {"recette"}
+    assert set(chapters["chapter_code"]) == set(chosen) and len(chosen) == 8
+    assert chosen != ["16", "23", "204"]
+
+
+def test_explorer_shows_each_dm_apart(app: AppTest) -> None:
+    open_page(app, "explorer", siret="21560046100010", etape="DM", annee=2021)
+    assert app.selectbox(key="doc").options == ["DM n° 2 du 22/11/2021",
+                                                "DM n° 3 du 13/12/2021"]
+    catalogue = Store(DEMO_DIR).documents().set_index("source_file")
+    for name in ("DM2", "DM3"):
+        path = TOTEM / f"crach_principal_{name}_2021.xml"
+        app.selectbox(key="doc").set_value(catalogue.loc[path.name, "doc_key"]).run()
+        [_, depenses, *_] = chart_data(app)
+        shown = depenses.set_index("chapter_code").loc["014", "amount"]
+        expected = sum(Decimal(xml_value(line, "MtPrev") or "0") for line in budget_lines(path)
+                       if xml_value(line, "ContNat") == "014")
+        assert Decimal(str(shown)) == expected  # 1 595 € (DM2), 562 € (DM3): never 2 157 €
+        assert md_escape(path.name) in app.caption[0].value
+
+
+def test_comprendre_explains_with_the_budgets_own_figures(app: AppTest) -> None:
+    open_page(app, "comprendre", siret=MONTREUIL, etape="CA", annee=2022)
+    lines = parsed(TOTEM / "Montreuil_CA_2022.xml").lines
+    real = lines[(lines["operation_kind"] == "reel") & ~lines["carryover"].astype(bool)]
+    income = real[(real["direction"] == "recette") & (real["section"] == "fonctionnement")]
+    assert app.metric[0].value == euros(income["amount"].sum())
+    assert any("Opérations réelles et opérations d'ordre" in m.value for m in app.markdown)
 
 
 def test_evolution_over_eight_years_of_montreuil(app: AppTest) -> None:
