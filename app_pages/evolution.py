@@ -55,9 +55,11 @@ chapters = url_multiselect(st, "Chapitres", sorted(labels), "evo_chapitres",
 changes = analysis.nomenclature_changes(lines)
 value = "per_inhabitant" if per_head else "amount"
 sens = "Dépenses" if direction == "depense" else "Recettes"
-st.altair_chart(charts.evolution_lines(frame[frame["chapter_code"].isin(chapters)], totals,
-                                       changes, f"{sens} réelles : total et chapitres choisis",
-                                       value), key="chart_evolution")
+st.altair_chart(charts.evolution_total(totals, changes, f"{sens} réelles : total par année",
+                                       value), key="chart_evolution_total")
+st.altair_chart(charts.evolution_lines(frame[frame["chapter_code"].isin(chapters)], changes,
+                                       f"{sens} réelles par chapitre", value),
+                key="chart_evolution")
 for year, before, after in changes:
     st.warning(f"Changement de nomenclature en {year} : {before} → {after}. Les chapitres "
                "sont rapprochés par leur code, sous un seul libellé ; ceux qui n'existent que "

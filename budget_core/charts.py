@@ -21,8 +21,7 @@ FRENCH = alt.Locale(number=alt.NumberLocale(decimal=",", thousands="\u00a0", gro
 EUROS = "$,.0f"
 
 
-def _finish(chart: alt.Chart | alt.LayerChart | alt.FacetChart | alt.VConcatChart
-            ) -> alt.Chart:
+def _finish(chart: alt.Chart | alt.LayerChart | alt.FacetChart) -> alt.Chart:
     return chart.configure(locale=FRENCH).configure_axis(
         labelFontSize=14, titleFontSize=15, labelLimit=380).configure_legend(
         labelFontSize=14, titleFontSize=14).configure_title(fontSize=18)
@@ -91,26 +90,37 @@ def _nomenclature_marks(changes: list[tuple[int, str, str]]) -> list[alt.Chart]:
     return [rule, text]
 
 
-def evolution_lines(frame: pd.DataFrame, totals: pd.DataFrame,
-                    changes: list[tuple[int, str, str]], title: str,
+def _per_head(value: str) -> tuple[str, str]:
+    """Axis unit and number format of an amount or of an amount per inhabitant."""
+    return ("€ par habitant", "$,.2f") if value == "per_inhabitant" else ("Montant", EUROS)
+
+
+def evolution_total(totals: pd.DataFrame, changes: list[tuple[int, str, str]], title: str,
                     value: str = "amount") -> alt.Chart:
-    """The total by year (its change on the previous year in the tooltip) above the lines of
-    the chosen chapters (frames of analysis.evolution / yearly_totals, with `per_inhabitant`
-    when `value` is it), with a rule where the nomenclature changes."""
-    per_head = value == "per_inhabitant"
-    unit = "€ par habitant" if per_head else "Montant"
-    number = "$,.2f" if per_head else EUROS
-    total = _prepare(totals.assign(chapter_code="Total", chapter_label="tous chapitres"),
-                     value)
-    total["year"] = total["year"].astype(int)
-    total_line = alt.Chart(total, title=title).mark_line(point=True, color="#000000",
-                                                         strokeWidth=3).encode(
-        x=alt.X("year:O", title="Exercice"),
-        y=alt.Y(f"{value}:Q", title=f"Total ({unit})", axis=alt.Axis(format=number)),
+    """The total by year (analysis.yearly_totals), its change on the previous year written
+    above each point, with a rule where the nomenclature changes."""
+    unit, number = _per_head(value)
+    data = _prepare(totals.assign(chapter_code="Total", chapter_label="tous chapitres"), value)
+    data["year"] = data["year"].astype(int)
+    data["evolution"] = [f"{c:+.1%}".replace(".", ",") if pd.notna(c) else ""
+                         for c in data["change"]]
+    base = alt.Chart(data).encode(x=alt.X("year:O", title="Exercice"),
+                                  y=alt.Y(f"{value}:Q", title=unit,
+                                          axis=alt.Axis(format=number)))
+    line = base.mark_line(point=True, color="#000000", strokeWidth=3).encode(
         tooltip=[alt.Tooltip("year:O", title="Exercice"),
                  alt.Tooltip(f"{value}:Q", title="Total", format=number),
-                 alt.Tooltip("change:Q", title="Évolution sur un an", format="+.1%")],
-    ).properties(height=220)
+                 alt.Tooltip("evolution:N", title="Évolution sur un an")])
+    labels = base.mark_text(dy=-12, fontSize=13, color="#000000").encode(text="evolution:N")
+    return _finish(alt.layer(line, labels, *_nomenclature_marks(changes), title=title)
+                   .properties(height=260))
+
+
+def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]], title: str,
+                    value: str = "amount") -> alt.Chart:
+    """Lines by chapter over the years (analysis.evolution, with `per_inhabitant` when
+    `value` is it), with a rule where the nomenclature changes."""
+    unit, number = _per_head(value)
     data = _prepare(frame, value)
     data["year"] = data["year"].astype(int)
     lines = alt.Chart(data).mark_line(point=True).encode(
@@ -123,9 +133,9 @@ def evolution_lines(frame: pd.DataFrame, totals: pd.DataFrame,
                  alt.Tooltip("chapitre:N", title="Chapitre"),
                  alt.Tooltip("nomenclature:N", title="Nomenclature"),
                  alt.Tooltip(f"{value}:Q", title=unit, format=number)],
-    ).properties(height=380)
-    marks = _nomenclature_marks(changes)
-    return _finish(alt.vconcat(alt.layer(total_line, *marks), alt.layer(lines, *marks)))
+    )
+    return _finish(alt.layer(lines, *_nomenclature_marks(changes), title=title)
+                   .properties(height=420))
 
 
 def execution_bars(frame: pd.DataFrame, title: str) -> alt.Chart:

@@ -157,8 +157,7 @@ def test_evolution_resets_the_chapters_when_sens_changes(app: AppTest) -> None:
     open_page(app, "evolution", evo_siret=MONTREUIL, evo_chapitres=["16", "23", "204"])
     app.radio(key="evo_sens").set_value("recette").run()
     chosen = app.multiselect(key="evo_chapitres").value
-    [evolution] = app.get("vega_lite_chart")
-    chapters = pa.ipc.open_stream(evolution.proto.datasets[-1].data.data).read_all().to_pandas()
+    [_, chapters] = chart_data(app)
     assert set(chapters["direction"]) == {"recette"}
     assert set(chapters["chapter_code"]) == set(chosen) and len(chosen) == 8
     assert chosen != ["16", "23", "204"]
@@ -191,8 +190,21 @@ def test_comprendre_explains_with_the_budgets_own_figures(app: AppTest) -> None:
 
 def test_evolution_over_eight_years_of_montreuil(app: AppTest) -> None:
     open_page(app, "evolution", evo_siret=MONTREUIL)
-    [rows] = chart_data(app)
-    assert set(rows["year"]) == set(range(2016, 2024))
+    totals, chapters = chart_data(app)
+    assert set(chapters["year"]) == set(totals["year"]) == set(range(2016, 2024))
+    spent = {}
+    for year in (2022, 2023):
+        lines = parsed(TOTEM / f"Montreuil_CA_{year}.xml").lines
+        real = lines[(lines["operation_kind"] == "reel") & ~lines["carryover"].astype(bool)
+                     & (lines["direction"] == "depense")]
+        spent[year] = float(real["mt_real"].sum())
+    last = totals.set_index("year").loc[2023]
+    assert last["amount"] == pytest.approx(spent[2023])
+    assert last["change"] == pytest.approx(spent[2023] / spent[2022] - 1)
+    # € per inhabitant with the population the CA 2023 states (InformationsGenerales PopTot).
+    stated = int(etree.parse(str(TOTEM / "Montreuil_CA_2023.xml")).xpath(
+        "//d:Information[@Code='PopTot']/@V", namespaces=NS)[0].replace(" ", ""))
+    assert last["per_inhabitant"] == pytest.approx(spent[2023] / stated)
 
 
 def test_execution_rate(app: AppTest) -> None:
