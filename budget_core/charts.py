@@ -67,7 +67,8 @@ def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.Chart:
     chart = alt.Chart(data, title=title).mark_bar().encode(
         x=alt.X(f"{value}:Q", title="€" if value == "amount" else "€ par habitant",
                 axis=alt.Axis(format=axis_format)),
-        y=alt.Y("chapitre:N", title=None, sort="-x"),
+        # Labels cut at 200 px (the tooltip has them whole): bars keep the width on a phone.
+        y=alt.Y("chapitre:N", title=None, sort="-x", axis=alt.Axis(labelLimit=200)),
         yOffset=alt.YOffset("budget:N", sort=budgets),
         color=alt.Color("budget:N", title="Budget", scale=colours,
                         legend=alt.Legend(orient="bottom", direction="vertical",
