@@ -101,18 +101,18 @@ def remembered() -> dict[str, Any]:
 
 def url_selectbox(box: st.delta_generator.DeltaGenerator, label: str, options: list[Any],
                   key: str, format_func: Callable[[Any], str] = str, *,
-                  shared: str | None = None) -> Any:
+                  shared: str | None = None, fallback: Any = None) -> Any:
     """A selectbox whose raw value (a SIRET, a stage code) is kept in the URL as `?key=value`,
     and, under the name `shared`, remembered for the other pages.
 
     It shows, in order, the value chosen on this page, the link's, the one last chosen on
-    any page, the first option: the first that is still an option. Streamlit's own binding
-    writes the displayed label to the URL; links must hold codes.
+    any page, the page's `fallback`, the first option: the first that is still an option.
+    Streamlit's own binding writes the displayed label to the URL; links must hold codes.
     """
     if not options:
         return box.selectbox(label, options, key=key)
     index = pick_index(options, st.session_state.get(key), st.query_params.get(key),
-                       remembered().get(shared) if shared else None)
+                       remembered().get(shared) if shared else None, fallback)
     st.session_state[key] = options[index]
     value = box.selectbox(label, options, key=key, format_func=format_func)
     st.query_params[key] = str(value)
@@ -159,19 +159,23 @@ def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collect
 
 
 def pick_stage(docs: pd.DataFrame, *, key: str = "etape",
-               container: st.delta_generator.DeltaGenerator | None = None) -> str | None:
+               container: st.delta_generator.DeltaGenerator | None = None,
+               fallback: str | None = None) -> str | None:
     box = container or st
     stages = [s for s in STAGES if s in set(docs["stage"])]
     if not stages:
         return None
     return url_selectbox(box, "Étape budgétaire", stages, key,
-                         lambda s: f"{s} — {STAGE_LABELS[s]}", shared="stage")
+                         lambda s: f"{s} — {STAGE_LABELS[s]}", shared="stage",
+                         fallback=fallback)
 
 
-def pick_year(box: st.delta_generator.DeltaGenerator, docs: pd.DataFrame, key: str) -> int | None:
+def pick_year(box: st.delta_generator.DeltaGenerator, docs: pd.DataFrame, key: str,
+              fallback: int | None = None) -> int | None:
     """The year among those of these documents, latest first."""
     years = sorted({int(y) for y in docs["year"]}, reverse=True)
-    return url_selectbox(box, "Année", years, key, shared="year") if years else None
+    return url_selectbox(box, "Année", years, key, shared="year",
+                         fallback=fallback) if years else None
 
 
 def pick_document(docs: pd.DataFrame, entity_box: st.delta_generator.DeltaGenerator,

@@ -17,14 +17,22 @@ from app_pages.common import (
 from budget_core import analysis, charts, population
 from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS
 from budget_core.scdl import csv_safe_bytes
-from budget_core.selection import budget_names, ordered, reference
+from budget_core.selection import (
+    budget_names,
+    default_comparison,
+    ordered,
+    reference,
+    richest,
+)
 
 st.title("Comparer des budgets")
 atelier = workshop_mode()
 docs = documents()
 c1, c2, c3 = st.columns(3)
-stage = pick_stage(docs, key="cmp_etape", container=c1)
-year = pick_year(c2, docs[docs["stage"] == stage], "cmp_annee")
+# Nothing chosen yet: open where the most budgets can be compared.
+widest_stage, widest_year = richest(docs)
+stage = pick_stage(docs, key="cmp_etape", container=c1, fallback=widest_stage)
+year = pick_year(c2, docs[docs["stage"] == stage], "cmp_annee", fallback=widest_year)
 types = [t for t in ENTITY_TYPE_LABELS if t in set(docs["entity_type"])]
 kind = url_selectbox(c3, "Type de collectivité", [ALL, *types], "cmp_type",
                      lambda t: ENTITY_TYPE_LABELS.get(t, t))
@@ -34,8 +42,7 @@ if kind != ALL:
 refs = {reference(row): str(row["doc_key"]) for row in same.to_dict("records")}
 by_key = budget_names(same)
 names = {ref: by_key[key] for ref, key in refs.items()}
-last = remembered().get("siret")
-default = sorted(refs, key=lambda ref: not ref.startswith(str(last)))[:2]
+default = default_comparison(same, remembered().get("siret"))
 chosen = url_multiselect(st, "Budgets à comparer (2 à 10)", list(names), "cmp",
                          names.__getitem__, default=default, max_selections=10)
 o1, o2 = st.columns(2)

@@ -87,7 +87,7 @@ def documents_of(catalogue: pd.DataFrame, siret: str, year: int, stage: str) -> 
     return ordered(chosen)
 
 
-def reference(row: Mapping[str, object]) -> str:
+def reference(row: Mapping[str, object] | pd.Series) -> str:
     """What names a document among those of one year and stage, in a link: the budget's SIRET,
     or the document key for a DM (a budget has several DMs a year)."""
     return str(row["doc_key"] if row["stage"] == "DM" else row["siret"])
@@ -108,3 +108,35 @@ def budget_names(catalogue: pd.DataFrame) -> dict[str, str]:
         suffix = f" — {decision_label(row)}" if row["stage"] == "DM" else ""
         names[str(row["doc_key"])] = budget_name(row) + suffix
     return names
+
+
+def richest(catalogue: pd.DataFrame) -> tuple[str | None, int | None]:
+    """The stage and year where the most budgets can be compared (ties: the latest year, the
+    executed stage), where Comparer opens when nothing was chosen before."""
+    if catalogue.empty:
+        return None, None
+    rank = {stage: i for i, stage in enumerate(STAGES)}
+    counts = catalogue.groupby(["stage", "year"])["siret"].nunique().reset_index()
+    counts["_rank"] = counts["stage"].map(rank)
+    best = counts.sort_values(["siret", "year", "_rank"]).iloc[-1]
+    return str(best["stage"]), int(best["year"])
+
+
+def default_comparison(catalogue: pd.DataFrame, first: str | None = None) -> list[str]:
+    """Two documents worth comparing: the budget last chosen (SIRET `first`) or the first
+    budget principal, then a budget principal of another collectivité of the same type (else
+    of any type, else any other budget). Keys of `reference`."""
+    if catalogue.empty:
+        return []
+    rows = catalogue.assign(_first=catalogue["siret"] != first,
+                            _annex=catalogue["budget_kind"] != "principal").sort_values(
+        ["_first", "_annex", "entity_name", "doc_key"])
+    lead = rows.iloc[0]
+    others = rows[rows["doc_key"] != lead["doc_key"]]
+    elsewhere = others[others["siren"] != lead["siren"]]
+    for candidates in (elsewhere[(elsewhere["entity_type"] == lead["entity_type"])
+                                 & ~elsewhere["_annex"]], elsewhere[~elsewhere["_annex"]],
+                       others):
+        if not candidates.empty:
+            return [reference(lead), reference(candidates.iloc[0])]
+    return [reference(lead)]

@@ -15,8 +15,10 @@ from budget_core.nomenclature import load_plan
 from budget_core.selection import (
     budget_names,
     decision_label,
+    default_comparison,
     documents_of,
     pick_index,
+    richest,
     still_valid,
 )
 from budget_core.store import Store
@@ -144,3 +146,19 @@ def test_yearly_totals_change_and_per_inhabitant() -> None:
     assert pd.isna(first["change"])
     assert second["change"] == float(second["amount"]) / float(first["amount"]) - 1
     assert second["per_inhabitant"] == float(second["amount"]) / 111810
+
+
+def test_comparer_opens_on_two_collectivites_of_the_same_type() -> None:
+    catalogue = Store(DEMO_DIR).documents()
+    stage, year = richest(catalogue)
+    same = catalogue[(catalogue["stage"] == stage) & (catalogue["year"] == year)]
+    # The stage and year where the demo holds the most budgets: CA 2021 (Crach's two budgets,
+    # Montreuil, the Morbihan), as the catalogue counts them.
+    counts = catalogue.groupby(["stage", "year"])["siret"].nunique()
+    assert counts[(stage, year)] == counts.max()
+    first, second = (same.set_index("siret").loc[ref] for ref in default_comparison(same))
+    assert (first["budget_kind"], second["budget_kind"]) == ("principal", "principal")
+    assert first["siren"] != second["siren"]
+    assert first["entity_type"] == second["entity_type"]
+    # The budget last chosen comes first, even a budget annexe.
+    assert default_comparison(same, "21560046100085")[0] == "21560046100085"
