@@ -8,33 +8,28 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import TOTEM
 from tests.rawxml import budget_lines, value
-from tests.test_browser import ARTIFACTS, CHROMIUM, playwright, server
+from tests.test_browser import ARTIFACTS, CHROMIUM, page, server
 
-__all__ = ["server"]  # the fixture, imported for pytest
+__all__ = ["page", "server"]  # the fixtures, imported for pytest
 MONTREUIL = "21930048000015"
 CRACH = "21560046100010"
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium absent")]
 SIZES = {"desktop": {"width": 1440, "height": 900}, "mobile": {"width": 390, "height": 844}}
 
 
-@pytest.fixture(scope="module", params=list(SIZES))
-def page(request: pytest.FixtureRequest) -> Iterator[object]:
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        context = browser.new_context(viewport=SIZES[request.param], accept_downloads=True)
-        tab = context.new_page()
-        tab.size_name = request.param
-        yield tab
-        browser.close()
+@pytest.fixture(params=list(SIZES))
+def size(request: pytest.FixtureRequest, page: object) -> str:
+    """Each test at 1440×900 and at 390×844, in the browser tab of tests/test_browser.py."""
+    page.set_viewport_size(SIZES[request.param])
+    return str(request.param)
 
 
 def settle(page: object) -> None:
@@ -43,9 +38,9 @@ def settle(page: object) -> None:
     page.wait_for_timeout(800)
 
 
-def shot(page: object, name: str) -> None:
+def shot(page: object, name: str, size: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"state_{name}_{page.size_name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"state_{name}_{size}.png"), full_page=True)
 
 
 def shown(page: object, label: str) -> str:
@@ -62,29 +57,29 @@ def choose(page: object, label: str, option: str) -> None:
     settle(page)
 
 
-def go_to(page: object, title: str) -> None:
+def go_to(page: object, title: str, size: str) -> None:
     """Follow the sidebar navigation, as a user does (the URL loses its parameters)."""
     nav = page.locator("[data-testid='stSidebarNav']")
     if not nav.is_visible():
         page.locator("[data-testid='stExpandSidebarButton']").click()
     nav.get_by_text(title, exact=True).click()
     settle(page)
-    if page.size_name == "mobile" and nav.is_visible():  # the sidebar covers a phone's page
+    if size == "mobile" and nav.is_visible():  # the sidebar covers a phone's page
         page.locator("[data-testid='stSidebarCollapseButton'] button").click()
         page.wait_for_timeout(500)
 
 
-def test_the_choice_is_kept_across_pages(server: str, page: object) -> None:
+def test_the_choice_is_kept_across_pages(server: str, page: object, size: str) -> None:
     page.goto(f"{server}/explorer?siret={MONTREUIL}&etape=CA&annee=2023")
     settle(page)
     montreuil = "VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL"
     assert shown(page, "Collectivité") == montreuil
-    shot(page, "explorer")
-    go_to(page, "Prévu / réalisé")
+    shot(page, "explorer", size)
+    go_to(page, "Prévu / réalisé", size)
     assert (shown(page, "Collectivité"), shown(page, "Année")) == (montreuil, "2023")
     assert f"exe_siret={MONTREUIL}" in page.url and "exe_annee=2023" in page.url
-    shot(page, "execution")
-    go_to(page, "Évolution")
+    shot(page, "execution", size)
+    go_to(page, "Évolution", size)
     assert shown(page, "Collectivité") == montreuil
     assert shown(page, "Étape budgétaire") == "CA — Compte administratif"
     chips = page.locator("[data-testid='stMultiSelect']")
@@ -93,10 +88,10 @@ def test_the_choice_is_kept_across_pages(server: str, page: object) -> None:
     settle(page)
     assert "011 — Charges à caractère général" not in chips.inner_text()
     assert "73 — Impôts et taxes" in chips.inner_text()
-    shot(page, "evolution")
-    go_to(page, "Comprendre un budget")
+    shot(page, "evolution", size)
+    go_to(page, "Comprendre un budget", size)
     assert (shown(page, "Collectivité"), shown(page, "Année")) == (montreuil, "2023")
-    shot(page, "comprendre")
+    shot(page, "comprendre", size)
 
 
 def chapter_from_csv(page: object, chapter: str) -> Decimal:
@@ -115,31 +110,31 @@ def voted_in_chapter(name: str, chapter: str) -> Decimal:
                 if value(line, "ContNat") == chapter), Decimal(0))
 
 
-def test_each_dm_is_its_own_document(server: str, page: object) -> None:
+def test_each_dm_is_its_own_document(server: str, page: object, size: str) -> None:
     page.goto(f"{server}/explorer?siret={CRACH}&etape=DM&annee=2021")
     settle(page)
     assert shown(page, "Document") == "DM n° 2 du 22/11/2021"
     assert page.get_by_text("DM n° 2 du 22/11/2021 (exercice 2021)").count() == 1
-    if page.size_name == "desktop":
+    if size == "desktop":
         assert chapter_from_csv(page, "014") == voted_in_chapter("DM2", "014") == \
             Decimal("1595.00")
     choose(page, "Document", "DM n° 3 du 13/12/2021")
     assert "doc=21560046100010_2021_DM_" in page.url
     assert page.get_by_text("DM n° 3 du 13/12/2021 (exercice 2021)").count() == 1
-    if page.size_name == "desktop":
+    if size == "desktop":
         assert chapter_from_csv(page, "014") == voted_in_chapter("DM3", "014") == \
             Decimal("562.00")
-    shot(page, "explorer_dm3")
+    shot(page, "explorer_dm3", size)
 
 
-def test_an_upload_opens_in_explorer_in_one_click(server: str, page: object) -> None:
+def test_an_upload_opens_in_explorer_in_one_click(server: str, page: object, size: str) -> None:
     page.goto(f"{server}/donnees")
     settle(page)
     page.locator("input[type='file']").set_input_files(
         str(TOTEM / "crach_lotissement_DM1_2022.xml"))
     link = page.get_by_text("Explorer ce document", exact=False)
     link.wait_for(timeout=30_000)
-    shot(page, "donnees_upload")
+    shot(page, "donnees_upload", size)
     link.click()
     settle(page)
     assert "/explorer" in page.url
@@ -147,10 +142,10 @@ def test_an_upload_opens_in_explorer_in_one_click(server: str, page: object) -> 
                                        "crach_lotissement_DM1_2022.xml")
     assert page.get_by_text("fichier déposé, non enregistré dans le cache").count() == 1
     assert page.locator("[data-testid='stException']").count() == 0
-    shot(page, "explorer_upload")
+    shot(page, "explorer_upload", size)
 
 
-def test_comparer_groups_two_budgets_of_crach(server: str, page: object) -> None:
+def test_comparer_groups_two_budgets_of_crach(server: str, page: object, size: str) -> None:
     page.goto(f"{server}/comparer?cmp_etape=BP&cmp_annee=2022"
               "&cmp=21560046100010,21560046100085")
     settle(page)
@@ -159,4 +154,4 @@ def test_comparer_groups_two_budgets_of_crach(server: str, page: object) -> None
     assert "CRACH — LOTISSEMENT LE BOCENO (annexe)" in chosen
     assert page.get_by_text("Télécharger ces données (CSV)").count() == 1
     assert page.locator("[data-testid='stException']").count() == 0
-    shot(page, "comparer")
+    shot(page, "comparer", size)
