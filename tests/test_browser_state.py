@@ -1,6 +1,7 @@
 """The choice that follows the user and the DMs kept apart, seen in a real Chromium.
 
-Reuses the `server` fixture of tests/test_browser.py (streamlit run on the demo data).
+Reuses the `server` and `page` fixtures of tests/test_browser.py (streamlit run on the demo
+data, one Chromium tab).
 Screenshots at 1440×900 and 390×844 go to test-artifacts/ (state_*.png).
 """
 
