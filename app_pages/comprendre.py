@@ -85,10 +85,11 @@ st.markdown(
     "recette, elles ne sont pas des flux d'argent et les additionner aux opérations réelles "
     "compterait deux fois les mêmes montants. Les **résultats reportés** (lignes 001 et 002) "
     "sont l'excédent ou le déficit des années passées, pas l'argent de l'année.")
-o1, o2, o3 = st.columns(3)
+o1, o2, o3, o4 = st.columns(4)
 o1.metric("Opérations d'ordre (dépenses)", euros(parts["ordre_depense"]))
 o2.metric("Opérations d'ordre (recettes)", euros(parts["ordre_recette"]))
-o3.metric("Résultats reportés (001/002)", euros(parts["reporte"]))
+o3.metric("Excédents reportés (recettes 001/002)", euros(parts["reporte_recette"]))
+o4.metric("Déficits reportés (dépenses 001/002)", euros(parts["reporte_depense"]))
 
 st.markdown("### 5. L'épargne : ce qui reste pour investir")
 values = indicators.from_lines(lines)
@@ -97,7 +98,7 @@ for box, item in zip((e1, e2, e3), ("epargne_brute", "epargne_nette", "taux_epar
                      strict=True):
     indicator = indicators.BY_KEY[item]
     shown = percent(values[item]) if indicator.unit == "%" else euros(values[item])
-    box.metric(indicator.label, shown, help=indicator.definition)
+    box.metric(indicator.label, shown)
     box.caption(indicator.definition)
 if not done:
     st.caption("Budget voté : ce sont des montants prévus ; le compte administratif (ou le "

@@ -198,16 +198,19 @@ def by_policy(lines: pd.DataFrame, *, include_order: bool = False) -> pd.DataFra
 def overview(lines: pd.DataFrame) -> dict[str, Decimal]:
     """What a budget is made of, for « Comprendre un budget »: real income and spending of
     each section (`recette_fonctionnement`...), order operations (`ordre_depense`, equal to
-    `ordre_recette` when the document balances them) and results carried over (`reporte`)."""
+    `ordre_recette` when the document balances them) and results carried over from the
+    previous years (`reporte_recette`: an excédent, `reporte_depense`: a déficit)."""
     out: dict[str, Decimal] = {}
     real = select(lines)
+    carried = lines[lines["carryover"].astype(bool)]
     for direction in ("recette", "depense"):
         for section in ("fonctionnement", "investissement"):
             part = real[(real["direction"] == direction) & (real["section"] == section)]
             out[f"{direction}_{section}"] = Decimal(part["amount"].sum())
         order = lines[(lines["operation_kind"] == "ordre") & (lines["direction"] == direction)]
         out[f"ordre_{direction}"] = Decimal(order["amount"].sum())
-    out["reporte"] = Decimal(lines.loc[lines["carryover"].astype(bool), "amount"].sum())
+        out[f"reporte_{direction}"] = Decimal(
+            carried.loc[carried["direction"] == direction, "amount"].sum())
     return out
 
 

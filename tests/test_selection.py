@@ -162,3 +162,20 @@ def test_comparer_opens_on_two_collectivites_of_the_same_type() -> None:
     assert first["entity_type"] == second["entity_type"]
     # The budget last chosen comes first, even a budget annexe.
     assert default_comparison(same, "21560046100085")[0] == "21560046100085"
+
+
+def test_overview_of_a_budget_from_its_xml() -> None:
+    path = TOTEM / "crach_principal_CA_2021.xml"
+    parts = analysis.overview(parsed(path).lines)
+    sums: dict[tuple[str, str], Decimal] = {}
+    for line in budget_lines(path):
+        nature = value(line, "Nature") or ""
+        kind = "reporte" if nature in ("001", "002") else (
+            "ordre" if value(line, "OpBudg") == "1" else "reel")
+        key = (kind, value(line, "CodRD") or "")
+        sums[key] = sums.get(key, Decimal(0)) + Decimal(value(line, "MtReal") or "0")
+    assert parts["ordre_depense"] == sums[("ordre", "D")] == sums[("ordre", "R")]
+    assert parts["reporte_recette"] == sums.get(("reporte", "R"), Decimal(0))
+    assert parts["reporte_depense"] == sums.get(("reporte", "D"), Decimal(0))
+    real_income = parts["recette_fonctionnement"] + parts["recette_investissement"]
+    assert real_income == sums[("reel", "R")]
