@@ -140,6 +140,21 @@ def test_compare_two_budgets_of_crach_grouped_with_their_own_names(app: AppTest)
                app.get("download_button"))
 
 
+def test_compare_m14_and_m57_chapters_on_one_row(app: AppTest) -> None:
+    open_page(app, "comparer", cmp_etape="CA", cmp_annee=2021,
+              cmp=["21560046100010", "22560001400016"])
+    [rows] = chart_data(app)
+    assert rows.groupby("chapter_code")["chapter_label"].nunique().max() == 1
+    both = rows.groupby("chapter_code")["budget"].nunique()
+    assert (both == 2).sum() >= 5  # 011, 012, 65, 66... of Crach (M14) beside the Morbihan's
+    # 67 is « Charges exceptionnelles » in Crach's M14 plan, « Charges spécifiques » in M57.
+    crach_plan = parsed(TOTEM / "crach_principal_CA_2021.xml").lines
+    m14_label = crach_plan.loc[crach_plan["chapter_code"] == "67", "chapter_label"].iloc[0]
+    exceptional = rows[rows["chapter_code"] == "67"]
+    assert len(exceptional) == 2 and set(exceptional["chapter_label"]) != {m14_label}
+    assert any("Nomenclatures différentes (M14, M57)" in c.value for c in app.caption)
+
+
 def test_the_choice_follows_the_user_across_pages(app: AppTest) -> None:
     open_page(app, "explorer", siret=MONTREUIL, etape="CA", annee=2023)
     app.query_params.clear()  # the browser drops the URL on page change
