@@ -188,10 +188,13 @@ class Cache:
                 stale.unlink()  # left by an interrupted sync: never a good copy
             found: list[PublishedResource] = []
             for source in sources:
-                try:
-                    found.extend(source.resources(http))
+                try:  # what a portal listed before failing is kept
+                    for resource in source.resources(http):
+                        found.append(resource)
                 except BudgetError as exc:
                     summary.failed.append((f"portail {source.name}", exc.french()))
+                summary.failed.extend((f"portail {source.name}", problem)
+                                      for problem in source.problems)
             resources = merge_duplicates(found)
             regions = regions_by_siren() if only.region else {}
             with self._db() as con:
@@ -211,7 +214,8 @@ class Cache:
                 resource.url, self.tmp_dir,
                 etag=str(previous["etag"] or "") if good and previous else "",
                 last_modified=str(previous["http_last_modified"] or "")
-                if good and previous else "")
+                if good and previous else "",
+                expected_size=resource.filesize, expected_checksum=resource.checksum)
         except BudgetError as exc:
             self._save(con, resource, status="failed", error=exc.french())
             summary.failed.append((resource.url, exc.french()))

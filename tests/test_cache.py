@@ -218,6 +218,7 @@ class OneResource:
 
     def __init__(self, resource: PublishedResource) -> None:
         self.resource = resource
+        self.problems: list[str] = []
 
     def resources(self, http: Http) -> Iterator[PublishedResource]:
         yield self.resource
