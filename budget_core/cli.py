@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
 
 from budget_core.analysis import section_totals
 from budget_core.anonymise import anonymise_totem
@@ -17,7 +22,7 @@ from budget_core.coverage import commune_coverage
 from budget_core.coverage import summary as coverage_summary
 from budget_core.demo import build_demo
 from budget_core.errors import BudgetError, FormatError, PortalError
-from budget_core.fmt import euros, percent
+from budget_core.fmt import euros, percent, printable
 from budget_core.formats import read_documents
 from budget_core.fsutil import atomic_write_bytes
 from budget_core.http import Http, make_session
@@ -26,7 +31,6 @@ from budget_core.model import ENTITY_TYPES, STAGE_LABELS, STAGES, BudgetDocument
 from budget_core.national import LEVELS, NationalStore
 from budget_core.scdl import documents_csv_bytes
 from budget_core.sources import PublishedResource, load_portals, source_for
-from budget_core.store import Store
 from budget_core.validate import validate_file
 
 
@@ -100,9 +104,11 @@ def cmd_cache(args: argparse.Namespace) -> int:
     for row in resources.to_dict("records"):
         error = f" — {row['error']}" if row["error"] else ""
         print(f"  [{row['status']}] {row['source']:<14} {row['url']}{error}")
-    store = Store(config.data_dir)
+    store = config.store()
     documents = store.documents()
-    print(f"Données lues par l'application : {store.folder} ({len(documents)} documents)")
+    held = documents.groupby("store_dir").size() if len(documents) else pd.Series(dtype=int)
+    folders = ", ".join(f"{folder} ({count} documents)" for folder, count in held.items())
+    print(f"Données lues par l'application : {folders or store.folder}")
     for doc in documents.sort_values(["entity_name", "year", "stage"]).itertuples():
         print(f"  {doc.entity_name:<32.32} {doc.budget_label:<28.28} {doc.year} {doc.stage:<4}"
               f"{doc.line_count:>6} lignes  {doc.source_file}")
@@ -173,7 +179,7 @@ def cmd_metadata(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    frame = commune_coverage(Store(settings().data_dir).documents(), args.departement,
+    frame = commune_coverage(settings().store().documents(), args.departement,
                              args.stage, args.year)
     published, total, share = coverage_summary(frame)
     print(f"{percent(share)} des communes du département {args.departement} ont publié leur "
@@ -267,10 +273,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Printable(io.TextIOBase):
+    """A terminal stream that every printed text goes through `fmt.printable` on its way."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(printable(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(sys.stdout), _Printable(sys.stderr)
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args))
     except BudgetError as exc:
         print(f"Erreur : {exc.french()}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `budget cache | head`: the reader stopped reading, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), streams[0].fileno())
+        return 1
+    finally:
+        sys.stdout, sys.stderr = streams

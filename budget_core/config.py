@@ -4,9 +4,10 @@
   checkout of the repository, else the user's cache folder (`platformdirs`:
   `~/.cache/budget-explorer` on Linux, `%LOCALAPPDATA%\\budget-explorer` on Windows) for an
   installed package.
-- `BUDGET_DATA_DIR`: the store the app reads; default the cache when it holds a store,
-  else the demo dataset shipped inside the package (`budget_core/data/demo/`), so a fresh
-  clone or a fresh install works offline.
+- `BUDGET_DATA_DIR`: a store the app reads alone (tests, a prepared dataset). By default the
+  app reads the cache's store (`<cache>/store`, where syncs and uploads add documents) over
+  the demo dataset shipped inside the package (`budget_core/data/demo/`, read-only), so a
+  fresh clone or a fresh install works offline and adding a document never hides the demo.
 - `BUDGET_NATIONAL_DIR`: the OFGL national accounts; default `<cache>/national` once it holds
   a year, else the embedded sample (`budget_core/data/demo/national/`, Guadeloupe 2024).
 - `BUDGET_MAX_UPLOAD_MB`: the largest upload the pages accept (200 MB).
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platformdirs import user_cache_dir
+
+from budget_core.store import Store
 
 PACKAGE = Path(__file__).resolve().parent
 DEMO_DIR = PACKAGE / "data" / "demo"
@@ -35,26 +38,27 @@ def default_cache_dir() -> Path:
 @dataclass(frozen=True)
 class Settings:
     cache_dir: Path
-    data_dir: Path
+    data_dir: Path  # the store written to (and read)
     national_dir: Path
     max_upload_mb: int = 200
+    with_demo: bool = True  # the embedded demo is read beneath data_dir
 
     @property
     def is_demo(self) -> bool:
-        return self.data_dir.resolve() == DEMO_DIR.resolve()
+        """Whether the demo documents are among those shown."""
+        return self.with_demo or self.data_dir.resolve() == DEMO_DIR.resolve()
+
+    def store(self) -> Store:
+        return Store(self.data_dir, also=(DEMO_DIR,) if self.with_demo else ())
 
 
 def settings() -> Settings:
     cache = Path(os.environ.get("BUDGET_CACHE_DIR") or default_cache_dir())
     explicit = os.environ.get("BUDGET_DATA_DIR")
-    if explicit:
-        data = Path(explicit)
-    elif (cache / "store" / "documents.parquet").exists():
-        data = cache / "store"
-    else:
-        data = DEMO_DIR
+    data = Path(explicit) if explicit else cache / "store"
     national = Path(os.environ.get("BUDGET_NATIONAL_DIR") or (
         cache / "national" if any((cache / "national").glob("*/year=*.parquet"))
         else DEMO_DIR / "national"))
     return Settings(cache_dir=cache, data_dir=data, national_dir=national,
-                    max_upload_mb=int(os.environ.get("BUDGET_MAX_UPLOAD_MB", "200")))
+                    max_upload_mb=int(os.environ.get("BUDGET_MAX_UPLOAD_MB", "200")),
+                    with_demo=not explicit)
