@@ -70,27 +70,33 @@ def is_public(address: str) -> bool:
 
 
 class _Watch:
-    """The sockets of one call, shut down together when its deadline passes."""
+    """The sockets of one call, shut down together when its deadline passes (the socket, not
+    the connection object: a response read to its end may hold a socket its connection has
+    already let go)."""
 
     def __init__(self) -> None:
-        self.connections: list[HTTPConnection] = []
+        self.sockets: list[socket.socket] = []
         self.expired = False
         self._lock = threading.Lock()
 
-    def add(self, connection: HTTPConnection) -> None:
+    def add(self, sock: socket.socket | None) -> None:
         with self._lock:
             if self.expired:
                 raise DeadlineExceeded
-            self.connections.append(connection)
+            if sock is not None:
+                self.sockets.append(sock)
 
     def expire(self) -> None:
         with self._lock:
             self.expired = True
-            for connection in self.connections:
-                sock = getattr(connection, "sock", None)
-                if sock is not None:
-                    with contextlib.suppress(OSError):
-                        sock.shutdown(socket.SHUT_RDWR)
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watch() -> _Watch | None:
+    """The deadline of the call running in this thread, if any."""
+    return getattr(_current, "watch", None)
 
 
 _current = threading.local()
@@ -115,7 +121,9 @@ def _guarded_pools(allowed: frozenset[str]) -> dict[str, type[HTTPConnectionPool
         sock: socket.socket = new_conn()
         try:
             refuse(connection, str(sock.getpeername()[0]))
-        except RefusedAddress:
+            if (watch := _watch()) is not None:
+                watch.add(sock)
+        except (RefusedAddress, DeadlineExceeded):
             sock.close()
             raise
         return sock
@@ -131,9 +139,8 @@ def _guarded_pools(allowed: frozenset[str]) -> dict[str, type[HTTPConnectionPool
     def make_request(base: type[HTTPConnectionPool]) -> Any:
         def _make_request(self: HTTPConnectionPool, conn: HTTPConnection, *args: Any,
                           **kwargs: Any) -> Any:
-            watch: _Watch | None = getattr(_current, "watch", None)
-            if watch is not None:
-                watch.add(conn)
+            if (watch := _watch()) is not None:
+                watch.add(conn.sock)  # a kept-alive socket; a new one is added on connecting
             return base._make_request(self, conn, *args, **kwargs)
         return _make_request
 
@@ -197,10 +204,10 @@ def parse_checksum(text: str) -> tuple[str, str] | None:
     if not kind:
         kind = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}.get(len(digest), "")
     kind = kind.lower().replace("-", "")
-    if kind not in hashlib.algorithms_guaranteed or not digest or any(
+    if kind not in hashlib.algorithms_guaranteed or kind.startswith("shake") or any(
             c not in "0123456789abcdef" for c in digest):
         return None
-    return kind, digest
+    return (kind, digest) if len(digest) == 2 * hashlib.new(kind).digest_size else None
 
 
 @dataclass
@@ -241,7 +248,7 @@ class Http:
         watch = _Watch()
         timer = threading.Timer(seconds, watch.expire)
         timer.daemon = True
-        previous = getattr(_current, "watch", None)
+        previous = _watch()
         _current.watch = watch
         timer.start()
         try:

@@ -136,7 +136,8 @@ class PortalServer:
             resource = copy.deepcopy(template["resources"][0])
             resource.update({"id": f"ckan-resource-{number}", "name": name,
                              "url": f"{self.url}/files/{name}",
-                             "format": name.rsplit(".", 1)[-1].upper()})
+                             "format": name.rsplit(".", 1)[-1].upper(),
+                             "hash": hashlib.md5(self.files[name]).hexdigest()})
             package["resources"] = [resource]
             packages.append(package)
         envelope["result"] = {"count": len(packages), "sort": "score desc",

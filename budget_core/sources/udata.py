@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+
 from budget_core.http import Http
 from budget_core.sources.base import (
     SCDL_SCHEMA,
@@ -35,7 +37,8 @@ class UdataSource(CatalogueSource):
     def _search(self, http: Http, params: dict[str, Any]) -> Iterator[PublishedResource]:
         url: str = f"{self.url.rstrip('/')}/api/1/datasets/"
         query: dict[str, Any] | None = params
-        seen = {url}
+        # Pages are known by their full address, as a next_page link would write it.
+        seen = {requests.Request("GET", url, params=params).prepare().url}
         for _ in range(self.max_pages):
             page = json_object(http.json("GET", url, params=query), url)
             yield from self._each(page.get("data"), self._dataset, url)
