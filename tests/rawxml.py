@@ -31,3 +31,18 @@ def sums_by_direction_and_order(path: Path, amount: str) -> dict[tuple[str, str]
         key = (value(line, "CodRD") or "", value(line, "OpBudg") or "0")
         out[key] = out.get(key, Decimal(0)) + Decimal(value(line, amount) or "0")
     return out
+
+
+def section(line: etree._Element) -> str | None:
+    """The section (F/I) the document states on a line, in `CaracSup Code="Section"`."""
+    found = line.xpath("d:CaracSup[@Code='Section']/@V", namespaces=NS)
+    return str(found[0]) if found else None
+
+
+def sums_by_section_and_direction(path: Path, amount: str) -> dict[tuple[str, str], Decimal]:
+    """Sum of one amount by (section F/I, CodRD) as the document states it."""
+    out: dict[tuple[str, str], Decimal] = {}
+    for line in budget_lines(path):
+        key = (section(line) or "", value(line, "CodRD") or "")
+        out[key] = out.get(key, Decimal(0)) + Decimal(value(line, amount) or "0")
+    return out
