@@ -21,10 +21,10 @@ from budget_core.config import settings
 from budget_core.coverage import commune_coverage
 from budget_core.coverage import summary as coverage_summary
 from budget_core.demo import build_demo
-from budget_core.errors import BudgetError, FormatError, PortalError
+from budget_core.errors import BudgetError, PortalError
 from budget_core.fmt import euros, percent, printable
 from budget_core.formats import read_documents
-from budget_core.fsutil import atomic_write_bytes
+from budget_core.fsutil import atomic_write_bytes, read_file
 from budget_core.http import Http, make_session
 from budget_core.metadata import dataset_metadata
 from budget_core.model import ENTITY_TYPES, STAGE_LABELS, STAGES, BudgetDocument
@@ -161,11 +161,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_anonymise(args: argparse.Namespace) -> int:
     source = Path(args.file)
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"lecture impossible ({exc.strerror}).", source=source.name) from exc
-    masked, report = anonymise_totem(data, source.name)
+    masked, report = anonymise_totem(read_file(source), source.name)
     atomic_write_bytes(Path(args.output), masked)
     print(report.french())
     print(f"Document anonymisé écrit dans {args.output}")

@@ -26,6 +26,7 @@ from frictionless import validate as frictionless_validate
 
 from budget_core.errors import BudgetError, FormatError
 from budget_core.formats import is_xml, read_uploaded, refuse_binary
+from budget_core.fsutil import read_file
 from budget_core.model import BudgetDocument
 from budget_core.scdl import SCHEMA_VERSION, csv_delimiter, decode_csv, schema_descriptor
 
@@ -249,9 +250,9 @@ def validate_bytes(data: bytes, name: str) -> ValidationReport:
 
 def validate_file(path: Path) -> ValidationReport:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
+        data = read_file(path)
+    except FormatError as exc:
         report = ValidationReport(path.name)
-        report.problems.append(Problem("fichier", f"lecture impossible ({exc.strerror})."))
+        report.problems.append(Problem("fichier", exc.french()))
         return report
     return validate_bytes(data, path.name)

@@ -26,6 +26,7 @@ from tests.rawxml import sums_by_section_and_direction
 
 NS = "{http://www.minefi.gouv.fr/cp/demat/docbudgetaire}"
 ROOT = Path(__file__).resolve().parent.parent
+BAD = ROOT / "tests" / "bad_inputs"
 
 
 # -- validation ---------------------------------------------------------------------------
@@ -222,6 +223,28 @@ def test_synthetic_annex_with_known_personal_names() -> None:
 def test_anonymising_a_broken_file_is_refused() -> None:
     with pytest.raises(FormatError, match="XML mal formé"):
         anonymise_totem(b"<DocumentBudgetaire><Budget>", "casse.xml")
+
+
+def test_anonymiser_refuses_a_dtd_and_a_foreign_root_as_the_reader_does() -> None:
+    """The reader's own root and DTD check: a real document given a harmless DOCTYPE, and an
+    XML file that is no budget, are refused with the reader's messages."""
+    data = (TOTEM / "crach_lotissement_BP_2022.xml").read_bytes()
+    declaration, rest = data.split(b"\n", 1)
+    with_doctype = declaration + b"\n<!DOCTYPE DocumentBudgetaire>\n" + rest
+    for name, content, words in [
+            ("dtd.xml", with_doctype, "déclare une DTD"),
+            ("not_budget.xml", (BAD / "not_budget.xml").read_bytes(),
+             "n'est pas un document budgétaire TOTEM")]:
+        with pytest.raises(FormatError, match=words) as caught:
+            anonymise_totem(content, name)
+        assert name in str(caught.value) and "Que faire" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["xxe_file.xml", "billion_laughs.xml"])
+def test_anonymiser_never_expands_entities(name: str) -> None:
+    with pytest.raises(FormatError) as caught:
+        anonymise_totem((BAD / name).read_bytes(), name)
+    assert "root:" not in str(caught.value)  # /etc/passwd never read
 
 
 # -- metadata ------------------------------------------------------------------------------
