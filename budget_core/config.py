@@ -11,6 +11,8 @@
 - `BUDGET_NATIONAL_DIR`: the OFGL national accounts; default `<cache>/national` once it holds
   a year, else the embedded sample (`budget_core/data/demo/national/`, Guadeloupe 2024).
 - `BUDGET_MAX_UPLOAD_MB`: the largest upload the pages accept (200 MB).
+- `BUDGET_DUCKDB_THREADS`: DuckDB threads per query on the national accounts; default every
+  core of the machine (set it lower when several apps share a small server).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
+from budget_core.errors import BudgetError
 from budget_core.store import Store
 
 PACKAGE = Path(__file__).resolve().parent
@@ -42,6 +45,7 @@ class Settings:
     national_dir: Path
     max_upload_mb: int = 200
     with_demo: bool = True  # the embedded demo is read beneath data_dir
+    duckdb_threads: int | None = None  # None: DuckDB's own default, every core
 
     @property
     def is_demo(self) -> bool:
@@ -61,4 +65,16 @@ def settings() -> Settings:
         else DEMO_DIR / "national"))
     return Settings(cache_dir=cache, data_dir=data, national_dir=national,
                     max_upload_mb=int(os.environ.get("BUDGET_MAX_UPLOAD_MB", "200")),
-                    with_demo=not explicit)
+                    with_demo=not explicit,
+                    duckdb_threads=_threads(os.environ.get("BUDGET_DUCKDB_THREADS", "")))
+
+
+def _threads(text: str) -> int | None:
+    if not text:
+        return None
+    if not (text.isdigit() and int(text) > 0):
+        raise BudgetError(f"BUDGET_DUCKDB_THREADS vaut « {text} » : un nombre entier de fils "
+                          "d'exécution (1 ou plus) est attendu.",
+                          hint="Corrigez la variable d'environnement ou supprimez-la pour "
+                               "utiliser tous les cœurs.")
+    return int(text)

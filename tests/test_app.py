@@ -184,14 +184,14 @@ def test_publication_map_draws_communes_of_a_grand_est_departement(app: AppTest)
 def test_se_comparer_places_an_entity_among_its_peers(app: AppTest) -> None:
     open_page(app, "comparer_national", niveau="communes", siren_national="219711017",
               agregat="Epargne brute", pairs="departement_code")
-    national = NationalStore(DEMO_DIR / "national")
-    [row] = national.placement("communes", "219711017", "Epargne brute",
-                               "departement_code").to_dict("records")
+    with NationalStore(DEMO_DIR / "national") as national:
+        [row] = national.placement("communes", "219711017", "Epargne brute",
+                                   "departement_code").to_dict("records")
+        rows = national.entity("communes", "219711017")
     values = [m.value for m in app.metric]
     assert values[0] == euros(row["value"], 2) + "/hab"
     assert values[1] == euros(row["median"], 2) + "/hab"
     assert values[2] == f"{row['rank']} / 32"
-    rows = national.entity("communes", "219711017")
     expected = from_ofgl(rows)
     assert values[4] == euros(expected["epargne_brute"])
     assert any("Épargne de gestion moins les intérêts" in m.value for m in app.markdown)
@@ -213,8 +213,9 @@ def test_se_comparer_maps_the_communes_of_a_grand_est_departement(
         rows["Code Siren Collectivité"] = siren
         rows["Code Insee 2024 Département"] = "10"
         moved.append(rows)
-    store = NationalStore(tmp_path / "national")
-    store.add_export("communes", pd.concat(moved).to_csv(sep=";", index=False).encode(), "aube")
+    with NationalStore(tmp_path / "national") as store:
+        store.add_export("communes", pd.concat(moved).to_csv(sep=";", index=False).encode(),
+                         "aube")
     monkeypatch.setenv("BUDGET_NATIONAL_DIR", str(tmp_path / "national"))
     open_page(app, "comparer_national", niveau="communes", siren_national="211003876",
               agregat="Epargne brute")
