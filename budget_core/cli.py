@@ -186,25 +186,36 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_national(args: argparse.Namespace) -> int:
+    if not (args.file or args.year):
+        raise BudgetError("rien à faire : ni exercice (--year) ni fichier (--file) demandé.",
+                          hint="Ajoutez --year 2023 (répétable) pour télécharger des exercices "
+                               "depuis data.ofgl.fr, ou --file export.csv pour importer un "
+                               "export déjà téléchargé.")
     config = settings()
-    store = NationalStore(config.cache_dir / "national")
-    if args.file:
-        years = store.add_export(args.level, Path(args.file).read_bytes(), args.file)
-    else:
-        portal = next((p.url for p in load_portals(config.cache_dir)
-                       if p.name == args.source), None)
-        if portal is None:
-            raise PortalError(f"aucun portail nommé « {args.source} » dans le registre.")
-
-        def progress(level: str, number: int, total: int) -> None:
-            print(f"\r{level} : année {number}/{total}", end="", file=sys.stderr, flush=True)
-
-        years = store.download(Http(make_session(), timeout=args.timeout), portal, args.level,
-                               args.year, progress=progress)
-        print(file=sys.stderr)
-    print(f"{args.level} : {len(years)} année(s) ajoutée(s) ({', '.join(map(str, years))}) ; "
-          f"en cache : {', '.join(map(str, store.years(args.level)))}")
+    with NationalStore(config.cache_dir / "national", threads=config.duckdb_threads) as store:
+        if args.file:
+            years = store.add_export(args.level, read_file(Path(args.file)), args.file)
+        else:
+            years = _download_national(store, args, config.cache_dir)
+        print(f"{args.level} : {len(years)} année(s) ajoutée(s) "
+              f"({', '.join(map(str, years))}) ; "
+              f"en cache : {', '.join(map(str, store.years(args.level)))}")
     return 0
+
+
+def _download_national(store: NationalStore, args: argparse.Namespace,
+                       cache_dir: Path) -> list[int]:
+    portal = next((p.url for p in load_portals(cache_dir) if p.name == args.source), None)
+    if portal is None:
+        raise PortalError(f"aucun portail nommé « {args.source} » dans le registre.")
+
+    def progress(level: str, number: int, total: int) -> None:
+        print(f"\r{level} : année {number}/{total}", end="", file=sys.stderr, flush=True)
+
+    years = store.download(Http(make_session(), timeout=args.timeout), portal, args.level,
+                           args.year, progress=progress)
+    print(file=sys.stderr)
+    return years
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -260,9 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     coverage.set_defaults(func=cmd_coverage)
     national = commands.add_parser("national", help="comptes agrégés OFGL (par année)")
     national.add_argument("--level", choices=list(LEVELS), default="communes")
-    national.add_argument("--year", type=int, action="append", default=[],
-                          help="exercice à télécharger (répétable)")
-    national.add_argument("--file", help="importer un export CSV déjà téléchargé")
+    what = national.add_mutually_exclusive_group()
+    what.add_argument("--year", type=int, action="append", default=[],
+                      help="exercice à télécharger (répétable)")
+    what.add_argument("--file", help="importer un export CSV déjà téléchargé")
     national.add_argument("--source", default="data.ofgl.fr", help="portail Opendatasoft")
     national.add_argument("--timeout", type=float, default=120.0)
     national.set_defaults(func=cmd_national)
