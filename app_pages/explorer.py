@@ -13,7 +13,7 @@ from app_pages.common import (
 )
 from budget_core import analysis, charts
 from budget_core.fmt import euros, md_escape
-from budget_core.model import STAGE_LABELS
+from budget_core.model import EXECUTED_STAGES, STAGE_LABELS
 from budget_core.scdl import csv_safe_bytes
 
 st.title("Explorer un budget")
@@ -43,7 +43,7 @@ lines = lines_for([siret], [int(year)], [stage])
 doc = mine[(mine["stage"] == stage) & (mine["year"] == year)].iloc[0]
 st.subheader(f"{md_escape(doc['entity_name'])} — {md_escape(doc['budget_label'])} — "
              f"{STAGE_LABELS[stage]} {year}")
-amount_kind = "réalisé" if stage in ("CA", "CFU") else "voté"
+amount_kind = "réalisé" if stage in EXECUTED_STAGES else "voté"
 operations = "toutes opérations" if include_order else "opérations réelles"
 st.caption(f"Montants {amount_kind}s, {operations}, hors résultats reportés (001/002). "
            f"Nomenclature {doc['nomenclature']} "
