@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,8 @@ from budget_core.nomenclature import (
 from budget_core.store import Store
 from tests.conftest import FIXTURES
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def test_shipped_plans_cover_every_nomenclature_of_the_documents() -> None:
     plans = available_plans()
@@ -26,6 +29,15 @@ def test_shipped_plans_cover_every_nomenclature_of_the_documents() -> None:
                         "M43_D", "M4", "M49_A", "M61"):
         assert declinaison in plans
     assert plans["M14_COM_SUP3500"] == tuple(range(2013, 2025))
+
+
+def test_readme_states_how_many_plans_are_shipped() -> None:
+    """The files of budget_core/data/plans (M14_COM_SUP3500_2018.json.gz...), counted on disk."""
+    shipped = sorted((ROOT / "budget_core" / "data" / "plans").glob("*.json.gz"))
+    years = {int(path.name.removesuffix(".json.gz")[-4:]) for path in shipped}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"the {len(shipped)} DGFiP plans {min(years)}-{max(years)}" in readme
+    assert sum(len(plan_years) for plan_years in available_plans().values()) == len(shipped)
 
 
 def test_shipped_plan_equals_the_original_iso_8859_1_download() -> None:
