@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from budget_core import population
 from budget_core.anonymise import MASK, anonymise_totem
 from budget_core.config import DEMO_DIR
-from budget_core.coverage import commune_coverage, departement_coverage, summary
+from budget_core.coverage import commune_coverage, departement_coverage, regions, summary
 from budget_core.errors import FormatError
 from budget_core.metadata import dataset_metadata
 from budget_core.scdl import scdl_csv_bytes
@@ -274,3 +275,12 @@ def test_coverage_of_the_morbihan_in_the_demo_data() -> None:
         "departement")
     assert by_departement.loc["56", "published"] == 1
     assert share == pytest.approx(1 / 249)
+
+
+def test_every_region_is_offered_with_its_name() -> None:
+    """The 18 régions (13 of métropole, 5 DROM), each the région of some commune of the COG."""
+    names = regions()
+    assert len(names) == 18
+    assert set(names) == set(population.table()["region"].dropna())
+    assert (names["44"], names["94"], names["06"]) == ("Grand Est", "Corse", "Mayotte")
+    assert list(names.values())[:2] == ["Auvergne-Rhône-Alpes", "Bourgogne-Franche-Comté"]
