@@ -9,7 +9,9 @@ hostile ones: "drip" (one byte every 0.2 s), "endless" (a body that never ends),
 (1 GB of zeros in about 1 MB of gzip), "short_length" (a Content-Length half the body),
 "self_next" (a udata page whose next page is itself), "redirect" (to `redirect_target`),
 "payload" (the JSON of `hostile_payload` instead of the page). Every hostile answer stops by
-itself within about 30 s, whether or not the client goes away.
+itself within about 30 s, whether or not the client goes away. "slow" answers after
+`slow_seconds` (longer than the client's timeout under test), "delay" after 0.4 s (slow
+enough to catch a sync in the middle).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class PortalServer:
         self.page_size = 2
         self.redirect_target = ""
         self.hostile_payload: Any = None
+        self.slow_seconds = 1.5
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -200,7 +203,7 @@ class PortalServer:
                     self.end_headers()
                     return
                 if fault == "slow":
-                    time.sleep(2.5)
+                    time.sleep(server.slow_seconds)
                 if fault == "delay":
                     time.sleep(0.4)
                 if fault == "redirect_file":

@@ -108,6 +108,7 @@ def test_html_and_markdown_in_names_are_text() -> None:
     (b'<DocumentBudgetaire xmlns="http://www.minefi.gouv.fr/cp/demat/docbudgetaire"><a>',
      b"x" * 1000, b"</a></DocumentBudgetaire>", "Text node too long"),
 ], ids=["csv", "xml-elements", "xml-text"])
+@pytest.mark.slow
 def test_200_mb_single_line_files(tmp_path: Path, head: bytes, unit: bytes, tail: bytes,
                                   words: str) -> None:
     path = tmp_path / "une_ligne"
