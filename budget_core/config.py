@@ -11,8 +11,8 @@
 - `BUDGET_NATIONAL_DIR`: the OFGL national accounts; default `<cache>/national` once it holds
   a year, else the embedded sample (`budget_core/data/demo/national/`, Guadeloupe 2024).
 - `BUDGET_MAX_UPLOAD_MB`: the largest upload the pages accept (200 MB).
-- `BUDGET_DUCKDB_THREADS`: DuckDB threads per query on the national accounts; default every
-  core of the machine (set it lower when several apps share a small server).
+- `BUDGET_DUCKDB_THREADS`: DuckDB threads per query (the store, the national accounts);
+  default every core of the machine (set it lower when several apps share a small server).
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ class Settings:
         return self.with_demo or self.data_dir.resolve() == DEMO_DIR.resolve()
 
     def store(self) -> Store:
-        return Store(self.data_dir, also=(DEMO_DIR,) if self.with_demo else ())
+        return Store(self.data_dir, also=(DEMO_DIR,) if self.with_demo else (),
+                     threads=self.duckdb_threads)
 
 
 def settings() -> Settings:

@@ -29,6 +29,7 @@ from budget_core.fsutil import atomic_write_bytes
 from budget_core.http import Http
 from budget_core.model import EXECUTED_STAGES
 from budget_core.population import fiscal_regimes
+from budget_core.store import connect
 
 LEVELS = {"communes": "ofgl-base-communes", "gfp": "ofgl-base-gfp",
           "departements": "ofgl-base-departements", "regions": "ofgl-base-regions"}
@@ -135,7 +136,7 @@ class NationalStore:
         key = (level, years)
         with self._lock:
             if key not in self._connections:
-                con = duckdb.connect(config={"threads": self.threads} if self.threads else {})
+                con = connect(self.threads)
                 con.read_parquet([str(self.path(level, y)) for y in years]).create_view("ofgl")
                 self._connections[key] = con
             return self._connections[key]

@@ -52,12 +52,19 @@ def _parquet_bytes(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
+def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection running `threads` threads (None: every core)."""
+    return duckdb.connect(config={"threads": threads} if threads else {})
+
+
 class Store:
-    """A folder of parsed budgets, queried with DuckDB."""
+    """A folder of parsed budgets, queried with DuckDB (`threads` per query, None: every
+    core)."""
 
     def __init__(self, folder: Path, *, also: Sequence[Path] = (),
-                 lock_timeout: float = 120.0) -> None:
+                 lock_timeout: float = 120.0, threads: int | None = None) -> None:
         self.folder = folder
+        self.threads = threads
         self.lines_dir = folder / "lines"
         self.catalogue_path = folder / "documents.parquet"
         self.beneath = tuple(Store(path) for path in also if path.resolve() != folder.resolve())
@@ -190,7 +197,7 @@ class Store:
                  for folder, key in zip(folders, chosen["doc_key"], strict=True)]
         if not files:
             return pd.DataFrame(columns=list(LINE_SCHEMA.names))
-        con = duckdb.connect(config={"threads": 2})
+        con = connect(self.threads)
         try:
             con.read_parquet(files).create_view("lines")
             # Arrow keeps DECIMAL(18,2) exact; .df() would turn amounts into floats.

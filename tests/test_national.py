@@ -222,11 +222,16 @@ def test_connections_use_the_threads_asked_and_are_closed(tmp_path: Path) -> Non
     every_core.close()
 
 
-def test_duckdb_threads_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_duckdb_threads_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path))  # the demo store beneath
+    monkeypatch.delenv("BUDGET_DATA_DIR", raising=False)
     monkeypatch.delenv("BUDGET_DUCKDB_THREADS", raising=False)
     assert settings().duckdb_threads is None
     monkeypatch.setenv("BUDGET_DUCKDB_THREADS", "1")
     assert settings().duckdb_threads == 1
+    used = settings().store().query("SELECT DISTINCT current_setting('threads') AS threads "
+                                    "FROM lines")
+    assert used["threads"].tolist() == [1]
     for wrong in ("0", "deux", "-1"):
         monkeypatch.setenv("BUDGET_DUCKDB_THREADS", wrong)
         with pytest.raises(BudgetError, match=f"BUDGET_DUCKDB_THREADS vaut « {wrong} »"):
