@@ -26,16 +26,15 @@ ALL = "Tous"
 
 def store() -> Store:
     """The store the app reads (cheap to make; cached results are keyed by its folder)."""
-    return Store(settings().data_dir)
+    return settings().store()
 
 
-def _version() -> tuple[str, float]:
-    path = store().catalogue_path
-    return str(path), path.stat().st_mtime if path.exists() else 0.0
+def _version() -> tuple[tuple[str, float], ...]:
+    return store().version()
 
 
 @st.cache_data(show_spinner=False)
-def catalogue(version: tuple[str, float]) -> pd.DataFrame:
+def catalogue(version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
     return store().documents()
 
 
@@ -72,7 +71,7 @@ def documents() -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def stored_lines(doc_keys: tuple[str, ...], version: tuple[str, float]) -> pd.DataFrame:
+def stored_lines(doc_keys: tuple[str, ...], version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
     return store().document_lines(doc_keys)
 
 

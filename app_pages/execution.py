@@ -12,11 +12,12 @@ from app_pages.common import (
 )
 from budget_core import analysis, charts
 from budget_core.fmt import euros, percent
+from budget_core.model import EXECUTED_STAGES
 
 st.title("Prévu / réalisé")
 workshop_mode()
 docs = documents()
-executed = docs[docs["stage"].isin(["CA", "CFU"])]
+executed = docs[docs["stage"].isin(EXECUTED_STAGES)]
 c1, c2, c3 = st.columns(3)
 siret = pick_entity(executed, key="exe_siret", container=c1)
 mine = executed[executed["siret"] == siret]

@@ -13,6 +13,7 @@ from app_pages.common import (
 )
 from budget_core import analysis, charts
 from budget_core.fmt import euros, md_escape
+from budget_core.model import EXECUTED_STAGES
 from budget_core.scdl import csv_safe_bytes
 from budget_core.selection import document_label
 
@@ -39,7 +40,7 @@ key, stage = str(doc["doc_key"]), str(doc["stage"])
 lines = lines_for([key])
 st.subheader(f"{md_escape(doc['entity_name'])} — {md_escape(doc['budget_label'])} — "
              f"{md_escape(document_label(doc))}")
-amount_kind = "réalisé" if stage in ("CA", "CFU") else "voté"
+amount_kind = "réalisé" if stage in EXECUTED_STAGES else "voté"
 operations = "toutes opérations" if include_order else "opérations réelles"
 st.caption(f"Montants {amount_kind}s, {operations}, hors résultats reportés (001/002). "
            f"Nomenclature {doc['nomenclature']} "

@@ -16,6 +16,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from budget_core.errors import FormatError
+from budget_core.fsutil import reading
 from budget_core.mapping import LineBuilder, RawLine
 from budget_core.model import (
     AMOUNT_FIELDS,
@@ -56,12 +57,8 @@ class _HashingReader:
 def read_totem(path: Path, *, name: str | None = None) -> BudgetDocument:
     """Parse a TOTEM file into canonical lines. Raises FormatError / NomenclatureError."""
     name = name or path.name
-    try:
-        with path.open("rb") as raw:
-            return read_totem_stream(raw, name=name)
-    except OSError as exc:
-        raise FormatError(f"lecture impossible ({exc.strerror}).", source=name,
-                          hint="Vérifiez le chemin et les droits du fichier.") from exc
+    with reading(name), path.open("rb") as raw:
+        return read_totem_stream(raw, name=name)
 
 
 def read_totem_stream(stream: BinaryIO, *, name: str) -> BudgetDocument:
@@ -78,7 +75,7 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
         for event, elem in context:
             if event == "start":
                 if elem.getparent() is None:
-                    _check_root(elem, name)
+                    check_root(elem, name)
                 continue
             tag = elem.tag
             if tag == _LINE:
@@ -116,7 +113,9 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
     return BudgetDocument(builder.info, lines, skipped, builder.warnings())
 
 
-def _check_root(root: etree._Element, name: str) -> None:
+def check_root(root: etree._Element, name: str) -> None:
+    """Refuse a document that declares a DTD or whose root is not a TOTEM budget document
+    (the streaming reader and the anonymiser both start with this check)."""
     doctype = root.getroottree().docinfo.doctype
     if doctype:
         raise FormatError("le document déclare une DTD (<!DOCTYPE>), refusée par sécurité.",

@@ -12,19 +12,20 @@ import pytest
 from lxml import etree
 from streamlit.testing.v1 import AppTest
 
-from budget_core.analysis import by_chapter
 from budget_core.config import DEMO_DIR
 from budget_core.fmt import euros, md_escape
 from budget_core.indicators import from_ofgl
 from budget_core.national import NationalStore
 from budget_core.store import Store
-from tests.conftest import TOTEM, parsed
+from tests.conftest import FIXTURES, TOTEM, parsed
 from tests.portal_server import running
-from tests.rawxml import NS, budget_lines
+from tests.rawxml import NS, budget_lines, real_sums_without_carryover
 from tests.rawxml import value as xml_value
 
 MONTREUIL = "21930048000015"
 ROOT = Path(__file__).resolve().parent.parent
+# The DGFiP plan as downloaded (ISO-8859-1): chapter labels independent of the shipped plans.
+PLAN_2018 = FIXTURES / "plans" / "plan-de-compte-M14-M14_COM_SUP3500-2018.xml"
 
 
 @pytest.fixture
@@ -62,26 +63,30 @@ def test_home_lists_the_demo_data_and_finds_an_entity(app: AppTest) -> None:
 
 
 def test_explorer_shows_the_documents_own_totals(app: AppTest) -> None:
+    """Montreuil's CA 2022: real operations without the results carried over (001/002), as
+    the raw XML sums them; chapter 012 as its own lines sum; in the Sankey, the node of 012
+    is named as the DGFiP plan names the chapter and receives exactly that amount."""
     open_page(app, "explorer", siret=MONTREUIL, etape="CA", annee=2022)
-    lines = parsed(TOTEM / "Montreuil_CA_2022.xml").lines
-    table = by_chapter(lines)
-    income = table.loc[table["direction"] == "recette", "amount"].sum()
-    spending = table.loc[table["direction"] == "depense", "amount"].sum()
-    # Real income of the document (both sections) less the 002 result carried over.
-    carried = lines.loc[lines["carryover"].astype(bool) & (lines["direction"] == "recette"),
-                        "amount"].sum()
-    assert income == Decimal("242764994.90") + Decimal("41463465.18") - carried
-    assert spending == Decimal("211272101.98") + Decimal("61148446.05") - lines.loc[
-        lines["carryover"].astype(bool) & (lines["direction"] == "depense"), "amount"].sum()
+    path = TOTEM / "Montreuil_CA_2022.xml"
+    raw = real_sums_without_carryover(path, "MtReal")
+    income, spending = raw[("F", "R")] + raw[("I", "R")], raw[("F", "D")] + raw[("I", "D")]
     assert [m.value for m in app.metric][:2] == [euros(income), euros(spending)]
+
+    staff = sum(Decimal(v) for v in etree.parse(str(path)).xpath(
+        "//d:LigneBudget[d:OpBudg/@V='0'][d:CodRD/@V='D'][d:ContNat/@V='012']/d:MtReal/@V",
+        namespaces=NS))
     recettes, depenses, *_ = chart_data(app)
-    staff = depenses.set_index("chapter_code").loc["012", "amount"]
-    assert Decimal(str(staff)) == table.loc[(table["direction"] == "depense")
-                                            & (table["chapter_code"] == "012"), "amount"].sum()
-    assert set(recettes["chapter_code"]) == set(table.loc[table["direction"] == "recette",
-                                                          "chapter_code"])
-    [sankey] = app.get("plotly_chart")
-    assert "012 — Charges de personnel et frais assimilés" in sankey.proto.spec
+    assert Decimal(str(depenses.set_index("chapter_code").loc["012", "amount"])) == staff
+    assert recettes["amount"].sum() == pytest.approx(float(income), abs=0.01)
+    assert depenses["amount"].sum() == pytest.approx(float(spending), abs=0.01)
+
+    [label] = etree.parse(str(PLAN_2018)).xpath("//Chapitre[@Code='012']/@Libelle")
+    sankey = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
+    nodes = sankey["node"]["label"]
+    into_staff = [value for value, target in zip(sankey["link"]["value"],
+                                                  sankey["link"]["target"], strict=True)
+                  if nodes[target] == f"012 — {label}"]
+    assert into_staff == [pytest.approx(float(staff), abs=0.01)]
 
 
 def test_explorer_order_operations_switch_changes_the_totals(app: AppTest) -> None:
@@ -286,14 +291,14 @@ def test_publication_map_draws_communes_of_a_grand_est_departement(app: AppTest)
 def test_se_comparer_places_an_entity_among_its_peers(app: AppTest) -> None:
     open_page(app, "comparer_national", niveau="communes", siren_national="219711017",
               agregat="Epargne brute", pairs="departement_code")
-    national = NationalStore(DEMO_DIR / "national")
-    [row] = national.placement("communes", "219711017", "Epargne brute",
-                               "departement_code").to_dict("records")
+    with NationalStore(DEMO_DIR / "national") as national:
+        [row] = national.placement("communes", "219711017", "Epargne brute",
+                                   "departement_code").to_dict("records")
+        rows = national.entity("communes", "219711017")
     values = [m.value for m in app.metric]
     assert values[0] == euros(row["value"], 2) + "/hab"
     assert values[1] == euros(row["median"], 2) + "/hab"
     assert values[2] == f"{row['rank']} / 32"
-    rows = national.entity("communes", "219711017")
     expected = from_ofgl(rows)
     assert values[4] == euros(expected["epargne_brute"])
     assert any("Épargne de gestion moins les intérêts" in m.value for m in app.markdown)
@@ -315,8 +320,9 @@ def test_se_comparer_maps_the_communes_of_a_grand_est_departement(
         rows["Code Siren Collectivité"] = siren
         rows["Code Insee 2024 Département"] = "10"
         moved.append(rows)
-    store = NationalStore(tmp_path / "national")
-    store.add_export("communes", pd.concat(moved).to_csv(sep=";", index=False).encode(), "aube")
+    with NationalStore(tmp_path / "national") as store:
+        store.add_export("communes", pd.concat(moved).to_csv(sep=";", index=False).encode(),
+                         "aube")
     monkeypatch.setenv("BUDGET_NATIONAL_DIR", str(tmp_path / "national"))
     open_page(app, "comparer_national", niveau="communes", siren_national="211003876",
               agregat="Epargne brute")
