@@ -30,6 +30,13 @@ spent = "a dépensé" if done else "prévoit de dépenser"
 name = md_escape(f"{doc['entity_name']} — {doc['budget_label']}")
 st.subheader(f"{name} — {md_escape(document_label(doc))}")
 
+
+def amounts(shown: dict[str, str]) -> None:
+    """One metric per part of `analysis.overview`, side by side: label → key."""
+    for box, (label, part) in zip(st.columns(len(shown)), shown.items(), strict=True):
+        box.metric(label, euros(parts[part]))
+
+
 st.markdown("### 1. Deux sections, comme un ménage")
 st.markdown(
     "- **Fonctionnement** : la vie courante, chaque année (salaires, entretien, subventions "
@@ -38,11 +45,10 @@ st.markdown(
     "- **Investissement** : ce qui dure (écoles, voirie, équipements) et le remboursement du "
     "capital des emprunts, payé par l'épargne dégagée en fonctionnement, des subventions et "
     "l'emprunt.")
-f1, f2, i1, i2 = st.columns(4)
-f1.metric("Recettes de fonctionnement", euros(parts["recette_fonctionnement"]))
-f2.metric("Dépenses de fonctionnement", euros(parts["depense_fonctionnement"]))
-i1.metric("Recettes d'investissement", euros(parts["recette_investissement"]))
-i2.metric("Dépenses d'investissement", euros(parts["depense_investissement"]))
+amounts({"Recettes de fonctionnement": "recette_fonctionnement",
+         "Dépenses de fonctionnement": "depense_fonctionnement",
+         "Recettes d'investissement": "recette_investissement",
+         "Dépenses d'investissement": "depense_investissement"})
 st.caption(f"En {doc['year']}, ce budget {verb} et {spent} ces montants (opérations réelles, "
            "hors résultats reportés).")
 
@@ -85,11 +91,10 @@ st.markdown(
     "recette, elles ne sont pas des flux d'argent et les additionner aux opérations réelles "
     "compterait deux fois les mêmes montants. Les **résultats reportés** (lignes 001 et 002) "
     "sont l'excédent ou le déficit des années passées, pas l'argent de l'année.")
-o1, o2, o3, o4 = st.columns(4)
-o1.metric("Opérations d'ordre (dépenses)", euros(parts["ordre_depense"]))
-o2.metric("Opérations d'ordre (recettes)", euros(parts["ordre_recette"]))
-o3.metric("Excédents reportés (recettes 001/002)", euros(parts["reporte_recette"]))
-o4.metric("Déficits reportés (dépenses 001/002)", euros(parts["reporte_depense"]))
+amounts({"Opérations d'ordre (dépenses)": "ordre_depense",
+         "Opérations d'ordre (recettes)": "ordre_recette",
+         "Excédents reportés (recettes 001/002)": "reporte_recette",
+         "Déficits reportés (dépenses 001/002)": "reporte_depense"})
 
 st.markdown("### 5. L'épargne : ce qui reste pour investir")
 values = indicators.from_lines(lines)
