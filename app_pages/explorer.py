@@ -48,6 +48,10 @@ st.caption(f"Montants {amount_kind}s, {operations}, hors résultats reportés (0
            f"Source : {md_escape(doc['source_file'])}"
            + (" (fichier déposé, non enregistré dans le cache)." if key in uploads()
               else "."))
+if stage == "DM":
+    st.info("Une décision modificative ajoute ou retire des crédits au budget déjà voté : ses "
+            "montants sont des variations (positives ou négatives), pas un budget complet. "
+            "Chaque DM est un document à part.")
 
 table = analysis.by_chapter(lines, include_order=include_order)
 income = table[table["direction"] == "recette"]
