@@ -1,5 +1,6 @@
 """Évolution: one budget over the years, by chapter and in total, for the stage chosen."""
 
+import pandas as pd
 import streamlit as st
 
 from app_pages.common import (
@@ -12,7 +13,7 @@ from app_pages.common import (
     workshop_mode,
 )
 from budget_core import analysis, charts, population
-from budget_core.fmt import md_escape
+from budget_core.fmt import md_escape, percent
 from budget_core.scdl import csv_safe_bytes
 
 st.title("Évolution sur plusieurs années")
@@ -72,10 +73,11 @@ if not atelier:
     st.markdown("#### Total par année")
     shown = totals[["year", "amount", "change", "population", "per_inhabitant"]].copy()
     shown["amount"] = shown["amount"].astype(float)
+    shown["change"] = [percent(None if pd.isna(c) else float(c)) for c in shown["change"]]
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "year": st.column_config.NumberColumn("Exercice", format="%d"),
         "amount": st.column_config.NumberColumn(f"{sens} (€)", format="localized"),
-        "change": st.column_config.NumberColumn("Évolution sur un an", format="percent"),
+        "change": st.column_config.TextColumn("Évolution sur un an"),
         "population": st.column_config.NumberColumn("Population", format="localized"),
         "per_inhabitant": st.column_config.NumberColumn("€ par habitant", format="localized")})
     export = frame.rename(columns={"year": "exercice", "direction": "sens",

@@ -19,6 +19,7 @@ SECTION_COLOURS = alt.Scale(domain=list(SECTION_COLOUR), range=list(SECTION_COLO
 FRENCH = alt.Locale(number=alt.NumberLocale(decimal=",", thousands="\u00a0", grouping=[3],
                                             currency=["", "\u00a0€"]))
 EUROS = "$,.0f"
+LEGEND_ROW = 36  # px a row of a vertical legend takes (14 px labels), with room to spare
 
 
 def _finish(chart: alt.Chart | alt.LayerChart | alt.FacetChart) -> alt.Chart:
@@ -76,7 +77,7 @@ def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.Chart:
         tooltip=[alt.Tooltip("budget:N", title="Budget"),
                  alt.Tooltip("chapitre:N", title="Chapitre"),
                  alt.Tooltip(f"{value}:Q", title="Montant", format=axis_format)],
-    ).properties(height=max(160, 22 * len(data)))
+    ).properties(height=max(160, 22 * len(data)) + LEGEND_ROW * (len(budgets) + 1))
     return _finish(chart)
 
 
@@ -135,8 +136,10 @@ def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]], ti
                  alt.Tooltip("nomenclature:N", title="Nomenclature"),
                  alt.Tooltip(f"{value}:Q", title=unit, format=number)],
     )
+    # The view is fitted to its height legend included (autosize "fit"): room for one legend
+    # row per chapter below a 380 px plot.
     return _finish(alt.layer(lines, *_nomenclature_marks(changes), title=title)
-                   .properties(height=420))
+                   .properties(height=380 + LEGEND_ROW * (data["chapitre"].nunique() + 1)))
 
 
 def execution_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
