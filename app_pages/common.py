@@ -13,6 +13,7 @@ from budget_core.errors import BudgetError
 from budget_core.fmt import md_escape
 from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES, BudgetDocument
 from budget_core.selection import (
+    UPLOAD_PREFIX,
     budget_name,
     decision_label,
     documents_of,
@@ -43,14 +44,15 @@ CHOICE = "choice"  # session state: the last budget, year, stage and document ch
 
 
 def uploads() -> dict[str, BudgetDocument]:
-    """Documents uploaded in this session, by key (`depot_<sha256>`): pickers offer them."""
+    """Documents uploaded in this session, by key (`depot_<sha256>_<siret>`): pickers offer
+    them beside the stored ones."""
     found: dict[str, BudgetDocument] = st.session_state.setdefault(UPLOADS, {})
     return found
 
 
 def keep_upload(document: BudgetDocument) -> str:
     """Keep an uploaded document for this session's pages; returns its key."""
-    key = f"depot_{document.info.source_sha256[:16]}_{document.info.siret}"
+    key = f"{UPLOAD_PREFIX}{document.info.source_sha256[:16]}_{document.info.siret}"
     uploads()[key] = document
     return key
 

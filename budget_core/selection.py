@@ -87,10 +87,15 @@ def documents_of(catalogue: pd.DataFrame, siret: str, year: int, stage: str) -> 
     return ordered(chosen)
 
 
+UPLOAD_PREFIX = "depot_"  # document keys of files uploaded in a session, never stored
+
+
 def reference(row: Mapping[str, object] | pd.Series) -> str:
     """What names a document among those of one year and stage, in a link: the budget's SIRET,
-    or the document key for a DM (a budget has several DMs a year)."""
-    return str(row["doc_key"] if row["stage"] == "DM" else row["siret"])
+    or the document key for a DM (a budget has several DMs a year) and for an uploaded file
+    (it may stand beside the stored document of the same budget)."""
+    key = str(row["doc_key"])
+    return key if row["stage"] == "DM" or key.startswith(UPLOAD_PREFIX) else str(row["siret"])
 
 
 def budget_name(row: Mapping[str, object]) -> str:

@@ -13,11 +13,13 @@ from budget_core import analysis, population
 from budget_core.config import DEMO_DIR
 from budget_core.nomenclature import load_plan
 from budget_core.selection import (
+    UPLOAD_PREFIX,
     budget_names,
     decision_label,
     default_comparison,
     documents_of,
     pick_index,
+    reference,
     richest,
     still_valid,
 )
@@ -179,3 +181,24 @@ def test_overview_of_a_budget_from_its_xml() -> None:
     assert parts["reporte_depense"] == sums.get(("reporte", "D"), Decimal(0))
     real_income = parts["recette_fonctionnement"] + parts["recette_investissement"]
     assert real_income == sums[("reel", "R")]
+
+
+def test_evolution_across_the_m14_m57_switch_keeps_one_label_per_chapter() -> None:
+    m14 = parsed(TOTEM / "Montreuil_CA_2021.xml").lines
+    m57 = parsed(TOTEM / "mohon_CFU_2023.xml").lines
+    both = pd.concat([m14, m57], ignore_index=True)
+    frame = analysis.evolution(both)
+    assert frame.groupby("chapter_code")["chapter_label"].nunique().max() == 1
+    plan = load_plan(str(m57["declinaison"].iloc[0]), int(m57["plan_year"].iloc[0]))
+    spent = frame[frame["direction"] == "depense"]
+    staff = spent[spent["chapter_code"] == "012"]
+    assert set(staff["year"].astype(int)) == {2021, 2023}  # one series across the switch
+    assert set(staff["chapter_label"]) == {plan.chapters["012"].label}
+    assert analysis.nomenclature_changes(both) == [(2023, "M14", "M57")]
+
+
+def test_an_upload_is_named_by_its_key_beside_the_stored_document() -> None:
+    stored = {"doc_key": "21560134500014_2023_CFU", "stage": "CFU", "siret": "21560134500014"}
+    uploaded = {**stored, "doc_key": f"{UPLOAD_PREFIX}0123456789abcdef_21560134500014"}
+    assert reference(stored) == "21560134500014"
+    assert reference(uploaded) == uploaded["doc_key"]
