@@ -144,11 +144,15 @@ entity_label = budget_name
 
 
 def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collectivité",
-                container: st.delta_generator.DeltaGenerator | None = None) -> str | None:
-    """Type de collectivité then budget of a collectivité; returns the budget's SIRET."""
+                container: st.delta_generator.DeltaGenerator | None = None,
+                type_container: st.delta_generator.DeltaGenerator | None = None
+                ) -> str | None:
+    """Type de collectivité (in `type_container`, else above) then budget of a collectivité;
+    returns the budget's SIRET."""
     box = container or st
     types = [t for t in ENTITY_TYPE_LABELS if t in set(docs["entity_type"])]
-    kind = url_selectbox(box, "Type de collectivité", [ALL, *types], f"{key}_type",
+    kind = url_selectbox(type_container or box, "Type de collectivité", [ALL, *types],
+                         f"{key}_type",
                          lambda t: ENTITY_TYPE_LABELS.get(t, t))
     if kind != ALL:
         docs = docs[docs["entity_type"] == kind]
@@ -179,12 +183,13 @@ def pick_year(box: st.delta_generator.DeltaGenerator, docs: pd.DataFrame, key: s
                          fallback=fallback) if years else None
 
 
-def pick_document(docs: pd.DataFrame, entity_box: st.delta_generator.DeltaGenerator,
-                  stage_box: st.delta_generator.DeltaGenerator,
-                  year_box: st.delta_generator.DeltaGenerator) -> pd.Series | None:
-    """Budget, stage, year, then the document: a year has several DMs (and a document
-    uploaded in this session may stand beside a stored one), each its own document."""
-    siret = pick_entity(docs, container=entity_box)
+def pick_document(docs: pd.DataFrame, *boxes: st.delta_generator.DeltaGenerator
+                  ) -> pd.Series | None:
+    """Type, budget, stage, year, then the document, in five boxes (containers): a year has
+    several DMs (and a file uploaded in this session may stand beside a stored one), each
+    its own document; the « Document » list shows only when there is a choice."""
+    type_box, entity_box, stage_box, year_box, doc_box = boxes
+    siret = pick_entity(docs, container=entity_box, type_container=type_box)
     mine = docs[docs["siret"] == siret]
     stage = pick_stage(mine, container=stage_box)
     year = pick_year(year_box, mine[mine["stage"] == stage], "annee")
@@ -197,7 +202,7 @@ def pick_document(docs: pd.DataFrame, entity_box: st.delta_generator.DeltaGenera
         labels = {str(row["doc_key"]): decision_label(row) + (
             f" — déposé : {row['source_file']}" if str(row["doc_key"]) in uploads() else "")
             for row in found.to_dict("records")}
-        chosen = url_selectbox(year_box, "Document", keys, "doc", labels.__getitem__,
+        chosen = url_selectbox(doc_box, "Document", keys, "doc", labels.__getitem__,
                                shared="doc")
     return found[found["doc_key"] == chosen].iloc[0]
 

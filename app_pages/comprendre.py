@@ -15,8 +15,7 @@ st.markdown(
     "par lequel son assemblée **prévoit et autorise** les recettes et les dépenses d'une "
     "année. Cette page l'explique pas à pas, avec les chiffres du budget choisi.")
 docs = documents()
-c1, c2, c3 = st.columns(3)
-doc = pick_document(docs, c1, c2, c3)
+doc = pick_document(docs, *st.columns([1, 3]), *st.columns(3))
 if doc is None:
     st.info("Aucun budget n'est chargé. Ajoutez un fichier depuis la page Données.")
     st.stop()

@@ -25,9 +25,10 @@ if docs.empty:
     st.stop()
 
 filters = st.sidebar if atelier else st.container()
-cols = filters.columns(4) if not atelier else [filters] * 4
-doc = pick_document(docs, cols[0], cols[1], cols[2])
-include_order = cols[3].toggle("Inclure les opérations d'ordre", key="ordre",
+who = filters.columns([1, 3]) if not atelier else [filters] * 2
+what = filters.columns(4) if not atelier else [filters] * 4
+doc = pick_document(docs, *who, *what[:3])
+include_order = what[3].toggle("Inclure les opérations d'ordre", key="ordre",
                                bind="query-params",
                                help="Les opérations d'ordre (amortissements, virements entre "
                                     "sections) ne sont pas des flux d'argent : les inclure "
