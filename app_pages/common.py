@@ -133,7 +133,7 @@ def url_multiselect(box: st.delta_generator.DeltaGenerator, label: str, options:
     linked = [code for code in st.query_params.get(key, "").split(",") if code]
     current = st.session_state.get(key)
     st.session_state[key] = still_valid(linked if current is None else current, options,
-                                        default)[:max_selections]
+                                        default, max_selections)
     chosen = box.multiselect(label, options, key=key, format_func=format_func,
                              max_selections=max_selections)
     st.query_params[key] = ",".join(chosen)

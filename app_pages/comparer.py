@@ -15,6 +15,7 @@ from app_pages.common import (
     workshop_mode,
 )
 from budget_core import analysis, charts, population
+from budget_core.fmt import md_escape
 from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS
 from budget_core.scdl import csv_safe_bytes
 from budget_core.selection import (
@@ -70,13 +71,13 @@ value = "per_inhabitant" if per_head else "amount"
 sens = "Dépenses" if direction == "depense" else "Recettes"
 st.altair_chart(charts.compare_bars(frame, value, f"{sens} réelles par chapitre"),
                 key="chart_comparer")
-notes = [f"{by_key[key]} : {head.value or '—'} habitants ({head.french()})"
+notes = [f"{md_escape(by_key[key])} : {head.value or '—'} habitants ({head.french()})"
          for key, head in heads.items()]
 st.caption("Opérations réelles, hors résultats reportés (001/002). Population de l'année du "
            "budget : " + " ; ".join(notes) + ".")
 kinds = analysis.nomenclatures(lines)
 if len(kinds) > 1:
-    st.caption(f"Nomenclatures différentes ({', '.join(kinds)}) : les chapitres sont "
+    st.caption(f"Nomenclatures différentes ({md_escape(', '.join(kinds))}) : les chapitres sont "
                "rapprochés par leur code, sous le libellé de la plus récente (M57) ; un "
                "chapitre propre à une nomenclature n'a pas d'équivalent dans l'autre.")
 

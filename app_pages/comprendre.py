@@ -57,7 +57,8 @@ spending = table[table["direction"] == "depense"].head(3)
 total = table.loc[table["direction"] == "depense", "amount"].sum()
 st.markdown(
     "Les dépenses et les recettes sont classées **par nature** selon une nomenclature "
-    f"comptable (ici {doc['nomenclature']}) : des **chapitres** (« 011 — Charges à caractère "
+    f"comptable (ici {md_escape(doc['nomenclature'])}) : des **chapitres** (« 011 — Charges "
+    "à caractère "
     "général », « 012 — Charges de personnel »...), découpés en articles. L'assemblée vote "
     "les crédits par chapitre. Les plus gros chapitres de dépenses de ce budget :")
 for row in spending.to_dict("records"):

@@ -44,8 +44,8 @@ st.subheader(f"{md_escape(doc['entity_name'])} — {md_escape(doc['budget_label'
 amount_kind = "réalisé" if stage in EXECUTED_STAGES else "voté"
 operations = "toutes opérations" if include_order else "opérations réelles"
 st.caption(f"Montants {amount_kind}s, {operations}, hors résultats reportés (001/002). "
-           f"Nomenclature {doc['nomenclature']} "
-           f"({doc['declinaison']}), plan de comptes {doc['plan_year']}. "
+           f"Nomenclature {md_escape(doc['nomenclature'])} "
+           f"({md_escape(doc['declinaison'])}), plan de comptes {doc['plan_year']}. "
            f"Source : {md_escape(doc['source_file'])}"
            + (" (fichier déposé, non enregistré dans le cache)." if key in uploads()
               else "."))

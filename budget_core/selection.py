@@ -29,14 +29,17 @@ def pick_index(options: Sequence[object], *wanted: object) -> int:
     return 0
 
 
-def still_valid(chosen: Iterable[str], options: Sequence[str], default: Sequence[str]
-                ) -> list[str]:
-    """The chosen values that are still options; the default when none of them is.
+def still_valid(chosen: Iterable[str], options: Sequence[str], default: Sequence[str],
+                limit: int | None = None) -> list[str]:
+    """The chosen values that are still options, once each and at most `limit` of them;
+    the default when none of them is.
 
-    Switching Évolution from Dépenses to Recettes must not keep spending chapters chosen.
+    Switching Évolution from Dépenses to Recettes must not keep spending chapters chosen, and
+    a link repeating a SIRET eleven times, or listing 51 of them, must not break the page.
     """
-    kept = [value for value in chosen if value in options]
-    return kept or [value for value in default if value in options]
+    allowed = set(options)
+    kept = [value for value in dict.fromkeys(chosen) if value in allowed]
+    return (kept or [value for value in dict.fromkeys(default) if value in allowed])[:limit]
 
 
 def french_date(iso: str) -> str:

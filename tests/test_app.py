@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from budget_core.config import DEMO_DIR
 from budget_core.fmt import euros, md_escape
+from budget_core.formats import read_documents
 from budget_core.indicators import from_ofgl
 from budget_core.national import NationalStore
 from budget_core.store import Store
@@ -330,3 +332,67 @@ def test_se_comparer_maps_the_communes_of_a_grand_est_departement(
     values = {f["properties"]["code"]: f["properties"]["valeur"]
               for f in communes["data"]["values"] if f["properties"]["valeur"] is not None}
     assert set(values) == {"10387", "10033", "10323"}
+
+
+def test_links_repeating_or_listing_too_many_entities_still_open(app: AppTest) -> None:
+    """`?cmp=` with one budget eleven times, `?liste=` with 51 entries: each value once, the
+    list capped, no Streamlit error (hardening, second round)."""
+    catalogue = Store(DEMO_DIR).documents()
+    ca_2021 = catalogue[(catalogue["stage"] == "CA") & (catalogue["year"] == 2021)]
+    first = str(ca_2021["siret"].iloc[0])
+    app.query_params.update(cmp=",".join([first] * 11), cmp_etape="CA", cmp_annee="2021")
+    app.run()
+    app.switch_page("app_pages/comparer.py").run()
+    assert not app.exception
+    [chosen] = [w for w in app.multiselect if w.key == "cmp"]
+    assert chosen.value == [first]
+    with NationalStore(DEMO_DIR / "national") as national:
+        sirens = list(national.entities("communes")["siren"])
+    app.query_params.update(niveau="communes", siren_national=sirens[0], pairs="custom",
+                            liste=",".join((sirens * 3)[:51]))
+    app.switch_page("app_pages/comparer_national.py").run()
+    assert not app.exception
+    [listed] = [w for w in app.multiselect if w.key == "liste"]
+    assert listed.value == sirens[:50]
+
+
+HOSTILE_NAME = ("![p](http://127.0.0.1:9/t.png) [clic](javascript:alert(1)) :red[rouge] "
+                "<b>gras</b>")
+MARKDOWN_KINDS = ("markdown", "caption", "title", "header", "subheader", "info", "warning",
+                  "error", "success")
+
+
+def rendered_text(at: AppTest) -> list[str]:
+    """Everything Streamlit renders as Markdown on the page: bodies, and metric labels."""
+    texts = [str(el.proto.body) for kind in MARKDOWN_KINDS for el in at.get(kind)]
+    return texts + [str(m.proto.label) for m in at.metric]
+
+
+def test_every_page_shows_document_text_as_text(app: AppTest, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real document whose collectivité name and nomenclature carry Markdown (an outside
+    image every visitor's browser would fetch, a javascript: link, coloured text, HTML): every
+    page shows them escaped, never rendered (hardening, second round)."""
+    original = (TOTEM / "crach_principal_CA_2021.xml").read_text("iso-8859-1")
+    hostile = tmp_path / "hostile.xml"
+    hostile.write_text(original.replace(
+        '<LibelleColl V="CRACH"', '<LibelleColl V="' + HOSTILE_NAME.replace("<", "&lt;")
+        .replace(">", "&gt;") + '"').replace(
+        '<Nomenclature V="M14-', '<Nomenclature V="![n](http://127.0.0.1:9/n.png)-'),
+        "iso-8859-1")
+    store = Store(tmp_path / "store")
+    store.add(read_documents(hostile))
+    store.add(read_documents(TOTEM / "crach_lotissement_CA_2021.xml"))
+    monkeypatch.setenv("BUDGET_DATA_DIR", str(store.folder))
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    pages = re.findall(r'st\.Page\("(app_pages/\w+\.py)"', (ROOT / "app.py").read_text())
+    app.query_params.update(siret="21560046100010", etape="CA", annee="2021",
+                            cmp_etape="CA", cmp_annee="2021",
+                            cmp="21560046100010,21560046100085")
+    app.run()
+    for page in pages:
+        app.switch_page(page).run()
+        assert not app.exception, page
+        for text in rendered_text(app):
+            for raw in ("![p](", "[clic](", ":red[", "<b>", "![n]("):
+                assert raw not in text, (page, text)

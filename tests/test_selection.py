@@ -93,6 +93,13 @@ def test_a_choice_is_kept_while_it_applies_and_reset_when_not() -> None:
     assert still_valid(["16", "23", "204"], ["70", "73", "74"], ["73", "74"]) == ["73", "74"]
 
 
+def test_a_hostile_link_never_chooses_a_value_twice_nor_too_many() -> None:
+    """`?cmp=` repeating one SIRET 11 times, `?liste=` with 51 entries: once each, capped."""
+    sirets = [f"{n:014d}" for n in range(60)]
+    assert still_valid([sirets[0]] * 11, sirets, [], limit=10) == [sirets[0]]
+    assert still_valid(sirets[:51], sirets, [], limit=50) == sirets[:50]
+
+
 def test_compare_keeps_two_budgets_of_one_collectivite_apart() -> None:
     store = Store(DEMO_DIR)
     catalogue = store.documents()
