@@ -15,6 +15,8 @@ PAGES = [
             default=True),
     st.Page("app_pages/explorer.py", title="Explorer un budget", icon=":material/search:",
             url_path="explorer"),
+    st.Page("app_pages/comprendre.py", title="Comprendre un budget", icon=":material/school:",
+            url_path="comprendre"),
     st.Page("app_pages/comparer.py", title="Comparer", icon=":material/balance:",
             url_path="comparer"),
     st.Page("app_pages/comparer_national.py", title="Se comparer", icon=":material/explore:",

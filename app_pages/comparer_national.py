@@ -21,7 +21,7 @@ from budget_core.coverage import (
 )
 from budget_core.fmt import compact_euros, euros, md_escape, number, percent, years
 from budget_core.indicators import INDICATORS, from_lines, from_ofgl
-from budget_core.national import NationalStore
+from budget_core.national import NationalStore, own_accounts
 
 LEVEL_LABELS = {"communes": "Communes", "gfp": "Intercommunalités (EPCI)",
                 "departements": "Départements", "regions": "Régions"}
@@ -31,16 +31,14 @@ PEERS = {"strate": "Même strate de population", "departement_code": "Même dép
          "custom": "Liste personnalisée"}
 
 
-@st.cache_resource
+@st.cache_resource(on_release=NationalStore.close)
 def national(folder: str) -> NationalStore:
-    return NationalStore(Path(folder))
+    return NationalStore(Path(folder), threads=settings().duckdb_threads)
 
 
 @st.cache_data(show_spinner=False)
 def entities(folder: str, level: str) -> pd.DataFrame:
-    return national(folder).query(level, "SELECT DISTINCT siren, name, departement_code, "
-                                  "max(population) AS population FROM ofgl WHERE budget_type "
-                                  "= 'Budget principal' GROUP BY ALL ORDER BY name")
+    return national(folder).entities(level)
 
 
 def show(value: float | None, unit: str) -> str:
@@ -106,12 +104,10 @@ else:
 st.markdown("### Santé financière")
 latest = rows[rows["year"] == rows["year"].max()]
 ofgl_values = from_ofgl(latest)
-ours = documents()
-ours = ours[(ours["siren"] == siren) & ours["stage"].isin(["CA", "CFU"])
-            & (ours["budget_kind"] == "principal") & (ours["year"] == rows["year"].max())]
+ours = own_accounts(documents(), siren, int(rows["year"].max()))
 own_values = None
 if not ours.empty:
-    own = lines_for(list(ours["siret"]), [int(rows["year"].max())], list(ours["stage"]))
+    own = lines_for(ours["doc_key"])
     own_values = from_lines(own, population=float(population.iloc[0]) if len(population)
                             else None)
 for indicator in INDICATORS:
@@ -129,10 +125,7 @@ for indicator in INDICATORS:
                           "n'a pas de sens cette année.")
 
 st.markdown("### Carte")
-by_departement = store.query(level, "SELECT departement_code AS code, median(per_inhabitant) "
-                             "AS value FROM ofgl WHERE agregat = ? AND year = ? AND "
-                             "budget_type = 'Budget principal' GROUP BY ALL",
-                             [agregat, int(rows["year"].max())])
+by_departement = store.departement_medians(level, agregat, int(rows["year"].max()))
 values = dict(zip(by_departement["code"], by_departement["value"], strict=True))
 present = [f for f in departements_shapes()["features"] if f["properties"]["code"] in values]
 if present:
@@ -151,10 +144,7 @@ departement = rows["departement_code"].dropna()
 if level == "communes" and len(departement) and departement.iloc[0] in \
         commune_map_departements():
     code = str(departement.iloc[0])
-    by_commune = store.query(level, "SELECT insee AS code, per_inhabitant AS value FROM ofgl "
-                             "WHERE agregat = ? AND year = ? AND departement_code = ? AND "
-                             "budget_type = 'Budget principal'",
-                             [agregat, int(rows["year"].max()), code])
+    by_commune = store.commune_values(agregat, int(rows["year"].max()), code)
     st.altair_chart(charts.choropleth(
         communes_shapes(code), dict(zip(by_commune["code"], by_commune["value"], strict=True)),
         f"{agregat} : communes du département {code} (€/hab)", "€ par habitant", share=False),

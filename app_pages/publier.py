@@ -26,8 +26,7 @@ from budget_core.model import STAGE_LABELS, STAGES
 from budget_core.scdl import documents_csv_bytes
 from budget_core.validate import KINDS, validate_bytes
 
-REGIONS = {"44": "Grand Est", "53": "Bretagne", "11": "Île-de-France", "76": "Occitanie",
-           "75": "Nouvelle-Aquitaine"}
+REGIONS = coverage.regions()
 
 st.title("Publier mes données")
 st.markdown("Vérifiez, convertissez et anonymisez vos fichiers avant de les publier ; "

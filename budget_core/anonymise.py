@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from budget_core.errors import FormatError
+from budget_core.totem import check_root
 from budget_core.xmlsafe import SAFE_OPTIONS
 
 MASK = "Occultation Article L311-7 CRPA"
@@ -77,13 +78,8 @@ def anonymise_totem(data: bytes, name: str) -> tuple[bytes, AnonymisationReport]
                           where=f"ligne {exc.lineno}",
                           hint="Anonymisez le document complet exporté du logiciel "
                                "financier.") from exc
+    check_root(root, name)
     tree = root.getroottree()
-    if tree.docinfo.doctype:
-        raise FormatError("le document déclare une DTD (<!DOCTYPE>), refusée par sécurité.",
-                          source=name)
-    if _local(root) not in ("DocumentBudgetaire", "CompteFinancierUnique"):
-        raise FormatError(f"ce fichier XML n'est pas un document budgétaire TOTEM (racine "
-                          f"<{_local(root)}>).", source=name)
     report = AnonymisationReport()
     for element in root.iter():
         block = _local(element)

@@ -188,10 +188,13 @@ class Cache:
                 stale.unlink()  # left by an interrupted sync: never a good copy
             found: list[PublishedResource] = []
             for source in sources:
-                try:
-                    found.extend(source.resources(http))
+                try:  # what a portal listed before failing is kept
+                    for resource in source.resources(http):
+                        found.append(resource)
                 except BudgetError as exc:
                     summary.failed.append((f"portail {source.name}", exc.french()))
+                summary.failed.extend((f"portail {source.name}", problem)
+                                      for problem in source.problems)
             resources = merge_duplicates(found)
             regions = regions_by_siren() if only.region else {}
             with self._db() as con:
@@ -211,7 +214,8 @@ class Cache:
                 resource.url, self.tmp_dir,
                 etag=str(previous["etag"] or "") if good and previous else "",
                 last_modified=str(previous["http_last_modified"] or "")
-                if good and previous else "")
+                if good and previous else "",
+                expected_size=resource.filesize, expected_checksum=resource.checksum)
         except BudgetError as exc:
             self._save(con, resource, status="failed", error=exc.french())
             summary.failed.append((resource.url, exc.french()))
@@ -221,7 +225,10 @@ class Cache:
             if download.path is not None:
                 download.path.unlink()
             self._save(con, resource, status="ok", error=None)
-            summary.unchanged.append(resource.url)
+            if previous and self._repair(previous, resource, only, regions):
+                summary.updated.append(resource.url)
+            else:
+                summary.unchanged.append(resource.url)
             return
         twin = con.execute("SELECT key, origins FROM resources WHERE sha256 = ? AND key != ?",
                            (download.sha256, resource.key)).fetchone()
@@ -248,7 +255,12 @@ class Cache:
         target.parent.mkdir(parents=True, exist_ok=True)
         download.path.replace(target)
         kept = [d for d in documents if only.keep(d, regions)]
-        self.store.add(kept)
+        # The documents of the URL's previous content leave the store with it, unless another
+        # URL still publishes that same file.
+        before = str(previous["sha256"] or "") if previous else ""
+        shared = before and con.execute("SELECT 1 FROM resources WHERE sha256 = ? AND key != ?",
+                                        (before, resource.key)).fetchone()
+        self.store.add(kept, replaces="" if shared else before)
         self._save(con, resource, status="ok", error=None, etag=download.etag,
                    http_last_modified=download.last_modified, sha256=download.sha256,
                    size=download.size, fetched_at=_now(), documents=json.dumps([
@@ -257,6 +269,21 @@ class Cache:
                        ensure_ascii=False))
         (summary.updated if previous and previous["sha256"] else summary.new).append(
             resource.url)
+
+    def _repair(self, previous: dict[str, object], resource: PublishedResource,
+                only: SyncFilter, regions: dict[str, str]) -> bool:
+        """Store again the documents of an unchanged file whose lines went missing (a writer
+        interrupted, a file deleted by hand). True when something was repaired."""
+        sha = str(previous["sha256"] or "")
+        listed = json.loads(str(previous["documents"] or "[]"))
+        if not sha or not any(d.get("kept") for d in listed) or not self.store.missing(sha):
+            return False
+        try:
+            documents = self._parse(self.raw_path(sha), resource)
+        except BudgetError:
+            return False  # the next change of the file will store it again
+        self.store.add([d for d in documents if only.keep(d, regions)])
+        return True
 
     @staticmethod
     def _parse(path: Path, resource: PublishedResource) -> list[BudgetDocument]:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
 
 from budget_core.analysis import section_totals
 from budget_core.anonymise import anonymise_totem
@@ -16,17 +21,16 @@ from budget_core.config import settings
 from budget_core.coverage import commune_coverage
 from budget_core.coverage import summary as coverage_summary
 from budget_core.demo import build_demo
-from budget_core.errors import BudgetError, FormatError, PortalError
-from budget_core.fmt import euros, percent
+from budget_core.errors import BudgetError, PortalError
+from budget_core.fmt import euros, percent, printable
 from budget_core.formats import read_documents
-from budget_core.fsutil import atomic_write_bytes
+from budget_core.fsutil import atomic_write_bytes, read_file
 from budget_core.http import Http, make_session
 from budget_core.metadata import dataset_metadata
 from budget_core.model import ENTITY_TYPES, STAGE_LABELS, STAGES, BudgetDocument
 from budget_core.national import LEVELS, NationalStore
 from budget_core.scdl import documents_csv_bytes
 from budget_core.sources import PublishedResource, load_portals, source_for
-from budget_core.store import Store
 from budget_core.validate import validate_file
 
 
@@ -100,9 +104,11 @@ def cmd_cache(args: argparse.Namespace) -> int:
     for row in resources.to_dict("records"):
         error = f" — {row['error']}" if row["error"] else ""
         print(f"  [{row['status']}] {row['source']:<14} {row['url']}{error}")
-    store = Store(config.data_dir)
+    store = config.store()
     documents = store.documents()
-    print(f"Données lues par l'application : {store.folder} ({len(documents)} documents)")
+    held = documents.groupby("store_dir").size() if len(documents) else pd.Series(dtype=int)
+    folders = ", ".join(f"{folder} ({count} documents)" for folder, count in held.items())
+    print(f"Données lues par l'application : {folders or store.folder}")
     for doc in documents.sort_values(["entity_name", "year", "stage"]).itertuples():
         print(f"  {doc.entity_name:<32.32} {doc.budget_label:<28.28} {doc.year} {doc.stage:<4}"
               f"{doc.line_count:>6} lignes  {doc.source_file}")
@@ -155,11 +161,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_anonymise(args: argparse.Namespace) -> int:
     source = Path(args.file)
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"lecture impossible ({exc.strerror}).", source=source.name) from exc
-    masked, report = anonymise_totem(data, source.name)
+    masked, report = anonymise_totem(read_file(source), source.name)
     atomic_write_bytes(Path(args.output), masked)
     print(report.french())
     print(f"Document anonymisé écrit dans {args.output}")
@@ -173,7 +175,7 @@ def cmd_metadata(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    frame = commune_coverage(Store(settings().data_dir).documents(), args.departement,
+    frame = commune_coverage(settings().store().documents(), args.departement,
                              args.stage, args.year)
     published, total, share = coverage_summary(frame)
     print(f"{percent(share)} des communes du département {args.departement} ont publié leur "
@@ -184,25 +186,36 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_national(args: argparse.Namespace) -> int:
+    if not (args.file or args.year):
+        raise BudgetError("rien à faire : ni exercice (--year) ni fichier (--file) demandé.",
+                          hint="Ajoutez --year 2023 (répétable) pour télécharger des exercices "
+                               "depuis data.ofgl.fr, ou --file export.csv pour importer un "
+                               "export déjà téléchargé.")
     config = settings()
-    store = NationalStore(config.cache_dir / "national")
-    if args.file:
-        years = store.add_export(args.level, Path(args.file).read_bytes(), args.file)
-    else:
-        portal = next((p.url for p in load_portals(config.cache_dir)
-                       if p.name == args.source), None)
-        if portal is None:
-            raise PortalError(f"aucun portail nommé « {args.source} » dans le registre.")
-
-        def progress(level: str, number: int, total: int) -> None:
-            print(f"\r{level} : année {number}/{total}", end="", file=sys.stderr, flush=True)
-
-        years = store.download(Http(make_session(), timeout=args.timeout), portal, args.level,
-                               args.year, progress=progress)
-        print(file=sys.stderr)
-    print(f"{args.level} : {len(years)} année(s) ajoutée(s) ({', '.join(map(str, years))}) ; "
-          f"en cache : {', '.join(map(str, store.years(args.level)))}")
+    with NationalStore(config.cache_dir / "national", threads=config.duckdb_threads) as store:
+        if args.file:
+            years = store.add_export(args.level, read_file(Path(args.file)), args.file)
+        else:
+            years = _download_national(store, args, config.cache_dir)
+        print(f"{args.level} : {len(years)} année(s) ajoutée(s) "
+              f"({', '.join(map(str, years))}) ; "
+              f"en cache : {', '.join(map(str, store.years(args.level)))}")
     return 0
+
+
+def _download_national(store: NationalStore, args: argparse.Namespace,
+                       cache_dir: Path) -> list[int]:
+    portal = next((p.url for p in load_portals(cache_dir) if p.name == args.source), None)
+    if portal is None:
+        raise PortalError(f"aucun portail nommé « {args.source} » dans le registre.")
+
+    def progress(level: str, number: int, total: int) -> None:
+        print(f"\r{level} : année {number}/{total}", end="", file=sys.stderr, flush=True)
+
+    years = store.download(Http(make_session(), timeout=args.timeout), portal, args.level,
+                           args.year, progress=progress)
+    print(file=sys.stderr)
+    return years
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -258,19 +271,41 @@ def build_parser() -> argparse.ArgumentParser:
     coverage.set_defaults(func=cmd_coverage)
     national = commands.add_parser("national", help="comptes agrégés OFGL (par année)")
     national.add_argument("--level", choices=list(LEVELS), default="communes")
-    national.add_argument("--year", type=int, action="append", default=[],
-                          help="exercice à télécharger (répétable)")
-    national.add_argument("--file", help="importer un export CSV déjà téléchargé")
+    what = national.add_mutually_exclusive_group()
+    what.add_argument("--year", type=int, action="append", default=[],
+                      help="exercice à télécharger (répétable)")
+    what.add_argument("--file", help="importer un export CSV déjà téléchargé")
     national.add_argument("--source", default="data.ofgl.fr", help="portail Opendatasoft")
     national.add_argument("--timeout", type=float, default=120.0)
     national.set_defaults(func=cmd_national)
     return parser
 
 
+class _Printable(io.TextIOBase):
+    """A terminal stream that every printed text goes through `fmt.printable` on its way."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(printable(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(sys.stdout), _Printable(sys.stderr)
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args))
     except BudgetError as exc:
         print(f"Erreur : {exc.french()}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `budget cache | head`: the reader stopped reading, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), streams[0].fileno())
+        return 1
+    finally:
+        sys.stdout, sys.stderr = streams

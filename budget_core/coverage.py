@@ -3,7 +3,8 @@
 The reference list of communes (and their population) is the shipped COG extract
 (`population.py`); a commune has published when the store holds a document of its budget
 principal for that stage and year. Maps use shipped GeoJSON (IGN Admin Express via
-gregoiredavid/france-geojson, COG 2018): départements of France, communes of Grand Est.
+gregoiredavid/france-geojson, COG 2018): départements of France, communes of Grand Est. The
+régions and their names come from the same COG extract (`data/geo/regions.json`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+import unicodedata
 from importlib import resources
 from typing import Any
 
@@ -79,6 +81,15 @@ def summary(frame: pd.DataFrame) -> tuple[int, int, float]:
 def _geojson(name: str) -> dict[str, Any]:
     data = resources.files(GEO).joinpath(name).read_bytes()
     return json.loads(gzip.decompress(data))
+
+
+def regions() -> dict[str, str]:
+    """The 18 régions, INSEE code → name, in alphabetical order (« Île-de-France » among
+    the I's)."""
+    entries = json.loads(resources.files(GEO).joinpath("regions.json").read_text(
+        encoding="utf-8"))
+    return {entry["code"]: entry["nom"] for entry in sorted(
+        entries, key=lambda entry: unicodedata.normalize("NFD", entry["nom"]))}
 
 
 def commune_map_departements() -> list[str]:

@@ -47,6 +47,6 @@ def build_demo(target: Path = DEMO_DIR, sources: Path | None = None) -> Store:
         store.add(read_documents(path))
     national = fixtures / NATIONAL_FILE
     shutil.rmtree(target / "national", ignore_errors=True)
-    NationalStore(target / "national").add_export("communes", national.read_bytes(),
-                                                  national.name)
+    with NationalStore(target / "national") as national_store:
+        national_store.add_export("communes", national.read_bytes(), national.name)
     return store

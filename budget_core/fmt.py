@@ -7,6 +7,7 @@ narrow no-break space, the decimal mark is the comma.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
@@ -116,3 +117,14 @@ def md_escape(text: object) -> str:
     (or Streamlit's `:colour[...]`, `$latex$` extensions) could interpret is escaped, so a
     name like `[clic](javascript:...)` or `<script>` is displayed, never rendered."""
     return "".join(f"\\{c}" if c in MARKDOWN_SPECIALS else c for c in str(text))
+
+
+# C0 controls but tab, line feed and carriage return (the progress bar's), DEL, C1 controls
+# (0x9b is a one-byte CSI) and the bidirectional overrides that reorder what is shown.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text safe to write to a terminal: no escape sequence (ANSI colours, OSC window titles,
+    cursor moves) from a portal title or a document's name can reach it."""
+    return _CONTROLS.sub("", text)

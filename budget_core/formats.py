@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 
 from budget_core.errors import FormatError
+from budget_core.fsutil import read_file, reading
 from budget_core.model import BudgetDocument
 from budget_core.scdl import parse_scdl_bytes
 from budget_core.totem import read_totem, read_totem_stream
@@ -38,16 +39,12 @@ def read_documents(path: Path, *, nomenclature: str | None = None,
     `name` is what messages and lines call the file (the published name of a download).
     """
     name = name or path.name
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(512)
-    except OSError as exc:
-        raise FormatError(f"lecture impossible ({exc.strerror}).", source=name,
-                          hint="Vérifiez le chemin et les droits du fichier.") from exc
+    with reading(name), path.open("rb") as handle:
+        head = handle.read(512)
     refuse_binary(head, name)
     if is_xml(head):
         return [read_totem(path, name=name)]
-    return parse_scdl_bytes(path.read_bytes(), name=name, nomenclature=nomenclature)
+    return parse_scdl_bytes(read_file(path, name), name=name, nomenclature=nomenclature)
 
 
 def read_uploaded(data: bytes, name: str, *, nomenclature: str | None = None

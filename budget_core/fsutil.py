@@ -1,10 +1,15 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""File access: atomic writes (a reader sees the old file or the new one, never half of one),
+and reads that fail with our French error instead of an OSError."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from budget_core.errors import FormatError
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -20,3 +25,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def reading(name: str) -> Iterator[None]:
+    """Turn an OSError raised inside the block (missing file, no permission, a folder, a
+    disk error mid-stream) into a FormatError naming the file `name`."""
+    try:
+        yield
+    except OSError as exc:
+        raise FormatError(f"lecture impossible ({exc.strerror or exc}).", source=name,
+                          hint="Vérifiez le chemin et les droits du fichier.") from exc
+
+
+def read_file(path: Path, name: str | None = None) -> bytes:
+    """The whole file, or a FormatError naming it (`name`, default its file name)."""
+    with reading(name or path.name):
+        return path.read_bytes()

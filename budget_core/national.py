@@ -15,17 +15,21 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import TracebackType
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from budget_core.errors import CacheError, FormatError
 from budget_core.fsutil import atomic_write_bytes
 from budget_core.http import Http
+from budget_core.model import EXECUTED_STAGES
 from budget_core.population import fiscal_regimes
+from budget_core.store import connect
 
 LEVELS = {"communes": "ofgl-base-communes", "gfp": "ofgl-base-gfp",
           "departements": "ofgl-base-departements", "regions": "ofgl-base-regions"}
@@ -98,12 +102,32 @@ Progress = Callable[[str, int, int], None]
 
 
 class NationalStore:
-    def __init__(self, folder: Path) -> None:
+    """The national accounts folder. Holds DuckDB connections: `close()` it, or use it as a
+    context manager (`with NationalStore(folder) as store:`)."""
+
+    def __init__(self, folder: Path, *, threads: int | None = None) -> None:
+        """`threads`: DuckDB threads per query; None lets DuckDB use every core."""
         self.folder = folder
+        self.threads = threads
         # One DuckDB connection per level and file set, opened once: a filter change in the
-        # app then costs a query, not a connection and a parquet footer read (~40 ms).
+        # app then costs a query, not a connection and a parquet footer read (~40 ms). A set
+        # superseded by a new year stays open until close(): a query may still be using it.
         self._connections: dict[tuple[str, tuple[int, ...]], duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
+
+    def __enter__(self) -> NationalStore:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection; a later query opens a new one."""
+        with self._lock:
+            for con in self._connections.values():
+                con.close()
+            self._connections.clear()
 
     def _connection(self, level: str) -> duckdb.DuckDBPyConnection | None:
         years = tuple(self.years(level))
@@ -112,7 +136,7 @@ class NationalStore:
         key = (level, years)
         with self._lock:
             if key not in self._connections:
-                con = duckdb.connect(config={"threads": 2})
+                con = connect(self.threads)
                 con.read_parquet([str(self.path(level, y)) for y in years]).create_view("ofgl")
                 self._connections[key] = con
             return self._connections[key]
@@ -150,7 +174,7 @@ class NationalStore:
         table = normalise_export(data, name)
         years = sorted({int(y) for y in table["year"].to_pylist() if y is not None})
         for year in years:
-            self._write(level, year, table.filter(pa.compute.equal(table["year"], year)))
+            self._write(level, year, table.filter(pc.equal(table["year"], year)))
         return years
 
     def _write(self, level: str, year: int, table: pa.Table) -> None:
@@ -191,6 +215,26 @@ class NationalStore:
         return self.query(level, "SELECT * FROM ofgl WHERE siren = ? AND budget_type = "
                           "'Budget principal' ORDER BY year, agregat", [siren])
 
+    def entities(self, level: str) -> pd.DataFrame:
+        """Every entity of the level (siren, name, departement_code, its largest population
+        over the years), by name: what a picker lists."""
+        return self.query(level, "SELECT DISTINCT siren, name, departement_code, "
+                          "max(population) AS population FROM ofgl WHERE budget_type "
+                          "= 'Budget principal' GROUP BY ALL ORDER BY name")
+
+    def departement_medians(self, level: str, agregat: str, year: int) -> pd.DataFrame:
+        """Median € per inhabitant of the agrégat in each département (`code`, `value`)."""
+        return self.query(level, "SELECT departement_code AS code, median(per_inhabitant) "
+                          "AS value FROM ofgl WHERE agregat = ? AND year = ? AND "
+                          "budget_type = 'Budget principal' GROUP BY ALL", [agregat, year])
+
+    def commune_values(self, agregat: str, year: int, departement: str) -> pd.DataFrame:
+        """€ per inhabitant of the agrégat for each commune of a département (`code` = INSEE,
+        `value`)."""
+        return self.query("communes", "SELECT insee AS code, per_inhabitant AS value FROM ofgl "
+                          "WHERE agregat = ? AND year = ? AND departement_code = ? AND "
+                          "budget_type = 'Budget principal'", [agregat, year, departement])
+
     def placement(self, level: str, siren: str, agregat: str, peer_column: str | None,
                   custom: Sequence[str] = ()) -> pd.DataFrame:
         """The entity against its peers, per year: its € per inhabitant, the peers' median,
@@ -225,3 +269,10 @@ class NationalStore:
                 GROUP BY e.year) ORDER BY year
         """
         return self.query(level, sql, [siren, agregat, agregat, *args])
+
+
+def own_accounts(catalogue: pd.DataFrame, siren: str, year: int) -> pd.DataFrame:
+    """The stored documents an entity's OFGL figures can be checked against: its budget
+    principal's executed accounts (CA or CFU) of that year, rows of the store's catalogue."""
+    return catalogue[(catalogue["siren"] == siren) & catalogue["stage"].isin(EXECUTED_STAGES)
+                     & (catalogue["budget_kind"] == "principal") & (catalogue["year"] == year)]

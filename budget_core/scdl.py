@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from budget_core.errors import FormatError
+from budget_core.fsutil import read_file
 from budget_core.mapping import LineBuilder, RawLine
 from budget_core.model import (
     AMOUNT_FIELDS,
@@ -127,11 +128,7 @@ def read_scdl(path: Path, *, nomenclature: str | None = None,
               name: str | None = None) -> list[BudgetDocument]:
     """Parse an SCDL budget CSV: one document per (SIRET, year, stage) it holds."""
     name = name or path.name
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"lecture impossible ({exc.strerror}).", source=name) from exc
-    return parse_scdl_bytes(data, name=name, nomenclature=nomenclature)
+    return parse_scdl_bytes(read_file(path, name), name=name, nomenclature=nomenclature)
 
 
 def parse_scdl_bytes(data: bytes, *, name: str,

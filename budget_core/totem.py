@@ -16,6 +16,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from budget_core.errors import FormatError
+from budget_core.fsutil import reading
 from budget_core.mapping import LineBuilder, RawLine
 from budget_core.model import (
     AMOUNT_FIELDS,
@@ -23,6 +24,7 @@ from budget_core.model import (
     BudgetDocument,
     DocumentInfo,
     entity_type_of,
+    parse_population,
     to_cents,
 )
 from budget_core.nomenclature import plan_for, split_nomenclature
@@ -31,8 +33,9 @@ from budget_core.xmlsafe import SAFE_OPTIONS
 NS_BUDGET = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
 ROOTS = ("DocumentBudgetaire", "CompteFinancierUnique")
 HEADER_FIELDS = ("LibelleColl", "IdColl", "NatCEPL", "LibelleEtab", "IdEtab", "CodInseeColl",
-                 "Nomenclature", "NatDec", "Exer", "CodTypBud")
+                 "Nomenclature", "NatDec", "Exer", "CodTypBud", "NumDec", "DteDec")
 _LINE = f"{{{NS_BUDGET}}}LigneBudget"
+_INFORMATION = f"{{{NS_BUDGET}}}Information"  # InformationsGenerales/Information Code="PopTot"
 _HEADER_TAGS = {f"{{{NS_BUDGET}}}{name}": name for name in HEADER_FIELDS}
 
 
@@ -54,12 +57,8 @@ class _HashingReader:
 def read_totem(path: Path, *, name: str | None = None) -> BudgetDocument:
     """Parse a TOTEM file into canonical lines. Raises FormatError / NomenclatureError."""
     name = name or path.name
-    try:
-        with path.open("rb") as raw:
-            return read_totem_stream(raw, name=name)
-    except OSError as exc:
-        raise FormatError(f"lecture impossible ({exc.strerror}).", source=name,
-                          hint="Vérifiez le chemin et les droits du fichier.") from exc
+    with reading(name), path.open("rb") as raw:
+        return read_totem_stream(raw, name=name)
 
 
 def read_totem_stream(stream: BinaryIO, *, name: str) -> BudgetDocument:
@@ -76,7 +75,7 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
         for event, elem in context:
             if event == "start":
                 if elem.getparent() is None:
-                    _check_root(elem, name)
+                    check_root(elem, name)
                 continue
             tag = elem.tag
             if tag == _LINE:
@@ -90,6 +89,8 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
             else:
                 if tag in _HEADER_TAGS:
                     header.setdefault(_HEADER_TAGS[tag], (elem.get("V") or "").strip())
+                elif tag == _INFORMATION and elem.get("Code") == "PopTot":
+                    header.setdefault("PopTot", elem.get("V") or "")
                 parent = elem.getparent()
                 if parent is not None and parent.tag != _LINE:
                     # Everything but a line's own fields is read once and freed: annexes, or
@@ -106,11 +107,15 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
         raise FormatError(f"document incomplet : {what}.", source=name,
                           hint="Vérifiez qu'il s'agit d'un document budgétaire TOTEM complet "
                                "et non d'un extrait ou d'un fichier tronqué.")
+    # InformationsGenerales may follow the lines: the population is known only at the end.
+    builder.info.population = parse_population(header.get("PopTot"))
     lines = builder.frame(source_sha256=reader.sha256.hexdigest())
     return BudgetDocument(builder.info, lines, skipped, builder.warnings())
 
 
-def _check_root(root: etree._Element, name: str) -> None:
+def check_root(root: etree._Element, name: str) -> None:
+    """Refuse a document that declares a DTD or whose root is not a TOTEM budget document
+    (the streaming reader and the anonymiser both start with this check)."""
     doctype = root.getroottree().docinfo.doctype
     if doctype:
         raise FormatError("le document déclare une DTD (<!DOCTYPE>), refusée par sécurité.",
@@ -170,6 +175,8 @@ def _builder(header: dict[str, str], name: str) -> LineBuilder:
         insee=header.get("CodInseeColl", ""),
         source_file=name,
         source_format="totem",
+        decision_number=header.get("NumDec", ""),
+        decision_date=header.get("DteDec", ""),
     )
     plan = plan_for(nomenclature, info.year, source=name)
     info.plan_year = plan.year

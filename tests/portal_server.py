@@ -4,18 +4,27 @@ It serves udata (data.gouv.fr), Opendatasoft Explore v2.1, CKAN and GeoNetwork 4
 answers, built from the recorded payloads of tests/fixtures/api (real shapes, ids and URLs
 replaced), and real budget files as their resources, with real ETag / Last-Modified / 304.
 Faults are injected per path: `server.faults["/files/x.xml"] = ["500", "429", "slow",
-"truncate", "html", "gzip", "delay", "redirect_file"]`, each consumed by one request.
+"truncate", "html", "gzip", "delay", "redirect_file"]`, each consumed by one request; the
+hostile ones: "drip" (one byte every 0.2 s), "endless" (a body that never ends), "gzip_bomb"
+(1 GB of zeros in about 1 MB of gzip), "short_length" (a Content-Length half the body),
+"self_next" (a udata page whose next page is itself), "redirect" (to `redirect_target`),
+"payload" (the JSON of `hostile_payload` instead of the page). Every hostile answer stops by
+itself within about 30 s, whether or not the client goes away. "slow" answers after
+`slow_seconds` (longer than the client's timeout under test), "delay" after 0.4 s (slow
+enough to catch a sync in the middle).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import gzip
 import hashlib
 import json
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +50,9 @@ class PortalServer:
         self.ods_datasets: dict[str, str] = {}  # dataset_id → file name of its CSV export
         self.ods_tables: dict[str, bytes] = {}  # dataset_id → CSV whose rows `refine` filters
         self.page_size = 2
+        self.redirect_target = ""
+        self.hostile_payload: Any = None
+        self.slow_seconds = 1.5
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -127,7 +139,8 @@ class PortalServer:
             resource = copy.deepcopy(template["resources"][0])
             resource.update({"id": f"ckan-resource-{number}", "name": name,
                              "url": f"{self.url}/files/{name}",
-                             "format": name.rsplit(".", 1)[-1].upper()})
+                             "format": name.rsplit(".", 1)[-1].upper(),
+                             "hash": hashlib.md5(self.files[name]).hexdigest()})
             package["resources"] = [resource]
             packages.append(package)
         envelope["result"] = {"count": len(packages), "sort": "score desc",
@@ -190,7 +203,7 @@ class PortalServer:
                     self.end_headers()
                     return
                 if fault == "slow":
-                    time.sleep(2.5)
+                    time.sleep(server.slow_seconds)
                 if fault == "delay":
                     time.sleep(0.4)
                 if fault == "redirect_file":
@@ -202,12 +215,31 @@ class PortalServer:
                 if fault == "html":
                     self._send(200, b"<html>maintenance</html>", "text/html")
                     return
+                if fault == "redirect":
+                    self.send_response(302)
+                    self.send_header("Location", server.redirect_target)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if fault == "payload":
+                    self._send(200, json.dumps(server.hostile_payload).encode(),
+                               "application/json")
+                    return
+                if fault in ("drip", "endless"):
+                    self._stream(fault)
+                    return
+                if fault == "gzip_bomb":
+                    self._send(200, gzip_bomb(), "application/json", encoding="gzip")
+                    return
                 body = self._route(path, params)
                 if body is None:
                     self._send(404, b"{}", "application/json")
                     return
+                if fault == "self_next":
+                    body["next_page"] = f"{server.url}{self.path}"
                 if isinstance(body, bytes):
-                    self._file(path, body, truncate=fault == "truncate")
+                    self._file(path, body, truncate=fault == "truncate",
+                               short_length=fault == "short_length")
                 elif fault == "gzip":
                     self._send(200, gzip.compress(json.dumps(body).encode("utf-8")),
                                "application/json", encoding="gzip")
@@ -239,7 +271,24 @@ class PortalServer:
                     return server.geonetwork_search(json.loads(self.rfile.read(length)))
                 return None
 
-            def _file(self, path: str, body: bytes, truncate: bool) -> None:
+            def _stream(self, fault: str) -> None:
+                """One byte every 0.2 s, or 64 kB chunks without end, for 30 s at most."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(10**12))
+                self.end_headers()
+                self.wfile.write(b"[")
+                started = time.monotonic()
+                while time.monotonic() - started < 30:
+                    if fault == "drip":
+                        time.sleep(0.2)
+                        self.wfile.write(b" ")
+                    else:
+                        self.wfile.write(b"0," * 32_768)
+                    self.wfile.flush()
+
+            def _file(self, path: str, body: bytes, truncate: bool,
+                      short_length: bool = False) -> None:
                 etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
                 if self.headers.get("If-None-Match") == etag:
                     server.not_modified[path] += 1
@@ -249,7 +298,8 @@ class PortalServer:
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length",
+                                 str(len(body) // 2 if short_length else len(body)))
                 self.send_header("ETag", etag)
                 self.send_header("Last-Modified", LAST_MODIFIED)
                 self.end_headers()
@@ -268,6 +318,14 @@ class PortalServer:
                 self.wfile.write(body)
 
         return Handler
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """1 GB of zeros gzipped (about 1 MB): compressed once, a megabyte at a time."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip framing
+    zeros = bytes(1 << 20)
+    return b"".join([*(packer.compress(zeros) for _ in range(1024)), packer.flush()])
 
 
 def running() -> Iterator[PortalServer]:

@@ -5,9 +5,11 @@ Deliberately naive (whole tree in memory, no mapping): it is what the document i
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 from lxml import etree
 
 NS = {"d": "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"}
@@ -24,10 +26,89 @@ def value(line: etree._Element, name: str) -> str | None:
     return None if found is None else found.get("V")
 
 
-def sums_by_direction_and_order(path: Path, amount: str) -> dict[tuple[str, str], Decimal]:
-    """Sum of one amount by (CodRD, OpBudg) as the document states it."""
-    out: dict[tuple[str, str], Decimal] = {}
+# The amounts of a LigneBudget, as the TOTEM schema names them.
+AMOUNTS = ("MtBudgPrec", "MtRARPrec", "MtPropNouv", "MtPrev", "CredOuv", "MtReal", "MtRAR3112")
+
+
+@functools.cache
+def _sums_by_direction_and_order(path: Path) -> dict[str, dict[tuple[str, str], Decimal]]:
+    """Every amount summed in one reading of the document (large files are read once)."""
+    out: dict[str, dict[tuple[str, str], Decimal]] = {amount: {} for amount in AMOUNTS}
     for line in budget_lines(path):
         key = (value(line, "CodRD") or "", value(line, "OpBudg") or "0")
+        for amount, sums in out.items():
+            sums[key] = sums.get(key, Decimal(0)) + Decimal(value(line, amount) or "0")
+    return out
+
+
+def sums_by_direction_and_order(path: Path, amount: str) -> dict[tuple[str, str], Decimal]:
+    """Sum of one amount by (CodRD, OpBudg) as the document states it."""
+    return dict(_sums_by_direction_and_order(path)[amount])
+
+
+def section(line: etree._Element) -> str | None:
+    """The section (F/I) the document states on a line, in `CaracSup Code="Section"`."""
+    found = line.xpath("d:CaracSup[@Code='Section']/@V", namespaces=NS)
+    return str(found[0]) if found else None
+
+
+def sums_by_section_and_direction(path: Path, amount: str) -> dict[tuple[str, str], Decimal]:
+    """Sum of one amount by (section F/I, CodRD) as the document states it."""
+    out: dict[tuple[str, str], Decimal] = {}
+    for line in budget_lines(path):
+        key = (section(line) or "", value(line, "CodRD") or "")
         out[key] = out.get(key, Decimal(0)) + Decimal(value(line, amount) or "0")
     return out
+
+
+def canonical_sums_by_direction_and_order(lines: pd.DataFrame,
+                                          column: str) -> dict[tuple[str, str], Decimal]:
+    """The library's lines summed with the keys of `sums_by_direction_and_order` (CodRD,
+    OpBudg 0 real / 1 order), so the two compare as dicts."""
+    keys = zip(lines["direction"].map({"depense": "D", "recette": "R"}),
+               lines["operation_kind"].map({"reel": "0", "ordre": "1"}), strict=True)
+    out: dict[tuple[str, str], Decimal] = {}
+    for key, amount in zip(keys, lines[column], strict=True):
+        out[key] = out.get(key, Decimal(0)) + (Decimal(0) if pd.isna(amount) else amount)
+    return out
+
+
+# Chapters of the fonctionnement section (M14 and M57 instructions): the results carried over
+# (002), the unforeseen (022), the transfers to investment (023) and order operations (042,
+# 043), and the chapters of charges and produits 011-016 and 6x/7x. Every other chapter is
+# investment.
+OPERATING_CHAPTERS = ("002", "022", "023", "042", "043")
+
+
+def operating(chapter: str) -> bool:
+    """Is a chapter (ContNat) of the fonctionnement section? From its code alone."""
+    return chapter in OPERATING_CHAPTERS or chapter[:2] == "01" or chapter[:1] in ("6", "7")
+
+
+def real_sums_without_carryover(path: Path, amount: str) -> dict[tuple[str, str], Decimal]:
+    """Sum of one amount over the real operations (OpBudg 0), without the results carried
+    over (natures 001 and 002), by (section F/I, CodRD). The section comes from the vote
+    chapter (ContNat) or, without one, from the nature's class (6, 7: fonctionnement)."""
+    out: dict[tuple[str, str], Decimal] = {}
+    for line in budget_lines(path):
+        nature = value(line, "Nature") or ""
+        if value(line, "OpBudg") != "0" or nature in ("001", "002"):
+            continue
+        chapter = value(line, "ContNat")
+        in_operating = operating(chapter) if chapter else nature[:1] in ("6", "7")
+        key = ("F" if in_operating else "I", value(line, "CodRD") or "")
+        out[key] = out.get(key, Decimal(0)) + Decimal(value(line, amount) or "0")
+    return out
+
+
+def informations(path: Path) -> dict[str, str]:
+    """`InformationsGenerales` of a document: population, R.2313-1 ratios... (text as given)."""
+    tree = etree.parse(str(path))
+    return {str(info.get("Code")): str(info.get("V"))
+            for info in tree.iterfind(".//d:InformationsGenerales/d:Information", NS)}
+
+
+def french_number(text: str) -> Decimal:
+    """`1 825,37`, `53,42%`, `52,56 %` → Decimal (thousands spaces, decimal comma, %)."""
+    return Decimal(text.replace("%", "").replace(" ", "").replace("\u00a0", "")
+                   .replace(",", "."))

@@ -5,9 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pandas as pd
+import pytest
+from lxml import etree
 
 from budget_core import analysis
 from tests.conftest import TOTEM, parsed
+from tests.rawxml import NS, value
 
 
 def test_real_operations_without_carryover_by_default() -> None:
@@ -33,10 +36,18 @@ def test_money_flows_keep_both_totals() -> None:
 
 
 def test_execution_rate_from_the_ca_itself() -> None:
-    frame = analysis.execution(parsed(TOTEM / "Montreuil_CA_2022.xml").lines)
+    """Staff spending (chapter 012) of Montreuil's CA 2022, summed from the raw XML: 113 M€
+    of credits opened (CredOuv), 112 853 940,59 € spent (MtReal), a 99,87 % execution."""
+    path = TOTEM / "Montreuil_CA_2022.xml"
+    staff_lines = etree.parse(str(path)).xpath(
+        "//d:LigneBudget[d:ContNat/@V='012'][d:CodRD/@V='D'][d:OpBudg/@V='0']", namespaces=NS)
+    opened = sum(Decimal(value(line, "CredOuv") or "0") for line in staff_lines)
+    spent = sum(Decimal(value(line, "MtReal") or "0") for line in staff_lines)
+    assert (opened, spent) == (Decimal("113000000.00"), Decimal("112853940.59"))
+    frame = analysis.execution(parsed(path).lines)
     staff = frame[(frame["direction"] == "depense") & (frame["chapter_code"] == "012")].iloc[0]
-    assert staff["execution_rate"] == float(staff["mt_real"]) / float(staff["cred_ouv"])
-    assert staff["mt_real"] > Decimal(0)
+    assert (staff["cred_ouv"], staff["mt_real"]) == (opened, spent)
+    assert staff["execution_rate"] == pytest.approx(float(spent / opened))  # 0.99870...
 
 
 def test_nomenclature_changes_are_found() -> None:

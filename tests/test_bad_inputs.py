@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from hypothesis import strategies as st
 from budget_core.errors import BudgetError, FormatError
 from budget_core.fmt import md_escape
 from budget_core.formats import read_documents, read_uploaded
-from budget_core.scdl import csv_safe_bytes, scdl_csv_bytes
+from budget_core.scdl import csv_safe_bytes, read_scdl, scdl_csv_bytes
+from budget_core.totem import read_totem
+from budget_core.validate import validate_file
 from tests.conftest import FIXTURES, TOTEM, parsed
 
 BAD = Path(__file__).parent / "bad_inputs"
@@ -38,6 +41,22 @@ def test_each_bad_file_gets_its_clear_error(name: str, words: str) -> None:
         read_documents(BAD / name)
     assert name in str(caught.value) and "Que faire" in str(caught.value)
     assert "root:" not in str(caught.value)  # /etc/passwd never read
+
+
+@pytest.mark.parametrize("reader", [read_documents, read_totem, read_scdl])
+def test_a_missing_file_or_a_folder_is_our_error(tmp_path: Path,
+                                                 reader: Callable[[Path], object]) -> None:
+    for path in (tmp_path / "absent.xml", tmp_path):
+        with pytest.raises(FormatError, match="lecture impossible") as caught:
+            reader(path)
+        assert path.name in str(caught.value) and "Que faire" in str(caught.value)
+
+
+def test_validating_a_missing_file_reports_it() -> None:
+    report = validate_file(BAD / "absent.csv")
+    assert not report.valid
+    [problem] = report.problems
+    assert "absent.csv" in problem.message and "lecture impossible" in problem.message
 
 
 def test_external_dtd_is_never_fetched() -> None:
@@ -82,19 +101,28 @@ def test_html_and_markdown_in_names_are_text() -> None:
     assert "\\<script\\>" in shown and "\\[clic\\]\\(javascript\\:" in shown
 
 
-@pytest.mark.parametrize(("head", "unit", "tail", "words"), [
-    (b"BGT_NATDEC,", b"A" * 1000, b"", "aucune fin de ligne dans le premier Mo"),
-    (b'<DocumentBudgetaire xmlns="http://www.minefi.gouv.fr/cp/demat/docbudgetaire">',
-     b'<LibelleColl V="x"/>' * 50, b"</DocumentBudgetaire>", "document incomplet"),
-    (b'<DocumentBudgetaire xmlns="http://www.minefi.gouv.fr/cp/demat/docbudgetaire"><a>',
-     b"x" * 1000, b"</a></DocumentBudgetaire>", "Text node too long"),
-], ids=["csv", "xml-elements", "xml-text"])
-def test_200_mb_single_line_files(tmp_path: Path, head: bytes, unit: bytes, tail: bytes,
-                                  words: str) -> None:
+SINGLE_LINE = {  # head, repeated unit, tail, the error
+    "csv": (b"BGT_NATDEC,", b"A" * 1000, b"", "aucune fin de ligne dans le premier Mo"),
+    "xml-elements": (
+        b'<DocumentBudgetaire xmlns="http://www.minefi.gouv.fr/cp/demat/docbudgetaire">',
+        b'<LibelleColl V="x"/>' * 50, b"</DocumentBudgetaire>", "document incomplet"),
+    "xml-text": (
+        b'<DocumentBudgetaire xmlns="http://www.minefi.gouv.fr/cp/demat/docbudgetaire"><a>',
+        b"x" * 1000, b"</a></DocumentBudgetaire>", "Text node too long"),
+}
+
+
+@pytest.mark.parametrize(("kind", "megabytes"), [
+    # just past each reader's limit: the SCDL header's 1 MB, libxml2's 10 MB text node
+    ("csv", 2), ("xml-text", 11),
+    *(pytest.param(kind, 200, marks=pytest.mark.slow) for kind in SINGLE_LINE),
+], ids=lambda value: f"{value}MB" if isinstance(value, int) else value)
+def test_single_line_files(tmp_path: Path, kind: str, megabytes: int) -> None:
+    head, unit, tail, words = SINGLE_LINE[kind]
     path = tmp_path / "une_ligne"
     with path.open("wb") as out:
         out.write(head)
-        for _ in range(200_000_000 // len(unit)):
+        for _ in range(megabytes * 1_000_000 // len(unit)):
             out.write(unit)
         out.write(tail)
     with pytest.raises(FormatError, match=words):

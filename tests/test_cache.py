@@ -111,8 +111,9 @@ def test_timeout_keeps_the_last_good_copy(tmp_path: Path, server: PortalServer,
     cache = Cache(tmp_path)
     cache.sync([udata(server)], http)
     server.files["mohon_CFU_2023.xml"] += b"<!-- changed -->"
-    server.faults["/files/mohon_CFU_2023.xml"] = ["slow"] * 3
-    summary = cache.sync([udata(server)], http)
+    server.faults["/files/mohon_CFU_2023.xml"] = ["slow"] * 3  # 1.5 s each, 3 tries
+    impatient = Http(make_session(retries=2, backoff=0.05), timeout=0.5)
+    summary = cache.sync([udata(server)], impatient)
     [(url, reason)] = summary.failed
     assert url.endswith("mohon_CFU_2023.xml") and "pas de réponse" in reason
     row = cache.resources().set_index("title").loc["mohon_CFU_2023.xml"]
@@ -218,6 +219,7 @@ class OneResource:
 
     def __init__(self, resource: PublishedResource) -> None:
         self.resource = resource
+        self.problems: list[str] = []
 
     def resources(self, http: Http) -> Iterator[PublishedResource]:
         yield self.resource

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from lxml import etree
 
-from budget_core.errors import FormatError
+from budget_core.config import DEMO_DIR, settings
+from budget_core.errors import BudgetError, FormatError
 from budget_core.http import Http, make_session
 from budget_core.indicators import from_lines, from_ofgl
-from budget_core.national import NationalStore, normalise_export
+from budget_core.national import NationalStore, normalise_export, own_accounts
+from budget_core.store import Store
 from tests.conftest import FIXTURES, TOTEM, parsed
 from tests.portal_server import PortalServer, running
 
@@ -31,6 +35,19 @@ def server() -> Iterator[PortalServer]:
         yield server
 
 
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[NationalStore]:
+    with NationalStore(tmp_path) as store:
+        yield store
+
+
+@pytest.fixture
+def guadeloupe(store: NationalStore) -> NationalStore:
+    """The real OFGL export of the communes of Guadeloupe, 2024."""
+    store.add_export("communes", GUADELOUPE.read_bytes(), "ofgl")
+    return store
+
+
 def test_export_is_normalised_with_codes_as_text() -> None:
     table = normalise_export(GUADELOUPE.read_bytes(), "ofgl")
     frame = table.to_pandas()
@@ -42,9 +59,8 @@ def test_export_is_normalised_with_codes_as_text() -> None:
     assert abymes["amount"] == pytest.approx(abymes["per_inhabitant"] * 52586)
 
 
-def test_download_by_year_through_exports_and_resume(tmp_path: Path,
+def test_download_by_year_through_exports_and_resume(store: NationalStore,
                                                       server: PortalServer) -> None:
-    store = NationalStore(tmp_path)
     http = Http(make_session(retries=1, backoff=0.05), timeout=10)
     export = "/api/explore/v2.1/catalog/datasets/ofgl-base-communes/exports/csv"
     server.faults[export] = ["500", "500", "500"]  # 2023 fails: retries exhausted
@@ -60,9 +76,8 @@ def test_download_by_year_through_exports_and_resume(tmp_path: Path,
     assert set(both["year"]) == {2023, 2024}
 
 
-def test_placement_among_peers(tmp_path: Path) -> None:
-    store = NationalStore(tmp_path)
-    store.add_export("communes", GUADELOUPE.read_bytes(), "ofgl")
+def test_placement_among_peers(guadeloupe: NationalStore) -> None:
+    store = guadeloupe
     frame = store.query("communes", "SELECT siren, per_inhabitant FROM ofgl WHERE agregat = ? "
                         "AND budget_type = 'Budget principal'", ["Epargne brute"])
     [row] = store.placement("communes", ABYMES, "Epargne brute", "departement_code").to_dict(
@@ -142,11 +157,82 @@ def test_epci_peers_by_fiscal_regime_come_from_the_cog(tmp_path: Path) -> None:
     epci["Code Siren Collectivité"] = epci["Code Siren 2024 EPCI"]
     epci["Catégorie"] = "GFP"
     epci = epci.drop_duplicates(["Code Siren Collectivité", "Agrégat"])
-    store = NationalStore(tmp_path)
-    store.add_export("gfp", epci.to_csv(sep=";", index=False).encode("utf-8-sig"), "gfp")
-    regimes = store.query("gfp", "SELECT DISTINCT siren, fiscal_regime FROM ofgl ORDER BY 1")
+    with NationalStore(tmp_path) as store:
+        store.add_export("gfp", epci.to_csv(sep=";", index=False).encode("utf-8-sig"), "gfp")
+        regimes = store.query("gfp", "SELECT DISTINCT siren, fiscal_regime FROM ofgl ORDER BY 1")
+        [row] = store.placement("gfp", "200018653", "Epargne brute", "fiscal_regime").to_dict(
+            "records")
     assert dict(zip(regimes["siren"], regimes["fiscal_regime"], strict=True))[
         "200018653"] == "FPU"  # CA Cap Excellence
-    [row] = store.placement("gfp", "200018653", "Epargne brute", "fiscal_regime").to_dict(
-        "records")
     assert row["peers"] == int((regimes["fiscal_regime"] == "FPU").sum())
+
+
+def raw_principal() -> pd.DataFrame:
+    """The export's budget principal rows as pandas reads the CSV, apart from our reader."""
+    frame = pd.read_csv(GUADELOUPE, sep=";", dtype=str, encoding="utf-8-sig")
+    frame = frame[frame["Type de budget"] == "Budget principal"]
+    return frame.assign(per_inhabitant=frame["Montant en € par habitant"].astype(float))
+
+
+def test_entities_list_each_commune_once_by_name(guadeloupe: NationalStore) -> None:
+    raw = raw_principal().drop_duplicates("Code Siren Collectivité")
+    entities = guadeloupe.entities("communes")
+    assert len(entities) == len(raw) == 32
+    assert dict(zip(entities["siren"], entities["name"], strict=True)) == dict(
+        zip(raw["Code Siren Collectivité"], raw["Nom 2024 Commune"], strict=True))
+    assert list(entities["name"]) == sorted(entities["name"])
+    assert set(entities["departement_code"]) == {"971"}
+
+
+def test_maps_values_by_departement_and_by_commune(guadeloupe: NationalStore) -> None:
+    raw = raw_principal()
+    raw = raw[raw["Agrégat"] == "Epargne brute"]
+    [median] = guadeloupe.departement_medians("communes", "Epargne brute", 2024).to_dict(
+        "records")
+    assert median["code"] == "971"
+    assert median["value"] == pytest.approx(raw["per_inhabitant"].median())
+    communes = guadeloupe.commune_values("Epargne brute", 2024, "971")
+    assert dict(zip(communes["code"], communes["value"], strict=True)) == pytest.approx(
+        dict(zip(raw["Code Insee Collectivité"], raw["per_inhabitant"], strict=True)))
+    assert guadeloupe.commune_values("Epargne brute", 2024, "972").empty
+
+
+def test_own_accounts_are_the_principal_budgets_executed_accounts() -> None:
+    """From the demo catalogue: Crach 2021 has a CA of its budget principal, a CA of its
+    lotissement (annexe) and two DMs; 2022 only voted budgets; Mohon's 2023 account is a CFU."""
+    catalogue = Store(DEMO_DIR).documents()
+    [crach] = own_accounts(catalogue, "215600461", 2021)["source_file"]
+    assert crach == "crach_principal_CA_2021.xml"
+    assert own_accounts(catalogue, "215600461", 2022).empty
+    [mohon] = own_accounts(catalogue, "215601345", 2023)["stage"]
+    assert mohon == "CFU"
+
+
+def test_connections_use_the_threads_asked_and_are_closed(tmp_path: Path) -> None:
+    threads = "SELECT current_setting('threads') AS threads"
+    with NationalStore(tmp_path, threads=1) as store:
+        store.add_export("communes", GUADELOUPE.read_bytes(), "ofgl")
+        assert store.query("communes", threads)["threads"].tolist() == [1]
+        connection = store._connection("communes")
+        assert connection is not None
+    with pytest.raises(duckdb.ConnectionException):
+        connection.execute("SELECT 1")
+    every_core = NationalStore(tmp_path)
+    assert every_core.query("communes", threads)["threads"].tolist() == [os.cpu_count()]
+    every_core.close()
+
+
+def test_duckdb_threads_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path))  # the demo store beneath
+    monkeypatch.delenv("BUDGET_DATA_DIR", raising=False)
+    monkeypatch.delenv("BUDGET_DUCKDB_THREADS", raising=False)
+    assert settings().duckdb_threads is None
+    monkeypatch.setenv("BUDGET_DUCKDB_THREADS", "1")
+    assert settings().duckdb_threads == 1
+    used = settings().store().query("SELECT DISTINCT current_setting('threads') AS threads "
+                                    "FROM lines")
+    assert used["threads"].tolist() == [1]
+    for wrong in ("0", "deux", "-1"):
+        monkeypatch.setenv("BUDGET_DUCKDB_THREADS", wrong)
+        with pytest.raises(BudgetError, match=f"BUDGET_DUCKDB_THREADS vaut « {wrong} »"):
+            settings()

@@ -5,14 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
+from budget_core import population
 from budget_core.anonymise import MASK, anonymise_totem
 from budget_core.config import DEMO_DIR
-from budget_core.coverage import busiest, commune_coverage, departement_coverage, summary
+from budget_core.coverage import (
+    busiest,
+    commune_coverage,
+    departement_coverage,
+    regions,
+    summary,
+)
 from budget_core.errors import FormatError
 from budget_core.metadata import dataset_metadata
 from budget_core.scdl import scdl_csv_bytes
@@ -20,9 +28,12 @@ from budget_core.store import Store
 from budget_core.totem import read_totem_stream
 from budget_core.validate import siret_checksum_ok, validate_bytes, validate_file
 from tests.conftest import FIXTURES, TOTEM, parsed
+from tests.rawxml import NS as RAW_NS
+from tests.rawxml import sums_by_section_and_direction
 
 NS = "{http://www.minefi.gouv.fr/cp/demat/docbudgetaire}"
 ROOT = Path(__file__).resolve().parent.parent
+BAD = ROOT / "tests" / "bad_inputs"
 
 
 # -- validation ---------------------------------------------------------------------------
@@ -33,14 +44,61 @@ def test_our_own_scdl_export_is_valid_and_its_budget_checks_pass() -> None:
     assert report.valid and report.problems == []
 
 
+def test_voted_budget_balances_with_its_restes_a_realiser() -> None:
+    """Crach's BP 2022 balances each section once the 2021 restes à réaliser are counted.
+
+    Summed from the raw XML: in investment, MtPrev alone shows 261 663,98 € more income than
+    spending, which the restes à réaliser reported (MtRARPrec) take back exactly; CredOuv
+    (the credits opened, restes à réaliser included) balances too.
+    """
+    path = TOTEM / "crach_principal_BP_2022.xml"
+    prev = sums_by_section_and_direction(path, "MtPrev")
+    rar = sums_by_section_and_direction(path, "MtRARPrec")
+    opened = sums_by_section_and_direction(path, "CredOuv")
+    assert prev[("I", "R")] - prev[("I", "D")] == Decimal("261663.98")
+    for section in ("F", "I"):
+        assert prev[(section, "R")] + rar[(section, "R")] == \
+            prev[(section, "D")] + rar[(section, "D")]
+        assert opened[(section, "R")] == opened[(section, "D")]
+    report = validate_file(path)
+    assert report.valid and "équilibre" not in report.grouped()
+
+
+def with_mt_prev_added(path: Path, direction: str, section: str, added: Decimal) -> bytes:
+    """The real document with `added` on the MtPrev of its first real operation (OpBudg 0,
+    so order operations stay paired) of that direction and section (CodRD D/R, CaracSup
+    Section F/I)."""
+    tree = etree.parse(str(path))
+    line = tree.xpath("//d:LigneBudget[d:OpBudg/@V='0'][d:CodRD/@V=$rd]"
+                      "[d:CaracSup[@Code='Section']/@V=$sec]",
+                      namespaces=RAW_NS, rd=direction, sec=section)[0]
+    mt_prev = line.find("d:MtPrev", RAW_NS)
+    mt_prev.set("V", str(Decimal(mt_prev.get("V")) + added))
+    return etree.tostring(tree, xml_declaration=True, encoding=tree.docinfo.encoding)
+
+
 def test_voted_investment_surplus_is_a_warning_not_an_error() -> None:
-    """Crach voted its 2022 BP with 261 663,98 € more income than spending in investment."""
-    data = scdl_csv_bytes(parsed(TOTEM / "crach_principal_BP_2022.xml").lines)
-    report = validate_bytes(data, "crach.csv")
+    """Crach's BP 2022 with 1 000 € more investment income voted on one line: a surplus of
+    exactly those 1 000 €, admitted in investment (L1612-6), so a warning."""
+    data = with_mt_prev_added(TOTEM / "crach_principal_BP_2022.xml", "R", "I",
+                              Decimal("1000.00"))
+    report = validate_bytes(data, "crach_suréquilibre.xml")
     assert report.valid
     [problem] = report.problems
     assert (problem.kind, problem.severity) == ("équilibre", "avertissement")
-    assert "suréquilibre de 261663.98 €" in problem.message
+    assert "section d'investissement votée en suréquilibre de 1000.00 €" in problem.message
+
+
+def test_voted_operating_deficit_is_an_error() -> None:
+    """The same document with 1 000 € more operating spending on one line: unbalanced."""
+    data = with_mt_prev_added(TOTEM / "crach_principal_BP_2022.xml", "D", "F",
+                              Decimal("1000.00"))
+    report = validate_bytes(data, "crach_déséquilibre.xml")
+    assert not report.valid
+    [problem] = report.problems
+    assert (problem.kind, problem.severity) == ("équilibre", "erreur")
+    assert ("section de fonctionnement en déséquilibre, dépenses supérieures aux recettes de "
+            "1000.00 €") in problem.message
 
 
 def test_reference_converter_output_shows_its_known_quirks() -> None:
@@ -174,6 +232,28 @@ def test_anonymising_a_broken_file_is_refused() -> None:
         anonymise_totem(b"<DocumentBudgetaire><Budget>", "casse.xml")
 
 
+def test_anonymiser_refuses_a_dtd_and_a_foreign_root_as_the_reader_does() -> None:
+    """The reader's own root and DTD check: a real document given a harmless DOCTYPE, and an
+    XML file that is no budget, are refused with the reader's messages."""
+    data = (TOTEM / "crach_lotissement_BP_2022.xml").read_bytes()
+    declaration, rest = data.split(b"\n", 1)
+    with_doctype = declaration + b"\n<!DOCTYPE DocumentBudgetaire>\n" + rest
+    for name, content, words in [
+            ("dtd.xml", with_doctype, "déclare une DTD"),
+            ("not_budget.xml", (BAD / "not_budget.xml").read_bytes(),
+             "n'est pas un document budgétaire TOTEM")]:
+        with pytest.raises(FormatError, match=words) as caught:
+            anonymise_totem(content, name)
+        assert name in str(caught.value) and "Que faire" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["xxe_file.xml", "billion_laughs.xml"])
+def test_anonymiser_never_expands_entities(name: str) -> None:
+    with pytest.raises(FormatError) as caught:
+        anonymise_totem((BAD / name).read_bytes(), name)
+    assert "root:" not in str(caught.value)  # /etc/passwd never read
+
+
 # -- metadata ------------------------------------------------------------------------------
 
 def test_metadata_sheet_from_the_documents() -> None:
@@ -212,3 +292,12 @@ def test_the_publication_map_opens_where_someone_has_published() -> None:
     frame = commune_coverage(catalogue, "93", "CA", 2023)
     assert summary(frame)[0] == 1
     assert busiest(catalogue[catalogue["budget_kind"] == "annexe"]) is None
+
+
+def test_every_region_is_offered_with_its_name() -> None:
+    """The 18 régions (13 of métropole, 5 DROM), each the région of some commune of the COG."""
+    names = regions()
+    assert len(names) == 18
+    assert set(names) == set(population.table()["region"].dropna())
+    assert (names["44"], names["94"], names["06"]) == ("Grand Est", "Corse", "Mayotte")
+    assert list(names.values())[:2] == ["Auvergne-Rhône-Alpes", "Bourgogne-Franche-Comté"]

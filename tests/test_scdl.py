@@ -5,15 +5,32 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from frictionless import Resource, Schema, system, validate
+from lxml import etree
 
 from budget_core.analysis import section_totals
 from budget_core.errors import FormatError
-from budget_core.scdl import FIELDS, parse_scdl_bytes, read_scdl, scdl_csv_bytes, to_scdl_rows
+from budget_core.model import AMOUNT_FIELDS
+from budget_core.nomenclature import Chapter, Plan, load_plan
+from budget_core.scdl import (
+    AMOUNT_COLUMNS,
+    FIELDS,
+    parse_scdl_bytes,
+    read_scdl,
+    scdl_csv_bytes,
+    to_scdl_rows,
+)
 from tests.conftest import FIXTURES, TOTEM, parsed
+from tests.rawxml import (
+    budget_lines,
+    canonical_sums_by_direction_and_order,
+    sums_by_direction_and_order,
+    value,
+)
 
 EXPECTED = FIXTURES / "scdl_expected"
 
@@ -31,49 +48,98 @@ def test_export_conforms_to_the_official_schema(totem_path: Path, tmp_path: Path
     assert frictionless_errors(out) == []
 
 
-def test_round_trip_totem_scdl_keeps_every_total(totem_path: Path) -> None:
+def test_our_export_reads_back_to_the_documents_own_figures(totem_path: Path) -> None:
+    """TOTEM → our SCDL → read again: every amount summed as the raw XML states it, every
+    vote chapter (ContNat) as the document gives it."""
     document = parsed(totem_path)
-    back = parse_scdl_bytes(scdl_csv_bytes(document.lines), name="x.csv",
-                            nomenclature=f"{document.info.nomenclature}-"
-                                         f"{document.info.declinaison}")
-    assert len(back) == 1
-    assert section_totals(back[0].lines).equals(section_totals(document.lines))
-    assert list(back[0].lines["chapter_code"]) == list(document.lines["chapter_code"])
+    [back] = parse_scdl_bytes(scdl_csv_bytes(document.lines), name="x.csv",
+                              nomenclature=f"{document.info.nomenclature}-"
+                                           f"{document.info.declinaison}")
+    for element, column in AMOUNT_FIELDS.items():
+        assert canonical_sums_by_direction_and_order(back.lines, column) == \
+            sums_by_direction_and_order(totem_path, element), element
+    raw = budget_lines(totem_path)
+    assert list(back.lines["nature_code"]) == [value(line, "Nature") for line in raw]
+    stated = [value(line, "ContNat") for line in raw]
+    assert [chapter for chapter, contnat in zip(back.lines["vote_chapter"], stated, strict=True)
+            if contnat is not None] == [contnat for contnat in stated if contnat is not None]
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in EXPECTED.glob("*.csv")
+                                        if (TOTEM / f"{p.stem}.xml").exists()))
+def test_reference_converter_output_reads_to_the_documents_own_totals(name: str) -> None:
+    """The CSV yatotem2scdl wrote from a document reads to that document's raw XML sums."""
+    [document] = read_scdl(EXPECTED / f"{name}.csv")
+    for element, column in AMOUNT_FIELDS.items():
+        assert canonical_sums_by_direction_and_order(document.lines, column) == \
+            sums_by_direction_and_order(TOTEM / f"{name}.xml", element), element
 
 
 # Where our export and the reference converter (yatotem2scdl) differ, and why the document wins:
 #  - BGT_NATDEC: the reference writes "Budget primitif"; the schema's enum is lower case.
 #  - BGT_CONTNAT / _LABEL / BGT_SECTION: the reference leaves them empty when the line has no
-#    ContNat (income voted globally); we take the chapter and section from the DGFiP plan.
+#    ContNat (income voted globally), and the label of a third-party chapter (4581001); we
+#    take the chapter, its label and section from the DGFiP plan.
 #  - BGT_ARTSPE: the reference writes "" when ArtSpe is absent... as we do; it writes
 #    "non spécialisé" where the document says false, as we do. No difference expected.
 #  - BGT_NATURE_LABEL (Saint-Malo 2022 only): the reference read the copy of the 2020 plan
 #    that sits in the 2022 folder ("Versement de transport"); we use the genuine nearest plan,
 #    2021, where the account was renamed "Versement de mobilité" (loi LOM 2019).
-EXPLAINED = {"BGT_NATDEC", "BGT_CONTNAT", "BGT_CONTNAT_LABEL", "BGT_SECTION"}
+# Formatting that means the same value is no difference: `0` and `0.00`, a trailing space.
+FROM_THE_PLAN = {"BGT_CONTNAT", "BGT_CONTNAT_LABEL", "BGT_SECTION"}
+SECTION_NAMES = {"F": "fonctionnement", "I": "investissement"}
+# The plan's column naming a nature's chapter, by CodRD and kind of operation (OpBudg 0 real;
+# else TypOpBudg 2 between sections, 1 within a section).
+PLAN_COLUMN = {("D", "0"): "dr", ("R", "0"): "rr", ("D", "2"): "does", ("R", "2"): "roes",
+               ("D", "1"): "dois", ("R", "1"): "rois"}
+
+
+def cell_value(field: str, text: str) -> Decimal | str | None:
+    """What a cell means: amounts as numbers (`0` = `0.00`), text without edge spaces."""
+    if field in AMOUNT_COLUMNS:
+        return Decimal(text) if text.strip() else None
+    return text.strip()
+
+
+def plan_chapter(plan: Plan, line: etree._Element) -> Chapter:
+    """The DGFiP plan's chapter for a raw line's nature, direction and kind of operation."""
+    nature = value(line, "Nature") or ""
+    if nature in plan.chapters:  # 001, 002, 021, 023, 024: natures and chapters at once
+        return plan.chapters[nature]
+    kind = "0" if value(line, "OpBudg") == "0" else value(line, "TypOpBudg") or ""
+    account = plan.accounts[nature]
+    return plan.chapters[getattr(account, PLAN_COLUMN[(value(line, "CodRD") or "", kind)])]
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXPECTED.glob("*.csv")
                                         if (TOTEM / f"{p.stem}.xml").exists()))
 def test_export_matches_the_reference_converter_but_for_explained_quirks(name: str) -> None:
-    ours = to_scdl_rows(parsed(TOTEM / f"{name}.xml").lines)
+    document = parsed(TOTEM / f"{name}.xml")
+    plan = load_plan(document.info.declinaison, document.info.plan_year)
+    raw = budget_lines(TOTEM / f"{name}.xml")
+    ours = to_scdl_rows(document.lines)
     theirs = list(csv.reader((EXPECTED / f"{name}.csv").open(encoding="utf-8")))
     assert ours[0] == theirs[0] == list(FIELDS)
-    assert len(ours) == len(theirs)
+    assert len(ours) == len(theirs) == len(raw) + 1
     differences: Counter[str] = Counter()
-    for mine, reference in zip(ours[1:], theirs[1:], strict=True):
+    for mine, reference, line in zip(ours[1:], theirs[1:], raw, strict=True):
+        chapter = plan_chapter(plan, line)
+        from_plan = {"BGT_CONTNAT": value(line, "ContNat") or chapter.code,
+                     "BGT_CONTNAT_LABEL": chapter.label,
+                     "BGT_SECTION": SECTION_NAMES[chapter.section]}
         for field, a, b in zip(FIELDS, mine, reference, strict=True):
-            if a == b:
+            if cell_value(field, a) == cell_value(field, b):
                 continue
             differences[field] += 1
             if field == "BGT_NATDEC":
                 assert a == b.lower()
-            elif field in ("BGT_CONTNAT", "BGT_CONTNAT_LABEL", "BGT_SECTION"):
-                assert b == "", (field, a, b)  # we fill what the reference left empty
+            elif field in FROM_THE_PLAN:
+                assert (b, a) == ("", from_plan[field]), (field, value(line, "Nature"))
             else:
                 assert name == "saint_malo_agglo_transport_BP_2022"
                 assert field == "BGT_NATURE_LABEL"
-    assert set(differences) <= EXPLAINED | {"BGT_NATURE_LABEL"}
+    assert set(differences) <= {"BGT_NATDEC", *FROM_THE_PLAN, "BGT_NATURE_LABEL"}
+    assert differences["BGT_NATDEC"] == len(raw)
 
 
 def test_real_scdl_file_from_the_morbihan_reads_with_m57_detected() -> None:
@@ -100,10 +166,11 @@ def test_french_variants_read_the_same(tmp_path: Path) -> None:
         row = [codes.get(cell, cell) for cell in row]
         writer.writerow([cell.replace(".", ",") if cell[:1].isdigit() and "." in cell
                          else cell for cell in row])
-    variant = parse_scdl_bytes(out.getvalue().encode("latin-1"), name="variante.csv")
-    original = parse_scdl_bytes(source.encode("utf-8-sig"), name="original.csv")
-    assert section_totals(variant[0].lines).equals(section_totals(original[0].lines))
-    assert variant[0].info.stage == "CA"
+    [variant] = parse_scdl_bytes(out.getvalue().encode("latin-1"), name="variante.csv")
+    for element, column in AMOUNT_FIELDS.items():
+        assert canonical_sums_by_direction_and_order(variant.lines, column) == \
+            sums_by_direction_and_order(TOTEM / "crach_lotissement_CA_2021.xml", element)
+    assert variant.info.stage == "CA"
 
 
 @pytest.mark.parametrize(("content", "words"), [

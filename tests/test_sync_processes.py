@@ -83,6 +83,7 @@ def test_a_second_sync_process_is_refused_while_the_first_runs(
     assert first.returncode == 0 and "5 nouveau(x)" in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_sync_killed_at_a_random_point_leaves_a_consistent_cache(
         portal: tuple[PortalServer, dict[str, str]], seed: int) -> None:

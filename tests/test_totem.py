@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from budget_core.analysis import chapter_totals, section_totals
+from budget_core.analysis import chapter_totals, section_totals, select
 from budget_core.errors import FormatError, NomenclatureError
 from budget_core.model import AMOUNT_FIELDS, COLUMN_NAMES
 from budget_core.totem import read_totem
 from tests.conftest import FIXTURES, TOTEM, parsed
-from tests.rawxml import NS, budget_lines, sums_by_direction_and_order, value
+from tests.rawxml import (
+    NS,
+    budget_lines,
+    canonical_sums_by_direction_and_order,
+    french_number,
+    informations,
+    real_sums_without_carryover,
+    sums_by_direction_and_order,
+    value,
+)
 
 
 def test_every_budget_line_is_read_once(totem_path: Path) -> None:
@@ -27,13 +36,9 @@ def test_every_budget_line_is_read_once(totem_path: Path) -> None:
 @pytest.mark.parametrize("element", list(AMOUNT_FIELDS))
 def test_totals_equal_the_documents_own_amounts_to_the_cent(totem_path: Path,
                                                             element: str) -> None:
-    column = AMOUNT_FIELDS[element]
-    lines = parsed(totem_path).lines
-    expected = sums_by_direction_and_order(totem_path, element)
-    for (codrd, opbudg), total in expected.items():
-        mine = lines[(lines["direction"] == ("depense" if codrd == "D" else "recette"))
-                     & (lines["operation_kind"] == ("ordre" if opbudg == "1" else "reel"))]
-        assert mine[column].sum() == total, (codrd, opbudg)
+    assert canonical_sums_by_direction_and_order(parsed(totem_path).lines,
+                                                 AMOUNT_FIELDS[element]) == \
+        sums_by_direction_and_order(totem_path, element)
 
 
 def test_cfu_chapter_totals_equal_the_documents_calculated_total_lines() -> None:
@@ -62,14 +67,47 @@ def test_cfu_chapter_totals_equal_the_documents_calculated_total_lines() -> None
     assert checked == 72
 
 
+def real_totals(path: Path) -> dict[tuple[str, str], Decimal]:
+    """The library's totals of real operations without carried-over results (what the
+    explorer shows), keyed like `real_sums_without_carryover`: (section F/I, CodRD D/R)."""
+    totals = section_totals(select(parsed(path).lines), ["amount"])
+    return {("F" if row.section == "fonctionnement" else "I",
+             "D" if row.direction == "depense" else "R"): row.amount
+            for row in totals.itertuples()}
+
+
 def test_montreuil_2022_pinned_totals() -> None:
-    """Figures a council would quote: real operations of the CA 2022, from the document."""
-    totals = section_totals(parsed(TOTEM / "Montreuil_CA_2022.xml").lines, ["amount"])
-    real = totals[totals["operation_kind"] == "reel"].set_index(["section", "direction"])
-    assert real.loc[("fonctionnement", "depense"), "amount"] == Decimal("211272101.98")
-    assert real.loc[("fonctionnement", "recette"), "amount"] == Decimal("242764994.90")
-    assert real.loc[("investissement", "depense"), "amount"] == Decimal("61148446.05")
-    assert real.loc[("investissement", "recette"), "amount"] == Decimal("41463465.18")
+    """Figures a council would quote: real operations of the CA 2022 without the results
+    carried over (001/002), as the raw XML sums them (MtReal of the LigneBudget with OpBudg
+    0, section from the vote chapter)."""
+    path = TOTEM / "Montreuil_CA_2022.xml"
+    raw = real_sums_without_carryover(path, "MtReal")
+    assert raw == {("F", "D"): Decimal("211272101.98"), ("F", "R"): Decimal("237012877.26"),
+                   ("I", "D"): Decimal("52124109.80"), ("I", "R"): Decimal("41463465.18")}
+    assert real_totals(path) == raw
+
+
+@pytest.mark.parametrize("year", range(2017, 2024))
+def test_staff_share_equals_the_documents_own_r2313_1_ratio(year: int) -> None:
+    """The CA states its ratios (R.2313-1 CGCT) in InformationsGenerales: ValDepPers is
+    chapter 012 over real operating spending, in %, which our totals must give."""
+    path = TOTEM / f"Montreuil_CA_{year}.xml"
+    lines = select(parsed(path).lines)
+    operating = lines[(lines["section"] == "fonctionnement") & (lines["direction"] == "depense")]
+    staff = operating.loc[operating["chapter_code"] == "012", "amount"].sum()
+    share = (100 * staff / operating["amount"].sum()).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert share == french_number(informations(path)["ValDepPers"])
+
+
+@pytest.mark.parametrize("year", [2019, 2020, 2021, 2023])
+def test_operating_spending_per_inhabitant_equals_the_documents_own_ratio(year: int) -> None:
+    """ValDepRFonc is real operating spending per inhabitant of the document's PopTot, to the
+    cent (2017, 2018 and 2022 divide by another population, so they cannot be checked)."""
+    path = TOTEM / f"Montreuil_CA_{year}.xml"
+    stated = informations(path)
+    per_inhabitant = real_totals(path)[("F", "D")] / french_number(stated["PopTot"])
+    assert per_inhabitant.quantize(Decimal("0.01"), ROUND_HALF_UP) == \
+        french_number(stated["ValDepRFonc"])
 
 
 def test_chapter_from_the_plan_when_the_document_gives_none() -> None:

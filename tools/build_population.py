@@ -1,10 +1,12 @@
-"""Rebuild budget_core/data/population.csv.gz from @etalab/decoupage-administratif.
+"""Rebuild budget_core/data/population.csv.gz and budget_core/data/geo/regions.json from
+@etalab/decoupage-administratif.
 
 Usage: python tools/build_population.py ../shared/data/geo/decoupage-administratif-6.0.0
 
 Keeps, for each current commune and each EPCI à fiscalité propre: SIREN, INSEE code (communes),
 name, type, département, région, population municipale (INSEE, as the package gives it) and,
-for EPCI, the fiscal regime (FPU, FA...).
+for EPCI, the fiscal regime (FPU, FA...). And the 18 régions (métropole and DROM; not the
+collectivités d'outre-mer the package also lists), code INSEE and name.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import json
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "budget_core" / "data" / "population.csv.gz"
+DATA = Path(__file__).resolve().parent.parent / "budget_core" / "data"
+OUT = DATA / "population.csv.gz"
+REGIONS = DATA / "geo" / "regions.json"
 
 
 def main(source: str) -> None:
@@ -36,6 +40,12 @@ def main(source: str) -> None:
     writer.writerows(rows)
     OUT.write_bytes(gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0))
     print(f"{len(rows)} rows written to {OUT}")
+    regions = [{"code": r["code"], "nom": r["nom"]}
+               for r in json.loads((folder / "regions.json").read_text(encoding="utf-8"))
+               if r["zone"] in ("metro", "drom")]
+    REGIONS.write_text(json.dumps(regions, ensure_ascii=False, indent=1) + "\n",
+                       encoding="utf-8")
+    print(f"{len(regions)} régions written to {REGIONS}")
 
 
 if __name__ == "__main__":

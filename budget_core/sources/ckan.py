@@ -7,19 +7,25 @@ from typing import Any
 
 from budget_core.errors import PortalError
 from budget_core.http import Http
-from budget_core.sources.base import KeywordSource, PublishedResource, is_budget_file
+from budget_core.sources.base import (
+    KeywordSource,
+    PublishedResource,
+    count,
+    is_budget_file,
+    json_object,
+)
 
 
 class CkanSource(KeywordSource):
     def _page(self, http: Http, offset: int) -> tuple[list[dict[str, Any]], int]:
         api = f"{self.url.rstrip('/')}/api/3/action/package_search"
-        envelope: dict[str, Any] = http.json("GET", api, params={
-            "q": self.query, "rows": self.page_size, "start": offset})
+        envelope = json_object(http.json("GET", api, params={
+            "q": self.query, "rows": self.page_size, "start": offset}), api)
         if not envelope.get("success"):
             raise PortalError("le portail CKAN a refusé la recherche "
                               f"({envelope.get('error')}).", source=api)
-        result = envelope.get("result") or {}
-        return result.get("results") or [], int(result.get("count") or 0)
+        result = json_object(envelope.get("result") or {}, api)
+        return result.get("results") or [], count(result.get("count"))
 
     def _resources(self, package: dict[str, Any]) -> Iterator[PublishedResource]:
         organisation = package.get("organization") or {}
@@ -35,6 +41,6 @@ class CkanSource(KeywordSource):
                 title=resource.get("name") or "", organization=organisation.get("title", ""),
                 last_modified=resource.get("last_modified") or package.get(
                     "metadata_modified", ""),
-                checksum=f"md5:{resource['hash']}" if resource.get("hash") else "",
+                checksum=str(resource.get("hash") or ""),  # md5 or sha1: told by its length
                 filesize=resource.get("size"), origins=(self.name,),
             )

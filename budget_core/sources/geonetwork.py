@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from budget_core.http import Http
-from budget_core.sources.base import KeywordSource, PublishedResource, is_budget_file
+from budget_core.sources.base import (
+    KeywordSource,
+    PublishedResource,
+    count,
+    is_budget_file,
+    json_object,
+)
 
 
 def _text(value: Any) -> str:
@@ -26,10 +32,12 @@ class GeonetworkSource(KeywordSource):
                 "query": {"query_string": {"query": self.query}},
                 "_source": ["resourceTitleObject", "link", "contactForResource", "dateStamp",
                             "tag"]}
-        answer: dict[str, Any] = http.json("POST", api, json=body,
-                                           headers={"Accept": "application/json"})
-        hits = answer.get("hits") or {}
-        return hits.get("hits") or [], int((hits.get("total") or {}).get("value") or 0)
+        answer = json_object(http.json("POST", api, json=body,
+                                       headers={"Accept": "application/json"}), api)
+        hits = json_object(answer.get("hits") or {}, api)
+        total = hits.get("total")
+        return hits.get("hits") or [], count(total.get("value") if isinstance(total, dict)
+                                             else total)
 
     def _resources(self, hit: dict[str, Any]) -> Iterator[PublishedResource]:
         record = hit.get("_source") or {}

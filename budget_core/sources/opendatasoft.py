@@ -11,7 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from budget_core.http import Http
-from budget_core.sources.base import KeywordSource, PublishedResource, is_budget_file
+from budget_core.sources.base import (
+    KeywordSource,
+    PublishedResource,
+    count,
+    is_budget_file,
+    json_object,
+)
 
 
 class OpendatasoftSource(KeywordSource):
@@ -19,9 +25,10 @@ class OpendatasoftSource(KeywordSource):
         return f"{self.url.rstrip('/')}/api/explore/v2.1/catalog/datasets"
 
     def _page(self, http: Http, offset: int) -> tuple[list[dict[str, Any]], int]:
-        page: dict[str, Any] = http.json("GET", self._api(), params={
-            "where": f'search("{self.query}")', "limit": self.page_size, "offset": offset})
-        return page.get("results") or [], int(page.get("total_count") or 0)
+        page = json_object(http.json("GET", self._api(), params={
+            "where": f'search("{self.query}")', "limit": self.page_size, "offset": offset}),
+            self._api())
+        return page.get("results") or [], count(page.get("total_count"))
 
     def _resources(self, dataset: dict[str, Any]) -> Iterator[PublishedResource]:
         dataset_id = dataset.get("dataset_id", "")

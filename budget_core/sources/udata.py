@@ -10,14 +10,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+
 from budget_core.http import Http
-from budget_core.sources.base import SCDL_SCHEMA, PublishedResource, is_budget_file
+from budget_core.sources.base import (
+    SCDL_SCHEMA,
+    CatalogueSource,
+    PublishedResource,
+    is_budget_file,
+    json_object,
+)
 
 
 @dataclass
-class UdataSource:
-    name: str
-    url: str
+class UdataSource(CatalogueSource):
     schema: str = SCDL_SCHEMA
     queries: list[str] = field(default_factory=list)
     page_size: int = 100
@@ -29,15 +35,24 @@ class UdataSource:
             yield from self._search(http, {**params, "page_size": self.page_size})
 
     def _search(self, http: Http, params: dict[str, Any]) -> Iterator[PublishedResource]:
-        page: dict[str, Any] = http.json("GET", f"{self.url.rstrip('/')}/api/1/datasets/",
-                                         params=params)
-        while True:
-            for dataset in page.get("data") or []:
-                yield from self._dataset(dataset)
+        url: str = f"{self.url.rstrip('/')}/api/1/datasets/"
+        query: dict[str, Any] | None = params
+        # Pages are known by their full address, as a next_page link would write it.
+        seen = {requests.Request("GET", url, params=params).prepare().url}
+        for _ in range(self.max_pages):
+            page = json_object(http.json("GET", url, params=query), url)
+            yield from self._each(page.get("data"), self._dataset, url)
             next_page = page.get("next_page")
             if not next_page:
                 return
-            page = http.json("GET", next_page)
+            if not isinstance(next_page, str) or next_page in seen:
+                self.problems.append(f"{url} : la page suivante annoncée ({next_page!s:.200}) "
+                                     "a déjà été lue ou n'est pas une adresse ; lecture "
+                                     "arrêtée.")
+                return
+            seen.add(next_page)
+            url, query = next_page, None
+        self._too_many_pages()
 
     def _dataset(self, dataset: dict[str, Any]) -> Iterator[PublishedResource]:
         organisation = dataset.get("organization") or {}
