@@ -30,10 +30,12 @@ from budget_core.nomenclature import plan_for, split_nomenclature
 from budget_core.xmlsafe import SAFE_OPTIONS
 
 NS_BUDGET = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
-ROOTS = ("DocumentBudgetaire", "CompteFinancierUnique")
+ROOTS = {"DocumentBudgetaire": NS_BUDGET,
+         "CompteFinancierUnique": "http://www.minefi.gouv.fr/cp/demat/doccfu"}
 HEADER_FIELDS = ("LibelleColl", "IdColl", "NatCEPL", "LibelleEtab", "IdEtab", "CodInseeColl",
                  "Nomenclature", "NatDec", "Exer", "CodTypBud")
 _LINE = f"{{{NS_BUDGET}}}LigneBudget"
+_BUDGET = f"{{{NS_BUDGET}}}Budget"
 _HEADER_TAGS = {f"{{{NS_BUDGET}}}{name}": name for name in HEADER_FIELDS}
 
 
@@ -67,13 +69,22 @@ def read_totem_stream(stream: BinaryIO, *, name: str) -> BudgetDocument:
 def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
     header: dict[str, str] = {}
     builder: LineBuilder | None = None
-    skipped = 0
+    skipped = budgets = 0
     context = etree.iterparse(reader, events=("start", "end"), **SAFE_OPTIONS)
     try:
         for event, elem in context:
             if event == "start":
                 if elem.getparent() is None:
                     check_root(elem, name)
+                elif elem.tag == _BUDGET:
+                    budgets += 1
+                    if budgets > 1:
+                        raise FormatError(
+                            "un second bloc <Budget> dans le document : un document TOTEM "
+                            "porte un seul budget (un exercice, une étape), les additionner "
+                            "fausserait tous les totaux.", source=name,
+                            where=f"ligne {elem.sourceline}",
+                            hint="Déposez chaque budget dans son propre fichier.")
                 continue
             tag = elem.tag
             if tag == _LINE:
@@ -115,11 +126,19 @@ def check_root(root: etree._Element, name: str) -> None:
         raise FormatError("le document déclare une DTD (<!DOCTYPE>), refusée par sécurité.",
                           source=name, hint="Un document TOTEM n'a pas de DTD : supprimez la "
                           "déclaration ou demandez un export standard.")
-    local = etree.QName(root).localname
-    if local not in ROOTS:
+    qname = etree.QName(root)
+    if qname.localname not in ROOTS:
         raise FormatError(f"ce fichier XML n'est pas un document budgétaire TOTEM (racine "
-                          f"<{local}>, attendu <DocumentBudgetaire>).", source=name,
+                          f"<{qname.localname}>, attendu <DocumentBudgetaire>).", source=name,
                           hint="Choisissez le fichier XML du budget (TOTEM).")
+    expected = ROOTS[qname.localname]
+    if qname.namespace != expected:
+        found = f"« {qname.namespace} »" if qname.namespace else "absent"
+        raise FormatError(f"espace de noms de <{qname.localname}> {found}, attendu "
+                          f"« {expected} » : sans lui aucun élément TOTEM n'est reconnu.",
+                          source=name, where=f"ligne {root.sourceline}",
+                          hint=f"Ajoutez xmlns=\"{expected}\" à la racine, ou demandez à "
+                               "l'éditeur un export TOTEM standard.")
 
 
 def _free(elem: etree._Element) -> None:
