@@ -9,7 +9,6 @@ document that declares a DTD is refused.
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,9 +23,9 @@ from budget_core.model import (
     BudgetDocument,
     DocumentInfo,
     entity_type_of,
-    to_cents,
 )
 from budget_core.nomenclature import plan_for, split_nomenclature
+from budget_core.numbers import is_siret, parse_amount, plausible_year, year_error
 from budget_core.xmlsafe import SAFE_OPTIONS
 
 NS_BUDGET = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
@@ -159,8 +158,8 @@ def _syntax_message(exc: etree.XMLSyntaxError) -> str:
 
 def _builder(header: dict[str, str], name: str) -> LineBuilder:
     siret = header.get("IdEtab") or header.get("IdColl", "")
-    if not (len(siret) == 14 and siret.isdigit()):
-        raise FormatError(f"SIRET « {siret} » invalide (IdEtab) : 14 chiffres attendus.",
+    if not is_siret(siret):
+        raise FormatError(f"SIRET « {siret} » invalide (IdEtab) : 14 chiffres (0-9) attendus.",
                           source=name, where="EnTeteBudget/IdEtab",
                           hint="Corrigez le SIRET de l'établissement dans le logiciel financier.")
     natdec = header.get("NatDec", "")
@@ -169,10 +168,9 @@ def _builder(header: dict[str, str], name: str) -> LineBuilder:
                           "02 DM, 03 BS, 09 CA ou 10 CFU).", source=name,
                           where="BlocBudget/NatDec", hint="Corrigez NatDec dans le document.")
     exer = header.get("Exer", "")
-    if not (exer.isdigit() and len(exer) == 4):
-        raise FormatError(f"exercice « {exer} » invalide : une année sur 4 chiffres est "
-                          "attendue.", source=name, where="BlocBudget/Exer",
-                          hint="Corrigez l'exercice dans le document.")
+    year = plausible_year(exer)
+    if year is None:
+        raise year_error(exer, source=name, where="BlocBudget/Exer")
     nomenclature = header.get("Nomenclature", "")
     norme, declinaison = split_nomenclature(nomenclature)
     info = DocumentInfo(
@@ -181,7 +179,7 @@ def _builder(header: dict[str, str], name: str) -> LineBuilder:
         entity_type=entity_type_of(siret, header.get("NatCEPL", "")),
         budget_kind="annexe" if header.get("CodTypBud") == "A" else "principal",
         budget_label=header.get("LibelleEtab", ""),
-        year=int(exer),
+        year=year,
         stage=STAGE_BY_NATDEC[natdec],
         nomenclature=norme,
         declinaison=declinaison,
@@ -210,7 +208,8 @@ def _add_line(builder: LineBuilder, elem: etree._Element, name: str) -> None:
         raise FormatError("ligne budgétaire sans Nature ou sans CodRD (D/R).", source=name,
                           where=f"LigneBudget ligne {elem.sourceline}",
                           hint="Chaque LigneBudget doit porter sa nature et son sens.")
-    amounts = {column: _amount(values.get(field), name, elem.sourceline, field)
+    amounts = {column: parse_amount(values.get(field, ""), source=name, scdl=False,
+                                    where=f"LigneBudget ligne {elem.sourceline}, {field}")
                for field, column in AMOUNT_FIELDS.items()}
     raw = RawLine(
         nature=nature, direction=direction, order=values.get("OpBudg") == "1",
@@ -222,13 +221,3 @@ def _add_line(builder: LineBuilder, elem: etree._Element, name: str) -> None:
     )
     builder.add(raw, amounts, elem.sourceline or 0)
 
-
-def _amount(value: str | None, name: str, line: int | None, field: str) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    amount = to_cents(value)
-    if amount is None:
-        raise FormatError(f"montant {field} « {value} » illisible.", source=name,
-                          where=f"LigneBudget ligne {line}",
-                          hint="Les montants TOTEM s'écrivent avec un point décimal.")
-    return amount
