@@ -24,9 +24,10 @@ FIRST_YEAR = 2000  # no dematerialised budget document is older
 
 # xs:decimal (TOTEM) with cents at most; SCDL also takes a decimal comma, and spaces (plain,
 # no-break, narrow no-break) between groups of exactly three digits.
-_TOTEM = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
-_SCDL = re.compile(r"[+-]?(\d{1,3}([ \u00a0\u202f]\d{3})+|\d+)([.,]\d*)?", re.ASCII)
-_DECIMALS = re.compile(r"[.,](\d*)$")
+# The groups capture the decimals.
+_TOTEM = re.compile(r"[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))", re.ASCII)
+_SCDL = re.compile(r"[+-]?(?:\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:[.,](\d*))?", re.ASCII)
+_TO_DECIMAL = str.maketrans({" ": None, "\u00a0": None, "\u202f": None, ",": "."})
 
 
 def is_digits(text: str) -> bool:
@@ -65,19 +66,18 @@ def parse_amount(text: str, *, source: str, where: str, scdl: bool) -> Decimal |
     text = text.strip()
     if not text:
         return None
-    grammar = _SCDL if scdl else _TOTEM
-    if not grammar.fullmatch(text):
+    match = (_SCDL if scdl else _TOTEM).fullmatch(text)
+    if not match:
         raise FormatError(f"montant « {text} » refusé : {_why(text, scdl)}.", source=source,
                           where=where, hint="Écrivez les montants en chiffres (0-9), avec un "
                           "point " + ("ou une virgule " if scdl else "") + "avant les "
                           "centimes, sans exposant ni séparateur de milliers ambigu.")
-    decimals = _DECIMALS.search(text)
-    if decimals and len(decimals.group(1)) > 2:
+    if len(next(filter(None, match.groups()), "")) > 2:
         raise FormatError(f"montant « {text} » refusé : plus de deux décimales ("
                           + ("séparateur de milliers ou centimes ? " if scdl else "")
                           + "un montant s'écrit en euros et centimes).", source=source,
                           where=where, hint="Écrivez les centimes sur deux chiffres au plus.")
-    amount = Decimal(re.sub(r"[ \u00a0\u202f]", "", text).replace(",", "."))
+    amount = Decimal(text.translate(_TO_DECIMAL) if scdl else text)
     if abs(amount) >= LIMIT:
         raise FormatError(f"montant « {text} » hors limites : au plus {MAX_INTEGER_DIGITS} "
                           "chiffres avant la virgule.", source=source, where=where,

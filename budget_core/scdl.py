@@ -162,8 +162,9 @@ def parse_scdl_bytes(data: bytes, *, name: str,
 def _document_key(values: dict[str, str], name: str, row: int) -> tuple[str, int, str]:
     siret = values["BGT_SIRET"].replace(" ", "")
     if not is_siret(siret):
-        raise FormatError(f"SIRET « {values['BGT_SIRET']} » invalide : 14 chiffres (0-9) attendus.",
-                          source=name, where=f"ligne {row}, colonne BGT_SIRET")
+        raise FormatError(f"SIRET « {values['BGT_SIRET']} » invalide : 14 chiffres (0-9) "
+                          "attendus.", source=name, where=f"ligne {row}, colonne BGT_SIRET",
+                          hint="Corrigez le SIRET du budget (répertoire SIRENE).")
     year = plausible_year(values["BGT_ANNEE"])
     if year is None:
         raise year_error(values["BGT_ANNEE"], source=name,
