@@ -154,7 +154,7 @@ class LineBuilder:
             found.append(f"Natures absentes du plan de comptes {self.info.declinaison} "
                          f"{self.plan.year} (gardées, sans libellé du plan) : "
                          + ", ".join(sorted(self.unknown_natures)))
-        copies = len(self._hashes) - len(np.unique(np.frombuffer(self._hashes, np.int64)))
+        copies = self.duplicates()
         if copies:
             found.append(f"{copies} ligne(s) identique(s) à une autre ligne du document, "
                          "montants compris (comptées chacune dans les totaux) : un fichier "
@@ -163,6 +163,10 @@ class LineBuilder:
             found.append(f"Plan de comptes {self.plan.year} utilisé pour l'exercice "
                          f"{self.info.year} (année la plus proche disponible).")
         return found
+
+    def duplicates(self) -> int:
+        """How many lines carrying money are exact copies of another line (zeros aside)."""
+        return len(self._hashes) - len(np.unique(np.frombuffer(self._hashes, np.int64)))
 
     def _plan_chapter(self, code: str) -> Chapter | None:
         """The plan's chapter for a code, or for its longest prefix that is a chapter.

@@ -126,6 +126,8 @@ class BudgetDocument:
     lines: pd.DataFrame
     calculated_lines_skipped: int = 0
     warnings: list[str] = field(default_factory=list)
+    # lines that are exact copies of another line of the document, amounts included
+    duplicate_lines: int = 0
 
 
 def main_amount_column(stage: str) -> str:

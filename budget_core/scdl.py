@@ -213,7 +213,8 @@ def _document(key: tuple[str, int, str], rows: list[tuple[int, dict[str, str]]],
                                         where=f"ligne {row_number}, colonne {field}")
                    for field, column in AMOUNT_COLUMNS.items()}
         builder.add(raw, amounts, row_number)
-    return BudgetDocument(info, builder.frame(), 0, builder.warnings())
+    return BudgetDocument(info, builder.frame(), warnings=builder.warnings(),
+                          duplicate_lines=builder.duplicates())
 
 
 def _text(value: object) -> str:

@@ -114,7 +114,8 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
                           hint="Vérifiez qu'il s'agit d'un document budgétaire TOTEM complet "
                                "et non d'un extrait ou d'un fichier tronqué.")
     lines = builder.frame(source_sha256=reader.sha256.hexdigest())
-    return BudgetDocument(builder.info, lines, skipped, builder.warnings())
+    return BudgetDocument(builder.info, lines, calculated_lines_skipped=skipped,
+                          warnings=builder.warnings(), duplicate_lines=builder.duplicates())
 
 
 def check_root(root: etree._Element, name: str) -> None:

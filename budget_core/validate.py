@@ -45,6 +45,8 @@ KINDS = {
     "opérations d'ordre": "Chaque opération d'ordre a sa contrepartie : 042 ↔ 040, 041 et "
                           "043 équilibrés, 023 = 021.",
     "nature inconnue": "Vérifiez le compte et la nomenclature (M14, M57...) de l'exercice.",
+    "lignes en double": "Vérifiez que le fichier n'a pas été exporté ou concaténé deux fois ; "
+                        "supprimez les copies si ce sont des erreurs.",
 }
 ERROR, WARNING = "erreur", "avertissement"
 ORDER_PAIRS = (("042", "depense", "040", "recette"), ("040", "depense", "042", "recette"),
@@ -227,6 +229,10 @@ def budget_problems(documents: Iterable[BudgetDocument]) -> list[Problem]:
             if Decimal(a) != Decimal(b):
                 problems.append(Problem("opérations d'ordre", f"{label} : {left} en dépense "
                                         f"({a} €) ≠ {right} en recette ({b} €)."))
+        if document.duplicate_lines:
+            problems.append(Problem("lignes en double", f"{label} : {document.duplicate_lines} "
+                                    "ligne(s) identique(s) à une autre ligne, montants compris "
+                                    "(comptées chacune dans les totaux).", WARNING))
         unknown = lines.loc[~lines["nature_known"].astype(bool)]
         for row in unknown.itertuples():
             problems.append(Problem("nature inconnue", f"nature {row.nature_code} absente du "

@@ -165,6 +165,11 @@ def test_duplicated_lines_are_counted_and_said(capsys: pytest.CaptureFixture[str
     assert f"avertissement : {copies} ligne(s) identique(s)" in out
     [original] = read_documents(BP_XML)
     assert not any("identique" in w for w in original.warnings)
+    assert (document.duplicate_lines, original.duplicate_lines) == (copies, 0)
+    report = validate_file(path)
+    [said] = report.grouped()["lignes en double"]
+    assert said.severity == "avertissement" and f"{copies} ligne(s) identique(s)" in said.message
+    assert "lignes en double" not in validate_file(BP_XML).grouped()
 
 
 @pytest.mark.parametrize("copies", [5_000, pytest.param(100_000, marks=pytest.mark.slow)])
