@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import _csv
 import csv
-import io
 import re
 from collections.abc import Iterator
 
@@ -20,6 +19,9 @@ from budget_core.errors import FormatError
 MAX_HEADER_BYTES = 1_000_000  # a CSV header is under 1 kB: beyond 1 MB it is not one
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _LINE_END = re.compile(r"[\r\n]")
+# A line with its end (LF, CRLF or CR): csv.reader takes the lines of the text one by one,
+# with no copy of the whole (io.StringIO would hold it again, four bytes a character).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 def looks_utf16_without_bom(head: bytes) -> bool:
@@ -106,7 +108,8 @@ def csv_table(text: str, name: str) -> tuple[list[str], Iterator[tuple[int, list
     Rows are produced as they are read; a ragged row or a broken quote is a French error
     naming the line.
     """
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
+    lines = (match.group() for match in _LINE.finditer(text))
+    reader = csv.reader(lines, delimiter=csv_delimiter(text))
     header = _next(reader, name) or []
 
     def rows() -> Iterator[tuple[int, list[str]]]:
