@@ -18,9 +18,10 @@ from budget_core.errors import FormatError
 
 MAX_HEADER_BYTES = 1_000_000  # a CSV header is under 1 kB: beyond 1 MB it is not one
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF8_BOM = b"\xef\xbb\xbf"
 _LINE_END = re.compile(r"[\r\n]")
-# A line with its end (LF, CRLF or CR): csv.reader takes the lines of the text one by one,
-# with no copy of the whole (io.StringIO would hold it again, four bytes a character).
+# A line with its end (LF, CRLF or CR alone): csv.reader takes the text line by line, so a
+# CR-only file reads like any other.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
@@ -63,14 +64,16 @@ def decode_csv(data: bytes, name: str) -> str:
             raise FormatError("UTF-16 invalide (fichier tronqué ?).", source=name,
                               where=f"octet {exc.start}",
                               hint="Enregistrez le fichier en UTF-8.") from None
+    bom = data.startswith(UTF8_BOM)
     try:
-        return data.decode("utf-8-sig")
+        return str(memoryview(data)[len(UTF8_BOM):], "utf-8") if bom else data.decode()
     except UnicodeDecodeError as exc:
-        if _mostly_utf8(data):
-            raise FormatError(f"octet 0x{data[exc.start]:02X} invalide en UTF-8, alors que le "
+        if bom or _mostly_utf8(data):
+            bad = exc.start + (len(UTF8_BOM) if bom else 0)
+            raise FormatError(f"octet 0x{data[bad]:02X} invalide en UTF-8, alors que le "
                               "reste du fichier est en UTF-8 (fichier abîmé ou copier-coller "
                               "d'un autre encodage).", source=name,
-                              where=f"ligne {line_of(data, exc.start)}",
+                              where=f"ligne {line_of(data, bad)}",
                               hint="Corrigez le caractère à cette ligne et enregistrez le "
                                    "fichier en UTF-8.") from None
     try:
@@ -80,8 +83,9 @@ def decode_csv(data: bytes, name: str) -> str:
 
 
 def _mostly_utf8(data: bytes) -> bool:
-    """More valid UTF-8 non-ASCII characters than invalid bytes: UTF-8 with a bad byte. A
-    Latin-1 file has almost no valid multi-byte sequence (« é » then a letter is invalid)."""
+    """More valid UTF-8 non-ASCII characters than invalid bytes: UTF-8 with a bad byte (as is
+    any file that starts with the UTF-8 BOM). A Latin-1 file has almost no valid multi-byte
+    sequence (« é » then a letter is invalid)."""
     text = data.decode("utf-8", errors="replace")
     invalid = text.count("\ufffd")
     non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))

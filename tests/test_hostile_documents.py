@@ -21,7 +21,7 @@ import pytest
 
 from budget_core.cli import main
 from budget_core.errors import FormatError
-from budget_core.formats import read_documents
+from budget_core.formats import read_documents, read_uploaded
 from budget_core.numbers import parse_amount
 from budget_core.validate import validate_file
 from tests.conftest import FIXTURES, TOTEM
@@ -85,6 +85,15 @@ def test_refused_with_a_french_message_naming_where(
     assert code == 1 and "NON valide" in out and words in out
     report = validate_file(path)
     assert not report.valid and words in report.grouped()["fichier"][0].message
+
+
+def test_a_bad_byte_after_a_utf8_bom_is_a_utf8_error() -> None:
+    """The BOM says UTF-8: even with no other accent, the bad byte is not read as Latin-1."""
+    data = b"\xef\xbb\xbf" + CSV_TEXT.encode("ascii", errors="replace").replace(
+        b"recette", b"r\xe9cette", 1)
+    line = next(n for n, text in enumerate(CSV_TEXT.splitlines(), 1) if "recette" in text)
+    with pytest.raises(FormatError, match=f"ligne {line} : octet 0xE9 invalide en UTF-8"):
+        read_uploaded(data, "bom.csv")
 
 
 def _figures(document_lines: pd.DataFrame) -> pd.DataFrame:
