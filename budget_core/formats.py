@@ -28,7 +28,14 @@ ARCHIVES = {b"PK\x03\x04": "ZIP", b"\x1f\x8b": "gzip", b"7z\xbc\xaf": "7z",
             b"Rar!": "RAR", b"%PDF": "PDF", b"\x89PNG": "PNG"}
 
 
+# An XML document in UTF-16 without a BOM starts with « < » and a NUL: XML's own rule (XML 1.0,
+# appendix F) tells its encoding, as libxml2 and the anonymiser do. A CSV has no such rule.
+UTF16_XML = (b"<\x00", b"\x00<")
+
+
 def is_xml(head: bytes) -> bool:
+    if head.startswith(UTF16_XML):
+        return True
     if head.startswith(UTF16_BOMS):
         return head[:64].decode("utf-16", errors="ignore").lstrip(" \t\r\n").startswith("<")
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
@@ -37,7 +44,7 @@ def is_xml(head: bytes) -> bool:
 def refuse_binary(head: bytes, name: str) -> None:
     """Archives and other binary files are never opened (no decompression, no zip bomb)."""
     kind = next((kind for magic, kind in ARCHIVES.items() if head.startswith(magic)), None)
-    if not kind and head.startswith(UTF16_BOMS):
+    if not kind and head.startswith((*UTF16_BOMS, *UTF16_XML)):
         return  # UTF-16 text: its NUL bytes are half of its ASCII characters
     if not kind and looks_utf16_without_bom(head):
         raise utf16_error(name)

@@ -107,8 +107,8 @@ def _csv_sum(text: str, column: str, delimiter: str = ",") -> Decimal:
 
 
 @pytest.mark.parametrize(("name", "original"), [
-    ("utf16.xml", BP_XML), ("utf16.csv", BP_CSV), ("cr_line_ends.csv", BP_CSV),
-    ("lowercase_header.csv", BP_CSV)])
+    ("utf16.xml", BP_XML), ("utf16_no_bom.xml", BP_XML), ("utf16.csv", BP_CSV),
+    ("cr_line_ends.csv", BP_CSV), ("lowercase_header.csv", BP_CSV)])
 def test_read_right_like_their_original(capsys: pytest.CaptureFixture[str], name: str,
                                         original: Path) -> None:
     [document] = read_documents(BAD / name)
