@@ -10,6 +10,8 @@ st.set_page_config(page_title="Budgets des collectivités", page_icon="📊", la
 PAGES = [
     st.Page("app_pages/accueil.py", title="Accueil", icon="🏠", url_path="accueil", default=True),
     st.Page("app_pages/explorer.py", title="Explorer un budget", icon="🔎", url_path="explorer"),
+    st.Page("app_pages/comprendre.py", title="Comprendre un budget", icon="📖",
+            url_path="comprendre"),
     st.Page("app_pages/comparer.py", title="Comparer", icon="⚖️", url_path="comparer"),
     st.Page("app_pages/comparer_national.py", title="Se comparer", icon="🧭",
             url_path="se-comparer"),

@@ -36,7 +36,7 @@ if query:
         st.page_link("app_pages/explorer.py", label=f"{md_escape(entity_label(row._asdict()))} — "
                      f"{row.year} {row.stage}", icon="🔎",
                      query_params={"siret": row.siret, "etape": row.stage,
-                                   "annee": str(row.year)})
+                                   "annee": str(row.year), "doc": row.doc_key})
 
 st.markdown("#### Données chargées")
 summary = docs.groupby(["entity_type", "stage"]).size().rename("documents").reset_index()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -11,8 +11,16 @@ import streamlit as st
 from budget_core.config import settings
 from budget_core.errors import BudgetError
 from budget_core.fmt import md_escape
-from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES
-from budget_core.store import Store
+from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES, BudgetDocument
+from budget_core.selection import (
+    UPLOAD_PREFIX,
+    budget_name,
+    decision_label,
+    documents_of,
+    pick_index,
+    still_valid,
+)
+from budget_core.store import Store, catalogue_rows
 
 ALL = "Tous"
 
@@ -31,19 +39,53 @@ def catalogue(version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
     return store().documents()
 
 
-def documents() -> pd.DataFrame:
+UPLOADS = "uploads"  # session state: documents uploaded on Données, never written to the store
+CHOICE = "choice"  # session state: the last budget, year, stage and document chosen
+
+
+def uploads() -> dict[str, BudgetDocument]:
+    """Documents uploaded in this session, by key (`depot_<sha256>_<siret>`): pickers offer
+    them beside the stored ones."""
+    found: dict[str, BudgetDocument] = st.session_state.setdefault(UPLOADS, {})
+    return found
+
+
+def keep_upload(document: BudgetDocument) -> str:
+    """Keep an uploaded document for this session's pages; returns its key."""
+    key = f"{UPLOAD_PREFIX}{document.info.source_sha256[:16]}_{document.info.siret}"
+    uploads()[key] = document
+    return key
+
+
+def stored_documents() -> pd.DataFrame:
+    """The store's catalogue only."""
     return catalogue(_version())
 
 
+def documents() -> pd.DataFrame:
+    """The store's catalogue and this session's uploads."""
+    stored = stored_documents()
+    mine = uploads()
+    if not mine:
+        return stored
+    return pd.concat([stored, catalogue_rows((doc, key) for key, doc in mine.items())],
+                     ignore_index=True)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
-def budget_lines(sirets: tuple[str, ...], years: tuple[int, ...], stages: tuple[str, ...],
-                 kinds: tuple[str, ...], version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
-    return store().lines(sirets, years, stages, kinds)
+def stored_lines(doc_keys: tuple[str, ...], version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
+    return store().document_lines(doc_keys)
 
 
-def lines_for(sirets: list[str], years: list[int], stages: list[str],
-              kinds: tuple[str, ...] = ("principal", "annexe")) -> pd.DataFrame:
-    return budget_lines(tuple(sirets), tuple(years), tuple(stages), kinds, _version())
+def lines_for(doc_keys: Iterable[str]) -> pd.DataFrame:
+    """The lines of these documents (stored or uploaded), each with its `doc_key`."""
+    keys = list(dict.fromkeys(doc_keys))
+    mine = uploads()
+    parts = [mine[key].lines.assign(doc_key=key) for key in keys if key in mine]
+    stored = tuple(key for key in keys if key not in mine)
+    if stored or not parts:
+        parts.insert(0, stored_lines(stored, _version()))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def workshop_mode() -> bool:
@@ -52,44 +94,65 @@ def workshop_mode() -> bool:
                                   bind="query-params"))
 
 
-def url_selectbox(box: st.delta_generator.DeltaGenerator, label: str, options: list[Any],
-                  key: str, format_func: Callable[[Any], str] = str) -> Any:
-    """A selectbox whose raw value (a SIRET, a stage code) is kept in the URL as `?key=value`.
+def remembered() -> dict[str, Any]:
+    """The choice every page starts from (budget, year, stage, document), across pages."""
+    choice: dict[str, Any] = st.session_state.setdefault(CHOICE, {})
+    return choice
 
+
+def url_selectbox(box: st.delta_generator.DeltaGenerator, label: str, options: list[Any],
+                  key: str, format_func: Callable[[Any], str] = str, *,
+                  shared: str | None = None, fallback: Any = None) -> Any:
+    """A selectbox whose raw value (a SIRET, a stage code) is kept in the URL as `?key=value`,
+    and, under the name `shared`, remembered for the other pages.
+
+    It shows, in order, the value chosen on this page, the link's, the one last chosen on
+    any page, the page's `fallback`, the first option: the first that is still an option.
     Streamlit's own binding writes the displayed label to the URL; links must hold codes.
     """
-    wanted = st.query_params.get(key)
-    by_text = {str(option): i for i, option in enumerate(options)}
-    index = by_text.get(wanted, 0) if wanted is not None else 0
-    value = box.selectbox(label, options, index=index, key=key, format_func=format_func)
-    if value is not None:
-        st.query_params[key] = str(value)
+    if not options:
+        return box.selectbox(label, options, key=key)
+    index = pick_index(options, st.session_state.get(key), st.query_params.get(key),
+                       remembered().get(shared) if shared else None, fallback)
+    st.session_state[key] = options[index]
+    value = box.selectbox(label, options, key=key, format_func=format_func)
+    st.query_params[key] = str(value)
+    if shared:
+        remembered()[shared] = value
     return value
 
 
 def url_multiselect(box: st.delta_generator.DeltaGenerator, label: str, options: list[str],
                     key: str, format_func: Callable[[Any], str], default: list[str],
                     max_selections: int) -> list[str]:
-    """A multiselect kept in the URL as codes: `?cmp=21930048000015,21560046100010`."""
-    wanted = [code for code in st.query_params.get(key, "").split(",") if code in options]
-    chosen = box.multiselect(label, options, default=wanted or default, key=key,
-                             format_func=format_func, max_selections=max_selections)
+    """A multiselect kept in the URL as codes: `?cmp=21930048000015,21560046100010`.
+
+    Values that are no longer options (Recettes chosen after Dépenses) are dropped; none
+    left gives the default.
+    """
+    linked = [code for code in st.query_params.get(key, "").split(",") if code]
+    current = st.session_state.get(key)
+    st.session_state[key] = still_valid(linked if current is None else current, options,
+                                        default, max_selections)
+    chosen = box.multiselect(label, options, key=key, format_func=format_func,
+                             max_selections=max_selections)
     st.query_params[key] = ",".join(chosen)
     return list(chosen)
 
 
-def entity_label(row: pd.Series) -> str:
-    """`CRACH — LOTISSEMENT LE BOCENO (annexe)`: a budget is a SIRET (IdEtab)."""
-    annex = " (annexe)" if row["budget_kind"] == "annexe" else ""
-    return f"{row['entity_name']} — {row['budget_label']}{annex}"
+entity_label = budget_name
 
 
 def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collectivité",
-                container: st.delta_generator.DeltaGenerator | None = None) -> str | None:
-    """Type de collectivité then budget of a collectivité; returns the budget's SIRET."""
+                container: st.delta_generator.DeltaGenerator | None = None,
+                type_container: st.delta_generator.DeltaGenerator | None = None
+                ) -> str | None:
+    """Type de collectivité (in `type_container`, else above) then budget of a collectivité;
+    returns the budget's SIRET."""
     box = container or st
     types = [t for t in ENTITY_TYPE_LABELS if t in set(docs["entity_type"])]
-    kind = url_selectbox(box, "Type de collectivité", [ALL, *types], f"{key}_type",
+    kind = url_selectbox(type_container or box, "Type de collectivité", [ALL, *types],
+                         f"{key}_type",
                          lambda t: ENTITY_TYPE_LABELS.get(t, t))
     if kind != ALL:
         docs = docs[docs["entity_type"] == kind]
@@ -97,18 +160,51 @@ def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collect
     names = dict(zip(entities["siret"], entities.apply(entity_label, axis=1), strict=True))
     if not names:
         return None
-    options = list(names)
-    return url_selectbox(box, label, options, key, names.__getitem__)
+    return url_selectbox(box, label, list(names), key, names.__getitem__, shared="siret")
 
 
 def pick_stage(docs: pd.DataFrame, *, key: str = "etape",
-               container: st.delta_generator.DeltaGenerator | None = None) -> str | None:
+               container: st.delta_generator.DeltaGenerator | None = None,
+               fallback: str | None = None) -> str | None:
     box = container or st
     stages = [s for s in STAGES if s in set(docs["stage"])]
     if not stages:
         return None
     return url_selectbox(box, "Étape budgétaire", stages, key,
-                         lambda s: f"{s} — {STAGE_LABELS[s]}")
+                         lambda s: f"{s} — {STAGE_LABELS[s]}", shared="stage",
+                         fallback=fallback)
+
+
+def pick_year(box: st.delta_generator.DeltaGenerator, docs: pd.DataFrame, key: str,
+              fallback: int | None = None) -> int | None:
+    """The year among those of these documents, latest first."""
+    years = sorted({int(y) for y in docs["year"]}, reverse=True)
+    return url_selectbox(box, "Année", years, key, shared="year",
+                         fallback=fallback) if years else None
+
+
+def pick_document(docs: pd.DataFrame, *boxes: st.delta_generator.DeltaGenerator
+                  ) -> pd.Series | None:
+    """Type, budget, stage, year, then the document, in five boxes (containers): a year has
+    several DMs (and a file uploaded in this session may stand beside a stored one), each
+    its own document; the « Document » list shows only when there is a choice."""
+    type_box, entity_box, stage_box, year_box, doc_box = boxes
+    siret = pick_entity(docs, container=entity_box, type_container=type_box)
+    mine = docs[docs["siret"] == siret]
+    stage = pick_stage(mine, container=stage_box)
+    year = pick_year(year_box, mine[mine["stage"] == stage], "annee")
+    if siret is None or stage is None or year is None:
+        return None
+    found = documents_of(docs, siret, year, stage)
+    keys = list(found["doc_key"])
+    chosen = keys[0]
+    if len(keys) > 1:
+        labels = {str(row["doc_key"]): decision_label(row) + (
+            f" — déposé : {row['source_file']}" if str(row["doc_key"]) in uploads() else "")
+            for row in found.to_dict("records")}
+        chosen = url_selectbox(doc_box, "Document", keys, "doc", labels.__getitem__,
+                               shared="doc")
+    return found[found["doc_key"] == chosen].iloc[0]
 
 
 DIRECTION_LABELS = {"depense": "Dépenses", "recette": "Recettes"}

@@ -3,45 +3,98 @@
 import streamlit as st
 
 from app_pages.common import (
+    ALL,
     documents,
-    entity_label,
     lines_for,
     pick_direction,
     pick_stage,
+    pick_year,
+    remembered,
     url_multiselect,
+    url_selectbox,
     workshop_mode,
 )
 from budget_core import analysis, charts, population
-from budget_core.model import STAGE_LABELS
+from budget_core.fmt import md_escape
+from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS
+from budget_core.scdl import csv_safe_bytes
+from budget_core.selection import (
+    budget_names,
+    default_comparison,
+    ordered,
+    reference,
+    richest,
+)
 
-st.title("Comparer des collectivités")
-workshop_mode()
+st.title("Comparer des budgets")
+atelier = workshop_mode()
 docs = documents()
-c1, c2 = st.columns(2)
-stage = pick_stage(docs, key="cmp_etape", container=c1)
-years = sorted(docs.loc[docs["stage"] == stage, "year"].unique(), reverse=True)
-year = c2.selectbox("Année", years, key="cmp_annee", bind="query-params")
-same = docs[(docs["stage"] == stage) & (docs["year"] == year)].drop_duplicates("siret")
-names = dict(zip(same["siret"], same.apply(entity_label, axis=1), strict=True))
+c1, c2, c3 = st.columns(3)
+# Nothing chosen yet: open where the most budgets can be compared.
+widest_stage, widest_year = richest(docs)
+stage = pick_stage(docs, key="cmp_etape", container=c1, fallback=widest_stage)
+year = pick_year(c2, docs[docs["stage"] == stage], "cmp_annee", fallback=widest_year)
+types = [t for t in ENTITY_TYPE_LABELS if t in set(docs["entity_type"])]
+kind = url_selectbox(c3, "Type de collectivité", [ALL, *types], "cmp_type",
+                     lambda t: ENTITY_TYPE_LABELS.get(t, t))
+same = ordered(docs[(docs["stage"] == stage) & (docs["year"] == year)])
+if kind != ALL:
+    same = same[same["entity_type"] == kind]
+refs = {reference(row): str(row["doc_key"]) for row in same.to_dict("records")}
+by_key = budget_names(same)
+names = {ref: by_key[key] for ref, key in refs.items()}
+default = default_comparison(same, remembered().get("siret"))
 chosen = url_multiselect(st, "Budgets à comparer (2 à 10)", list(names), "cmp",
-                         names.__getitem__, default=list(names)[:2], max_selections=10)
-per_head = st.toggle("En € par habitant", key="par_habitant", bind="query-params")
-direction = pick_direction(st, "cmp_sens")
+                         names.__getitem__, default=default, max_selections=10)
+o1, o2 = st.columns(2)
+per_head = o1.toggle("En € par habitant", key="par_habitant", bind="query-params")
+direction = pick_direction(o2, "cmp_sens")
 if len(chosen) < 2:
     st.info(f"Choisissez au moins deux budgets publiés pour la même année et la même étape "
             f"({STAGE_LABELS.get(stage or '', '')} {year}).")
     st.stop()
 
-lines = lines_for(chosen, [int(year)], [stage])
-heads = population.by_siren(sorted({s[:9] for s in chosen}))
-frame = analysis.compare(lines, heads)
+keys = [refs[ref] for ref in chosen]
+picked = same.set_index("doc_key").loc[keys]
+heads = {key: population.of_document(str(row["siren"]), row["population"])
+         for key, row in picked.iterrows()}
+lines = lines_for(keys)
+frame = analysis.compare(lines, by_key, {key: head.value for key, head in heads.items()})
 frame = frame[frame["direction"] == direction]
 if per_head:
-    missing = [names[s] for s in chosen if heads.get(s[:9]) is None]
+    missing = [by_key[key] for key, head in heads.items() if head.value is None]
     if missing:
-        st.warning("Population inconnue (pas une commune ni un EPCI) : " + ", ".join(missing))
+        st.warning("Population inconnue (ni dans le document, ni commune ou EPCI) : "
+                   + ", ".join(missing))
     frame = frame[frame["population"].notna()]
 value = "per_inhabitant" if per_head else "amount"
-title = f"{'Dépenses' if direction == 'depense' else 'Recettes'} réelles par chapitre"
-st.altair_chart(charts.compare_bars(frame, value, title), key="chart_comparer")
-st.caption(f"Population : {population.SOURCE}.")
+sens = "Dépenses" if direction == "depense" else "Recettes"
+st.altair_chart(charts.compare_bars(frame, value, f"{sens} réelles par chapitre"),
+                key="chart_comparer")
+notes = [f"{md_escape(by_key[key])} : {head.value or '—'} habitants ({head.french()})"
+         for key, head in heads.items()]
+st.caption("Opérations réelles, hors résultats reportés (001/002). Population de l'année du "
+           "budget : " + " ; ".join(notes) + ".")
+kinds = analysis.nomenclatures(lines)
+if len(kinds) > 1:
+    st.caption(f"Nomenclatures différentes ({md_escape(', '.join(kinds))}) : les chapitres sont "
+               "rapprochés par leur code, sous le libellé de la plus récente (M57) ; un "
+               "chapitre propre à une nomenclature n'a pas d'équivalent dans l'autre.")
+
+if not atelier:
+    table = frame.pivot_table(index=["chapter_code", "chapter_label"], columns="budget",
+                              values=value, aggfunc="sum", observed=True).reset_index()
+    budget_columns = [c for c in table.columns if c not in ("chapter_code", "chapter_label")]
+    table[budget_columns] = table[budget_columns].astype(float)
+    unit = "€/hab" if per_head else "€"
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "chapter_code": "Chapitre", "chapter_label": "Libellé",
+        **{c: st.column_config.NumberColumn(f"{c} ({unit})", format="localized")
+           for c in budget_columns}})
+    export = frame.rename(columns={"budget": "budget", "direction": "sens",
+                                   "chapter_code": "chapitre", "chapter_label": "libelle",
+                                   "amount": "montant", "per_inhabitant": "par_habitant"})
+    st.download_button("Télécharger ces données (CSV)",
+                       csv_safe_bytes(export.drop(columns=["doc_key"])),
+                       file_name=f"comparaison_{stage}_{year}_{direction}.csv",
+                       mime="text/csv", key="download_comparer")

@@ -107,7 +107,7 @@ ofgl_values = from_ofgl(latest)
 ours = own_accounts(documents(), siren, int(rows["year"].max()))
 own_values = None
 if not ours.empty:
-    own = lines_for(list(ours["siret"]), [int(rows["year"].max())], list(ours["stage"]))
+    own = lines_for(ours["doc_key"])
     own_values = from_lines(own, population=float(population.iloc[0]) if len(population)
                             else None)
 for indicator in INDICATORS:

@@ -1,8 +1,9 @@
-"""Données: what is loaded, the portals' catalogue and its refresh, an upload explored at once."""
+"""Données: an upload opened in Explorer in one click (first: it is what users come for), what
+is loaded, the portals' catalogue and its refresh."""
 
 import streamlit as st
 
-from app_pages.common import documents, show_error, upload_widget
+from app_pages.common import keep_upload, show_error, stored_documents, upload_widget
 from budget_core import analysis
 from budget_core.cache import Cache
 from budget_core.config import settings
@@ -10,10 +11,47 @@ from budget_core.errors import BudgetError
 from budget_core.fmt import euros, md_escape
 from budget_core.formats import read_uploaded
 from budget_core.http import Http, make_session
+from budget_core.model import BudgetDocument
 from budget_core.sources import PublishedResource, load_portals, source_for
 
 st.title("Données")
-docs = documents()
+config = settings()
+cache = Cache(config.cache_dir)
+st.markdown("#### Explorer un fichier")
+upload = upload_widget("Document TOTEM (XML) ou CSV SCDL budget", "upload")
+uploaded: list[BudgetDocument] = []
+if upload is not None:
+    try:
+        uploaded = read_uploaded(upload[1], upload[0])
+    except BudgetError as exc:
+        show_error(exc)
+for document in uploaded:
+    info = document.info
+    key = keep_upload(document)
+    st.success(f"{md_escape(info.entity_name)} — {md_escape(info.budget_label)} — "
+               f"{info.stage} {info.year} : "
+               f"{len(document.lines)} lignes ({info.nomenclature}/{info.declinaison}).")
+    for warning in document.warnings:
+        st.warning(md_escape(warning))
+    table = analysis.by_chapter(document.lines)
+    m1, m2 = st.columns(2)
+    for box, direction, title in ((m1, "recette", "Recettes réelles"),
+                                  (m2, "depense", "Dépenses réelles")):
+        box.metric(title, euros(table.loc[table["direction"] == direction, "amount"].sum()))
+    st.page_link("app_pages/explorer.py", icon="🔎",
+                 label=f"Explorer ce document : graphiques, politiques publiques, détail "
+                       f"({md_escape(info.entity_name)} {info.stage} {info.year})",
+                 query_params={"siret": info.siret, "etape": info.stage,
+                               "annee": str(info.year), "doc": key})
+if uploaded:
+    st.caption("Le document reste disponible sur toutes les pages pendant cette session, sans "
+               "être enregistré dans le cache.")
+    if st.button("Ajouter au cache local", key="add_cache"):
+        count = cache.store.add(uploaded)
+        st.success(f"{count} document(s) ajouté(s) au cache {cache.store.folder} : "
+                   "l'application lit désormais ce cache.")
+
+docs = stored_documents()
 st.markdown("#### Documents chargés")
 st.dataframe(docs[["entity_name", "budget_label", "year", "stage", "nomenclature",
                    "source_file", "source_format", "line_count", "source_sha256"]],
@@ -23,8 +61,6 @@ st.dataframe(docs[["entity_name", "budget_label", "year", "stage", "nomenclature
                  "line_count": "Lignes", "source_sha256": "SHA-256"})
 
 st.markdown("#### Sources publiées sur les portails")
-config = settings()
-cache = Cache(config.cache_dir)
 portals = [p for p in load_portals(config.cache_dir) if p.enabled]
 st.caption("Portails interrogés : " + ", ".join(f"{p.name} ({p.kind})" for p in portals)
            + f". Cache local : {config.cache_dir}.")
@@ -56,28 +92,3 @@ else:
                  column_config={"source": "Portail", "dataset_title": "Jeu de données",
                                 "title": "Fichier", "fetched_at": "Téléchargé le",
                                 "sha256": "SHA-256", "status": "État", "error": "Erreur"})
-
-st.markdown("#### Explorer un fichier")
-upload = upload_widget("Document TOTEM (XML) ou CSV SCDL budget", "upload")
-if upload is not None:
-    try:
-        uploaded = read_uploaded(upload[1], upload[0])
-    except BudgetError as exc:
-        show_error(exc)
-        st.stop()
-    for document in uploaded:
-        info = document.info
-        st.success(f"{md_escape(info.entity_name)} — {md_escape(info.budget_label)} — "
-                   f"{info.stage} {info.year} : "
-                   f"{len(document.lines)} lignes ({info.nomenclature}/{info.declinaison}).")
-        for warning in document.warnings:
-            st.warning(md_escape(warning))
-        table = analysis.by_chapter(document.lines)
-        for direction, title in (("recette", "Recettes réelles"), ("depense",
-                                                                    "Dépenses réelles")):
-            part = table[table["direction"] == direction]
-            st.metric(title, euros(part["amount"].sum()))
-    if st.button("Ajouter au cache local", key="add_cache"):
-        count = cache.store.add(uploaded)
-        st.success(f"{count} document(s) ajouté(s) au cache {cache.store.folder} : "
-                   "l'application lit désormais ce cache.")

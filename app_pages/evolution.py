@@ -1,5 +1,6 @@
-"""Évolution: one budget over the years, by chapter, for the stage chosen."""
+"""Évolution: one budget over the years, by chapter and in total, for the stage chosen."""
 
+import pandas as pd
 import streamlit as st
 
 from app_pages.common import (
@@ -8,35 +9,81 @@ from app_pages.common import (
     pick_direction,
     pick_entity,
     pick_stage,
+    url_multiselect,
     workshop_mode,
 )
-from budget_core import analysis, charts
+from budget_core import analysis, charts, population
+from budget_core.fmt import md_escape, percent
+from budget_core.scdl import csv_safe_bytes
 
 st.title("Évolution sur plusieurs années")
-workshop_mode()
+atelier = workshop_mode()
+# A year has one BP, CA or CFU but several DMs: a series of DMs would sum documents.
 docs = documents()
+docs = docs[docs["stage"] != "DM"].drop_duplicates(["siret", "stage", "year"])
 years_per_budget = docs.groupby(["siret", "stage"])["year"].nunique()
 several = years_per_budget[years_per_budget >= 2].index.get_level_values("siret")
 docs = docs[docs["siret"].isin(several)]
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
 siret = pick_entity(docs, key="evo_siret", container=c1)
 mine = docs[docs["siret"] == siret]
 stage = pick_stage(mine, key="evo_etape", container=c2)
 direction = pick_direction(c3, "evo_sens")
-years = sorted(mine.loc[mine["stage"] == stage, "year"].unique())
-if len(years) < 2:
+per_head = c4.toggle("En € par habitant", key="evo_hab", bind="query-params")
+chosen_docs = mine[mine["stage"] == stage].sort_values("year")
+if len(chosen_docs) < 2:
     st.info("Ce budget n'a qu'une année publiée pour cette étape : choisissez-en un autre "
             "(Montreuil a ses comptes administratifs 2016 à 2023).")
     st.stop()
-lines = lines_for([siret], [int(y) for y in years], [stage])
+lines = lines_for(chosen_docs["doc_key"])
+heads = {int(row["year"]): population.of_document(str(row["siren"]), row["population"])
+         for row in chosen_docs.to_dict("records")}
+people = {year: head.value for year, head in heads.items()}
 frame = analysis.evolution(lines)
-frame = frame[frame["direction"] == direction]
+frame = analysis.with_population(frame[frame["direction"] == direction].assign(
+    year=frame["year"].astype(int)), "year", people)
+totals = analysis.yearly_totals(frame, people)
 top = frame.groupby("chapter_code")["amount"].sum().astype(float).nlargest(8).index
-chapters = st.multiselect("Chapitres", sorted(frame["chapter_code"].unique()),
-                          default=list(top), key="evo_chapitres", bind="query-params")
+labels = dict(zip(frame["chapter_code"], frame["chapter_code"] + " — " + frame["chapter_label"],
+                  strict=False))
+# Chapters chosen for Dépenses do not apply to Recettes: a change of Sens starts afresh.
+if st.session_state.get("evo_chapitres_sens", direction) != direction:
+    st.session_state.pop("evo_chapitres", None)
+    st.query_params.pop("evo_chapitres", None)
+st.session_state["evo_chapitres_sens"] = direction
+chapters = url_multiselect(st, "Chapitres", sorted(labels), "evo_chapitres",
+                           labels.__getitem__, default=list(top), max_selections=12)
 changes = analysis.nomenclature_changes(lines)
+value = "per_inhabitant" if per_head else "amount"
+sens = "Dépenses" if direction == "depense" else "Recettes"
+st.altair_chart(charts.evolution_total(totals, changes, f"{sens} réelles : total par année",
+                                       value), key="chart_evolution_total")
 st.altair_chart(charts.evolution_lines(frame[frame["chapter_code"].isin(chapters)], changes,
-                                       "Montants réels par chapitre"), key="chart_evolution")
+                                       f"{sens} réelles par chapitre", value),
+                key="chart_evolution")
 for year, before, after in changes:
     st.warning(f"Changement de nomenclature en {year} : {before} → {after}. Les chapitres "
-               "principaux gardent leurs codes ; les autres peuvent ne pas se prolonger.")
+               "sont rapprochés par leur code, sous un seul libellé ; ceux qui n'existent que "
+               "dans une nomenclature ne se prolongent pas.")
+sources = sorted({head.french() for head in heads.values()})
+st.caption("Opérations réelles, hors résultats reportés (001/002). Population de chaque "
+           "année : " + " ; ".join(sources) + ".")
+
+if not atelier:
+    st.markdown("#### Total par année")
+    shown = totals[["year", "amount", "change", "population", "per_inhabitant"]].copy()
+    shown["amount"] = shown["amount"].astype(float)
+    shown["change"] = [percent(None if pd.isna(c) else float(c)) for c in shown["change"]]
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+        "year": st.column_config.NumberColumn("Exercice", format="%d"),
+        "amount": st.column_config.NumberColumn(f"{sens} (€)", format="localized"),
+        "change": st.column_config.TextColumn("Évolution sur un an"),
+        "population": st.column_config.NumberColumn("Population", format="localized"),
+        "per_inhabitant": st.column_config.NumberColumn("€ par habitant", format="localized")})
+    export = frame.rename(columns={"year": "exercice", "direction": "sens",
+                                   "chapter_code": "chapitre", "chapter_label": "libelle",
+                                   "amount": "montant", "per_inhabitant": "par_habitant"})
+    st.download_button("Télécharger ces données (CSV)", csv_safe_bytes(export),
+                       file_name=f"evolution_{siret}_{stage}_{direction}.csv", mime="text/csv",
+                       key="download_evolution")
+    st.caption(md_escape(f"Documents : {', '.join(chosen_docs['source_file'])}."))

@@ -2,7 +2,14 @@
 
 import streamlit as st
 
-from app_pages.common import documents, lines_for, pick_direction, pick_entity, workshop_mode
+from app_pages.common import (
+    documents,
+    lines_for,
+    pick_direction,
+    pick_entity,
+    pick_year,
+    workshop_mode,
+)
 from budget_core import analysis, charts
 from budget_core.fmt import euros, percent
 from budget_core.model import EXECUTED_STAGES
@@ -14,14 +21,15 @@ executed = docs[docs["stage"].isin(EXECUTED_STAGES)]
 c1, c2, c3 = st.columns(3)
 siret = pick_entity(executed, key="exe_siret", container=c1)
 mine = executed[executed["siret"] == siret]
-years = sorted(mine["year"].unique(), reverse=True)
-year = c2.selectbox("Année", years, key="exe_annee", bind="query-params")
+year = pick_year(c2, mine, "exe_annee")
 direction = pick_direction(c3, "exe_sens")
 if siret is None or year is None:
     st.info("Aucun compte administratif ni CFU n'est chargé.")
     st.stop()
-stage = str(mine.loc[mine["year"] == year, "stage"].iloc[0])
-frame = analysis.execution(lines_for([siret], [int(year)], [stage]))
+# One executed document a year: a CA or, from the CFU on, a compte financier unique.
+doc = mine[mine["year"] == year].iloc[0]
+stage = str(doc["stage"])
+frame = analysis.execution(lines_for([str(doc["doc_key"])]))
 frame = frame[frame["direction"] == direction]
 voted, done = frame["cred_ouv"].sum(), frame["mt_real"].sum()
 m1, m2, m3 = st.columns(3)

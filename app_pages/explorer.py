@@ -6,15 +6,16 @@ from app_pages.common import (
     documents,
     lines_for,
     pick_direction,
-    pick_entity,
-    pick_stage,
+    pick_document,
+    uploads,
     url_selectbox,
     workshop_mode,
 )
 from budget_core import analysis, charts
 from budget_core.fmt import euros, md_escape
-from budget_core.model import EXECUTED_STAGES, STAGE_LABELS
+from budget_core.model import EXECUTED_STAGES
 from budget_core.scdl import csv_safe_bytes
+from budget_core.selection import document_label
 
 st.title("Explorer un budget")
 atelier = workshop_mode()
@@ -24,31 +25,34 @@ if docs.empty:
     st.stop()
 
 filters = st.sidebar if atelier else st.container()
-cols = filters.columns(4) if not atelier else [filters] * 4
-siret = pick_entity(docs, container=cols[0])
-mine = docs[docs["siret"] == siret]
-stage = pick_stage(mine, container=cols[1])
-years = sorted(mine.loc[mine["stage"] == stage, "year"].unique(), reverse=True)
-year = cols[2].selectbox("Année", years, key="annee", bind="query-params")
-include_order = cols[3].toggle("Inclure les opérations d'ordre", key="ordre",
+who = filters.columns([1, 3]) if not atelier else [filters] * 2
+what = filters.columns(4) if not atelier else [filters] * 4
+doc = pick_document(docs, *who, *what[:3])
+include_order = what[3].toggle("Inclure les opérations d'ordre", key="ordre",
                                bind="query-params",
                                help="Les opérations d'ordre (amortissements, virements entre "
                                     "sections) ne sont pas des flux d'argent : les inclure "
                                     "compte deux fois les mêmes montants.")
-if siret is None or stage is None or year is None:
+if doc is None:
     st.info("Aucun budget ne correspond à ces filtres : changez le type, l'étape ou l'année.")
     st.stop()
 
-lines = lines_for([siret], [int(year)], [stage])
-doc = mine[(mine["stage"] == stage) & (mine["year"] == year)].iloc[0]
+key, stage = str(doc["doc_key"]), str(doc["stage"])
+lines = lines_for([key])
 st.subheader(f"{md_escape(doc['entity_name'])} — {md_escape(doc['budget_label'])} — "
-             f"{STAGE_LABELS[stage]} {year}")
+             f"{md_escape(document_label(doc))}")
 amount_kind = "réalisé" if stage in EXECUTED_STAGES else "voté"
 operations = "toutes opérations" if include_order else "opérations réelles"
 st.caption(f"Montants {amount_kind}s, {operations}, hors résultats reportés (001/002). "
-           f"Nomenclature {doc['nomenclature']} "
-           f"({doc['declinaison']}), plan de comptes {doc['plan_year']}. "
-           f"Source : {md_escape(doc['source_file'])}.")
+           f"Nomenclature {md_escape(doc['nomenclature'])} "
+           f"({md_escape(doc['declinaison'])}), plan de comptes {doc['plan_year']}. "
+           f"Source : {md_escape(doc['source_file'])}"
+           + (" (fichier déposé, non enregistré dans le cache)." if key in uploads()
+              else "."))
+if stage == "DM":
+    st.info("Une décision modificative ajoute ou retire des crédits au budget déjà voté : ses "
+            "montants sont des variations (positives ou négatives), pas un budget complet. "
+            "Chaque DM est un document à part.")
 
 table = analysis.by_chapter(lines, include_order=include_order)
 income = table[table["direction"] == "recette"]
@@ -69,6 +73,20 @@ with right:
 st.plotly_chart(charts.money_flow_sankey(analysis.money_flows(table),
                                          "Des recettes aux dépenses, par section"),
                 key="sankey")
+
+st.markdown("#### Par politique publique")
+policies = analysis.by_policy(lines, include_order=include_order)
+if policies.empty:
+    st.info("Ce document ne présente pas ses crédits par fonction : la répartition par "
+            "politique publique (enseignement, culture, action sociale...) n'y figure pas.")
+else:
+    spent = policies[policies["direction"] == "depense"].rename(
+        columns={"policy_code": "chapter_code", "policy_label": "chapter_label"})
+    st.altair_chart(charts.chapter_bars(spent, "Dépenses par politique publique (fonction)"),
+                    key="chart_politiques")
+    st.caption("Fonctions de premier niveau de la présentation fonctionnelle du document "
+               f"(plan de comptes {doc['declinaison']} {doc['plan_year']}) ; « 01 » regroupe "
+               "les opérations non ventilables (dette, impôts reversés, provisions).")
 
 st.markdown("#### Détail d'un chapitre")
 d1, d2, d3 = st.columns([1, 3, 1])
@@ -100,6 +118,6 @@ if not atelier:
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "montant": st.column_config.NumberColumn("montant (€)", format="localized")})
     st.download_button("Télécharger ces données (CSV)", csv_safe_bytes(export),
-                       file_name=f"budget_{siret}_{year}_{stage}_chapitres.csv",
+                       file_name=f"budget_{key}_chapitres.csv",
                        mime="text/csv", key="download_csv")
     st.caption("Les graphiques s'exportent en PNG ou SVG depuis leur menu « … ».")

@@ -19,7 +19,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ("accueil", "explorer", "comparer", "evolution", "execution", "donnees")
+PAGES = ("accueil", "explorer", "comprendre", "comparer", "evolution", "execution", "donnees")
 REPEAT = 3
 
 

@@ -6,11 +6,14 @@ decimal totals; charts and the CLI only format them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
 from budget_core.model import AMOUNT_COLUMNS
+from budget_core.nomenclature import load_plan
 
 TOTAL_KEYS = ("section", "direction", "operation_kind")
 CHAPTER_KEYS = ("direction", "section", "chapter_code", "chapter_label")
@@ -66,25 +69,75 @@ def drill_down(lines: pd.DataFrame, chapter_code: str, direction: str, *, by: st
     return out.sort_values("amount", ascending=False, ignore_index=True)
 
 
-def compare(lines: pd.DataFrame, population: dict[str, int | None]) -> pd.DataFrame:
-    """Several entities side by side: amount and € per inhabitant by direction and chapter."""
-    chosen = select(lines)
-    out = totals(chosen, ("siren", "entity_name", "direction", "chapter_code", "chapter_label"),
-                 ["amount"])
-    out["population"] = out["siren"].map(population).astype("Int64")
+def chapter_labels(lines: pd.DataFrame) -> dict[str, str]:
+    """One label per chapter code across documents of different nomenclatures.
+
+    M14 and M57 share their chapter codes but not always their labels (67 « Charges
+    exceptionnelles » in M14, « Charges spécifiques » in M57): the M57 label wins, then the
+    most recent plan's, so a chapter is one row or one line, never two.
+    """
+    known = lines[lines["chapter_label"].astype(str) != ""]
+    ranked = known.assign(_m57=known["nomenclature"] == "M57").sort_values(
+        ["_m57", "plan_year"], kind="stable")
+    last = ranked.drop_duplicates("chapter_code", keep="last")
+    return dict(zip(last["chapter_code"].astype(str), last["chapter_label"].astype(str),
+                    strict=True))
+
+
+def _one_label(lines: pd.DataFrame) -> pd.DataFrame:
+    labels = chapter_labels(lines)
+    codes = lines["chapter_code"].astype(str)
+    return lines.assign(chapter_label=codes.map(labels).fillna(lines["chapter_label"]))
+
+
+def compare(lines: pd.DataFrame, names: Mapping[str, str],
+            population: Mapping[str, int | None]) -> pd.DataFrame:
+    """Several documents side by side: amount and € per inhabitant by direction and chapter.
+
+    One row per document (`doc_key`, named by `names`), so two budgets of one collectivité
+    stay two bars; chapters are matched by code with one label (see `chapter_labels`).
+    """
+    chosen = _one_label(select(lines))
+    out = totals(chosen, ("doc_key", "direction", "chapter_code", "chapter_label"), ["amount"])
+    out["budget"] = out["doc_key"].astype(str).map(names)
+    return with_population(out, "doc_key", population)
+
+
+def with_population(frame: pd.DataFrame, by: str, population: Mapping[Any, int | None]
+                    ) -> pd.DataFrame:
+    """`population` (looked up by the column `by`: a document, a year) and the amount per
+    inhabitant, None where the population is unknown."""
+    out = frame.copy()
+    out["population"] = out[by].map(lambda value: population.get(value)).astype("Int64")
     out["per_inhabitant"] = out["amount"].astype(float) / out["population"].astype(float)
     return out
 
 
+def nomenclatures(lines: pd.DataFrame) -> list[str]:
+    """The nomenclatures (M14, M57...) of these lines: more than one needs a footnote."""
+    return sorted(set(lines["nomenclature"].astype(str)))
+
+
 def evolution(lines: pd.DataFrame) -> pd.DataFrame:
-    """One entity over the years by direction and chapter, with the nomenclature of each year.
+    """One budget over the years by direction and chapter, with the nomenclature of each year.
 
     Chapters of M14 and M57 share their codes for the main chapters (011, 012, 65, 66, 70,
-    73, 74...), so the series stay comparable; the nomenclature column tells where it changes.
+    73, 74...): matched by code with one label, the series stay comparable across the switch;
+    the nomenclature column tells where it happens.
     """
-    chosen = select(lines)
+    chosen = _one_label(select(lines))
     return totals(chosen, ("year", "nomenclature", "direction", "chapter_code",
                            "chapter_label"), ["amount"])
+
+
+def yearly_totals(evolution_frame: pd.DataFrame, population: Mapping[int, int | None]
+                  ) -> pd.DataFrame:
+    """Total by year and direction of an `evolution` frame, its change on the previous year
+    (None for the first year) and € per inhabitant (population of each year)."""
+    out = totals(evolution_frame, ("direction", "year"), ["amount"])
+    previous = out.groupby("direction")["amount"].shift(1).astype(float)
+    out["change"] = (out["amount"].astype(float) / previous - 1).where(previous != 0)
+    return with_population(out.assign(year=out["year"].astype(int)), "year", population)
 
 
 def nomenclature_changes(lines: pd.DataFrame) -> list[tuple[int, str, str]]:
@@ -93,6 +146,72 @@ def nomenclature_changes(lines: pd.DataFrame) -> list[tuple[int, str, str]]:
     return [(int(str(year)), str(before), str(after))
             for (year, after), before in zip(by_year.items(), by_year.shift(1), strict=True)
             if isinstance(before, str) and before != after]
+
+
+NOT_ALLOCATED = "01"  # opérations non ventilables (debt, transfers): no public policy
+
+
+def policy_code(code: str, fonctions: Mapping[str, str]) -> str:
+    """The public policy of a functional code: its fonction of the first level (0 to 9).
+
+    M14 and M57 codes start with it (`822` → 8, `4213` → 4), except « 01 », the operations
+    that no policy carries. Budgets voted by fonction in M57 (Montpellier) write references of
+    the plan's functional tree instead: a group, then the fonction. The plan names the groups:
+    « Opérations ventilées » (90) and « Services ventilés » (93) hold a fonction (`93020` →
+    `020` → 0); « Opérations non ventilées » (92) and « Services communs non ventilés » (94)
+    hold debt, taxes and provisions, which no policy carries.
+    """
+    group = fonctions.get(code[:2], "").lower() if len(code) >= 3 else ""
+    if "non ventil" in group:
+        return NOT_ALLOCATED
+    if "ventil" in group:
+        code = code[2:]
+    return NOT_ALLOCATED if code.startswith(NOT_ALLOCATED) else code[:1]
+
+
+POLICY_KEYS = ("direction", "section", "policy_code", "policy_label")
+
+
+def by_policy(lines: pd.DataFrame, *, include_order: bool = False) -> pd.DataFrame:
+    """The stage's main amount by public policy (fonction of the first level) and section.
+
+    Empty when the document presents no fonction (small communes need not): say so.
+    """
+    chosen = select(lines, include_order=include_order)
+    chosen = chosen[chosen["fonction_code"].astype(str) != ""]
+    if chosen.empty:
+        return pd.DataFrame(columns=[*POLICY_KEYS, "amount"])
+    plans = chosen[["declinaison", "plan_year", "fonction_code"]].astype(str)
+    found: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for declinaison, year, code in set(plans.itertuples(index=False, name=None)):
+        fonctions = load_plan(declinaison, int(year)).fonctions
+        main = policy_code(code, fonctions)
+        found[(declinaison, year, code)] = (main, fonctions.get(main, ""))
+    keys = list(plans.itertuples(index=False, name=None))
+    chosen = chosen.assign(policy_code=[found[k][0] for k in keys],
+                           policy_label=[found[k][1] for k in keys])
+    out = totals(chosen, POLICY_KEYS, ["amount"])
+    out = out[out["amount"] != 0]
+    return out.sort_values(["direction", "amount"], ascending=[True, False], ignore_index=True)
+
+
+def overview(lines: pd.DataFrame) -> dict[str, Decimal]:
+    """What a budget is made of, for « Comprendre un budget »: real income and spending of
+    each section (`recette_fonctionnement`...), order operations (`ordre_depense`, equal to
+    `ordre_recette` when the document balances them) and results carried over from the
+    previous years (`reporte_recette`: an excédent, `reporte_depense`: a déficit)."""
+    out: dict[str, Decimal] = {}
+    real = select(lines)
+    carried = lines[lines["carryover"].astype(bool)]
+    for direction in ("recette", "depense"):
+        for section in ("fonctionnement", "investissement"):
+            part = real[(real["direction"] == direction) & (real["section"] == section)]
+            out[f"{direction}_{section}"] = Decimal(part["amount"].sum())
+        order = lines[(lines["operation_kind"] == "ordre") & (lines["direction"] == direction)]
+        out[f"ordre_{direction}"] = Decimal(order["amount"].sum())
+        out[f"reporte_{direction}"] = Decimal(
+            carried.loc[carried["direction"] == direction, "amount"].sum())
+    return out
 
 
 def execution(lines: pd.DataFrame) -> pd.DataFrame:

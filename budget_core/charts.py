@@ -19,6 +19,7 @@ SECTION_COLOURS = alt.Scale(domain=list(SECTION_COLOUR), range=list(SECTION_COLO
 FRENCH = alt.Locale(number=alt.NumberLocale(decimal=",", thousands="\u00a0", grouping=[3],
                                             currency=["", "\u00a0€"]))
 EUROS = "$,.0f"
+LEGEND_ROW = 36  # px a row of a vertical legend takes (14 px labels), with room to spare
 
 
 def _finish(chart: alt.Chart | alt.LayerChart | alt.FacetChart) -> alt.Chart:
@@ -55,46 +56,90 @@ def chapter_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
 
 
 def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.Chart:
-    """Grouped bars: one group per chapter, one bar per entity (frame of analysis.compare)."""
+    """Grouped bars: one group per chapter, one bar per budget (frame of analysis.compare).
+
+    Bars are side by side (yOffset by budget), never stacked: two budgets of one collectivité
+    (principal and annexe) are two bars of two colours with their own names.
+    """
     data = _prepare(frame, value)
     axis_format = EUROS if value == "amount" else "$,.2f"
+    budgets = list(dict.fromkeys(data["budget"]))
+    colours = alt.Scale(domain=budgets, range=OKABE_ITO[:len(budgets)])
     chart = alt.Chart(data, title=title).mark_bar().encode(
         x=alt.X(f"{value}:Q", title="€" if value == "amount" else "€ par habitant",
                 axis=alt.Axis(format=axis_format)),
-        y=alt.Y("chapitre:N", title=None, sort="-x"),
-        yOffset="entity_name:N",
-        color=alt.Color("entity_name:N", title="Collectivité",
-                        scale=alt.Scale(range=OKABE_ITO)),
-        tooltip=[alt.Tooltip("entity_name:N", title="Collectivité"),
+        # Labels cut at 200 px (the tooltip has them whole): bars keep the width on a phone.
+        y=alt.Y("chapitre:N", title=None, sort="-x", axis=alt.Axis(labelLimit=200)),
+        yOffset=alt.YOffset("budget:N", sort=budgets),
+        color=alt.Color("budget:N", title="Budget", scale=colours,
+                        legend=alt.Legend(orient="bottom", direction="vertical",
+                                          labelLimit=600)),
+        tooltip=[alt.Tooltip("budget:N", title="Budget"),
                  alt.Tooltip("chapitre:N", title="Chapitre"),
                  alt.Tooltip(f"{value}:Q", title="Montant", format=axis_format)],
-    ).properties(height=max(160, 22 * len(data)))
+    ).properties(height=max(160, 22 * len(data)) + LEGEND_ROW * (len(budgets) + 1))
     return _finish(chart)
 
 
-def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]],
-                    title: str) -> alt.Chart:
-    """Lines by chapter over the years, with a rule where the nomenclature changes."""
-    data = _prepare(frame, "amount")
+def _nomenclature_marks(changes: list[tuple[int, str, str]]) -> list[alt.Chart]:
+    """A dashed rule and its label (`M14 → M57`) at each year the nomenclature changes."""
+    if not changes:
+        return []
+    marks = pd.DataFrame([{"year": y, "label": f"{a} → {b}"} for y, a, b in changes])
+    rule = alt.Chart(marks).mark_rule(strokeDash=[6, 4], color="#D55E00").encode(x="year:O")
+    text = alt.Chart(marks).mark_text(align="left", dx=4, dy=-6, color="#D55E00",
+                                      fontSize=14).encode(x="year:O", text="label:N")
+    return [rule, text]
+
+
+def _per_head(value: str) -> tuple[str, str]:
+    """Axis unit and number format of an amount or of an amount per inhabitant."""
+    return ("€ par habitant", "$,.2f") if value == "per_inhabitant" else ("Montant", EUROS)
+
+
+def evolution_total(totals: pd.DataFrame, changes: list[tuple[int, str, str]], title: str,
+                    value: str = "amount") -> alt.Chart:
+    """The total by year (analysis.yearly_totals), its change on the previous year written
+    above each point, with a rule where the nomenclature changes."""
+    unit, number = _per_head(value)
+    data = _prepare(totals.assign(chapter_code="Total", chapter_label="tous chapitres"), value)
+    data["year"] = data["year"].astype(int)
+    data["evolution"] = [f"{c:+.1%}".replace(".", ",") if pd.notna(c) else ""
+                         for c in data["change"]]
+    base = alt.Chart(data).encode(x=alt.X("year:O", title="Exercice"),
+                                  y=alt.Y(f"{value}:Q", title=unit,
+                                          axis=alt.Axis(format=number)))
+    line = base.mark_line(point=True, color="#000000", strokeWidth=3).encode(
+        tooltip=[alt.Tooltip("year:O", title="Exercice"),
+                 alt.Tooltip(f"{value}:Q", title="Total", format=number),
+                 alt.Tooltip("evolution:N", title="Évolution sur un an")])
+    labels = base.mark_text(dy=-12, fontSize=13, color="#000000").encode(text="evolution:N")
+    return _finish(alt.layer(line, labels, *_nomenclature_marks(changes), title=title)
+                   .properties(height=260))
+
+
+def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]], title: str,
+                    value: str = "amount") -> alt.Chart:
+    """Lines by chapter over the years (analysis.evolution, with `per_inhabitant` when
+    `value` is it), with a rule where the nomenclature changes."""
+    unit, number = _per_head(value)
+    data = _prepare(frame, value)
     data["year"] = data["year"].astype(int)
     lines = alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("year:O", title="Exercice"),
-        y=alt.Y("amount:Q", title="Montant", axis=alt.Axis(format=EUROS)),
-        color=alt.Color("chapitre:N", title="Chapitre", scale=alt.Scale(range=OKABE_ITO)),
+        y=alt.Y(f"{value}:Q", title=unit, axis=alt.Axis(format=number)),
+        color=alt.Color("chapitre:N", title="Chapitre", scale=alt.Scale(range=OKABE_ITO),
+                        legend=alt.Legend(orient="bottom", direction="vertical",
+                                          labelLimit=600)),
         tooltip=[alt.Tooltip("year:O", title="Exercice"),
                  alt.Tooltip("chapitre:N", title="Chapitre"),
                  alt.Tooltip("nomenclature:N", title="Nomenclature"),
-                 alt.Tooltip("amount:Q", title="Montant", format=EUROS)],
+                 alt.Tooltip(f"{value}:Q", title=unit, format=number)],
     )
-    layers: list[alt.Chart] = [lines]
-    if changes:
-        marks = pd.DataFrame([{"year": y, "label": f"{a} → {b}"} for y, a, b in changes])
-        rule = alt.Chart(marks).mark_rule(strokeDash=[6, 4], color="#D55E00").encode(
-            x="year:O")
-        text = alt.Chart(marks).mark_text(align="left", dx=4, dy=-6, color="#D55E00",
-                                          fontSize=14).encode(x="year:O", text="label:N")
-        layers += [rule, text]
-    return _finish(alt.layer(*layers, title=title).properties(height=420))
+    # The view is fitted to its height legend included (autosize "fit"): room for one legend
+    # row per chapter below a 380 px plot.
+    return _finish(alt.layer(lines, *_nomenclature_marks(changes), title=title)
+                   .properties(height=380 + LEGEND_ROW * (data["chapitre"].nunique() + 1)))
 
 
 def execution_bars(frame: pd.DataFrame, title: str) -> alt.Chart:

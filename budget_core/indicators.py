@@ -89,12 +89,13 @@ def _sum(lines: pd.DataFrame, direction: str, section: str,
         codes = part["nature_code"].astype(str)
     if excluded:
         part = part[~codes.str.startswith(excluded)]
-    return Decimal(part["mt_real"].sum())
+    return Decimal(part["amount"].sum())
 
 
 def from_lines(lines: pd.DataFrame, population: float | None = None,
                encours: float | None = None) -> dict[str, float | None]:
-    """The same indicators from a CA/CFU's own lines (real operations, no carry-over).
+    """The same indicators from a document's own lines (real operations, no carry-over), on
+    the stage's main amount: réalisé for a CA/CFU, voté (prévisionnel) for a BP, BS or DM.
 
     The debt outstanding is not a budget line: pass it (from OFGL or the annex) to get the
     debt ratios, else they stay None.

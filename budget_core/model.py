@@ -114,6 +114,12 @@ class DocumentInfo:
     source_file: str = ""
     source_sha256: str = ""
     source_format: str = ""  # "totem" or "scdl"
+    # What names a decision among others of its year (BlocBudget NumDec, DteDec): a year has
+    # several DMs, each its own document.
+    decision_number: str = ""
+    decision_date: str = ""  # ISO date, as the document writes it
+    # The document's own population (InformationsGenerales PopTot), None when it gives none.
+    population: int | None = None
 
     @property
     def siren(self) -> str:
@@ -128,6 +134,14 @@ class BudgetDocument:
     warnings: list[str] = field(default_factory=list)
     # lines that are exact copies of another line of the document, amounts included
     duplicate_lines: int = 0
+
+
+def parse_population(text: str | None) -> int | None:
+    """`3 446` (any spaces as thousands separators) → 3446; empty, zero or unreadable → None.
+
+    A document that states a population of 0 (a budget annexe) gives none."""
+    digits = "".join((text or "").split()).split(",")[0]
+    return int(digits) if digits.isdigit() and int(digits) > 0 else None
 
 
 def main_amount_column(stage: str) -> str:

@@ -9,6 +9,7 @@ COG + « Population légale » INSEE), shipped here as `data/population.csv.gz`
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from importlib import resources
 
 import pandas as pd
@@ -43,3 +44,28 @@ def fiscal_regimes() -> dict[str, str]:
     """Fiscal regime (FPU, FA, FPZ...) of each EPCI à fiscalité propre, by SIREN."""
     epci = table()[table()["kind"] == "epci"].dropna(subset=["fiscal_regime"])
     return dict(zip(epci["siren"], epci["fiscal_regime"], strict=True))
+
+
+@dataclass(frozen=True)
+class Population:
+    """A population and where it comes from, so a page can say which one it divides by."""
+
+    value: int | None
+    source: str  # "document", "insee" or "" (none known)
+
+    def french(self) -> str:
+        if self.source == "document":
+            return "population totale indiquée par le document (InformationsGenerales, PopTot)"
+        if self.source == "insee":
+            return SOURCE
+        return "population inconnue"
+
+
+def of_document(siren: str, stated: object) -> Population:
+    """The population of a budget's year: the document's own (PopTot) when it states one,
+    else the INSEE population légale shipped (whatever its year: say so). `stated` is the
+    catalogue's `population` cell (None or <NA> when the document gives none)."""
+    if isinstance(stated, int | float) and not pd.isna(stated) and stated > 0:
+        return Population(int(stated), "document")
+    known = by_siren([siren])[siren]
+    return Population(known, "insee" if known else "")

@@ -33,7 +33,10 @@ from budget_core.model import LINE_SCHEMA, BudgetDocument, DocumentInfo
 DOCUMENT_COLUMNS = ("doc_key", "siret", "siren", "entity_name", "entity_type", "insee",
                     "budget_kind", "budget_label", "year", "stage", "nomenclature",
                     "declinaison", "plan_year",
-                    "source_file", "source_sha256", "source_format", "line_count", "warnings")
+                    "source_file", "source_sha256", "source_format", "line_count", "warnings",
+                    "decision_number", "decision_date", "population")
+# Columns added after the first catalogues were written, with what an older catalogue means.
+LATER_COLUMNS = {"decision_number": "", "decision_date": "", "population": None}
 
 
 def document_key(siret: str, year: int, stage: str, sha256: str) -> str:
@@ -44,6 +47,18 @@ def document_key(siret: str, year: int, stage: str, sha256: str) -> str:
     """
     key = f"{siret}_{year}_{stage}"
     return f"{key}_{sha256[:16]}" if stage == "DM" else key
+
+
+def catalogue_rows(documents: Iterable[tuple[BudgetDocument, str]]) -> pd.DataFrame:
+    """Catalogue rows of parsed documents under the given keys (the store's, or an upload's
+    kept in a session without being stored)."""
+    rows = []
+    for document, key in documents:
+        info = document.info
+        row = {**asdict(info), "doc_key": key, "siren": info.siren,
+               "line_count": len(document.lines), "warnings": "\n".join(document.warnings)}
+        rows.append({name: row[name] for name in DOCUMENT_COLUMNS})
+    return pd.DataFrame(rows, columns=list(DOCUMENT_COLUMNS)).astype({"population": "Int64"})
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
@@ -111,21 +126,18 @@ class Store:
             catalogue = catalogue[catalogue["source_sha256"] != replaces]
         rows = []
         for document in documents:
-            sha = document.info.source_sha256
+            info = document.info
             table = pa.Table.from_pandas(document.lines, schema=LINE_SCHEMA,
                                          preserve_index=False)
-            info = document.info
-            key = document_key(info.siret, info.year, info.stage, sha)
+            key = document_key(info.siret, info.year, info.stage, info.source_sha256)
             atomic_write_bytes(self.lines_dir / f"{key}.parquet", _parquet_bytes(table))
-            row = {**asdict(info), "doc_key": key, "siren": info.siren,
-                   "line_count": len(document.lines), "warnings": "\n".join(document.warnings)}
-            rows.append({name: row[name] for name in DOCUMENT_COLUMNS})
+            rows.append((document, key))
         if not rows:
             if replaces:
                 self._write_catalogue(catalogue)
                 self._remove_orphans(catalogue)
             return 0
-        new = pd.DataFrame(rows)
+        new = catalogue_rows(rows)
         if not catalogue.empty:
             catalogue = catalogue[~catalogue["doc_key"].isin(new["doc_key"])]
         new = new.drop_duplicates("doc_key", keep="last")
@@ -175,15 +187,20 @@ class Store:
         if not self.catalogue_path.exists():
             return pd.DataFrame(columns=list(DOCUMENT_COLUMNS))
         try:
-            return pq.read_table(self.catalogue_path).to_pandas()
+            catalogue = pq.read_table(self.catalogue_path).to_pandas()
         except (OSError, pa.ArrowInvalid) as exc:
             raise CacheError(f"catalogue illisible ({exc}).", source=str(self.catalogue_path),
                              hint="Reconstruisez le cache avec « python -m budget_core demo » "
                                   "ou une synchronisation.") from exc
+        for column, missing in LATER_COLUMNS.items():
+            if column not in catalogue:
+                catalogue[column] = missing
+        return catalogue.astype({"population": "Int64"})
 
     def query(self, sql: str, params: Sequence[object] = (),
               documents: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Run SQL where the view `lines` holds the stored lines. Values go in `params`.
+        """Run SQL where the view `lines` holds the stored lines, each with the `doc_key` of
+        its document (the name of its file). Values go in `params`.
 
         `documents` (rows of the catalogue) limits the files read: each document is its own
         parquet file, so the catalogue prunes by entity, year and stage before DuckDB reads.
@@ -196,10 +213,12 @@ class Store:
         files = [str(Path(folder) / "lines" / f"{key}.parquet")
                  for folder, key in zip(folders, chosen["doc_key"], strict=True)]
         if not files:
-            return pd.DataFrame(columns=list(LINE_SCHEMA.names))
+            return pd.DataFrame(columns=[*LINE_SCHEMA.names, "doc_key"])
         con = connect(self.threads)
         try:
-            con.read_parquet(files).create_view("lines")
+            con.read_parquet(files, filename=True).project(
+                "* EXCLUDE (filename), parse_filename(filename, true) AS doc_key"
+            ).create_view("lines")
             # Arrow keeps DECIMAL(18,2) exact; .df() would turn amounts into floats.
             return con.sql(sql, params=list(params)).to_arrow_table().to_pandas(
                 types_mapper=pd.ArrowDtype)
@@ -208,6 +227,17 @@ class Store:
                              source=str(self.folder)) from exc
         finally:
             con.close()
+
+    def document_lines(self, doc_keys: Sequence[str]) -> pd.DataFrame:
+        """The lines of these documents, each tagged with its `doc_key`.
+
+        A document is the unit a user picks: two DMs of the same budget and year are two
+        documents, never summed unless the caller asks for both.
+        """
+        catalogue = self.documents()
+        wanted = catalogue[catalogue["doc_key"].isin(doc_keys)]
+        return self.query("SELECT * FROM lines ORDER BY doc_key, source_line",
+                          documents=wanted)
 
     def lines(self, sirets: Sequence[str], years: Sequence[int], stages: Sequence[str],
               budget_kinds: Sequence[str] = ("principal", "annexe")) -> pd.DataFrame:

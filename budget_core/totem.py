@@ -23,6 +23,7 @@ from budget_core.model import (
     BudgetDocument,
     DocumentInfo,
     entity_type_of,
+    parse_population,
 )
 from budget_core.nomenclature import plan_for, split_nomenclature
 from budget_core.numbers import is_siret, parse_amount, plausible_year, year_error
@@ -32,9 +33,10 @@ NS_BUDGET = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
 ROOTS = {"DocumentBudgetaire": NS_BUDGET,
          "CompteFinancierUnique": "http://www.minefi.gouv.fr/cp/demat/doccfu"}
 HEADER_FIELDS = ("LibelleColl", "IdColl", "NatCEPL", "LibelleEtab", "IdEtab", "CodInseeColl",
-                 "Nomenclature", "NatDec", "Exer", "CodTypBud")
+                 "Nomenclature", "NatDec", "Exer", "CodTypBud", "NumDec", "DteDec")
 _LINE = f"{{{NS_BUDGET}}}LigneBudget"
 _BUDGET = f"{{{NS_BUDGET}}}Budget"
+_INFORMATION = f"{{{NS_BUDGET}}}Information"  # InformationsGenerales/Information Code="PopTot"
 _HEADER_TAGS = {f"{{{NS_BUDGET}}}{name}": name for name in HEADER_FIELDS}
 
 
@@ -97,6 +99,8 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
             else:
                 if tag in _HEADER_TAGS:
                     header.setdefault(_HEADER_TAGS[tag], (elem.get("V") or "").strip())
+                elif tag == _INFORMATION and elem.get("Code") == "PopTot":
+                    header.setdefault("PopTot", elem.get("V") or "")
                 parent = elem.getparent()
                 if parent is not None and parent.tag != _LINE:
                     # Everything but a line's own fields is read once and freed: annexes, or
@@ -113,6 +117,8 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
         raise FormatError(f"document incomplet : {what}.", source=name,
                           hint="Vérifiez qu'il s'agit d'un document budgétaire TOTEM complet "
                                "et non d'un extrait ou d'un fichier tronqué.")
+    # InformationsGenerales may follow the lines: the population is known only at the end.
+    builder.info.population = parse_population(header.get("PopTot"))
     lines = builder.frame(source_sha256=reader.sha256.hexdigest())
     return BudgetDocument(builder.info, lines, calculated_lines_skipped=skipped,
                           warnings=builder.warnings(), duplicate_lines=builder.duplicates())
@@ -187,6 +193,8 @@ def _builder(header: dict[str, str], name: str) -> LineBuilder:
         insee=header.get("CodInseeColl", ""),
         source_file=name,
         source_format="totem",
+        decision_number=header.get("NumDec", ""),
+        decision_date=header.get("DteDec", ""),
     )
     plan = plan_for(nomenclature, info.year, source=name)
     info.plan_year = plan.year

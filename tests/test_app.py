@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,12 +15,14 @@ from streamlit.testing.v1 import AppTest
 
 from budget_core.config import DEMO_DIR
 from budget_core.fmt import euros, md_escape
+from budget_core.formats import read_documents
 from budget_core.indicators import from_ofgl
 from budget_core.national import NationalStore
 from budget_core.store import Store
 from tests.conftest import FIXTURES, TOTEM, parsed
 from tests.portal_server import running
-from tests.rawxml import NS, real_sums_without_carryover
+from tests.rawxml import NS, budget_lines, real_sums_without_carryover
+from tests.rawxml import value as xml_value
 
 MONTREUIL = "21930048000015"
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +77,7 @@ def test_explorer_shows_the_documents_own_totals(app: AppTest) -> None:
     staff = sum(Decimal(v) for v in etree.parse(str(path)).xpath(
         "//d:LigneBudget[d:OpBudg/@V='0'][d:CodRD/@V='D'][d:ContNat/@V='012']/d:MtReal/@V",
         namespaces=NS))
-    recettes, depenses = chart_data(app)
+    recettes, depenses, *_ = chart_data(app)
     assert Decimal(str(depenses.set_index("chapter_code").loc["012", "amount"])) == staff
     assert recettes["amount"].sum() == pytest.approx(float(income), abs=0.01)
     assert depenses["amount"].sum() == pytest.approx(float(spending), abs=0.01)
@@ -108,16 +111,122 @@ def test_compare_two_communes_per_inhabitant(app: AppTest) -> None:
     open_page(app, "comparer", cmp_etape="CA", cmp_annee=2021,
               cmp=["21560046100010", MONTREUIL], par_habitant=True)
     [rows] = chart_data(app)
-    assert set(rows["entity_name"]) == {"CRACH", "VILLE DE MONTREUIL"}
-    crach = rows[(rows["entity_name"] == "CRACH") & (rows["chapter_code"] == "012")].iloc[0]
-    assert crach["population"] == 3423
-    assert crach["per_inhabitant"] == pytest.approx(float(crach["amount"]) / 3423)
+    crach_name, montreuil_name = "CRACH — BUDGET PRINCIPAL", \
+        "VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL"
+    assert set(rows["budget"]) == {crach_name, montreuil_name}
+    crach = rows[(rows["budget"] == crach_name) & (rows["chapter_code"] == "012")].iloc[0]
+    # The population of the budget's year, as Crach's CA 2021 states it (PopTot « 3 446 »).
+    stated = int(etree.parse(str(TOTEM / "crach_principal_CA_2021.xml")).xpath(
+        "//d:Information[@Code='PopTot']/@V", namespaces=NS)[0].replace(" ", ""))
+    assert stated == 3446
+    assert crach["population"] == stated
+    assert crach["per_inhabitant"] == pytest.approx(float(crach["amount"]) / stated)
+    assert any("indiquée par le document" in c.value for c in app.caption)
+
+
+def test_compare_two_budgets_of_crach_grouped_with_their_own_names(app: AppTest) -> None:
+    open_page(app, "comparer", cmp_etape="BP", cmp_annee=2022,
+              cmp=["21560046100010", "21560046100085"])
+    spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)
+    assert spec["encoding"]["yOffset"]["field"] == "budget"
+    assert spec["encoding"]["color"]["field"] == "budget"
+    [rows] = chart_data(app)
+    loans = rows[rows["chapter_code"] == "16"].set_index("budget")["amount"]
+    crach = {path: sum(Decimal(xml_value(line, "MtPrev") or "0") for line in budget_lines(path)
+                       if (xml_value(line, "Nature") or "").startswith("16")
+                       and xml_value(line, "CodRD") == "D" and xml_value(line, "OpBudg") == "0")
+             for path in (TOTEM / "crach_principal_BP_2022.xml",
+                          TOTEM / "crach_lotissement_BP_2022.xml")}
+    assert sorted(Decimal(str(v)) for v in loans) == sorted(crach.values())
+    assert set(loans.index) == {"CRACH — BUDGET PRINCIPAL",
+                                "CRACH — LOTISSEMENT LE BOCENO (annexe)"}
+    table = app.dataframe[0].value
+    assert {"CRACH — BUDGET PRINCIPAL", "CRACH — LOTISSEMENT LE BOCENO (annexe)"} <= set(
+        table.columns)
+    assert any(b.proto.label == "Télécharger ces données (CSV)" for b in
+               app.get("download_button"))
+
+
+def test_compare_m14_and_m57_chapters_on_one_row(app: AppTest) -> None:
+    open_page(app, "comparer", cmp_etape="CA", cmp_annee=2021,
+              cmp=["21560046100010", "22560001400016"])
+    [rows] = chart_data(app)
+    assert rows.groupby("chapter_code")["chapter_label"].nunique().max() == 1
+    both = rows.groupby("chapter_code")["budget"].nunique()
+    assert (both == 2).sum() >= 5  # 011, 012, 65, 66... of Crach (M14) beside the Morbihan's
+    # 67 is « Charges exceptionnelles » in Crach's M14 plan, « Charges spécifiques » in M57.
+    crach_plan = parsed(TOTEM / "crach_principal_CA_2021.xml").lines
+    m14_label = crach_plan.loc[crach_plan["chapter_code"] == "67", "chapter_label"].iloc[0]
+    exceptional = rows[rows["chapter_code"] == "67"]
+    assert len(exceptional) == 2 and set(exceptional["chapter_label"]) != {m14_label}
+    assert any("Nomenclatures différentes (M14, M57)" in c.value for c in app.caption)
+
+
+def test_the_choice_follows_the_user_across_pages(app: AppTest) -> None:
+    open_page(app, "explorer", siret=MONTREUIL, etape="CA", annee=2023)
+    app.query_params.clear()  # the browser drops the URL on page change
+    app.switch_page("app_pages/execution.py").run()
+    values = {w.key: w.value for w in app.selectbox}
+    assert (values["exe_siret"], values["exe_annee"]) == (MONTREUIL, 2023)
+    app.switch_page("app_pages/evolution.py").run()
+    assert {w.key: w.value for w in app.selectbox}["evo_siret"] == MONTREUIL
+    app.switch_page("app_pages/comprendre.py").run()
+    values = {w.key: w.value for w in app.selectbox}
+    assert (values["siret"], values["etape"], values["annee"]) == (MONTREUIL, "CA", 2023)
+
+
+def test_evolution_resets_the_chapters_when_sens_changes(app: AppTest) -> None:
+    open_page(app, "evolution", evo_siret=MONTREUIL, evo_chapitres=["16", "23", "204"])
+    app.radio(key="evo_sens").set_value("recette").run()
+    chosen = app.multiselect(key="evo_chapitres").value
+    [_, chapters] = chart_data(app)
+    assert set(chapters["direction"]) == {"recette"}
+    assert set(chapters["chapter_code"]) == set(chosen) and len(chosen) == 8
+    assert chosen != ["16", "23", "204"]
+
+
+def test_explorer_shows_each_dm_apart(app: AppTest) -> None:
+    open_page(app, "explorer", siret="21560046100010", etape="DM", annee=2021)
+    assert app.selectbox(key="doc").options == ["DM n° 2 du 22/11/2021",
+                                                "DM n° 3 du 13/12/2021"]
+    catalogue = Store(DEMO_DIR).documents().set_index("source_file")
+    for name in ("DM2", "DM3"):
+        path = TOTEM / f"crach_principal_{name}_2021.xml"
+        app.selectbox(key="doc").set_value(catalogue.loc[path.name, "doc_key"]).run()
+        [_, depenses, *_] = chart_data(app)
+        shown = depenses.set_index("chapter_code").loc["014", "amount"]
+        expected = sum(Decimal(xml_value(line, "MtPrev") or "0") for line in budget_lines(path)
+                       if xml_value(line, "ContNat") == "014")
+        assert Decimal(str(shown)) == expected  # 1 595 € (DM2), 562 € (DM3): never 2 157 €
+        assert md_escape(path.name) in app.caption[0].value
+
+
+def test_comprendre_explains_with_the_budgets_own_figures(app: AppTest) -> None:
+    open_page(app, "comprendre", siret=MONTREUIL, etape="CA", annee=2022)
+    lines = parsed(TOTEM / "Montreuil_CA_2022.xml").lines
+    real = lines[(lines["operation_kind"] == "reel") & ~lines["carryover"].astype(bool)]
+    income = real[(real["direction"] == "recette") & (real["section"] == "fonctionnement")]
+    assert app.metric[0].value == euros(income["amount"].sum())
+    assert any("Opérations réelles et opérations d'ordre" in m.value for m in app.markdown)
 
 
 def test_evolution_over_eight_years_of_montreuil(app: AppTest) -> None:
     open_page(app, "evolution", evo_siret=MONTREUIL)
-    [rows] = chart_data(app)
-    assert set(rows["year"]) == set(range(2016, 2024))
+    totals, chapters = chart_data(app)
+    assert set(chapters["year"]) == set(totals["year"]) == set(range(2016, 2024))
+    spent = {}
+    for year in (2022, 2023):
+        lines = parsed(TOTEM / f"Montreuil_CA_{year}.xml").lines
+        real = lines[(lines["operation_kind"] == "reel") & ~lines["carryover"].astype(bool)
+                     & (lines["direction"] == "depense")]
+        spent[year] = float(real["mt_real"].sum())
+    last = totals.set_index("year").loc[2023]
+    assert last["amount"] == pytest.approx(spent[2023])
+    assert last["change"] == pytest.approx(spent[2023] / spent[2022] - 1)
+    # € per inhabitant with the population the CA 2023 states (InformationsGenerales PopTot).
+    stated = int(etree.parse(str(TOTEM / "Montreuil_CA_2023.xml")).xpath(
+        "//d:Information[@Code='PopTot']/@V", namespaces=NS)[0].replace(" ", ""))
+    assert last["per_inhabitant"] == pytest.approx(spent[2023] / stated)
 
 
 def test_execution_rate(app: AppTest) -> None:
@@ -223,3 +332,67 @@ def test_se_comparer_maps_the_communes_of_a_grand_est_departement(
     values = {f["properties"]["code"]: f["properties"]["valeur"]
               for f in communes["data"]["values"] if f["properties"]["valeur"] is not None}
     assert set(values) == {"10387", "10033", "10323"}
+
+
+def test_links_repeating_or_listing_too_many_entities_still_open(app: AppTest) -> None:
+    """`?cmp=` with one budget eleven times, `?liste=` with 51 entries: each value once, the
+    list capped, no Streamlit error (hardening, second round)."""
+    catalogue = Store(DEMO_DIR).documents()
+    ca_2021 = catalogue[(catalogue["stage"] == "CA") & (catalogue["year"] == 2021)]
+    first = str(ca_2021["siret"].iloc[0])
+    app.query_params.update(cmp=",".join([first] * 11), cmp_etape="CA", cmp_annee="2021")
+    app.run()
+    app.switch_page("app_pages/comparer.py").run()
+    assert not app.exception
+    [chosen] = [w for w in app.multiselect if w.key == "cmp"]
+    assert chosen.value == [first]
+    with NationalStore(DEMO_DIR / "national") as national:
+        sirens = list(national.entities("communes")["siren"])
+    app.query_params.update(niveau="communes", siren_national=sirens[0], pairs="custom",
+                            liste=",".join((sirens * 3)[:51]))
+    app.switch_page("app_pages/comparer_national.py").run()
+    assert not app.exception
+    [listed] = [w for w in app.multiselect if w.key == "liste"]
+    assert listed.value == sirens[:50]
+
+
+HOSTILE_NAME = ("![p](http://127.0.0.1:9/t.png) [clic](javascript:alert(1)) :red[rouge] "
+                "<b>gras</b>")
+MARKDOWN_KINDS = ("markdown", "caption", "title", "header", "subheader", "info", "warning",
+                  "error", "success")
+
+
+def rendered_text(at: AppTest) -> list[str]:
+    """Everything Streamlit renders as Markdown on the page: bodies, and metric labels."""
+    texts = [str(el.proto.body) for kind in MARKDOWN_KINDS for el in at.get(kind)]
+    return texts + [str(m.proto.label) for m in at.metric]
+
+
+def test_every_page_shows_document_text_as_text(app: AppTest, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real document whose collectivité name and nomenclature carry Markdown (an outside
+    image every visitor's browser would fetch, a javascript: link, coloured text, HTML): every
+    page shows them escaped, never rendered (hardening, second round)."""
+    original = (TOTEM / "crach_principal_CA_2021.xml").read_text("iso-8859-1")
+    hostile = tmp_path / "hostile.xml"
+    hostile.write_text(original.replace(
+        '<LibelleColl V="CRACH"', '<LibelleColl V="' + HOSTILE_NAME.replace("<", "&lt;")
+        .replace(">", "&gt;") + '"').replace(
+        '<Nomenclature V="M14-', '<Nomenclature V="![n](http://127.0.0.1:9/n.png)-'),
+        "iso-8859-1")
+    store = Store(tmp_path / "store")
+    store.add(read_documents(hostile))
+    store.add(read_documents(TOTEM / "crach_lotissement_CA_2021.xml"))
+    monkeypatch.setenv("BUDGET_DATA_DIR", str(store.folder))
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    pages = re.findall(r'st\.Page\("(app_pages/\w+\.py)"', (ROOT / "app.py").read_text())
+    app.query_params.update(siret="21560046100010", etape="CA", annee="2021",
+                            cmp_etape="CA", cmp_annee="2021",
+                            cmp="21560046100010,21560046100085")
+    app.run()
+    for page in pages:
+        app.switch_page(page).run()
+        assert not app.exception, page
+        for text in rendered_text(app):
+            for raw in ("![p](", "[clic](", ":red[", "<b>", "![n]("):
+                assert raw not in text, (page, text)

@@ -24,6 +24,7 @@ def add_one_by_one(folder: str, paths: list[str]) -> None:
         store.add(read_documents(Path(path)))
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_no_document(tmp_path: Path) -> None:
     """Three processes add the 19 real TOTEM documents into one store, one at a time each:
     every document is catalogued and every catalogued document has its lines."""

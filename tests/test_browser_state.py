@@ -1,0 +1,161 @@
+"""The choice that follows the user and the DMs kept apart, seen in a real Chromium.
+
+Reuses the `server` and `page` fixtures of tests/test_browser.py (streamlit run on the demo
+data, one Chromium tab).
+Screenshots at 1440×900 and 390×844 go to test-artifacts/ (state_*.png).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TOTEM
+from tests.rawxml import budget_lines, value
+from tests.test_browser import ARTIFACTS, CHROMIUM, page, playwright, server
+
+__all__ = ["page", "server"]  # the fixtures, imported for pytest
+MONTREUIL = "21930048000015"
+CRACH = "21560046100010"
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium absent")]
+expect = playwright.expect
+SIZES = {"desktop": {"width": 1440, "height": 900}, "mobile": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=list(SIZES))
+def size(request: pytest.FixtureRequest, page: object) -> str:
+    """Each test at 1440×900 and at 390×844, in the browser tab of tests/test_browser.py."""
+    page.set_viewport_size(SIZES[request.param])
+    return str(request.param)
+
+
+def settle(page: object) -> None:
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
+                           timeout=60_000)
+    page.wait_for_timeout(800)
+
+
+def shot(page: object, name: str, size: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"state_{name}_{size}.png"), full_page=True)
+
+
+def shown(page: object, label: str) -> str:
+    """What a selectbox shows (its combobox input holds the chosen option's text)."""
+    return str(page.get_by_role("combobox", name=label, exact=True).input_value())
+
+
+def choose(page: object, label: str, option: str) -> None:
+    """Open a selectbox and pick an option by its text, as a user does."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    box.click()
+    box.fill(option)
+    page.get_by_role("option").filter(has_text=option).first.click()
+    settle(page)
+
+
+def go_to(page: object, title: str, path: str, size: str) -> None:
+    """Follow the sidebar navigation, as a user does (the URL loses its parameters)."""
+    nav = page.locator("[data-testid='stSidebarNav']")
+    if not nav.is_visible():
+        page.locator("[data-testid='stExpandSidebarButton']").click()
+    nav.get_by_text(title, exact=True).click()
+    page.wait_for_url(f"**/{path}*", timeout=30_000)
+    settle(page)
+    if size == "mobile" and nav.is_visible():  # the sidebar covers a phone's page
+        page.locator("[data-testid='stSidebarCollapseButton'] button").click()
+        page.wait_for_timeout(500)
+
+
+def test_the_choice_is_kept_across_pages(server: str, page: object, size: str) -> None:
+    page.goto(f"{server}/explorer?siret={MONTREUIL}&etape=CA&annee=2023")
+    settle(page)
+    montreuil = "VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL"
+    assert shown(page, "Collectivité") == montreuil
+    shot(page, "explorer", size)
+    go_to(page, "Prévu / réalisé", "execution", size)
+    assert (shown(page, "Collectivité"), shown(page, "Année")) == (montreuil, "2023")
+    assert f"exe_siret={MONTREUIL}" in page.url and "exe_annee=2023" in page.url
+    shot(page, "execution", size)
+    go_to(page, "Évolution", "evolution", size)
+    assert shown(page, "Collectivité") == montreuil
+    assert shown(page, "Étape budgétaire") == "CA — Compte administratif"
+    chips = page.locator("[data-testid='stMultiSelect']")
+    assert "011 — Charges à caractère général" in chips.inner_text()
+    page.locator("[data-testid='stRadio']").get_by_text("Recettes", exact=True).click()
+    # The rerun may start after a first `settle` on a busy machine: wait for what it shows.
+    expect(chips).to_contain_text("73 — Impôts et taxes", timeout=30_000)
+    settle(page)
+    assert "011 — Charges à caractère général" not in chips.inner_text()
+    shot(page, "evolution", size)
+    go_to(page, "Comprendre un budget", "comprendre", size)
+    assert (shown(page, "Collectivité"), shown(page, "Année")) == (montreuil, "2023")
+    shot(page, "comprendre", size)
+
+
+def chapter_from_csv(page: object, chapter: str) -> Decimal:
+    """The spending of a chapter in the CSV the page lets the user download."""
+    with page.expect_download() as download:
+        page.get_by_text("Télécharger ces données (CSV)").click()
+    text = download.value.path().read_bytes().decode("utf-8-sig")
+    [row] = [row for row in csv.DictReader(io.StringIO(text))
+             if row["chapitre"] == chapter and row["sens"] == "depense"]
+    return Decimal(row["montant"].replace("\u202f", "").replace(" ", "").replace(",", "."))
+
+
+def voted_in_chapter(name: str, chapter: str) -> Decimal:
+    return sum((Decimal(value(line, "MtPrev") or "0")
+                for line in budget_lines(TOTEM / f"crach_principal_{name}_2021.xml")
+                if value(line, "ContNat") == chapter), Decimal(0))
+
+
+def test_each_dm_is_its_own_document(server: str, page: object, size: str) -> None:
+    page.goto(f"{server}/explorer?siret={CRACH}&etape=DM&annee=2021")
+    settle(page)
+    assert shown(page, "Document") == "DM n° 2 du 22/11/2021"
+    assert page.get_by_text("DM n° 2 du 22/11/2021 (exercice 2021)").count() == 1
+    if size == "desktop":
+        assert chapter_from_csv(page, "014") == voted_in_chapter("DM2", "014") == \
+            Decimal("1595.00")
+    choose(page, "Document", "DM n° 3 du 13/12/2021")
+    page.get_by_text("DM n° 3 du 13/12/2021 (exercice 2021)").wait_for(timeout=30_000)
+    assert "doc=21560046100010_2021_DM_" in page.url
+    if size == "desktop":
+        assert chapter_from_csv(page, "014") == voted_in_chapter("DM3", "014") == \
+            Decimal("562.00")
+    shot(page, "explorer_dm3", size)
+
+
+def test_an_upload_opens_in_explorer_in_one_click(server: str, page: object, size: str) -> None:
+    page.goto(f"{server}/donnees")
+    settle(page)
+    page.locator("input[type='file']").set_input_files(
+        str(TOTEM / "crach_lotissement_DM1_2022.xml"))
+    link = page.get_by_text("Explorer ce document", exact=False)
+    link.wait_for(timeout=30_000)
+    shot(page, "donnees_upload", size)
+    link.click()
+    settle(page)
+    assert "/explorer" in page.url
+    assert shown(page, "Document") == ("DM n° 1 du 04/07/2022 — déposé : "
+                                       "crach_lotissement_DM1_2022.xml")
+    assert page.get_by_text("fichier déposé, non enregistré dans le cache").count() == 1
+    assert page.locator("[data-testid='stException']").count() == 0
+    shot(page, "explorer_upload", size)
+
+
+def test_comparer_groups_two_budgets_of_crach(server: str, page: object, size: str) -> None:
+    page.goto(f"{server}/comparer?cmp_etape=BP&cmp_annee=2022"
+              "&cmp=21560046100010,21560046100085")
+    settle(page)
+    chosen = page.locator("[data-testid='stMultiSelect']").inner_text()
+    assert "CRACH — BUDGET PRINCIPAL" in chosen
+    assert "CRACH — LOTISSEMENT LE BOCENO (annexe)" in chosen
+    assert page.get_by_text("Télécharger ces données (CSV)").count() == 1
+    assert page.locator("[data-testid='stException']").count() == 0
+    shot(page, "comparer", size)
