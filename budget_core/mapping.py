@@ -7,9 +7,11 @@ the nature, the direction and the kind of operation.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -78,8 +80,12 @@ class LineBuilder:
         self.unknown_natures: set[str] = set()
         self.notes: list[str] = []
         self._mapped: dict[RawLine, tuple[object, ...]] = {}
+        # 8 bytes a line: the hash of each line that carries money, to count exact copies
+        self._hashes = array("q")
 
     def add(self, raw: RawLine, amounts: dict[str, Decimal | None], source_line: int) -> None:
+        if any(amounts.values()):  # a copied line of zeros changes no figure
+            self._hashes.append(hash((raw, *amounts.values())))
         mapped = self._mapped.get(raw)
         if mapped is None:
             mapped = self._mapped[raw] = self._map(raw)
@@ -148,10 +154,19 @@ class LineBuilder:
             found.append(f"Natures absentes du plan de comptes {self.info.declinaison} "
                          f"{self.plan.year} (gardées, sans libellé du plan) : "
                          + ", ".join(sorted(self.unknown_natures)))
+        copies = self.duplicates()
+        if copies:
+            found.append(f"{copies} ligne(s) identique(s) à une autre ligne du document, "
+                         "montants compris (comptées chacune dans les totaux) : un fichier "
+                         "concaténé deux fois ? Vérifiez auprès de l'éditeur.")
         if self.plan.year != self.info.year:
             found.append(f"Plan de comptes {self.plan.year} utilisé pour l'exercice "
                          f"{self.info.year} (année la plus proche disponible).")
         return found
+
+    def duplicates(self) -> int:
+        """How many lines carrying money are exact copies of another line (zeros aside)."""
+        return len(self._hashes) - len(np.unique(np.frombuffer(self._hashes, np.int64)))
 
     def _plan_chapter(self, code: str) -> Chapter | None:
         """The plan's chapter for a code, or for its longest prefix that is a chapter.

@@ -9,7 +9,7 @@ document's figures to the cent, never a float rounding away.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import pandas as pd
 import pyarrow as pa
@@ -132,6 +132,8 @@ class BudgetDocument:
     lines: pd.DataFrame
     calculated_lines_skipped: int = 0
     warnings: list[str] = field(default_factory=list)
+    # lines that are exact copies of another line of the document, amounts included
+    duplicate_lines: int = 0
 
 
 def parse_population(text: str | None) -> int | None:
@@ -165,11 +167,3 @@ def entity_type_of(siret: str, nat_cepl: str = "") -> str:
               "25": "syndicat"}
     return prefix.get(siret[:2], "autre")
 
-
-def to_cents(text: str) -> Decimal | None:
-    """A decimal amount rounded to the cent; None if the text is not a finite number."""
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        return None
-    return amount.quantize(CENT) if amount.is_finite() else None

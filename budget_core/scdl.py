@@ -15,13 +15,13 @@ import csv
 import hashlib
 import io
 import unicodedata
-from collections.abc import Mapping
-from decimal import Decimal
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
+from budget_core.csvfile import MAX_HEADER_BYTES, check_line_breaks, csv_table, decode_csv
 from budget_core.errors import FormatError
 from budget_core.fsutil import read_file
 from budget_core.mapping import LineBuilder, RawLine
@@ -32,12 +32,15 @@ from budget_core.model import (
     BudgetDocument,
     DocumentInfo,
     entity_type_of,
-    to_cents,
 )
 from budget_core.nomenclature import best_plan, plan_for, split_nomenclature
+from budget_core.numbers import is_siret, parse_amount, plausible_year, year_error
 
 SCHEMA_VERSION = "0.8.3"
-MAX_HEADER_BYTES = 1_000_000  # an SCDL header is under 1 kB: beyond 1 MB it is not one
+# One upload must not cost unbounded work: each document costs ~4 ms and ~100 kB however
+# small (a 25 000-SIRET file took 2.6 GB); real files hold one document, a whole collectivity's
+# history a few hundred.
+MAX_DOCUMENTS = 1_000
 SCHEMA_RESOURCE = "scdl_budget_schema_0.8.3.json"
 
 FIELDS = ("BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NOM", "BGT_CONTNAT", "BGT_CONTNAT_LABEL",
@@ -81,39 +84,6 @@ def schema_descriptor() -> str:
     return str(resources.files("budget_core.data").joinpath(SCHEMA_RESOURCE))
 
 
-def decode_csv(data: bytes, name: str) -> str:
-    """The text of a CSV: UTF-8 (with or without BOM), else Windows-1252 / Latin-1."""
-    if not data.strip():
-        raise FormatError("fichier vide.", source=name,
-                          hint="Choisissez un document TOTEM (XML) ou un CSV SCDL budget.")
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FormatError("encodage illisible.", source=name)  # latin-1 decodes anything
-
-
-def csv_delimiter(text: str) -> str:
-    """The separator the header line uses most."""
-    header = text.split("\n", 1)[0]
-    return max((",", ";", "\t", "|"), key=header.count)
-
-
-def _amount(value: str, name: str, row: int, column: str) -> Decimal | None:
-    text = value.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
-    if not text:
-        return None
-    if "," in text:
-        text = text.replace(".", "").replace(",", ".") if "." in text else text.replace(",", ".")
-    amount = to_cents(text)
-    if amount is None:
-        raise FormatError(f"montant « {value} » illisible dans {column}.", source=name,
-                          where=f"ligne {row}", hint="Écrivez les montants en chiffres, "
-                          "avec une virgule ou un point décimal.")
-    return amount
-
-
 def _lookup(table: Mapping[str, object], value: str, column: str, name: str, row: int) -> object:
     try:
         return table[_key(value)]
@@ -131,71 +101,96 @@ def read_scdl(path: Path, *, nomenclature: str | None = None,
     return parse_scdl_bytes(read_file(path, name), name=name, nomenclature=nomenclature)
 
 
+def scdl_header(header: list[str], name: str) -> tuple[list[str], list[str]]:
+    """The column names as the schema spells them, and what was corrected in them.
+
+    Names are read whatever their case and surrounding spaces (said in the notes); a name
+    written twice is refused, since one of its columns would silently win.
+    """
+    columns = [c.strip().upper() for c in header]
+    seen: dict[str, int] = {}
+    for position, column in enumerate(columns, start=1):
+        if column and column in seen:
+            raise FormatError(f"colonne {column} en double dans l'en-tête (colonnes "
+                              f"{seen[column]} et {position}) : laquelle croire ?",
+                              source=name, where="ligne 1 (en-tête)",
+                              hint="Gardez une seule colonne de ce nom.")
+        seen[column] = position
+    missing = [c for c in REQUIRED if c not in seen]
+    if missing:
+        raise FormatError(f"colonnes obligatoires absentes : {', '.join(missing)}.",
+                          source=name, where="ligne 1 (en-tête)",
+                          hint="Le fichier doit suivre le schéma SCDL budget "
+                               f"{SCHEMA_VERSION} (colonnes BGT_…).")
+    renamed = [f"« {raw} »" for raw, column in zip(header, columns, strict=True)
+               if column in FIELDS and raw != column]
+    notes = [f"En-tête non conforme au schéma SCDL (les noms s'écrivent en majuscules, sans "
+             f"espace) : {', '.join(renamed)} lu(s) quand même."] if renamed else []
+    return columns, notes
+
+
+def scdl_rows(data: bytes, name: str) -> tuple[list[str], list[str],
+                                                Iterator[tuple[int, dict[str, str]]]]:
+    """Columns, notes on the header, and each row as {column: stripped cell}, read lazily."""
+    check_line_breaks(data[:MAX_HEADER_BYTES], len(data), name)
+    header, rows = csv_table(decode_csv(data, name), name)
+    columns, notes = scdl_header(header, name)
+    return columns, notes, ((number, {c: v.strip() for c, v in zip(columns, row, strict=True)})
+                            for number, row in rows)
+
+
 def parse_scdl_bytes(data: bytes, *, name: str,
                      nomenclature: str | None = None) -> list[BudgetDocument]:
-    header_end = data.find(b"\n", 0, MAX_HEADER_BYTES)
-    if header_end < 0 and len(data) > MAX_HEADER_BYTES:
-        raise FormatError(f"aucune fin de ligne dans le premier Mo ({len(data) / 1e6:.0f} Mo "
-                          "au total) : ce n'est pas un CSV SCDL.", source=name,
-                          where="ligne 1 (en-tête)",
-                          hint="Un CSV SCDL a une ligne d'en-tête puis une ligne par article.")
-    text = decode_csv(data, name)
-    sha256 = hashlib.sha256(data).hexdigest()
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
-    try:
-        columns = [c.strip().upper() for c in reader.fieldnames or []]
-        missing = [c for c in REQUIRED if c not in columns]
-        if missing:
-            raise FormatError(f"colonnes obligatoires absentes : {', '.join(missing)}.",
-                              source=name, where="ligne 1 (en-tête)",
-                              hint="Le fichier doit suivre le schéma SCDL budget "
-                                   f"{SCHEMA_VERSION} (colonnes BGT_…).")
-        reader.fieldnames = columns
-        groups: dict[tuple[str, int, str], list[tuple[int, dict[str, str]]]] = {}
-        for row_number, row in enumerate(reader, start=2):
-            if None in row or None in row.values():
-                raise FormatError(
-                    f"la ligne n'a pas le même nombre de colonnes que l'en-tête "
-                    f"({len(columns)} attendues).", source=name, where=f"ligne {row_number}",
-                    hint="Un seul séparateur (« , » ou « ; ») dans tout le fichier, et les "
-                         "textes contenant ce séparateur entre guillemets.")
-            values = {k: v.strip() for k, v in row.items()}
-            groups.setdefault(_document_key(values, name, row_number), []).append(
-                (row_number, values))
-    except csv.Error as exc:
-        raise FormatError(f"CSV mal formé ({exc}).", source=name,
-                          where=f"ligne {reader.line_num + 1}",
-                          hint="Vérifiez les guillemets et les retours à la ligne ; un CSV "
-                               "SCDL a une ligne par article.") from exc
+    columns, notes, rows = scdl_rows(data, name)
+    # Rows wait for their document as tuples of shared strings: codes, names and labels repeat
+    # on every row (a dict of fresh strings per row took 2.4 kB a row, 800 MB for 50 MB).
+    shared: dict[str, str] = {}
+    groups: dict[tuple[str, int, str], list[tuple[int, tuple[str, ...]]]] = {}
+    for row_number, values in rows:
+        key = _document_key(values, name, row_number)
+        if key not in groups and len(groups) == MAX_DOCUMENTS:
+            raise FormatError(f"plus de {MAX_DOCUMENTS} documents (SIRET × exercice × étape) "
+                              "dans un seul fichier : lecture arrêtée.", source=name,
+                              where=f"ligne {row_number}",
+                              hint="Découpez le fichier par collectivité ou par exercice.")
+        groups.setdefault(key, []).append(
+            (row_number, tuple(shared.setdefault(v, v) for v in values.values())))
     if not groups:
         raise FormatError("aucune ligne de données sous l'en-tête.", source=name,
                           hint="Le fichier ne contient que l'en-tête.")
-    return [_document(key, rows, name, sha256, nomenclature) for key, rows in groups.items()]
+    del shared
+    sha256 = hashlib.sha256(data).hexdigest()
+    # each document's rows are freed as soon as it is built
+    return [_document(key, columns, groups.pop(key), name, sha256, nomenclature, notes)
+            for key in list(groups)]
 
 
 def _document_key(values: dict[str, str], name: str, row: int) -> tuple[str, int, str]:
     siret = values["BGT_SIRET"].replace(" ", "")
-    if not (len(siret) == 14 and siret.isdigit()):
-        raise FormatError(f"SIRET « {values['BGT_SIRET']} » invalide : 14 chiffres attendus.",
-                          source=name, where=f"ligne {row}, colonne BGT_SIRET")
-    year_text = values["BGT_ANNEE"]
-    if not (year_text.isdigit() and len(year_text) == 4):
-        raise FormatError(f"année « {year_text} » invalide : 4 chiffres attendus.",
-                          source=name, where=f"ligne {row}, colonne BGT_ANNEE")
+    if not is_siret(siret):
+        raise FormatError(f"SIRET « {values['BGT_SIRET']} » invalide : 14 chiffres (0-9) "
+                          "attendus.", source=name, where=f"ligne {row}, colonne BGT_SIRET",
+                          hint="Corrigez le SIRET du budget (répertoire SIRENE).")
+    year = plausible_year(values["BGT_ANNEE"])
+    if year is None:
+        raise year_error(values["BGT_ANNEE"], source=name,
+                         where=f"ligne {row}, colonne BGT_ANNEE")
     stage = str(_lookup(STAGE_BY_TEXT, values["BGT_NATDEC"], "BGT_NATDEC", name, row))
-    return siret, int(year_text), stage
+    return siret, year, stage
 
 
-def _document(key: tuple[str, int, str], rows: list[tuple[int, dict[str, str]]], name: str,
-              sha256: str, nomenclature: str | None) -> BudgetDocument:
+def _document(key: tuple[str, int, str], columns: list[str],
+              rows: list[tuple[int, tuple[str, ...]]], name: str, sha256: str,
+              nomenclature: str | None, notes: list[str]) -> BudgetDocument:
     siret, year, stage = key
     if nomenclature:
         plan = plan_for(nomenclature, year, source=name)
         norme, declinaison = split_nomenclature(nomenclature)
     else:
-        plan = best_plan({values["BGT_NATURE"] for _, values in rows}, year)
+        nature = columns.index("BGT_NATURE")
+        plan = best_plan({cells[nature] for _, cells in rows}, year)
         norme, declinaison = plan.norme, plan.declinaison
-    entity = rows[0][1].get("BGT_NOM", "")
+    entity = dict(zip(columns, rows[0][1], strict=True)).get("BGT_NOM", "")
     info = DocumentInfo(
         siret=siret, entity_name=entity, entity_type=entity_type_of(siret),
         budget_kind="principal", budget_label=entity, year=year, stage=stage,
@@ -203,11 +198,13 @@ def _document(key: tuple[str, int, str], rows: list[tuple[int, dict[str, str]]],
         source_sha256=sha256, source_format="scdl",
     )
     builder = LineBuilder(info, plan)
+    builder.notes += notes
     if not nomenclature:
         builder.notes.append(
             f"Nomenclature absente du format SCDL : plan {declinaison} {plan.year} retenu (celui "
             "qui connaît le plus de natures du fichier) pour les chapitres non renseignés.")
-    for row_number, values in rows:
+    for row_number, cells in rows:
+        values = dict(zip(columns, cells, strict=True))
         raw = RawLine(
             nature=values["BGT_NATURE"],
             direction=str(_lookup(DIRECTION_BY_TEXT, values["BGT_CODRD"], "BGT_CODRD",
@@ -221,10 +218,12 @@ def _document(key: tuple[str, int, str], rows: list[tuple[int, dict[str, str]]],
             section_hint=SECTION_BY_TEXT.get(_key(values.get("BGT_SECTION", "")), ""),
             label_hint=values.get("BGT_NATURE_LABEL", ""),
         )
-        amounts = {column: _amount(values.get(field, ""), name, row_number, field)
+        amounts = {column: parse_amount(values.get(field, ""), source=name, scdl=True,
+                                        where=f"ligne {row_number}, colonne {field}")
                    for field, column in AMOUNT_COLUMNS.items()}
         builder.add(raw, amounts, row_number)
-    return BudgetDocument(info, builder.frame(), 0, builder.warnings())
+    return BudgetDocument(info, builder.frame(), warnings=builder.warnings(),
+                          duplicate_lines=builder.duplicates())
 
 
 def _text(value: object) -> str:

@@ -9,7 +9,6 @@ document that declares a DTD is refused.
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,16 +24,18 @@ from budget_core.model import (
     DocumentInfo,
     entity_type_of,
     parse_population,
-    to_cents,
 )
 from budget_core.nomenclature import plan_for, split_nomenclature
+from budget_core.numbers import is_siret, parse_amount, plausible_year, year_error
 from budget_core.xmlsafe import SAFE_OPTIONS
 
 NS_BUDGET = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
-ROOTS = ("DocumentBudgetaire", "CompteFinancierUnique")
+ROOTS = {"DocumentBudgetaire": NS_BUDGET,
+         "CompteFinancierUnique": "http://www.minefi.gouv.fr/cp/demat/doccfu"}
 HEADER_FIELDS = ("LibelleColl", "IdColl", "NatCEPL", "LibelleEtab", "IdEtab", "CodInseeColl",
                  "Nomenclature", "NatDec", "Exer", "CodTypBud", "NumDec", "DteDec")
 _LINE = f"{{{NS_BUDGET}}}LigneBudget"
+_BUDGET = f"{{{NS_BUDGET}}}Budget"
 _INFORMATION = f"{{{NS_BUDGET}}}Information"  # InformationsGenerales/Information Code="PopTot"
 _HEADER_TAGS = {f"{{{NS_BUDGET}}}{name}": name for name in HEADER_FIELDS}
 
@@ -69,13 +70,22 @@ def read_totem_stream(stream: BinaryIO, *, name: str) -> BudgetDocument:
 def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
     header: dict[str, str] = {}
     builder: LineBuilder | None = None
-    skipped = 0
+    skipped = budgets = 0
     context = etree.iterparse(reader, events=("start", "end"), **SAFE_OPTIONS)
     try:
         for event, elem in context:
             if event == "start":
                 if elem.getparent() is None:
                     check_root(elem, name)
+                elif elem.tag == _BUDGET:
+                    budgets += 1
+                    if budgets > 1:
+                        raise FormatError(
+                            "un second bloc <Budget> dans le document : un document TOTEM "
+                            "porte un seul budget (un exercice, une étape), les additionner "
+                            "fausserait tous les totaux.", source=name,
+                            where=f"ligne {elem.sourceline}",
+                            hint="Déposez chaque budget dans son propre fichier.")
                 continue
             tag = elem.tag
             if tag == _LINE:
@@ -110,7 +120,8 @@ def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
     # InformationsGenerales may follow the lines: the population is known only at the end.
     builder.info.population = parse_population(header.get("PopTot"))
     lines = builder.frame(source_sha256=reader.sha256.hexdigest())
-    return BudgetDocument(builder.info, lines, skipped, builder.warnings())
+    return BudgetDocument(builder.info, lines, calculated_lines_skipped=skipped,
+                          warnings=builder.warnings(), duplicate_lines=builder.duplicates())
 
 
 def check_root(root: etree._Element, name: str) -> None:
@@ -121,11 +132,19 @@ def check_root(root: etree._Element, name: str) -> None:
         raise FormatError("le document déclare une DTD (<!DOCTYPE>), refusée par sécurité.",
                           source=name, hint="Un document TOTEM n'a pas de DTD : supprimez la "
                           "déclaration ou demandez un export standard.")
-    local = etree.QName(root).localname
-    if local not in ROOTS:
+    qname = etree.QName(root)
+    if qname.localname not in ROOTS:
         raise FormatError(f"ce fichier XML n'est pas un document budgétaire TOTEM (racine "
-                          f"<{local}>, attendu <DocumentBudgetaire>).", source=name,
+                          f"<{qname.localname}>, attendu <DocumentBudgetaire>).", source=name,
                           hint="Choisissez le fichier XML du budget (TOTEM).")
+    expected = ROOTS[qname.localname]
+    if qname.namespace != expected:
+        found = f"« {qname.namespace} »" if qname.namespace else "absent"
+        raise FormatError(f"espace de noms de <{qname.localname}> {found}, attendu "
+                          f"« {expected} » : sans lui aucun élément TOTEM n'est reconnu.",
+                          source=name, where=f"ligne {root.sourceline}",
+                          hint=f"Ajoutez xmlns=\"{expected}\" à la racine, ou demandez à "
+                               "l'éditeur un export TOTEM standard.")
 
 
 def _free(elem: etree._Element) -> None:
@@ -146,8 +165,8 @@ def _syntax_message(exc: etree.XMLSyntaxError) -> str:
 
 def _builder(header: dict[str, str], name: str) -> LineBuilder:
     siret = header.get("IdEtab") or header.get("IdColl", "")
-    if not (len(siret) == 14 and siret.isdigit()):
-        raise FormatError(f"SIRET « {siret} » invalide (IdEtab) : 14 chiffres attendus.",
+    if not is_siret(siret):
+        raise FormatError(f"SIRET « {siret} » invalide (IdEtab) : 14 chiffres (0-9) attendus.",
                           source=name, where="EnTeteBudget/IdEtab",
                           hint="Corrigez le SIRET de l'établissement dans le logiciel financier.")
     natdec = header.get("NatDec", "")
@@ -156,10 +175,9 @@ def _builder(header: dict[str, str], name: str) -> LineBuilder:
                           "02 DM, 03 BS, 09 CA ou 10 CFU).", source=name,
                           where="BlocBudget/NatDec", hint="Corrigez NatDec dans le document.")
     exer = header.get("Exer", "")
-    if not (exer.isdigit() and len(exer) == 4):
-        raise FormatError(f"exercice « {exer} » invalide : une année sur 4 chiffres est "
-                          "attendue.", source=name, where="BlocBudget/Exer",
-                          hint="Corrigez l'exercice dans le document.")
+    year = plausible_year(exer)
+    if year is None:
+        raise year_error(exer, source=name, where="BlocBudget/Exer")
     nomenclature = header.get("Nomenclature", "")
     norme, declinaison = split_nomenclature(nomenclature)
     info = DocumentInfo(
@@ -168,7 +186,7 @@ def _builder(header: dict[str, str], name: str) -> LineBuilder:
         entity_type=entity_type_of(siret, header.get("NatCEPL", "")),
         budget_kind="annexe" if header.get("CodTypBud") == "A" else "principal",
         budget_label=header.get("LibelleEtab", ""),
-        year=int(exer),
+        year=year,
         stage=STAGE_BY_NATDEC[natdec],
         nomenclature=norme,
         declinaison=declinaison,
@@ -199,7 +217,8 @@ def _add_line(builder: LineBuilder, elem: etree._Element, name: str) -> None:
         raise FormatError("ligne budgétaire sans Nature ou sans CodRD (D/R).", source=name,
                           where=f"LigneBudget ligne {elem.sourceline}",
                           hint="Chaque LigneBudget doit porter sa nature et son sens.")
-    amounts = {column: _amount(values.get(field), name, elem.sourceline, field)
+    amounts = {column: parse_amount(values.get(field, ""), source=name, scdl=False,
+                                    where=f"LigneBudget ligne {elem.sourceline}, {field}")
                for field, column in AMOUNT_FIELDS.items()}
     raw = RawLine(
         nature=nature, direction=direction, order=values.get("OpBudg") == "1",
@@ -211,13 +230,3 @@ def _add_line(builder: LineBuilder, elem: etree._Element, name: str) -> None:
     )
     builder.add(raw, amounts, elem.sourceline or 0)
 
-
-def _amount(value: str | None, name: str, line: int | None, field: str) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    amount = to_cents(value)
-    if amount is None:
-        raise FormatError(f"montant {field} « {value} » illisible.", source=name,
-                          where=f"LigneBudget ligne {line}",
-                          hint="Les montants TOTEM s'écrivent avec un point décimal.")
-    return amount

@@ -16,7 +16,6 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,15 +23,18 @@ import pandas as pd
 from frictionless import Detector, Resource, Schema, system
 from frictionless import validate as frictionless_validate
 
+from budget_core.csvfile import MAX_HEADER_BYTES
 from budget_core.errors import BudgetError, FormatError
-from budget_core.formats import is_xml, read_uploaded, refuse_binary
+from budget_core.formats import read_head, read_uploaded, sniff
 from budget_core.fsutil import read_file
 from budget_core.model import BudgetDocument
-from budget_core.scdl import SCHEMA_VERSION, csv_delimiter, decode_csv, schema_descriptor
+from budget_core.numbers import FIRST_YEAR, is_siret, last_plausible_year, plausible_year
+from budget_core.scdl import SCHEMA_VERSION, scdl_rows, schema_descriptor
 
 # Kinds of problem, in the order a publisher should fix them, with what to do.
 KINDS = {
     "fichier": "Le fichier ne peut pas être lu.",
+    "en-tête": "Écrivez chaque nom de colonne exactement comme le schéma (BGT_… en majuscules).",
     "colonne manquante": "Ajoutez la colonne avec exactement ce nom d'en-tête.",
     "cellule obligatoire vide": "Remplissez la cellule : le schéma l'exige.",
     "valeur invalide": "Corrigez la valeur selon le format attendu par le schéma.",
@@ -43,6 +45,8 @@ KINDS = {
     "opérations d'ordre": "Chaque opération d'ordre a sa contrepartie : 042 ↔ 040, 041 et "
                           "043 équilibrés, 023 = 021.",
     "nature inconnue": "Vérifiez le compte et la nomenclature (M14, M57...) de l'exercice.",
+    "lignes en double": "Vérifiez que le fichier n'a pas été exporté ou concaténé deux fois ; "
+                        "supprimez les copies si ce sont des erreurs.",
 }
 ERROR, WARNING = "erreur", "avertissement"
 ORDER_PAIRS = (("042", "depense", "040", "recette"), ("040", "depense", "042", "recette"),
@@ -101,7 +105,7 @@ class ValidationReport:
 
 def siret_checksum_ok(siret: str) -> bool:
     """Luhn key of a SIRET (INSEE's rule, with La Poste's exception)."""
-    if len(siret) != 14 or not siret.isdigit():
+    if not is_siret(siret):
         return False
     total = 0
     for index, digit in enumerate(reversed(siret)):
@@ -136,6 +140,7 @@ def _french_note(kind: str, note: str, cell: object, column: str | None) -> str:
 
 
 def _schema_problems(data: bytes) -> list[Problem]:
+    """What frictionless finds in the rows as the reader read them (see _value_problems)."""
     schema = Schema.from_descriptor(schema_descriptor())
     with system.use_context(trusted=True):
         # schema_sync: columns are matched by name, not position (a missing column is named)
@@ -153,27 +158,32 @@ def _schema_problems(data: bytes) -> list[Problem]:
     return problems
 
 
-def _value_problems(data: bytes, name: str) -> list[Problem]:
-    """SIRET keys and years, row by row (the schema only checks their shape)."""
-    text = decode_csv(data, name)
-    problems: list[Problem] = []
-    this_year = date.today().year
-    rows = csv.DictReader(io.StringIO(text), delimiter=csv_delimiter(text))
-    try:
-        for row_number, row in enumerate(rows, start=2):
-            values = {(k or "").strip().upper(): (v or "").strip() for k, v in row.items()}
-            siret = values.get("BGT_SIRET", "")
-            if siret and len(siret) == 14 and siret.isdigit() and not siret_checksum_ok(siret):
-                problems.append(Problem("SIRET", f"clé de contrôle du SIRET « {siret} » fausse.",
-                                        ERROR, row_number, "BGT_SIRET"))
-            year = values.get("BGT_ANNEE", "")
-            if year.isdigit() and not 2000 <= int(year) <= this_year + 1:
-                problems.append(Problem("année", f"exercice {year} hors de 2000–{this_year + 1}.",
-                                        ERROR, row_number, "BGT_ANNEE"))
-    except csv.Error as exc:
-        raise FormatError(f"CSV mal formé ({exc}).", source=name,
-                          where=f"ligne {rows.line_num + 1}") from exc
-    return problems
+def _value_problems(data: bytes, name: str) -> tuple[list[Problem], bytes]:
+    """Header, SIRET keys and years, row by row (the schema only checks their shape); and the
+    rows as the SCDL reader reads them, as a UTF-8 CSV with LF line ends, header names as the
+    schema spells them: frictionless checks exactly what the reader reads, whatever the
+    file's encoding and line ends, and a lower-case header is said once, not as 22 columns
+    « absentes »."""
+    columns, notes, rows = scdl_rows(data, name)
+    problems = [Problem("en-tête", note) for note in notes]
+    read = io.StringIO()
+    writer = csv.writer(read, lineterminator="\n")
+    writer.writerow(columns)
+    for row_number, values in rows:
+        writer.writerow(values.values())
+        siret = values.get("BGT_SIRET", "")
+        if is_siret(siret) and not siret_checksum_ok(siret):
+            problems.append(Problem("SIRET", f"clé de contrôle du SIRET « {siret} » fausse.",
+                                    ERROR, row_number, "BGT_SIRET"))
+        elif not siret.isascii():
+            problems.append(Problem("SIRET", f"SIRET « {siret} » : seuls les chiffres 0-9 "
+                                    "sont des chiffres.", ERROR, row_number, "BGT_SIRET"))
+        year = values.get("BGT_ANNEE", "")
+        if year and plausible_year(year) is None:
+            problems.append(Problem("année", f"exercice « {year} » hors de {FIRST_YEAR}–"
+                                    f"{last_plausible_year()} ou pas en chiffres 0-9.",
+                                    ERROR, row_number, "BGT_ANNEE"))
+    return problems, read.getvalue().encode("utf-8")
 
 
 def _voted_gap(section: pd.DataFrame) -> Decimal:
@@ -219,6 +229,10 @@ def budget_problems(documents: Iterable[BudgetDocument]) -> list[Problem]:
             if Decimal(a) != Decimal(b):
                 problems.append(Problem("opérations d'ordre", f"{label} : {left} en dépense "
                                         f"({a} €) ≠ {right} en recette ({b} €)."))
+        if document.duplicate_lines:
+            problems.append(Problem("lignes en double", f"{label} : {document.duplicate_lines} "
+                                    "ligne(s) identique(s) à une autre ligne, montants compris "
+                                    "(comptées chacune dans les totaux).", WARNING))
         unknown = lines.loc[~lines["nature_known"].astype(bool)]
         for row in unknown.itertuples():
             problems.append(Problem("nature inconnue", f"nature {row.nature_code} absente du "
@@ -229,15 +243,15 @@ def budget_problems(documents: Iterable[BudgetDocument]) -> list[Problem]:
 
 def validate_bytes(data: bytes, name: str) -> ValidationReport:
     report = ValidationReport(name)
-    if is_xml(data[:512]):
-        report.schema = "TOTEM (DocumentBudgetaire)"
-    else:
-        try:
-            refuse_binary(data[:512], name)
-            report.problems += _value_problems(data, name) + _schema_problems(data)
-        except BudgetError as exc:  # empty or unreadable: nothing more to check
-            report.problems.append(Problem("fichier", exc.french()))
-            return report
+    try:
+        if sniff(data[:MAX_HEADER_BYTES], len(data), name):
+            report.schema = "TOTEM (DocumentBudgetaire)"
+        else:
+            problems, read = _value_problems(data, name)
+            report.problems += problems + _schema_problems(read)
+    except BudgetError as exc:  # empty or unreadable: nothing more to check
+        report.problems.append(Problem("fichier", exc.french()))
+        return report
     try:
         documents = read_uploaded(data, name)
     except BudgetError as exc:
@@ -250,6 +264,7 @@ def validate_bytes(data: bytes, name: str) -> ValidationReport:
 
 def validate_file(path: Path) -> ValidationReport:
     try:
+        sniff(*read_head(path, path.name), path.name)  # before reading a huge file whole
         data = read_file(path)
     except FormatError as exc:
         report = ValidationReport(path.name)

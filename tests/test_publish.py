@@ -124,13 +124,16 @@ def _edit(data: bytes, row: int, column: str, value: str) -> bytes:
 def test_siret_key_year_and_unbalanced_budget_are_reported_with_their_line() -> None:
     data = scdl_csv_bytes(parsed(TOTEM / "crach_lotissement_BP_2022.xml").lines)
     data = _edit(data, 3, "BGT_SIRET", "21560046100086")
-    data = _edit(data, 4, "BGT_ANNEE", "1999")
     data = _edit(data, 5, "BGT_MTPREV", "999999.00")
-    report = validate_bytes(data, "faux.csv")
+    report = validate_bytes(_edit(data, 4, "BGT_ANNEE", "1999"), "faux.csv")
     assert not report.valid
     groups = report.grouped()
     assert [(p.row, p.column) for p in groups["SIRET"]] == [(3, "BGT_SIRET")]
     assert [(p.row, p.column) for p in groups["année"]] == [(4, "BGT_ANNEE")]
+    # the reader refuses the year too, so the budget is checked once it is corrected
+    [unread] = groups["fichier"]
+    assert "ligne 4, colonne BGT_ANNEE : exercice « 1999 » invalide" in unread.message
+    groups = validate_bytes(data, "faux.csv").grouped()
     assert any("déséquilibre" in p.message for p in groups["équilibre"])
 
 
