@@ -9,8 +9,9 @@ What is measured, on the embedded demo data (BUDGET_DATA_DIR unset), against one
   visit of that page since the server started (Streamlit's caches filled by earlier pages
   only), later rounds hit the server's caches as a returning visitor would;
 - widget change: in that context, one widget is changed `--changes` times, alternating
-  between two values (the first selectbox of the main area, else the first radio, button group
-  or toggle; then the sidebar's): time from the click that changes the value to the page
+  between two values (the main area's first selectbox, else radio, button group, toggle or
+  text input, typed then Enter; else one in the main area's other tabs; else the sidebar's;
+  never a button): time from the pointer going down on the new value (or Enter) to the page
   settled, pooled over rounds: median (min–max). The widget is found at run time, by its
   label, so pages others are editing are measured as they are; a page without one says so.
 Settled means: the app reports `data-test-script-state='notRunning'` after a rerun began, no
@@ -45,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from measure import Spread, machine, ratio
+from measure import Spread, load, machine, ratio
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 BASELINE = "bench-baseline"
+MAIN = "[data-testid='stMain']"
+SIDEBAR = "[data-testid='stSidebar']"
 QUIET_MS = 300
 TIMEOUT_MS = 60_000
 TARGETS_S = (1.0, 0.2)  # issue 11, issue 13
@@ -212,31 +215,49 @@ def label_of(widget: Locator) -> str:
 
 
 def find_widget(page: Page) -> tuple[str, Callable[[], None]] | None:
-    """The widget to change on this page, as (description, change-it-once)."""
-    for area in ("[data-testid='stMain']", "[data-testid='stSidebar']"):
-        for selectbox in page.locator(f"{area} [data-testid='stSelectbox']").all():
-            label = label_of(selectbox)
-            if not selectbox.is_visible() or selectbox.locator("input[disabled]").count():
-                continue
-            selectbox.click()
-            options = page.locator("[role='option']")
-            options.first.wait_for(timeout=5_000)
-            count = options.count()
-            page.keyboard.press("Escape")
-            if count >= 2:
-                return f"selectbox « {label} »", selectbox_changer(page, area, label)
-        for kind, item in (("stRadio", "label"), ("stButtonGroup", "button"),
-                           ("stCheckbox", "label")):
-            for widget in page.locator(f"{area} [data-testid='{kind}']").all():
-                label = label_of(widget)
-                if widget.is_visible() and widget.locator(item).count() >= (
-                        1 if kind == "stCheckbox" else 2):
-                    return f"{kind[2:].lower()} « {label} »", clicker(page, area, kind, item,
-                                                                      label)
-        for text in page.locator(f"{area} [data-testid='stTextInput']").all():
-            if text.is_visible() and not text.locator("input[disabled]").count():
-                label = label_of(text)
-                return f"text input « {label} »", typer(page, area, label)
+    """The widget to change on this page, as (description, change-it-once): the main area's
+    first, else one in the main area's other tabs, else the sidebar's. Buttons are never
+    clicked (« Actualiser » starts a sync over the network)."""
+    found = widget_in(page, MAIN)
+    if found:
+        return found
+    for tab in page.locator(f"{MAIN} [role='tab']").all():
+        if tab.is_visible() and tab.get_attribute("aria-selected") != "true":
+            name = tab.inner_text().strip()
+            tab.click()
+            page.wait_for_timeout(200)
+            found = widget_in(page, MAIN)
+            if found:
+                return f"{found[0]} (onglet « {name} »)", found[1]
+    return widget_in(page, SIDEBAR)
+
+
+def widget_in(page: Page, area: str) -> tuple[str, Callable[[], None]] | None:
+    """The first visible, enabled selectbox (two options at least), else radio, button group,
+    toggle or checkbox, else text input of `area`."""
+    for selectbox in page.locator(f"{area} [data-testid='stSelectbox']").all():
+        label = label_of(selectbox)
+        if not selectbox.is_visible() or selectbox.locator("input[disabled]").count():
+            continue
+        selectbox.click()
+        options = page.locator("[role='option']")
+        options.first.wait_for(timeout=5_000)
+        count = options.count()
+        page.keyboard.press("Escape")
+        if count >= 2:
+            return f"selectbox « {label} »", selectbox_changer(page, area, label)
+    for kind, item in (("stRadio", "label"), ("stButtonGroup", "button"),
+                       ("stCheckbox", "label")):
+        for widget in page.locator(f"{area} [data-testid='{kind}']").all():
+            label = label_of(widget)
+            if widget.is_visible() and widget.locator(item).count() >= (
+                    1 if kind == "stCheckbox" else 2):
+                return f"{kind[2:].lower()} « {label} »", clicker(page, area, kind, item,
+                                                                  label)
+    for text in page.locator(f"{area} [data-testid='stTextInput']").all():
+        if text.is_visible() and not text.locator("input[disabled]").count():
+            label = label_of(text)
+            return f"text input « {label} »", typer(page, area, label)
     return None
 
 
@@ -366,7 +387,7 @@ def main() -> None:
               f"{verdict(change.median) if change.count else 'n/a'} |")
         for problem in dict.fromkeys(result.problems):
             print(f"  {spec.url_path}: {problem}")
-    print(f"streamlit server peak RSS (VmHWM): {server_peak:.0f} MiB")
+    print(f"streamlit server peak RSS (VmHWM): {server_peak:.0f} MiB; {load()} at the end")
 
 
 if __name__ == "__main__":

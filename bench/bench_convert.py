@@ -1,6 +1,6 @@
 """TOTEM → SCDL conversion, whole process: `python -m budget_core convert` against yatotem2scdl.
 
-Run: python bench/bench_convert.py [--repeat 3] [--synthetic-mb 20] [--venv /tmp/yatotem-venv]
+Run: python bench/bench_convert.py [--repeat 3] [--synthetic-mb 10] [--venv /tmp/yatotem-venv]
      [--plans DIR] [--only Montreuil]
 
 What is compared. Every real document of tests/fixtures/totem (19 TOTEM files, 23 kB to
@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import Run, Spread, machine, ratio, require_gnu_time, run_measured
+from measure import Run, Spread, load, machine, ratio, require_gnu_time, run_measured
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "totem"
@@ -154,8 +154,8 @@ def startup_costs(reference: Path, repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeat", type=int, default=3, help="rounds per file (default 3)")
-    parser.add_argument("--synthetic-mb", type=int, default=20,
-                        help="size of the synthetic document, 0 for none (default 20)")
+    parser.add_argument("--synthetic-mb", type=int, default=10,
+                        help="size of the synthetic document, 0 for none (default 10)")
     parser.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "yatotem-venv",
                         help="the reference's venv (created if missing)")
     parser.add_argument("--plans", type=Path,
@@ -214,6 +214,7 @@ def main() -> None:
             reached = sum(v >= 5 for v in values)
             print(f"  {command:<9} {spread.text(digits=2)}×  — ≥ 5× on {reached} of "
                   f"{len(values)} documents")
+        print(f"{load()} at the end")
 
 
 if __name__ == "__main__":

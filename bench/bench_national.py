@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from measure import Spread, machine, ratio, require_gnu_time, run_measured
+from measure import Spread, load, machine, ratio, require_gnu_time, run_measured
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -204,8 +204,9 @@ def main() -> None:
               f"{args.agregats} agrégats) in {len(files)} yearly exports "
               f"({sum(f.stat().st_size for f in files) / 1e9:.2f} GB) in "
               f"{time.perf_counter() - started:.0f} s")
-        load, load_peak = phase("load", folder, [], 0)
-        print(f"load/convert (fresh process): {load['seconds']:.1f} s, peak {load_peak:.0f} MiB")
+        loaded, load_peak = phase("load", folder, [], 0)
+        print(f"load/convert (fresh process): {loaded['seconds']:.1f} s, "
+              f"peak {load_peak:.0f} MiB")
         sirens = [str(s) for s in pd.read_parquet(
             folder / "national" / LEVEL, columns=["siren"])["siren"].drop_duplicates()
             .sample(args.entities, random_state=1)]
@@ -238,6 +239,7 @@ def main() -> None:
                   f"{Spread.of(peaks[name]).median:.0f} | {'yes' if same else 'NO'} |")
         print(f"app median {app_median * 1000:.0f} ms: target < 150 ms "
               f"{'met' if app_median < 0.150 else 'NOT met'} at {rows:,} rows")
+        print(f"{load()} at the end")
 
 
 if __name__ == "__main__":

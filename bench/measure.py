@@ -83,7 +83,7 @@ class Spread:
     def text(self, scale: float = 1.0, digits: int = 2) -> str:
         """`median (min–max)`, values multiplied by `scale` (1000 for ms)."""
         if not self.count:
-            return "failed"
+            return "n/a"
         return (f"{self.median * scale:.{digits}f} ({self.low * scale:.{digits}f}–"
                 f"{self.high * scale:.{digits}f})")
 
@@ -105,5 +105,9 @@ def machine() -> str:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    return f"{model}, {os.cpu_count()} cores, load average {load}"
+    return f"{model}, {os.cpu_count()} cores, {load()}"
+
+
+def load() -> str:
+    """The load averages: other processes sharing the cores make every figure noisier."""
+    return "load average " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
