@@ -40,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,7 @@ def placement(rows: pd.DataFrame, siren: str) -> pd.DataFrame:
     peers = rows.merge(mine.rename(columns={"per_inhabitant": "value"}), on=["year", "strate"])
     peers["above"] = peers["per_inhabitant"] > peers["value"]
     grouped = peers.groupby("year")
-    quartiles = grouped["per_inhabitant"].quantile([0.25, 0.5, 0.75]).unstack()
+    quartiles = grouped["per_inhabitant"].quantile(np.array([0.25, 0.5, 0.75])).unstack()
     return pd.DataFrame({
         "value": grouped["value"].first(), "median": quartiles[0.5], "q1": quartiles[0.25],
         "q3": quartiles[0.75], "peers": grouped["per_inhabitant"].count(),
@@ -167,7 +168,8 @@ def run_phase(name: str, folder: Path, sirens: list[str], limit: int) -> None:
     print(json.dumps({"first": timings[0], "later": timings[1:], "answer": answer_rows}))
 
 
-def phase(name: str, folder: Path, sirens: list[str], limit: int) -> tuple[dict, float]:
+def phase(name: str, folder: Path, sirens: list[str], limit: int
+          ) -> tuple[dict[str, Any], float]:
     """Run one phase in a fresh process: (its JSON, its peak MiB from GNU time)."""
     run = run_measured([sys.executable, __file__, "--phase", name, str(folder),
                         "--sirens", ",".join(sirens), "--limit", str(limit)], cwd=ROOT)
@@ -213,7 +215,7 @@ def main() -> None:
         first: dict[str, list[float]] = {p: [] for p in PATHS}
         later: dict[str, list[float]] = {p: [] for p in PATHS}
         peaks: dict[str, list[float]] = {p: [] for p in PATHS}
-        answers: dict[str, list] = {}
+        answers: dict[str, list[list[float]]] = {}
         for round_number in range(args.rounds):
             order = PATHS[round_number % len(PATHS):] + PATHS[:round_number % len(PATHS)]
             for name in order:
