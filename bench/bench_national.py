@@ -1,7 +1,8 @@
 """National comparison (« Se comparer »): the app's DuckDB query against three pandas paths.
 
 Run: python bench/bench_national.py [--rows 2000000] [--rounds 3] [--entities 8]
-     full scale: python bench/bench_national.py --rows 22700000   (about 20 minutes, 16 GB RAM)
+     full scale: python bench/bench_national.py --rows 22700000 [--paths app,pandas-best]
+     (every commune of France; the naive path alone then needs about 16 GB of RAM)
 
 1. A generator writes one CSV export per year in the real OFGL layout (label headers, `;`,
    UTF-8 with BOM) with real communes (INSEE code, SIREN, population) and the real agrégat
@@ -188,6 +189,9 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=13)
     parser.add_argument("--agregats", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3, help="processes per path (default 3)")
+    parser.add_argument("--paths", default=",".join(PATHS),
+                        help="paths to measure, comma-separated (the app is always measured; "
+                             "at full scale pandas-naive needs about 16 GB)")
     parser.add_argument("--entities", type=int, default=8,
                         help="filter changes per process (default 8; the naive path does 3)")
     args = parser.parse_args()
@@ -195,6 +199,7 @@ def main() -> None:
         run_phase(args.phase[0], Path(args.phase[1]), args.sirens.split(","), args.limit)
         return
     require_gnu_time()
+    paths = tuple(p for p in PATHS if p == "app" or p in args.paths.split(","))
     communes = max(1, args.rows // (args.years * args.agregats))
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -212,12 +217,12 @@ def main() -> None:
         sirens = [str(s) for s in pd.read_parquet(
             folder / "national" / LEVEL, columns=["siren"])["siren"].drop_duplicates()
             .sample(args.entities, random_state=1)]
-        first: dict[str, list[float]] = {p: [] for p in PATHS}
-        later: dict[str, list[float]] = {p: [] for p in PATHS}
-        peaks: dict[str, list[float]] = {p: [] for p in PATHS}
+        first: dict[str, list[float]] = {p: [] for p in paths}
+        later: dict[str, list[float]] = {p: [] for p in paths}
+        peaks: dict[str, list[float]] = {p: [] for p in paths}
         answers: dict[str, list[list[float]]] = {}
         for round_number in range(args.rounds):
-            order = PATHS[round_number % len(PATHS):] + PATHS[:round_number % len(PATHS)]
+            order = paths[round_number % len(paths):] + paths[:round_number % len(paths)]
             for name in order:
                 limit = min(3, args.entities) if name == "pandas-naive" else args.entities
                 result, peak = phase(name, folder, sirens, limit)
@@ -231,7 +236,7 @@ def main() -> None:
         print("| path | first change ms | later changes ms | changes | × app | peak MiB | "
               "same answer |")
         print("|---|---|---|---|---|---|---|")
-        for name in PATHS:
+        for name in paths:
             same = np.allclose(np.array(answers[name]), np.array(answers["app"]), rtol=1e-6,
                                equal_nan=True)
             spread = Spread.of(later[name])
