@@ -1,6 +1,6 @@
 """Every page of the app in headless Chromium: first render and widget-change latency.
 
-Run: python bench/bench_app.py [--rounds 3] [--changes 4] [--only explorer]
+Run: python bench/bench_app.py [--rounds 3] [--changes 3] [--only explorer]
 
 What is measured, on the embedded demo data (BUDGET_DATA_DIR unset), against one
 `streamlit run` server on 127.0.0.1, with Debian's Chromium (Playwright, 1440×900):
@@ -48,6 +48,7 @@ from pathlib import Path
 import requests
 from measure import Spread, load, machine, ratio
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -57,7 +58,7 @@ BASELINE = "bench-baseline"
 MAIN = "[data-testid='stMain']"
 SIDEBAR = "[data-testid='stSidebar']"
 QUIET_MS = 300
-TIMEOUT_MS = 60_000
+TIMEOUT_MS = 30_000
 TARGETS_S = (1.0, 0.2)  # issue 11, issue 13
 
 ENTRY = f'''"""Benchmark entry (bench/bench_app.py): app.py unchanged, plus a baseline page."""
@@ -85,11 +86,11 @@ st.write(f"Choisi : {choice}")
 
 # Records, in the page's own clock, every change of the script state and the last DOM change.
 OBSERVER = """
-window.__bench = {states: [], lastMutation: performance.now(), input: 0};
-// The change starts when the user's pointer goes down on the widget (event time).
-document.addEventListener('pointerdown', (e) => { window.__bench.input = e.timeStamp; }, true);
+window.__bench = {states: [], lastMutation: performance.now(), inputs: []};
+// A change starts when the user's pointer goes down on the widget, or Enter (event time).
+document.addEventListener('pointerdown', (e) => window.__bench.inputs.push(e.timeStamp), true);
 document.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter') window.__bench.input = e.timeStamp;
+  if (e.key === 'Enter') window.__bench.inputs.push(e.timeStamp);
 }, true);
 new MutationObserver((records) => {
   const now = performance.now();
@@ -112,6 +113,15 @@ SETTLED = """([since, quiet]) => {
     && !document.querySelector("[data-testid='stSpinner']")
     && performance.now() - b.lastMutation > quiet;
 }"""
+# The input that started the first rerun after `mark`: the last pointer-down or Enter before it.
+STARTED_BY = """(mark) => {
+  const b = window.__bench;
+  const run = b.states.find(([t, before, after]) => t >= mark &&
+                            (before === 'running' || after === 'running'));
+  if (!run) return false;
+  const inputs = b.inputs.filter((t) => t >= mark && t <= run[0]);
+  return inputs.length ? inputs[inputs.length - 1] : -1;
+}"""
 FINISHED = """(since) => {
   const b = window.__bench;
   const done = b.states.filter(([t, before, after]) => t >= since && after === 'notRunning');
@@ -133,6 +143,7 @@ class Result:
     change: list[float] = field(default_factory=list)
     change_script: list[float] = field(default_factory=list)
     widget: str = ""
+    rounds_without_widget: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -273,11 +284,13 @@ def selectbox_changer(page: Page, area: str, label: str) -> Callable[[], None]:
     """Alternates between the first two options: A → B, B → A."""
     def change() -> None:
         box = by_label(page, area, "stSelectbox", label)
-        box.click()
         options = page.locator("[role='option']")
+        options.first.wait_for(state="detached", timeout=5_000)  # last list closed
+        current = box.locator("input").first.input_value()  # read closed: open, it filters
+        box.click()
         options.first.wait_for(timeout=5_000)
-        first_selected = options.first.get_attribute("aria-selected") == "true"
-        target = options.nth(1) if first_selected else options.first
+        target = options.nth(1) if options.first.inner_text().strip() == current \
+            else options.first
         target.click()
     return change
 
@@ -321,13 +334,21 @@ def measure_page(browser: Browser, url: str, changes: int, result: Result) -> No
             result.problems.append("exception shown on the page")
         found = find_widget(page)
         if found is None:
-            result.widget = "no widget"
+            result.rounds_without_widget += 1
             return
         result.widget, change = found
         wait_settled(page, 0.0)  # opening the dropdown to count options must be over
         for _ in range(changes):
+            mark = page.evaluate("performance.now()")
             change()
-            since = page.evaluate("window.__bench.input")
+            try:
+                since = page.wait_for_function(STARTED_BY, arg=mark, timeout=5_000).json_value()
+            except PlaywrightTimeoutError:
+                result.problems.append("a click started no rerun within 5 s (not counted)")
+                continue
+            if since < 0:
+                result.problems.append("a rerun started without input (not counted)")
+                continue
             end, script = wait_settled(page, since)
             result.change.append((end - since) / 1000)
             result.change_script.append((script - since) / 1000)
@@ -342,7 +363,7 @@ def verdict(seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=3, help="new contexts per page")
-    parser.add_argument("--changes", type=int, default=4, help="widget changes per round")
+    parser.add_argument("--changes", type=int, default=3, help="widget changes per round")
     parser.add_argument("--only", default="", help="only pages whose url_path contains this")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
@@ -381,10 +402,12 @@ def main() -> None:
         first = f"{result.first[0]:.2f}" if result.first else "failed"
         print(f"| {spec.url_path} | {first} | {later.text()} | "
               f"{ratio(later.median, Spread.of(base.first[1:]).median)} | "
-              f"{result.widget or '?'} | {change.text(digits=3)} | "
+              f"{result.widget or 'no widget'} | {change.text(digits=3)} | "
               f"{Spread.of(result.change_script).text(digits=3)} | "
               f"{ratio(change.median, base_change)} | {change.count} | "
               f"{verdict(change.median) if change.count else 'n/a'} |")
+        if result.widget and result.rounds_without_widget:
+            result.problems.append(f"no widget found in {result.rounds_without_widget} round(s)")
         for problem in dict.fromkeys(result.problems):
             print(f"  {spec.url_path}: {problem}")
     print(f"streamlit server peak RSS (VmHWM): {server_peak:.0f} MiB; {load()} at the end")
