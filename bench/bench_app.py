@@ -5,19 +5,23 @@ Run: python bench/bench_app.py [--rounds 3] [--changes 3] [--only explorer]
 What is measured, on the embedded demo data (BUDGET_DATA_DIR unset), against one
 `streamlit run` server on 127.0.0.1, with Debian's Chromium (Playwright, 1440×900):
 - first render: a new browser context (no cookie, no cache, a new Streamlit session) opens the
-  page's URL; time from navigation start to the page settled. The first round is the first
-  visit of that page since the server started (Streamlit's caches filled by earlier pages
-  only), later rounds hit the server's caches as a returning visitor would;
+  page's URL; time from navigation start to the page settled. « cold server »: on a server
+  started for that page alone (nothing imported, no Streamlit cache: the first visitor after a
+  deploy; `--no-cold` skips it); « 1st visit »: the first visit of that page on the shared
+  server (caches filled by the pages visited before it only); « next visits »: later rounds,
+  which hit the server's caches as a returning visitor would;
 - widget change: in that context, one widget is changed `--changes` times, alternating
   between two values (the main area's first selectbox, else radio, button group, toggle or
   text input, typed then Enter; else one in the main area's other tabs; else the sidebar's;
   never a button): time from the pointer going down on the new value (or Enter) to the page
   settled, pooled over rounds: median (min–max). The widget is found at run time, by its
   label, so pages others are editing are measured as they are; a page without one says so.
-Settled means: the app reports `data-test-script-state='notRunning'` after a rerun began, no
-`stSpinner` is shown, and the DOM has not changed for 300 ms (charts drawn after the script
-ended count; the quiet window itself does not). The time of the last DOM change is the end.
-The column « script » is when the app reported notRunning: the rest is the browser drawing.
+Settled means: a rerun began after the input (the app's `data-test-script-state` went through
+`running`, or a message came from the server: a very fast rerun may never show « running »),
+the app reports `notRunning`, no `stSpinner` is shown, and neither the DOM nor the server has
+changed anything for 300 ms (charts drawn after the script ended count; the quiet window
+itself does not). The end is the last DOM change. The column « script » is the last sign of
+the script's run (finished state or last message from the server): the rest is drawing.
 
 Pages are read from app.py's `st.Page(..., url_path=...)` calls, so pages added later are
 measured too. The baseline is a trivial page (one selectbox, one line of text) added to the
@@ -47,7 +51,7 @@ from pathlib import Path
 
 import requests
 from measure import Spread, load, machine, ratio
-from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,48 +88,68 @@ choice = st.selectbox("Choix", ["un", "deux", "trois"])
 st.write(f"Choisi : {choice}")
 '''
 
-# Records, in the page's own clock, every change of the script state and the last DOM change.
+# Records, in the page's own clock: inputs, script-state changes, messages from the server and
+# the last DOM change. A very fast rerun may never show « running » in the DOM (React batches
+# it), so a message from the server after the input also counts as the rerun having begun.
 OBSERVER = """
-window.__bench = {states: [], lastMutation: performance.now(), inputs: []};
+const bench = {states: [], messages: [], inputs: [], lastMutation: performance.now()};
+window.__bench = bench;
 // A change starts when the user's pointer goes down on the widget, or Enter (event time).
-document.addEventListener('pointerdown', (e) => window.__bench.inputs.push(e.timeStamp), true);
+document.addEventListener('pointerdown', (e) => bench.inputs.push(e.timeStamp), true);
 document.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter') window.__bench.inputs.push(e.timeStamp);
+  if (e.key === 'Enter') bench.inputs.push(e.timeStamp);
 }, true);
+const NativeSocket = window.WebSocket;
+window.WebSocket = class extends NativeSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', () => bench.messages.push(performance.now()));
+  }
+};
+bench.evidence = (since, strict) => {  // when the first run after `since` showed, or null
+  const run = bench.states.find(([t, before, after]) => t >= since &&
+                                (before === 'running' || after === 'running'));
+  // A page load exchanges messages before its script runs: there, only « running » counts.
+  const message = strict ? undefined : bench.messages.find((t) => t >= since);
+  const times = [run ? run[0] : null, message ?? null].filter((t) => t !== null);
+  return times.length ? Math.min(...times) : null;
+};
+bench.scriptEnd = (since) => {  // the last sign of the script's run: finished or a message
+  const done = bench.states.filter(([t, , after]) => t >= since && after === 'notRunning');
+  return Math.max(done.length ? done[done.length - 1][0] : since,
+                  bench.messages.length ? bench.messages[bench.messages.length - 1] : since);
+};
 new MutationObserver((records) => {
   const now = performance.now();
-  window.__bench.lastMutation = now;
+  bench.lastMutation = now;
   for (const r of records) {
     if (r.type === 'attributes' && r.attributeName === 'data-test-script-state') {
-      window.__bench.states.push([now, r.oldValue, r.target.getAttribute(r.attributeName)]);
+      bench.states.push([now, r.oldValue, r.target.getAttribute(r.attributeName)]);
     }
   }
 }).observe(document, {subtree: true, childList: true, attributes: true,
                       characterData: true, attributeOldValue: true});
 """
-SETTLED = """([since, quiet]) => {
+SETTLED = """([since, quiet, strict]) => {
   const b = window.__bench;
   const app = document.querySelector("[data-testid='stApp']");
-  if (!b || !app) return false;
-  const ran = b.states.some(([t, before, after]) => t >= since &&
-                            (before === 'running' || after === 'running'));
-  return ran && app.getAttribute('data-test-script-state') === 'notRunning'
+  if (!b || !app || b.evidence(since, strict) === null) return false;
+  return app.getAttribute('data-test-script-state') === 'notRunning'
     && !document.querySelector("[data-testid='stSpinner']")
-    && performance.now() - b.lastMutation > quiet;
+    && performance.now() - Math.max(b.lastMutation, b.scriptEnd(since)) > quiet;
 }"""
 # The input that started the first rerun after `mark`: the last pointer-down or Enter before it.
 STARTED_BY = """(mark) => {
   const b = window.__bench;
-  const run = b.states.find(([t, before, after]) => t >= mark &&
-                            (before === 'running' || after === 'running'));
-  if (!run) return false;
-  const inputs = b.inputs.filter((t) => t >= mark && t <= run[0]);
+  const shown = b.evidence(mark, false);
+  if (shown === null) return false;
+  const inputs = b.inputs.filter((t) => t >= mark && t <= shown);
   return inputs.length ? inputs[inputs.length - 1] : -1;
 }"""
 FINISHED = """(since) => {
   const b = window.__bench;
-  const done = b.states.filter(([t, before, after]) => t >= since && after === 'notRunning');
-  return [b.lastMutation, done.length ? done[done.length - 1][0] : b.lastMutation];
+  const script = b.scriptEnd(since);
+  return [Math.max(b.lastMutation, script), script];
 }"""
 
 
@@ -139,7 +163,7 @@ class PageSpec:
 @dataclass
 class Result:
     first: list[float] = field(default_factory=list)
-    first_script: list[float] = field(default_factory=list)
+    cold: float = float("nan")
     change: list[float] = field(default_factory=list)
     change_script: list[float] = field(default_factory=list)
     widget: str = ""
@@ -213,11 +237,13 @@ def peak_mib(pid: int) -> float:
     return float("nan")
 
 
-def wait_settled(page: Page, since: float) -> tuple[float, float]:
-    """Wait until settled; (end of the last DOM change, notRunning) in the page's clock."""
-    page.wait_for_function(SETTLED, arg=[since, QUIET_MS], timeout=TIMEOUT_MS, polling=20)
-    last_mutation, finished = page.evaluate(FINISHED, since)
-    return max(last_mutation, finished), finished
+def wait_settled(page: Page, since: float, *, load: bool = False) -> tuple[float, float]:
+    """Wait until settled; (end of the last DOM change, end of the script) in the page's
+    clock. `load`: a page load, whose run must show « running »."""
+    page.wait_for_function(SETTLED, arg=[since, QUIET_MS, load], timeout=TIMEOUT_MS,
+                           polling=20)
+    end, finished = page.evaluate(FINISHED, since)
+    return end, finished
 
 
 def label_of(widget: Locator) -> str:
@@ -320,18 +346,37 @@ def typer(page: Page, area: str, label: str) -> Callable[[], None]:
     return change
 
 
-def measure_page(browser: Browser, url: str, changes: int, result: Result) -> None:
-    """One round on one page: first render in a new context, then `changes` changes."""
+def open_page(browser: Browser, url: str, result: Result) -> tuple[BrowserContext, Page, float]:
+    """A new context (no cookie, no cache: a new session) opening `url`; seconds from
+    navigation start to the page settled."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     context.add_init_script(OBSERVER)
+    page = context.new_page()
+    page.goto(url, wait_until="commit")
+    end, _ = wait_settled(page, 0.0, load=True)
+    if page.locator("[data-testid='stException']").count():
+        result.problems.append("exception shown on the page")
+    return context, page, end / 1000
+
+
+def cold_render(browser: Browser, folder: Path, spec: PageSpec, result: Result) -> None:
+    """First render of `spec` on a server started for it alone: nothing imported or cached."""
+    folder.mkdir()
+    with server(folder) as (url, _):
+        context, _, seconds = open_page(browser, address(url, spec), result)
+        context.close()
+    result.cold = seconds
+
+
+def address(url: str, spec: PageSpec) -> str:
+    return f"{url}/" if spec.default else f"{url}/{spec.url_path}"
+
+
+def measure_page(browser: Browser, url: str, changes: int, result: Result) -> None:
+    """One round on one page: first render in a new context, then `changes` changes."""
+    context, page, seconds = open_page(browser, url, result)
     try:
-        page = context.new_page()
-        page.goto(url, wait_until="commit")
-        end, script = wait_settled(page, 0.0)
-        result.first.append(end / 1000)
-        result.first_script.append(script / 1000)
-        if page.locator("[data-testid='stException']").count():
-            result.problems.append("exception shown on the page")
+        result.first.append(seconds)
         found = find_widget(page)
         if found is None:
             result.rounds_without_widget += 1
@@ -365,6 +410,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="new contexts per page")
     parser.add_argument("--changes", type=int, default=3, help="widget changes per round")
     parser.add_argument("--only", default="", help="only pages whose url_path contains this")
+    parser.add_argument("--no-cold", action="store_true",
+                        help="skip the first render on a server started for each page")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is needed (apt-get install -y chromium)")
@@ -374,33 +421,50 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"pages from app.py: {', '.join(s.url_path for s in specs[1:])}; "
           f"{args.rounds} rounds × {args.changes} changes, order rotated each round")
-    with tempfile.TemporaryDirectory() as tmp, server(Path(tmp)) as (url, pid), \
-            sync_playwright() as playwright:
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for round_number in range(args.rounds):
-            shift = round_number % len(specs)
-            for spec in [*specs[shift:], *specs[:shift]]:
-                address = f"{url}/" if spec.default else f"{url}/{spec.url_path}"
-                try:
-                    measure_page(browser, address, args.changes, results[spec.url_path])
-                except Exception as exc:  # a page being edited by others must not stop us
-                    results[spec.url_path].problems.append(
-                        f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+        for number, spec in enumerate([] if args.no_cold else specs):
+            try:
+                cold_render(browser, Path(tmp) / f"cold-{number}", spec, results[spec.url_path])
+            except Exception as exc:
+                results[spec.url_path].problems.append(f"cold: {type(exc).__name__}")
+        shared = Path(tmp) / "shared"
+        shared.mkdir()
+        with server(shared) as (url, pid):
+            measure_rounds(browser, url, specs, results, args.rounds, args.changes)
+            server_peak = peak_mib(pid)
         browser.close()
-        server_peak = peak_mib(pid)
+    report(specs, results, server_peak)
+
+
+def measure_rounds(browser: Browser, url: str, specs: list[PageSpec],
+                   results: dict[str, Result], rounds: int, changes: int) -> None:
+    """Every page, `rounds` times in rotated order, on one server."""
+    for round_number in range(rounds):
+        shift = round_number % len(specs)
+        for spec in [*specs[shift:], *specs[:shift]]:
+            try:
+                measure_page(browser, address(url, spec), changes, results[spec.url_path])
+            except Exception as exc:  # a page being edited by others must not stop us
+                results[spec.url_path].problems.append(
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+
+
+def report(specs: list[PageSpec], results: dict[str, Result], server_peak: float) -> None:
     base = results[BASELINE]
     base_change = Spread.of(base.change).median
     print("\nseconds: median (min–max); « × base »: page median / baseline median; targets: "
           "change < 1 s (issue 11) / < 200 ms (issue 13)")
-    print("| page | first render: 1st visit | next visits | × base | widget changed | "
-          "change | script | × base | changes | < 1 s / < 0.2 s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| page | first render: cold server | 1st visit | next visits | × base | "
+          "widget changed | change | script | × base | changes | < 1 s / < 0.2 s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for spec in specs:
         result = results[spec.url_path]
         later = Spread.of(result.first[1:])
         change = Spread.of(result.change)
         first = f"{result.first[0]:.2f}" if result.first else "failed"
-        print(f"| {spec.url_path} | {first} | {later.text()} | "
+        cold = f"{result.cold:.2f}" if result.cold == result.cold else "n/a"
+        print(f"| {spec.url_path} | {cold} | {first} | {later.text()} | "
               f"{ratio(later.median, Spread.of(base.first[1:]).median)} | "
               f"{result.widget or 'no widget'} | {change.text(digits=3)} | "
               f"{Spread.of(result.change_script).text(digits=3)} | "
