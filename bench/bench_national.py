@@ -207,7 +207,8 @@ def main() -> None:
         started = time.perf_counter()
         files = generate(folder, communes, args.years, args.agregats)
         rows = sum(1 for f in files for _ in f.open("rb")) - len(files)
-        print(f"generated {rows:,} rows ({communes:,} communes × {args.years} years × "
+        print(f"generated {rows:,} rows ({rows // (args.years * args.agregats):,} communes × "
+              f"{args.years} years × "
               f"{args.agregats} agrégats) in {len(files)} yearly exports "
               f"({sum(f.stat().st_size for f in files) / 1e9:.2f} GB) in "
               f"{time.perf_counter() - started:.0f} s")
