@@ -1,9 +1,10 @@
 """Every page of the app in headless Chromium: first render and widget-change latency.
 
-Run: python bench/bench_app.py [--rounds 3] [--changes 3] [--only explorer]
+Run: python bench/bench_app.py [--rounds 3] [--changes 3] [--only explorer] [--no-cold]
 
-What is measured, on the embedded demo data (BUDGET_DATA_DIR unset), against one
-`streamlit run` server on 127.0.0.1, with Debian's Chromium (Playwright, 1440×900):
+What is measured, on the embedded demo data (BUDGET_DATA_DIR unset), against `streamlit run`
+on 127.0.0.1 (one shared server, plus one per page for the cold render), with Debian's
+Chromium (Playwright, 1440×900):
 - first render: a new browser context (no cookie, no cache, a new Streamlit session) opens the
   page's URL; time from navigation start to the page settled. « cold server »: on a server
   started for that page alone (nothing imported, no Streamlit cache: the first visitor after a
@@ -30,8 +31,8 @@ interleaved with the pages (order rotated each round): what Streamlit itself cos
 load and a rerun on this machine. A thin entry script (written to a temporary folder, with
 `app_pages` linked into it) runs app.py unchanged, with `st.navigation` given the baseline
 page in addition. Targets printed beside the figures: a widget change under 1 s (issue 11) and
-under 200 ms (issue 13). Peak memory of the server process (its own VmHWM) is printed at the
-end. The script exits 0; a page that fails is reported as such.
+under 200 ms (issue 13). Peak memory of the shared server process (its own VmHWM) is printed
+at the end. The script exits 0 once the server is up; a page that fails is reported as such.
 """
 
 from __future__ import annotations
