@@ -6,7 +6,7 @@ Run: python bench/bench_convert.py [--repeat 3] [--synthetic-mb 20] [--venv /tmp
 What is compared. Every real document of tests/fixtures/totem (19 TOTEM files, 23 kB to
 3.9 MB) and, with `--synthetic-mb N`, one synthetic document made here by repeating the real
 LigneBudget elements of Montreuil CA 2022 until it weighs N MB (`--only synthetic` runs it
-alone; the reference needs over 2 minutes and 1 GiB at 20 MB on 2 shared cores):
+alone; at 23 MB the reference took 1 to 2.5 minutes and 1.1 GiB per run here):
 - ours: `python -m budget_core convert IN.xml -o OUT.csv` (the app's environment, this
   checkout), and `inspect IN.xml`, `validate IN.xml` on the same file;
 - the reference: `yatotem2scdl budget IN.xml --plans-de-comptes DIR > OUT.csv`, the CLI of
