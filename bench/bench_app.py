@@ -1,56 +1,481 @@
-"""First render of each page on the demo data, against an empty Streamlit page, same run.
+"""Every page of the app in headless Chromium: first render and widget-change latency.
 
-Run: python bench/bench_app.py
+Run: python bench/bench_app.py [--rounds 3] [--changes 3] [--only explorer] [--no-cold]
 
-Each page is rendered in a fresh AppTest (cold Streamlit caches, as for a new visitor of a
-freshly started server); the baseline is a one-line Streamlit script rendered the same way.
-Target from the dashboard issue: the first page renders in under 3 s on the demo data.
+What is measured, on the embedded demo data (BUDGET_DATA_DIR unset), against `streamlit run`
+on 127.0.0.1 (one shared server, plus one per page for the cold render), with Debian's
+Chromium (Playwright, 1440×900):
+- first render: a new browser context (no cookie, no cache, a new Streamlit session) opens the
+  page's URL; time from navigation start to the page settled. « cold server »: on a server
+  started for that page alone (nothing imported, no Streamlit cache: the first visitor after a
+  deploy; `--no-cold` skips it); « 1st visit »: the first visit of that page on the shared
+  server (caches filled by the pages visited before it only); « next visits »: later rounds,
+  which hit the server's caches as a returning visitor would;
+- widget change: in that context, one widget is changed `--changes` times, alternating
+  between two values (the main area's first selectbox, else radio, button group, toggle or
+  text input, typed then Enter; else one in the main area's other tabs; else the sidebar's;
+  never a button): time from the pointer going down on the new value (or Enter) to the page
+  settled, pooled over rounds: median (min–max). The widget is found at run time, by its
+  label, so pages others are editing are measured as they are; a page without one says so.
+Settled means: a rerun began after the input (the app's `data-test-script-state` went through
+`running`, or a message came from the server: a very fast rerun may never show « running »),
+the app reports `notRunning`, no `stSpinner` is shown, and neither the DOM nor the server has
+changed anything for 300 ms (charts drawn after the script ended count; the quiet window
+itself does not). The end is the last DOM change. The column « script » is the last sign of
+the script's run (finished state or last message from the server): the rest is drawing.
+
+Pages are read from app.py's `st.Page(..., url_path=...)` calls, so pages added later are
+measured too. The baseline is a trivial page (one selectbox, one line of text) added to the
+same navigation, served by the same server, measured by the same code in the same rounds,
+interleaved with the pages (order rotated each round): what Streamlit itself costs for a page
+load and a rerun on this machine. A thin entry script (written to a temporary folder, with
+`app_pages` linked into it) runs app.py unchanged, with `st.navigation` given the baseline
+page in addition. Targets printed beside the figures: a widget change under 1 s (issue 11) and
+under 200 ms (issue 13). Peak memory of the shared server process (its own VmHWM) is printed
+at the end. The script exits 0 once the server is up; a page that fails is reported as such.
 """
 
 from __future__ import annotations
 
+import argparse
+import ast
 import os
-import statistics
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
+import requests
+from measure import Spread, load, machine, ratio
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ("accueil", "explorer", "comprendre", "comparer", "evolution", "execution", "donnees")
-REPEAT = 3
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+BASELINE = "bench-baseline"
+MAIN = "[data-testid='stMain']"
+SIDEBAR = "[data-testid='stSidebar']"
+QUIET_MS = 300
+TIMEOUT_MS = 30_000
+TARGETS_S = (1.0, 0.2)  # issue 11, issue 13
+
+ENTRY = f'''"""Benchmark entry (bench/bench_app.py): app.py unchanged, plus a baseline page."""
+from pathlib import Path
+
+import streamlit as st
+
+if not getattr(st.navigation, "bench_baseline", False):
+    _navigation = st.navigation
+
+    def _with_baseline(pages, **kwargs):
+        return _navigation([*pages, st.Page("baseline.py", title="Baseline",
+                                            url_path="{BASELINE}")], **kwargs)
+
+    _with_baseline.bench_baseline = True
+    st.navigation = _with_baseline
+APP = Path({str(ROOT / "app.py")!r})
+exec(compile(APP.read_text(encoding="utf-8"), str(APP), "exec"), {{"__name__": "__main__"}})
+'''
+BASELINE_PAGE = '''import streamlit as st
+
+choice = st.selectbox("Choix", ["un", "deux", "trois"])
+st.write(f"Choisi : {choice}")
+'''
+
+# Records, in the page's own clock: inputs, script-state changes, messages from the server and
+# the last DOM change. A very fast rerun may never show « running » in the DOM (React batches
+# it), so a message from the server after the input also counts as the rerun having begun.
+OBSERVER = """
+const bench = {states: [], messages: [], inputs: [], lastMutation: performance.now()};
+window.__bench = bench;
+// A change starts when the user's pointer goes down on the widget, or Enter (event time).
+document.addEventListener('pointerdown', (e) => bench.inputs.push(e.timeStamp), true);
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') bench.inputs.push(e.timeStamp);
+}, true);
+const NativeSocket = window.WebSocket;
+window.WebSocket = class extends NativeSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', () => bench.messages.push(performance.now()));
+  }
+};
+bench.evidence = (since, strict) => {  // when the first run after `since` showed, or null
+  const run = bench.states.find(([t, before, after]) => t >= since &&
+                                (before === 'running' || after === 'running'));
+  // A page load exchanges messages before its script runs: there, only « running » counts.
+  const message = strict ? undefined : bench.messages.find((t) => t >= since);
+  const times = [run ? run[0] : null, message ?? null].filter((t) => t !== null);
+  return times.length ? Math.min(...times) : null;
+};
+bench.scriptEnd = (since) => {  // the last sign of the script's run: finished or a message
+  const done = bench.states.filter(([t, , after]) => t >= since && after === 'notRunning');
+  return Math.max(done.length ? done[done.length - 1][0] : since,
+                  bench.messages.length ? bench.messages[bench.messages.length - 1] : since);
+};
+new MutationObserver((records) => {
+  const now = performance.now();
+  bench.lastMutation = now;
+  for (const r of records) {
+    if (r.type === 'attributes' && r.attributeName === 'data-test-script-state') {
+      bench.states.push([now, r.oldValue, r.target.getAttribute(r.attributeName)]);
+    }
+  }
+}).observe(document, {subtree: true, childList: true, attributes: true,
+                      characterData: true, attributeOldValue: true});
+"""
+SETTLED = """([since, quiet, strict]) => {
+  const b = window.__bench;
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!b || !app || b.evidence(since, strict) === null) return false;
+  return app.getAttribute('data-test-script-state') === 'notRunning'
+    && !document.querySelector("[data-testid='stSpinner']")
+    && performance.now() - Math.max(b.lastMutation, b.scriptEnd(since)) > quiet;
+}"""
+# The input that started the first rerun after `mark`: the last pointer-down or Enter before it.
+STARTED_BY = """(mark) => {
+  const b = window.__bench;
+  const shown = b.evidence(mark, false);
+  if (shown === null) return false;
+  const inputs = b.inputs.filter((t) => t >= mark && t <= shown);
+  return inputs.length ? inputs[inputs.length - 1] : -1;
+}"""
+FINISHED = """(since) => {
+  const b = window.__bench;
+  const script = b.scriptEnd(since);
+  return [Math.max(b.lastMutation, script), script];
+}"""
 
 
-def first_render(script: Path, page: str | None = None) -> tuple[float, float]:
-    """(cold, median) seconds: the first render fills Streamlit's caches, later ones hit."""
-    timings = []
-    for _ in range(REPEAT):
-        app = AppTest.from_file(str(script), default_timeout=60)
-        started = time.perf_counter()
-        app.run()
-        if page is not None and page != "accueil":
-            app.switch_page(f"app_pages/{page}.py").run()
-        timings.append(time.perf_counter() - started)
-        assert not app.exception, app.exception
-    return timings[0], statistics.median(timings)
+@dataclass(frozen=True)
+class PageSpec:
+    title: str
+    url_path: str
+    default: bool
+
+
+@dataclass
+class Result:
+    first: list[float] = field(default_factory=list)
+    cold: float = float("nan")
+    change: list[float] = field(default_factory=list)
+    change_script: list[float] = field(default_factory=list)
+    widget: str = ""
+    rounds_without_widget: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def pages_of(app: Path) -> list[PageSpec]:
+    """The pages app.py registers: every `st.Page(...)` call with a literal url_path."""
+    found = []
+    for node in ast.walk(ast.parse(app.read_text(encoding="utf-8"))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "Page"):
+            keywords = {k.arg: k.value for k in node.keywords if k.arg}
+            if "url_path" not in keywords:
+                continue
+            title = keywords.get("title")
+            default = keywords.get("default")
+            found.append(PageSpec(
+                ast.literal_eval(title) if title is not None else "",
+                ast.literal_eval(keywords["url_path"]),
+                bool(ast.literal_eval(default)) if default is not None else False))
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(folder: Path) -> Iterator[tuple[str, int]]:
+    """`streamlit run` of the entry script; yields (base URL, server pid)."""
+    (folder / "app_pages").symlink_to(ROOT / "app_pages", target_is_directory=True)
+    (folder / "entry.py").write_text(ENTRY, encoding="utf-8")
+    (folder / "baseline.py").write_text(BASELINE_PAGE, encoding="utf-8")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "BUDGET_DATA_DIR"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(
+        os.pathsep)
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(folder / "entry.py"),
+             "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+             "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        else:
+            raise SystemExit(f"streamlit did not start:\n{log.read_text()}")
+        yield url, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def peak_mib(pid: int) -> float:
+    """A live process's own peak resident memory (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wait_settled(page: Page, since: float, *, load: bool = False) -> tuple[float, float]:
+    """Wait until settled; (end of the last DOM change, end of the script) in the page's
+    clock. `load`: a page load, whose run must show « running »."""
+    page.wait_for_function(SETTLED, arg=[since, QUIET_MS, load], timeout=TIMEOUT_MS,
+                           polling=20)
+    end, finished = page.evaluate(FINISHED, since)
+    return end, finished
+
+
+def label_of(widget: Locator) -> str:
+    label = widget.locator("[data-testid='stWidgetLabel']")
+    return label.first.inner_text().strip() if label.count() else ""
+
+
+def find_widget(page: Page) -> tuple[str, Callable[[], None]] | None:
+    """The widget to change on this page, as (description, change-it-once): the main area's
+    first, else one in the main area's other tabs, else the sidebar's. Buttons are never
+    clicked (« Actualiser » starts a sync over the network)."""
+    found = widget_in(page, MAIN)
+    if found:
+        return found
+    for tab in page.locator(f"{MAIN} [role='tab']").all():
+        if tab.is_visible() and tab.get_attribute("aria-selected") != "true":
+            name = tab.inner_text().strip()
+            tab.click()
+            page.wait_for_timeout(200)
+            found = widget_in(page, MAIN)
+            if found:
+                return f"{found[0]} (onglet « {name} »)", found[1]
+    return widget_in(page, SIDEBAR)
+
+
+def widget_in(page: Page, area: str) -> tuple[str, Callable[[], None]] | None:
+    """The first visible, enabled selectbox (two options at least), else radio, button group,
+    toggle or checkbox, else text input of `area`."""
+    for selectbox in page.locator(f"{area} [data-testid='stSelectbox']").all():
+        label = label_of(selectbox)
+        if not selectbox.is_visible() or selectbox.locator("input[disabled]").count():
+            continue
+        selectbox.click()
+        options = page.locator("[role='option']")
+        options.first.wait_for(timeout=5_000)
+        count = options.count()
+        page.keyboard.press("Escape")
+        if count >= 2:
+            return f"selectbox « {label} »", selectbox_changer(page, area, label)
+    for kind, item in (("stRadio", "label"), ("stButtonGroup", "button"),
+                       ("stCheckbox", "label")):
+        for widget in page.locator(f"{area} [data-testid='{kind}']").all():
+            label = label_of(widget)
+            if widget.is_visible() and widget.locator(item).count() >= (
+                    1 if kind == "stCheckbox" else 2):
+                return f"{kind[2:].lower()} « {label} »", clicker(page, area, kind, item,
+                                                                  label)
+    for text in page.locator(f"{area} [data-testid='stTextInput']").all():
+        if text.is_visible() and not text.locator("input[disabled]").count():
+            label = label_of(text)
+            return f"text input « {label} »", typer(page, area, label)
+    return None
+
+
+def by_label(page: Page, area: str, kind: str, label: str) -> Locator:
+    widgets = page.locator(f"{area} [data-testid='{kind}']")
+    if label:
+        widgets = widgets.filter(has=page.locator("[data-testid='stWidgetLabel']",
+                                                  has_text=label))
+    return widgets.first
+
+
+def selectbox_changer(page: Page, area: str, label: str) -> Callable[[], None]:
+    """Alternates between the first two options: A → B, B → A."""
+    def change() -> None:
+        box = by_label(page, area, "stSelectbox", label)
+        options = page.locator("[role='option']")
+        options.first.wait_for(state="detached", timeout=5_000)  # last list closed
+        current = box.locator("input").first.input_value()  # read closed: open, it filters
+        box.click()
+        options.first.wait_for(timeout=5_000)
+        target = options.nth(1) if options.first.inner_text().strip() == current \
+            else options.first
+        target.click()
+    return change
+
+
+def clicker(page: Page, area: str, kind: str, item: str, label: str) -> Callable[[], None]:
+    """Radio or button group: the first of the first two items not chosen; toggle: click."""
+    def change() -> None:
+        widget = by_label(page, area, kind, label)
+        items = widget.locator(item)
+        target = items.first
+        if kind != "stCheckbox":
+            chosen = items.first.locator("input:checked").count() or \
+                items.first.get_attribute("aria-checked") == "true" or \
+                "Active" in (items.first.get_attribute("data-testid") or "")
+            target = items.nth(1) if chosen else items.first
+        target.click()
+    return change
+
+
+def typer(page: Page, area: str, label: str) -> Callable[[], None]:
+    """Text input: alternates between its value and the value plus « a », then Enter."""
+    def change() -> None:
+        box = by_label(page, area, "stTextInput", label).locator("input")
+        value = box.input_value()
+        box.fill(value[:-1] if value.endswith("a") else f"{value}a")
+        box.press("Enter")
+    return change
+
+
+def open_page(browser: Browser, url: str, result: Result) -> tuple[BrowserContext, Page, float]:
+    """A new context (no cookie, no cache: a new session) opening `url`; seconds from
+    navigation start to the page settled."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.add_init_script(OBSERVER)
+    page = context.new_page()
+    page.goto(url, wait_until="commit")
+    end, _ = wait_settled(page, 0.0, load=True)
+    if page.locator("[data-testid='stException']").count():
+        result.problems.append("exception shown on the page")
+    return context, page, end / 1000
+
+
+def cold_render(browser: Browser, folder: Path, spec: PageSpec, result: Result) -> None:
+    """First render of `spec` on a server started for it alone: nothing imported or cached."""
+    folder.mkdir()
+    with server(folder) as (url, _):
+        context, _, seconds = open_page(browser, address(url, spec), result)
+        context.close()
+    result.cold = seconds
+
+
+def address(url: str, spec: PageSpec) -> str:
+    return f"{url}/" if spec.default else f"{url}/{spec.url_path}"
+
+
+def measure_page(browser: Browser, url: str, changes: int, result: Result) -> None:
+    """One round on one page: first render in a new context, then `changes` changes."""
+    context, page, seconds = open_page(browser, url, result)
+    try:
+        result.first.append(seconds)
+        found = find_widget(page)
+        if found is None:
+            result.rounds_without_widget += 1
+            return
+        result.widget, change = found
+        wait_settled(page, 0.0)  # opening the dropdown to count options must be over
+        for _ in range(changes):
+            mark = page.evaluate("performance.now()")
+            change()
+            try:
+                since = page.wait_for_function(STARTED_BY, arg=mark, timeout=5_000).json_value()
+            except PlaywrightTimeoutError:
+                result.problems.append("a click started no rerun within 5 s (not counted)")
+                continue
+            if since < 0:
+                result.problems.append("a rerun started without input (not counted)")
+                continue
+            end, script = wait_settled(page, since)
+            result.change.append((end - since) / 1000)
+            result.change_script.append((script - since) / 1000)
+    finally:
+        context.close()
+
+
+def verdict(seconds: float) -> str:
+    return " / ".join("yes" if seconds < t else "NO" for t in TARGETS_S)
 
 
 def main() -> None:
-    os.environ["BUDGET_DATA_DIR"] = str(ROOT / "budget_core" / "data" / "demo")
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
-    with tempfile.TemporaryDirectory() as tmp:
-        empty = Path(tmp) / "empty.py"
-        empty.write_text("import streamlit as st\nst.write('ok')\n")
-        base_cold, base_warm = first_render(empty)
-    print(f"baseline (empty page): cold {base_cold:.3f} s, warm {base_warm:.3f} s")
-    print(f"{'page':<12} {'cold s':>7} {'x base':>7} {'warm s':>7} {'x base':>7} {'< 3 s':>6}")
-    for page in PAGES:
-        cold, warm = first_render(ROOT / "app.py", page)
-        print(f"{page:<12} {cold:7.3f} {cold / base_cold:7.1f} {warm:7.3f} "
-              f"{warm / base_warm:7.1f} {'yes' if cold < 3 else 'NO':>6}")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rounds", type=int, default=3, help="new contexts per page")
+    parser.add_argument("--changes", type=int, default=3, help="widget changes per round")
+    parser.add_argument("--only", default="", help="only pages whose url_path contains this")
+    parser.add_argument("--no-cold", action="store_true",
+                        help="skip the first render on a server started for each page")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} is needed (apt-get install -y chromium)")
+    specs = [p for p in pages_of(ROOT / "app.py") if args.only in p.url_path]
+    specs.insert(0, PageSpec("Baseline (trivial page)", BASELINE, False))
+    results = {spec.url_path: Result() for spec in specs}
+    print(f"machine: {machine()}")
+    print(f"pages from app.py: {', '.join(s.url_path for s in specs[1:])}; "
+          f"{args.rounds} rounds × {args.changes} changes, order rotated each round")
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for number, spec in enumerate([] if args.no_cold else specs):
+            try:
+                cold_render(browser, Path(tmp) / f"cold-{number}", spec, results[spec.url_path])
+            except Exception as exc:
+                results[spec.url_path].problems.append(f"cold: {type(exc).__name__}")
+        shared = Path(tmp) / "shared"
+        shared.mkdir()
+        with server(shared) as (url, pid):
+            measure_rounds(browser, url, specs, results, args.rounds, args.changes)
+            server_peak = peak_mib(pid)
+        browser.close()
+    report(specs, results, server_peak)
+
+
+def measure_rounds(browser: Browser, url: str, specs: list[PageSpec],
+                   results: dict[str, Result], rounds: int, changes: int) -> None:
+    """Every page, `rounds` times in rotated order, on one server."""
+    for round_number in range(rounds):
+        shift = round_number % len(specs)
+        for spec in [*specs[shift:], *specs[:shift]]:
+            try:
+                measure_page(browser, address(url, spec), changes, results[spec.url_path])
+            except Exception as exc:  # a page being edited by others must not stop us
+                results[spec.url_path].problems.append(
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+
+
+def report(specs: list[PageSpec], results: dict[str, Result], server_peak: float) -> None:
+    base = results[BASELINE]
+    base_change = Spread.of(base.change).median
+    print("\nseconds: median (min–max); « × base »: page median / baseline median; targets: "
+          "change < 1 s (issue 11) / < 200 ms (issue 13)")
+    print("| page | first render: cold server | 1st visit | next visits | × base | "
+          "widget changed | change | script | × base | changes | < 1 s / < 0.2 s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for spec in specs:
+        result = results[spec.url_path]
+        later = Spread.of(result.first[1:])
+        change = Spread.of(result.change)
+        first = f"{result.first[0]:.2f}" if result.first else "failed"
+        cold = f"{result.cold:.2f}" if result.cold == result.cold else "n/a"
+        print(f"| {spec.url_path} | {cold} | {first} | {later.text()} | "
+              f"{ratio(later.median, Spread.of(base.first[1:]).median)} | "
+              f"{result.widget or 'no widget'} | {change.text(digits=3)} | "
+              f"{Spread.of(result.change_script).text(digits=3)} | "
+              f"{ratio(change.median, base_change)} | {change.count} | "
+              f"{verdict(change.median) if change.count else 'n/a'} |")
+        if result.widget and result.rounds_without_widget:
+            result.problems.append(f"no widget found in {result.rounds_without_widget} round(s)")
+        for problem in dict.fromkeys(result.problems):
+            print(f"  {spec.url_path}: {problem}")
+    print(f"streamlit server peak RSS (VmHWM): {server_peak:.0f} MiB; {load()} at the end")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,223 @@
+"""TOTEM → SCDL conversion, whole process: `python -m budget_core convert` against yatotem2scdl.
+
+Run: python bench/bench_convert.py [--repeat 3] [--synthetic-mb 20] [--venv /tmp/yatotem-venv]
+     [--plans DIR] [--only Montreuil]
+
+What is compared. Every real document of tests/fixtures/totem (19 TOTEM files, 23 kB to
+3.9 MB) and, with `--synthetic-mb N`, one synthetic document made here by repeating the real
+LigneBudget elements of Montreuil CA 2022 until it weighs N MB (`--only synthetic` runs it
+alone; at 23 MB the reference took 1 to 2.5 minutes and 1.1 GiB per run here):
+- ours: `python -m budget_core convert IN.xml -o OUT.csv` (the app's environment, this
+  checkout), and `inspect IN.xml`, `validate IN.xml` on the same file;
+- the reference: `yatotem2scdl budget IN.xml --plans-de-comptes DIR > OUT.csv`, the CLI of
+  yatotem2scdl 0.1.5 (megalis-bretagne, the converter the SCDL budget community uses), which
+  does the whole job too: parse, look the plan de comptes up, XSLT to its intermediate rows,
+  CSV. Same input, same plans de comptes (DGFiP, 2013-2024), same CSV columns out; the number
+  of data rows each wrote is printed so a reader sees the same work was done.
+
+Why the baseline is fair. Each command is one whole process, as a user runs it: interpreter
+start, imports, reading, mapping, writing. The reference runs in its own venv (created by this
+script: `python -m venv VENV && VENV/bin/pip install yatotem2scdl==0.1.5`; it is never added to
+the app's requirements), whose only dependency is lxml, exactly as its users install it. The
+runs of one file are interleaved (ours, reference, inspect, validate, then the next round
+rotated) so load from other processes on a shared machine falls on all of them alike; each
+figure is the median of `--repeat` rounds with its min–max. `inspect` and `validate` have no
+counterpart in yatotem2scdl: their ratio is against the reference's conversion of the same
+file, the only complete job the reference does on it (the goal of issue 13 states all three
+against it). The cost of merely starting each environment (`python -c pass`) and of importing
+each CLI is printed first, so the fixed part of every figure is visible.
+
+Peak memory of each process is measured by GNU time in a fresh process (see bench/measure.py);
+it is the median over the rounds. The script always exits 0; a failed run is shown as failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from measure import Run, Spread, load, machine, ratio, require_gnu_time, run_measured
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "totem"
+DEFAULT_PLANS = ROOT.parent / "shared" / "data" / "plans_de_comptes" / "dgfip_2013_2024"
+REFERENCE = "yatotem2scdl==0.1.5"
+SYNTHETIC_SOURCE = FIXTURES / "Montreuil_CA_2022.xml"
+TIMEOUT_S = 900.0
+
+
+@dataclass(frozen=True)
+class Job:
+    """One command of the benchmark, for one input file."""
+
+    name: str
+    command: Callable[[Path, Path], list[str]]  # (input, output csv) → argv
+    writes_stdout: bool = False  # the CSV goes to stdout (the reference's CLI)
+
+
+def ensure_reference(venv: Path) -> Path:
+    """The reference CLI in its own venv, created on first use. Returns its executable."""
+    cli = venv / "bin" / "yatotem2scdl"
+    if not cli.exists():
+        print(f"creating {venv} with {REFERENCE} (once)...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", REFERENCE], check=True)
+    return cli
+
+
+def synthetic(megabytes: int, folder: Path) -> Path:
+    """A valid TOTEM document of about `megabytes` MB: real LigneBudget elements repeated."""
+    source = SYNTHETIC_SOURCE.read_bytes()
+    start = source.index(b"<LigneBudget>")
+    end = source.rindex(b"</LigneBudget>") + len(b"</LigneBudget>")
+    head, lines, tail = source[:start], source[start:end], source[end:]
+    target = folder / f"synthetic_{megabytes}MB.xml"
+    with target.open("wb") as out:
+        out.write(head)
+        written = len(head)
+        while written < megabytes * 1_000_000:
+            out.write(lines)
+            written += len(lines)
+        out.write(tail)
+    return target
+
+
+def data_rows(csv_path: Path) -> int:
+    """Data rows of a CSV (lines minus the header; no SCDL field holds a newline)."""
+    if not csv_path.exists():
+        return -1
+    with csv_path.open("rb") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
+
+
+def jobs(reference: Path, plans: Path) -> list[Job]:
+    python = [sys.executable, "-m", "budget_core"]
+    return [
+        Job("ours convert", lambda i, o: [*python, "convert", str(i), "-o", str(o)]),
+        Job("reference convert",
+            lambda i, o: [str(reference), "budget", str(i), "--plans-de-comptes", str(plans)],
+            writes_stdout=True),
+        Job("ours inspect", lambda i, o: [*python, "inspect", str(i)]),
+        Job("ours validate", lambda i, o: [*python, "validate", str(i)]),
+    ]
+
+
+def measure_file(path: Path, work: Sequence[Job], repeat: int, folder: Path
+                 ) -> tuple[dict[str, list[Run]], dict[str, int]]:
+    """All jobs on one file, `repeat` rounds, each round's order rotated by one."""
+    runs: dict[str, list[Run]] = {job.name: [] for job in work}
+    rows: dict[str, int] = {}
+    for round_number in range(repeat):
+        shift = round_number % len(work)
+        for job in [*work[shift:], *work[:shift]]:
+            output = folder / f"{job.name.replace(' ', '_')}.csv"
+            output.unlink(missing_ok=True)
+            run = run_measured(job.command(path, output), cwd=ROOT, timeout=TIMEOUT_S,
+                               stdout_path=output if job.writes_stdout else None)
+            if run.returncode != 0:
+                run = Run(float("nan"), run.peak_mib, run.returncode, run.stdout, run.stderr)
+            runs[job.name].append(run)
+            if job.name.endswith("convert"):
+                rows[job.name] = data_rows(output) if run.returncode == 0 else -1
+    return runs, rows
+
+
+def startup_costs(reference: Path, repeat: int) -> None:
+    """The fixed cost of each side: interpreter start, then importing the CLI, paired."""
+    reference_python = str(reference.parent / "python")
+    commands = {
+        "app env: python -c pass": [sys.executable, "-c", "pass"],
+        "reference venv: python -c pass": [reference_python, "-c", "pass"],
+        "ours: import budget_core.cli": [sys.executable, "-c", "import budget_core.cli"],
+        "reference: import yatotem2scdl.main": [reference_python, "-c",
+                                                "import yatotem2scdl.main"],
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in commands}
+    peaks: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            run = run_measured(command, cwd=ROOT)
+            seconds[name].append(run.seconds)
+            peaks[name].append(run.peak_mib)
+    print("\n| fixed cost (whole process) | seconds median (min–max) | peak MiB |")
+    print("|---|---|---|")
+    for name in commands:
+        print(f"| {name} | {Spread.of(seconds[name]).text()} | "
+              f"{Spread.of(peaks[name]).median:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per file (default 3)")
+    parser.add_argument("--synthetic-mb", type=int, default=0,
+                        help="add a synthetic document of this size (default none: at 20 MB "
+                             "the reference takes minutes per run)")
+    parser.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "yatotem-venv",
+                        help="the reference's venv (created if missing)")
+    parser.add_argument("--plans", type=Path,
+                        default=Path(os.environ.get("PLANS_DE_COMPTES_DIR", DEFAULT_PLANS)),
+                        help="plans de comptes <YEAR>/<NORME>/<DECLINAISON>/planDeCompte.xml")
+    parser.add_argument("--only", default="", help="only files whose name contains this")
+    args = parser.parse_args()
+    require_gnu_time()
+    reference = ensure_reference(args.venv)
+    if not args.plans.is_dir():
+        print(f"WARNING: no plans de comptes at {args.plans}: the reference then writes no "
+              "labels and does less work than ours (pass --plans).")
+    print(f"machine: {machine()}")
+    print(f"python {sys.version.split()[0]}; reference: {REFERENCE} in {args.venv}; "
+          f"{args.repeat} rounds per file, order rotated each round")
+    startup_costs(reference, args.repeat)
+    work = jobs(reference, args.plans)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        files = sorted(FIXTURES.glob("*.xml"), key=lambda p: p.stat().st_size)
+        if args.synthetic_mb:
+            files.append(synthetic(args.synthetic_mb, folder))
+        files = [f for f in files if args.only in f.name]
+        print("\nseconds: median (min–max) of whole processes; ×: the reference's convert "
+              "median / ours (above 1: ours faster)")
+        print("| document | MB | rows ours / ref | reference convert s | convert s | × | "
+              "inspect s | × | validate s | × | peak MiB ref / convert / inspect / validate |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        speedups: dict[str, list[float]] = {"convert": [], "inspect": [], "validate": []}
+        for path in files:
+            runs, rows = measure_file(path, work, args.repeat, folder)
+            time_of = {name: Spread.of([r.seconds for r in rs]) for name, rs in runs.items()}
+            peak_of = {name: Spread.of([r.peak_mib for r in rs]) for name, rs in runs.items()}
+            base = time_of["reference convert"].median
+            cells = []
+            for command in ("convert", "inspect", "validate"):
+                mine = time_of[f"ours {command}"]
+                cells += [mine.text(), ratio(base, mine.median)]
+                if base == base and mine.median == mine.median:
+                    speedups[command].append(base / mine.median)
+            peaks = " / ".join(f"{peak_of[name].median:.0f}" for name in
+                               ("reference convert", "ours convert", "ours inspect",
+                                "ours validate"))
+            print(f"| {path.name} | {path.stat().st_size / 1e6:.2f} | "
+                  f"{rows.get('ours convert', -1)} / {rows.get('reference convert', -1)} | "
+                  f"{time_of['reference convert'].text()} | {' | '.join(cells)} | {peaks} |",
+                  flush=True)
+            failed = [f"{name}: exit {r.returncode}: {r.stderr.strip()[-200:]}"
+                      for name, rs in runs.items() for r in rs[:1] if r.returncode != 0]
+            for line in failed:
+                print(f"  failed {path.name} {line}")
+        print("\nspeed-up against the reference's conversion, over the documents "
+              "(median, min–max; goal of issue 13: ≥ 5× on every document):")
+        for command, values in speedups.items():
+            spread = Spread.of(values)
+            reached = sum(v >= 5 for v in values)
+            print(f"  {command:<9} {spread.text(digits=2)}×  — ≥ 5× on {reached} of "
+                  f"{len(values)} documents")
+        print(f"{load()} at the end")
+
+
+if __name__ == "__main__":
+    main()
