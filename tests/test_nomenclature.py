@@ -36,7 +36,8 @@ def test_readme_states_how_many_plans_are_shipped() -> None:
     shipped = sorted((ROOT / "budget_core" / "data" / "plans").glob("*.json.gz"))
     years = {int(path.name.removesuffix(".json.gz")[-4:]) for path in shipped}
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert f"the {len(shipped)} DGFiP plans {min(years)}-{max(years)}" in readme
+    assert f"DGFiP plans {min(years)}-{max(years)} are shipped" in readme
+    assert f"({len(shipped)} files:" in readme
     assert sum(len(plan_years) for plan_years in available_plans().values()) == len(shipped)
 
 
