@@ -93,7 +93,10 @@ with anonymiser:
                                file_name=name.rsplit(".", 1)[0] + ".anonymise.xml",
                                mime="application/xml", key="anonymised")
 
-with fiche:
+# The sheet and the maps are fragments: a widget of one reruns that one alone, so choosing a
+# collectivité for the sheet does not redraw the maps (Altair's GeoJSON specs take seconds).
+@st.fragment
+def metadata_sheet() -> None:
     docs = documents()
     entities = docs.drop_duplicates("siren").sort_values("entity_name")
     names = dict(zip(entities["siren"], entities.apply(entity_label, axis=1), strict=True))
@@ -107,7 +110,9 @@ with fiche:
                            json.dumps(sheet, ensure_ascii=False, indent=2).encode("utf-8"),
                            file_name=f"metadonnees_{siren}.json", key="meta_json")
 
-with carte:
+
+@st.fragment
+def publication_map() -> None:
     docs = documents()
     # Open on a map where someone has published (a map of « 0,0 % » everywhere says nothing).
     default = coverage.busiest(docs) or {}
@@ -156,3 +161,9 @@ with carte:
                "commune est dans les données chargées (cache des portails ou démonstration). "
                "Cartes : IGN Admin Express (COG 2018) via france-geojson ; communes : COG "
                "(@etalab/decoupage-administratif 6.0.0).")
+
+
+with fiche:
+    metadata_sheet()
+with carte:
+    publication_map()
