@@ -24,6 +24,7 @@ from budget_core.cli import main
 from budget_core.errors import FormatError
 from budget_core.formats import read_documents, read_uploaded
 from budget_core.numbers import parse_amount
+from budget_core.sources.udata import UdataSource
 from budget_core.validate import validate_file
 from tests.conftest import FIXTURES, TOTEM
 from tests.rawxml import AMOUNTS, NS, budget_lines, value
@@ -119,6 +120,18 @@ def test_read_right_like_their_original(capsys: pytest.CaptureFixture[str], name
         assert document.lines["mt_prev"].sum() == _csv_sum(CSV_TEXT, "BGT_MTPREV")
     code, out, _ = cli(capsys, "inspect", str(BAD / name))
     assert code == 0 and "annee : 2022" in out
+
+
+@pytest.mark.parametrize(("number", "siren"), [
+    ("21560046100085", "215600461"), ("2156004６1", ""), ("21560046¹", "")])
+def test_a_portal_siren_is_ascii_digits(number: str, siren: str) -> None:
+    """data.gouv.fr's business_number_id gives the publisher's SIREN: `６` is no digit."""
+    dataset = {"id": "d", "title": "Budget", "organization": {"business_number_id": number},
+               "resources": [{"id": "r", "title": "budget.csv", "format": "csv",
+                              "url": "https://example.org/budget.csv",
+                              "schema": {"name": "scdl/budget"}}]}
+    [found] = UdataSource("portail", "https://example.org", queries=[])._dataset(dataset)
+    assert found.siren == siren
 
 
 def test_a_population_in_superscript_digits_is_no_population() -> None:
