@@ -136,14 +136,6 @@ class BudgetDocument:
     duplicate_lines: int = 0
 
 
-def parse_population(text: str | None) -> int | None:
-    """`3 446` (any spaces as thousands separators) → 3446; empty, zero or unreadable → None.
-
-    A document that states a population of 0 (a budget annexe) gives none."""
-    digits = "".join((text or "").split()).split(",")[0]
-    return int(digits) if digits.isdigit() and int(digits) > 0 else None
-
-
 def main_amount_column(stage: str) -> str:
     """The amount that tells what a stage is about: realised for CA/CFU, voted otherwise."""
     return "mt_real" if stage in EXECUTED_STAGES else "mt_prev"

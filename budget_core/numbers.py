@@ -39,6 +39,14 @@ def is_siret(text: str) -> bool:
     return len(text) == 14 and is_digits(text)
 
 
+def parse_population(text: str | None) -> int | None:
+    """`3 446` (any spaces as thousands separators) → 3446; empty, zero or unreadable → None.
+
+    A document that states a population of 0 (a budget annexe) gives none."""
+    digits = "".join((text or "").split()).split(",")[0]
+    return int(digits) if is_digits(digits) and int(digits) > 0 else None
+
+
 def last_plausible_year() -> int:
     """A budget is voted in the year before at the earliest (a BP in December)."""
     return date.today().year + 1

@@ -23,10 +23,15 @@ from budget_core.model import (
     BudgetDocument,
     DocumentInfo,
     entity_type_of,
-    parse_population,
 )
 from budget_core.nomenclature import plan_for, split_nomenclature
-from budget_core.numbers import is_siret, parse_amount, plausible_year, year_error
+from budget_core.numbers import (
+    is_siret,
+    parse_amount,
+    parse_population,
+    plausible_year,
+    year_error,
+)
 from budget_core.xmlsafe import SAFE_OPTIONS
 
 NS_BUDGET = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"

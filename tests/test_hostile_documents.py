@@ -18,14 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from lxml import etree
 
 from budget_core.cli import main
 from budget_core.errors import FormatError
 from budget_core.formats import read_documents, read_uploaded
 from budget_core.numbers import parse_amount
+from budget_core.sources.udata import UdataSource
 from budget_core.validate import validate_file
 from tests.conftest import FIXTURES, TOTEM
-from tests.rawxml import AMOUNTS, budget_lines, value
+from tests.rawxml import AMOUNTS, NS, budget_lines, value
 
 BAD = Path(__file__).parent / "bad_inputs"
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +120,26 @@ def test_read_right_like_their_original(capsys: pytest.CaptureFixture[str], name
         assert document.lines["mt_prev"].sum() == _csv_sum(CSV_TEXT, "BGT_MTPREV")
     code, out, _ = cli(capsys, "inspect", str(BAD / name))
     assert code == 0 and "annee : 2022" in out
+
+
+@pytest.mark.parametrize(("number", "siren"), [
+    ("21560046100085", "215600461"), ("2156004６1", ""), ("21560046¹", "")])
+def test_a_portal_siren_is_ascii_digits(number: str, siren: str) -> None:
+    """data.gouv.fr's business_number_id gives the publisher's SIREN: `６` is no digit."""
+    dataset = {"id": "d", "title": "Budget", "organization": {"business_number_id": number},
+               "resources": [{"id": "r", "title": "budget.csv", "format": "csv",
+                              "url": "https://example.org/budget.csv",
+                              "schema": {"name": "scdl/budget"}}]}
+    [found] = UdataSource("portail", "https://example.org", queries=[])._dataset(dataset)
+    assert found.siren == siren
+
+
+def test_a_population_in_superscript_digits_is_no_population() -> None:
+    """`PopTot` is optional information: `3 44⁶` is not a number (it was a ValueError)."""
+    [document] = read_documents(BAD / "population_superscript.xml")
+    assert document.info.population is None
+    [line] = etree.parse(str(BP_XML)).xpath("//d:Information[@Code='PopTot']", namespaces=NS)
+    assert read_documents(BP_XML)[0].info.population == int("".join(line.get("V").split()))
 
 
 def test_utf16_is_validated_like_utf8() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 from budget_core.http import Http
+from budget_core.numbers import is_digits
 from budget_core.sources.base import (
     SCDL_SCHEMA,
     CatalogueSource,
@@ -69,7 +70,7 @@ class UdataSource(CatalogueSource):
                 dataset_title=dataset.get("title", ""), resource_id=resource.get("id", ""),
                 url=resource.get("url", ""), format=(resource.get("format") or "").lower(),
                 title=resource.get("title") or "", organization=organisation.get("name", ""),
-                siren=siren if siren.isdigit() else "", schema=schema,
+                siren=siren if is_digits(siren) else "", schema=schema,
                 last_modified=resource.get("last_modified") or "",
                 checksum=f"{checksum['type']}:{checksum['value']}" if checksum else "",
                 filesize=resource.get("filesize"), origins=(self.name,),
