@@ -4,7 +4,7 @@ import streamlit as st
 
 from app_pages.common import documents, lines_for, pick_document, workshop_mode
 from budget_core import analysis, indicators
-from budget_core.fmt import euros, md_escape, percent
+from budget_core.fmt import compact_euros, euros, md_escape, percent
 from budget_core.model import EXECUTED_STAGES, STAGE_LABELS, STAGES
 from budget_core.selection import document_label, ordered
 
@@ -33,7 +33,7 @@ st.subheader(f"{name} — {md_escape(document_label(doc))}")
 def amounts(shown: dict[str, str]) -> None:
     """One metric per part of `analysis.overview`, side by side: label → key."""
     for box, (label, part) in zip(st.columns(len(shown)), shown.items(), strict=True):
-        box.metric(label, euros(parts[part]))
+        box.metric(label, compact_euros(parts[part]), help=f"{label} : {euros(parts[part], 2)}")
 
 
 st.markdown("### 1. Deux sections, comme un ménage")
@@ -102,7 +102,7 @@ e1, e2, e3 = st.columns(3)
 for box, item in zip((e1, e2, e3), ("epargne_brute", "epargne_nette", "taux_epargne_brute"),
                      strict=True):
     indicator = indicators.BY_KEY[item]
-    shown = percent(values[item]) if indicator.unit == "%" else euros(values[item])
+    shown = percent(values[item]) if indicator.unit == "%" else compact_euros(values[item])
     box.metric(indicator.label, shown)
     box.caption(indicator.definition)
 if not done:

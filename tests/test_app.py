@@ -207,7 +207,8 @@ def test_comprendre_explains_with_the_budgets_own_figures(app: AppTest) -> None:
     lines = parsed(TOTEM / "Montreuil_CA_2022.xml").lines
     real = lines[(lines["operation_kind"] == "reel") & ~lines["carryover"].astype(bool)]
     income = real[(real["direction"] == "recette") & (real["section"] == "fonctionnement")]
-    assert app.metric[0].value == euros(income["amount"].sum())
+    assert app.metric[0].value == compact_euros(income["amount"].sum())
+    assert app.metric[0].proto.help.endswith(euros(income["amount"].sum(), 2))
     assert any("Opérations réelles et opérations d'ordre" in m.value for m in app.markdown)
 
 

@@ -156,8 +156,8 @@ def test_shared_link_filter_change_and_csv_download(server: str, page: object) -
     assert metrics.first.inner_text().replace("\u202f", " ") != income.replace("\u202f", " ")
 
     page.get_by_text("Données du graphique (tableau et CSV)").click()
-    with page.expect_download() as download:
-        page.get_by_text("Télécharger ces données (CSV)").click()
+    with page.expect_download() as download:  # the chapters' (the policies' is closed below)
+        page.get_by_text("Télécharger ces données (CSV)").first.click()
     saved = ARTIFACTS / "explorer.csv"
     download.value.save_as(saved)
     assert saved.read_text(encoding="utf-8-sig").startswith("sens,section,chapitre,libelle")
@@ -169,6 +169,7 @@ PAGES = {
     "accueil-url": ("accueil", 0),  # the home page's name, which people type: no 404
     "explorer": ("explorer?siret=21930048000015&etape=CA&annee=2022", 2),
     "explorer-atelier": ("explorer?siret=21930048000015&etape=CA&annee=2022&atelier=true", 2),
+    "comprendre": ("comprendre?siret=21930048000015&etape=CA&annee=2022", 0),
     "comparer": ("comparer?cmp_etape=CA&cmp_annee=2021&cmp=21930048000015,21560046100010", 1),
     "se-comparer": ("se-comparer", 0),
     "evolution": ("evolution?evo_siret=21930048000015", 0),

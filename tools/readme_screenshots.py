@@ -20,6 +20,7 @@ OUT = ROOT / "docs" / "screenshots"
 SHOTS = {
     "explorer": ("explorer_1440x900", 1900),
     "explorer-mobile": ("explorer_390x844", 1700),
+    "comprendre": ("comprendre_1440x900", 1500),
     "comparer": ("comparer_1440x900", 1500),
     "evolution": ("evolution_1440x900", 1500),
     "execution": ("execution_1440x900", 1500),
