@@ -116,15 +116,20 @@ def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour:
 
 
 def chapter_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
-    """Horizontal bars, one per chapter, coloured by section (frame of analysis.by_chapter)."""
-    data = _prepare(frame, "amount").sort_values("amount", ascending=False)
+    """Horizontal bars, one per chapter (or public policy), coloured by section and stacked
+    when a row has both sections (frame of analysis.by_chapter or by_policy): one line of text
+    per row, with the row's total, in order of totals."""
+    data = _prepare(frame, "amount")
     data["montant"] = data["amount"].map(lambda v: fmt.euros(v, 2))
-    data["chiffres"] = data["amount"].map(fmt.compact_euros)
+    totals = data.groupby("chapitre", sort=False)["amount"].sum().reset_index()
+    rows = totals.sort_values("amount", ascending=False, kind="stable")
+    rows["chiffres"] = rows["amount"].map(fmt.compact_euros)
+    rows["montant"] = rows["amount"].map(lambda v: fmt.euros(v, 2))
     colour = alt.Color("section:N", scale=SECTION_COLOURS, title="Section", legend=KEY_ON_TOP)
     tooltip = [alt.Tooltip("chapitre:N", title="Chapitre"),
                alt.Tooltip("section:N", title="Section"),
                alt.Tooltip("montant:N", title="Montant")]
-    return _finish(_labelled_bars(data, data, "amount", colour, tooltip, title))
+    return _finish(_labelled_bars(data, rows, "amount", colour, tooltip, title))
 
 
 def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.Chart:

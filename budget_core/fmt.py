@@ -86,7 +86,7 @@ def french_table(frame: pd.DataFrame, *, money: Sequence[str] = (),
                  counts: Sequence[str] = (), shares: Sequence[str] = ()) -> Styler:
     """A frame shown the French way whatever the browser's language (Streamlit's own number
     formats follow it): amounts `1 234,50 €`, counts `45 560`, shares `12,5 %`, empty cells
-    blank. The cells stay numbers underneath (Streamlit shows the Styler's text and sorts
+    « — ». The cells stay numbers underneath (Streamlit shows the Styler's text and sorts
     by value)."""
     shown = frame.copy()
     for column in money:
@@ -96,7 +96,8 @@ def french_table(frame: pd.DataFrame, *, money: Sequence[str] = (),
         **dict.fromkeys(counts, partial(number, decimals=0)),
         **dict.fromkeys(shares, partial(percent, decimals=1))}
     others: list[Hashable] = [column for column in shown.columns if column not in formats]
-    return shown.style.format(formats, na_rep="").format(_plain, na_rep="", subset=others)
+    # An empty cell reads « — »: Streamlit draws an empty display text as its own « None ».
+    return shown.style.format(formats, na_rep="—").format(_plain, na_rep="—", subset=others)
 
 
 def _plain(value: object) -> str:

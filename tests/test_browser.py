@@ -180,7 +180,7 @@ PAGES = {
 SIZES = {"1440x900": {"width": 1440, "height": 900}, "390x844": {"width": 390, "height": 844}}
 # Streamlit's English a user could see; the few it does not let us change are in the README.
 ENGLISH = re.compile(r"\b(Deploy|Upload|Browse|Choose|empty|Page not found|flow|per file|"
-                     r"Drag and drop|No options|No results|Download|Show data|Running)\b")
+                     r"Drag and drop|No options|No results|Download|Show data|Running|None)\b")
 # 116,313,558 or 37046820.62: thousands by commas, or a decimal point before cents.
 US_NUMBER = re.compile(r"\d,\d{3}(?!\d)|\d\.\d{2}\b")
 

@@ -50,6 +50,19 @@ def test_chapter_labels_sit_above_full_width_bars() -> None:
     assert bars["encoding"]["x"]["axis"]["labelExpr"] == charts.COMPACT_EUROS
 
 
+def test_a_row_with_both_sections_has_one_line_of_text_with_its_total() -> None:
+    """A public policy spends in both sections: its two bars stack under one label and one
+    amount, the row's total (two amounts at the same place were drawn over each other)."""
+    frame = chapters().assign(chapter_code=["2", "2", "0"],
+                              chapter_label=["Enseignement", "Enseignement", "Services"])
+    spec = charts.chapter_bars(frame, "Dépenses par politique publique").to_dict()
+    bars, names, amounts = layers(spec)
+    assert len(rows(spec, bars)) == 3
+    assert rows(spec, names) == rows(spec, amounts)
+    assert [(r["chapitre"], r["chiffres"]) for r in rows(spec, names)] == [
+        ("0 — Services", f"112,9{S}M€"), ("2 — Enseignement", f"74,4{S}M€")]
+
+
 def test_execution_bars_pair_voted_and_done_under_one_label() -> None:
     frame = chapters().assign(cred_ouv=[Decimal(100), Decimal(300), Decimal(2000)],
                               mt_real=[Decimal(50), Decimal(30), Decimal("1500.5")])

@@ -52,6 +52,6 @@ def test_a_french_table_shows_text_and_keeps_numbers() -> None:
                           "annee": [2023, 2022], "publie": [True, False]})
     styled = french_table(frame, money=["montant"], counts=["population"], shares=["taux"])
     cells = styled.to_string(delimiter="|").splitlines()
-    assert cells[1:] == [f"0|1{S}234,50{S}€|45{S}560|12,5{S}%||2023|oui",
-                         "1||3||4|2022|non"]
+    assert cells[1:] == [f"0|1{S}234,50{S}€|45{S}560|12,5{S}%|—|2023|oui",
+                         "1|—|3|—|4|2022|non"]
     assert styled.data["montant"].dtype == float  # sorted by value, not by text
