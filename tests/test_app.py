@@ -15,11 +15,10 @@ from streamlit.testing.v1 import AppTest
 
 from budget_core.config import DEMO_DIR
 from budget_core.fmt import compact_euros, euros, md_escape
-from budget_core.formats import read_documents
 from budget_core.indicators import from_ofgl
 from budget_core.national import NationalStore
 from budget_core.store import Store
-from tests.conftest import FIXTURES, TOTEM, parsed
+from tests.conftest import FIXTURES, HOSTILE_RAW, TOTEM, hostile_store, parsed
 from tests.portal_server import running
 from tests.rawxml import NS, budget_lines, real_sums_without_carryover
 from tests.rawxml import value as xml_value
@@ -359,8 +358,6 @@ def test_links_repeating_or_listing_too_many_entities_still_open(app: AppTest) -
     assert listed.value == sirens[:50]
 
 
-HOSTILE_NAME = ("![p](http://127.0.0.1:9/t.png) [clic](javascript:alert(1)) :red[rouge] "
-                "<b>gras</b>")
 MARKDOWN_KINDS = ("markdown", "caption", "title", "header", "subheader", "info", "warning",
                   "error", "success")
 
@@ -376,16 +373,7 @@ def test_every_page_shows_document_text_as_text(app: AppTest, tmp_path: Path,
     """A real document whose collectivité name and nomenclature carry Markdown (an outside
     image every visitor's browser would fetch, a javascript: link, coloured text, HTML): every
     page shows them escaped, never rendered (hardening, second round)."""
-    original = (TOTEM / "crach_principal_CA_2021.xml").read_text("iso-8859-1")
-    hostile = tmp_path / "hostile.xml"
-    hostile.write_text(original.replace(
-        '<LibelleColl V="CRACH"', '<LibelleColl V="' + HOSTILE_NAME.replace("<", "&lt;")
-        .replace(">", "&gt;") + '"').replace(
-        '<Nomenclature V="M14-', '<Nomenclature V="![n](http://127.0.0.1:9/n.png)-'),
-        "iso-8859-1")
-    store = Store(tmp_path / "store")
-    store.add(read_documents(hostile))
-    store.add(read_documents(TOTEM / "crach_lotissement_CA_2021.xml"))
+    store = hostile_store(tmp_path)
     monkeypatch.setenv("BUDGET_DATA_DIR", str(store.folder))
     monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
     pages = re.findall(r'st\.Page\("(app_pages/\w+\.py)"', (ROOT / "app.py").read_text())
@@ -397,5 +385,5 @@ def test_every_page_shows_document_text_as_text(app: AppTest, tmp_path: Path,
         app.switch_page(page).run()
         assert not app.exception, page
         for text in rendered_text(app):
-            for raw in ("![p](", "[clic](", ":red[", "<b>", "![n]("):
+            for raw in HOSTILE_RAW:
                 assert raw not in text, (page, text)

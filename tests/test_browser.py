@@ -40,11 +40,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def streamlit_server(**settings: str) -> Iterator[str]:
+    """`streamlit run app.py` on a free port of 127.0.0.1 with these BUDGET_* settings: its
+    URL once it answers, the server stopped after."""
     port = free_port()
-    env = {**os.environ, "BUDGET_DATA_DIR": str(DEMO_DIR),
-           "BUDGET_MAX_UPLOAD_MB": "3"}  # small, to test the limit with a real document
+    env = {**os.environ, **settings}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
          f"--server.port={port}", "--server.address=127.0.0.1",
@@ -66,6 +66,12 @@ def server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    # A small upload limit, to test it with a real document.
+    yield from streamlit_server(BUDGET_DATA_DIR=str(DEMO_DIR), BUDGET_MAX_UPLOAD_MB="3")
 
 # The plot area of every chart with axes: the box of its grid lines (a legend or axis fitted
 # into a fixed height once squeezed Évolution's plot to 0 px).
