@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import HOSTILE_NAME, hostile_store
-from tests.test_browser import CHROMIUM, ROOT, playwright, settle, streamlit_server
+from tests.test_browser import CHROMIUM, ROOT, browser, settle, streamlit_server
+
+__all__ = ["browser"]  # the fixture, imported for pytest
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium absent")]
@@ -27,14 +29,10 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def tab() -> Iterator[object]:
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
-        yield page
-        browser.close()
+def tab(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    yield context.new_page()
+    context.close()
 
 
 @pytest.mark.parametrize("path", PAGES)
