@@ -87,6 +87,13 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def unexpected(exc: Exception) -> str:
+    """What a sync says of an error no check of ours anticipated, in a portal's answer or a
+    file: it costs that portal or that file, and is worth reporting to the maintainers."""
+    return (f"réponse ou fichier d'une forme inattendue ({type(exc).__name__}) : ignoré, la "
+            "synchronisation continue. Signalez-le aux mainteneurs du projet avec l'adresse.")
+
+
 def merge_duplicates(resources: Iterable[PublishedResource]) -> list[PublishedResource]:
     """One record per file URL; a file harvested by several portals keeps all its origins."""
     merged: dict[str, PublishedResource] = {}
@@ -193,6 +200,8 @@ class Cache:
                         found.append(resource)
                 except BudgetError as exc:
                     summary.failed.append((f"portail {source.name}", exc.french()))
+                except Exception as exc:  # untrusted answers: one portal only
+                    summary.failed.append((f"portail {source.name}", unexpected(exc)))
                 summary.failed.extend((f"portail {source.name}", problem)
                                       for problem in source.problems)
             resources = merge_duplicates(found)
@@ -201,7 +210,11 @@ class Cache:
                 for number, resource in enumerate(resources, start=1):
                     if progress:
                         progress(number, len(resources), resource)
-                    self._sync_one(con, resource, http, only, regions, summary)
+                    try:
+                        self._sync_one(con, resource, http, only, regions, summary)
+                    except Exception as exc:  # one file only, never the sync
+                        self._save(con, resource, status="failed", error=unexpected(exc))
+                        summary.failed.append((resource.url, unexpected(exc)))
         return summary
 
     def _sync_one(self, con: sqlite3.Connection, resource: PublishedResource, http: Http,

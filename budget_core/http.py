@@ -24,6 +24,8 @@ import os
 import socket
 import tempfile
 import threading
+import time
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,11 +63,22 @@ class DeadlineExceeded(Exception):
     """The call's total deadline passed (likewise not retried by urllib3)."""
 
 
+# IPv6 ranges that carry or reach an IPv4 address, or are deprecated: a public portal never
+# lives there, and each could lead to loopback or a private network.
+_IPV6_TRANSITION = tuple(ipaddress.IPv6Network(net) for net in (
+    "::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48",
+    "2002::/16", "2001::/32", "fec0::/10"))
+
+
 def is_public(address: str) -> bool:
-    """An address on the public internet (an IPv4-mapped IPv6 address is judged as IPv4)."""
+    """An address on the public internet (an IPv4-mapped IPv6 address is judged as IPv4;
+    other IPv6 forms that embed an IPv4 address, and site-local ones, are not public)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif any(ip in net for net in _IPV6_TRANSITION):
+            return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -74,9 +87,10 @@ class _Watch:
     the connection object: a response read to its end may hold a socket its connection has
     already let go)."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float) -> None:
         self.sockets: list[socket.socket] = []
         self.expired = False
+        self.ends = time.monotonic() + seconds
         self._lock = threading.Lock()
 
     def add(self, sock: socket.socket | None) -> None:
@@ -85,13 +99,18 @@ class _Watch:
                 raise DeadlineExceeded
             if sock is not None:
                 self.sockets.append(sock)
+                _owners[sock] = self  # a pooled socket belongs to the call using it now
+
+    def left(self) -> float:
+        return self.ends - time.monotonic()
 
     def expire(self) -> None:
         with self._lock:
             self.expired = True
             for sock in self.sockets:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+                if _owners.get(sock) is self:  # unless another thread's call took it over
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _watch() -> _Watch | None:
@@ -100,6 +119,7 @@ def _watch() -> _Watch | None:
 
 
 _current = threading.local()
+_owners: weakref.WeakKeyDictionary[socket.socket, _Watch] = weakref.WeakKeyDictionary()
 
 
 def _guarded_pools(allowed: frozenset[str]) -> dict[str, type[HTTPConnectionPool]]:
@@ -114,7 +134,7 @@ def _guarded_pools(allowed: frozenset[str]) -> dict[str, type[HTTPConnectionPool
         # Before connecting: every address the name resolves to, so that no packet goes to a
         # refused one; after: the peer actually reached, in case the name resolved otherwise
         # the second time (DNS rebinding).
-        with contextlib.suppress(OSError):  # unresolvable: urllib3 reports it below
+        with contextlib.suppress(OSError, UnicodeError):  # unresolvable: urllib3 says so below
             for *_, sockaddr in socket.getaddrinfo(connection.host, connection.port,
                                                    type=socket.SOCK_STREAM):
                 refuse(connection, str(sockaddr[0]))
@@ -167,8 +187,16 @@ class _CappedRetry(Retry):
     """Honours `Retry-After`, but never sleeps more than MAX_RETRY_AFTER at once."""
 
     def get_retry_after(self, response: Any) -> float | None:
-        wait = super().get_retry_after(response)
-        return None if wait is None else min(wait, MAX_RETRY_AFTER)
+        """Capped, and never past the call's deadline; a malformed header (a date in year
+        99999, 5 000 digits) is ignored rather than raised."""
+        try:
+            wait = super().get_retry_after(response)
+        except (ValueError, OverflowError):
+            return None
+        if wait is None:
+            return None
+        watch = _watch()
+        return max(0.0, min(wait, MAX_RETRY_AFTER, watch.left() if watch else wait))
 
 
 def allowed_private_hosts() -> frozenset[str]:
@@ -200,12 +228,13 @@ def parse_checksum(text: str) -> tuple[str, str] | None:
     """`sha1:ac6f…`, `md5:…` or a bare hex digest (its length says md5, sha1 or sha256) as
     (hashlib name, lower-case digest); None when nothing usable is given."""
     kind, _, digest = text.strip().rpartition(":")
-    digest = digest.lower()
+    kind, digest = kind.strip().lower().replace("-", "_"), digest.strip().lower()
     if not kind:
         kind = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}.get(len(digest), "")
-    kind = kind.lower().replace("-", "")
-    if kind not in hashlib.algorithms_guaranteed or kind.startswith("shake") or any(
-            c not in "0123456789abcdef" for c in digest):
+    # `sha-256` and `sha3-256` as portals write them: hashlib's `sha256`, `sha3_256`.
+    kind = next((k for k in (kind, kind.replace("_", "")) if k in hashlib.algorithms_guaranteed
+                 and not k.startswith("shake")), "")
+    if not kind or not digest or any(c not in "0123456789abcdef" for c in digest):
         return None
     return (kind, digest) if len(digest) == 2 * hashlib.new(kind).digest_size else None
 
@@ -235,9 +264,11 @@ class Http:
                             f"{self.max_api_bytes // 1_000_000} Mo une fois décompressée).",
                             source=url, hint="Le portail a peut-être changé d'API ; vérifiez "
                                              "son adresse dans le registre des portails.")
+            if watch.expired:  # the watchdog's shutdown reads as an end of body: cut short
+                raise DeadlineExceeded
         try:
             return json.loads(bytes(body))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             kind = response.headers.get("Content-Type", "?")
             raise PortalError(f"réponse illisible (JSON attendu, reçu « {kind} »).",
                               source=url, hint="Le portail a peut-être changé d'API ; "
@@ -245,7 +276,7 @@ class Http:
 
     @contextlib.contextmanager
     def _deadline(self, url: str, seconds: float) -> Iterator[_Watch]:
-        watch = _Watch()
+        watch = _Watch(seconds)
         timer = threading.Timer(seconds, watch.expire)
         timer.daemon = True
         previous = _watch()
@@ -287,6 +318,9 @@ class Http:
                                   hint="Vérifiez le réseau ou l'adresse du portail.") from exc
             raise PortalError(f"pas de réponse en {self.timeout:.0f} s.", source=url,
                               hint="Réessayez plus tard.") from exc
+        if watch.expired:  # headers cut short by the watchdog read as complete ones
+            response.close()
+            raise DeadlineExceeded
         if response.status_code >= 400:
             response.close()
             raise PortalError(f"le serveur a répondu {response.status_code} "
@@ -325,6 +359,11 @@ class Http:
             response = self._send(watch, "GET", url, headers=headers, stream=True)
             if response.status_code == 304:
                 response.close()
+                if not headers:
+                    raise PortalError("le serveur a répondu « non modifié » (304) à une "
+                                      "demande qui n'était pas conditionnelle.", source=url,
+                                      hint="Réessayez plus tard ; le portail est peut-être "
+                                           "mal configuré.")
                 return Download(None, "", 0, etag, last_modified)
             folder.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(dir=folder, prefix=".download-", suffix=".part")
@@ -342,6 +381,8 @@ class Http:
                         if check is not None:
                             check.update(chunk)
                         out.write(chunk)
+                if watch.expired:  # the watchdog's shutdown reads as an end of file
+                    raise DeadlineExceeded
                 _verify(url, size, expected_size, check, announced)
             except BaseException:
                 path.unlink(missing_ok=True)

@@ -187,7 +187,9 @@ class Store:
         if not self.catalogue_path.exists():
             return pd.DataFrame(columns=list(DOCUMENT_COLUMNS))
         try:
-            catalogue = pq.read_table(self.catalogue_path).to_pandas()
+            # The bytes once: reading by path opens the file twice (footer, then data), and a
+            # writer's rename in between would give half of each catalogue.
+            catalogue = pq.read_table(io.BytesIO(self.catalogue_path.read_bytes())).to_pandas()
         except (OSError, pa.ArrowInvalid) as exc:
             raise CacheError(f"catalogue illisible ({exc}).", source=str(self.catalogue_path),
                              hint="Reconstruisez le cache avec « python -m budget_core demo » "
@@ -208,6 +210,25 @@ class Store:
         whose writing was interrupted are never seen.
         """
         chosen = self.documents() if documents is None else documents
+        attempts = 0
+        while True:
+            try:
+                return self._run(chosen, sql, params)
+            except duckdb.Error as exc:
+                attempts += 1
+                if attempts == 3 or not isinstance(exc, duckdb.IOException):
+                    raise self._failed(exc) from exc
+                # A writer replaced documents since the catalogue was read and removed their
+                # old files: the same documents, from the catalogue as it is now.
+                fresh = self.documents()
+                chosen = fresh[fresh["doc_key"].isin(chosen["doc_key"])]
+
+    def _failed(self, exc: duckdb.Error) -> CacheError:
+        return CacheError(f"requête impossible sur le cache ({exc}).", source=str(self.folder),
+                          hint="Réessayez ; si l'erreur persiste, relancez une synchronisation, "
+                               "qui répare les documents dont le fichier manque.")
+
+    def _run(self, chosen: pd.DataFrame, sql: str, params: Sequence[object]) -> pd.DataFrame:
         folders = chosen["store_dir"] if "store_dir" in chosen else [str(self.folder)] * len(
             chosen)
         files = [str(Path(folder) / "lines" / f"{key}.parquet")
@@ -222,9 +243,6 @@ class Store:
             # Arrow keeps DECIMAL(18,2) exact; .df() would turn amounts into floats.
             return con.sql(sql, params=list(params)).to_arrow_table().to_pandas(
                 types_mapper=pd.ArrowDtype)
-        except duckdb.Error as exc:
-            raise CacheError(f"requête impossible sur le cache ({exc}).",
-                             source=str(self.folder)) from exc
         finally:
             con.close()
 

@@ -8,8 +8,11 @@ Faults are injected per path: `server.faults["/files/x.xml"] = ["500", "429", "s
 hostile ones: "drip" (one byte every 0.2 s), "endless" (a body that never ends), "gzip_bomb"
 (1 GB of zeros in about 1 MB of gzip), "short_length" (a Content-Length half the body),
 "self_next" (a udata page whose next page is itself), "redirect" (to `redirect_target`),
-"payload" (the JSON of `hostile_payload` instead of the page). Every hostile answer stops by
-itself within about 30 s, whether or not the client goes away. "slow" answers after
+"payload" (the JSON of `hostile_payload` instead of the page), "slow_close" (a file without
+Content-Length, its end told by closing, sent slowly), "not_modified" (304 to anything),
+"retry_after_30" and "retry_after_huge" (503 with a Retry-After of 30 s or of 5 000 digits),
+"deep_json" (100 000 nested lists). Every hostile answer stops by itself within about 30 s,
+whether or not the client goes away. "slow" answers after
 `slow_seconds` (longer than the client's timeout under test), "delay" after 0.4 s (slow
 enough to catch a sync in the middle).
 """
@@ -195,6 +198,20 @@ class PortalServer:
                 params = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
                 fault = (server.faults.get(path) or [None]).pop(0) if server.faults.get(
                     path) else None
+                if fault in ("retry_after_30", "retry_after_huge"):
+                    self.send_response(503)
+                    self.send_header("Retry-After", "30" if fault == "retry_after_30"
+                                     else "9" * 5000)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if fault == "not_modified":
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                if fault == "deep_json":
+                    self._send(200, b"[" * 100_000 + b"]" * 100_000, "application/json")
+                    return
                 if fault in ("500", "429", "503"):
                     self.send_response(int(fault))
                     if fault == "429":
@@ -237,6 +254,9 @@ class PortalServer:
                     return
                 if fault == "self_next":
                     body["next_page"] = f"{server.url}{self.path}"
+                if fault == "slow_close" and isinstance(body, bytes):
+                    self._slow_close(body)
+                    return
                 if isinstance(body, bytes):
                     self._file(path, body, truncate=fault == "truncate",
                                short_length=fault == "short_length")
@@ -286,6 +306,22 @@ class PortalServer:
                     else:
                         self.wfile.write(b"0," * 32_768)
                     self.wfile.flush()
+
+            def _slow_close(self, body: bytes) -> None:
+                """HTTP/1.0 style: no Content-Length, the end of the file is the end of the
+                connection; 2 kB every 0.2 s (for 30 s at most)."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("ETag", '"slow"')
+                self.end_headers()
+                started = time.monotonic()
+                for start in range(0, len(body), 2048):
+                    if time.monotonic() - started > 30:
+                        break
+                    self.wfile.write(body[start:start + 2048])
+                    self.wfile.flush()
+                    time.sleep(0.2)
+                self.close_connection = True
 
             def _file(self, path: str, body: bytes, truncate: bool,
                       short_length: bool = False) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import resource
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from budget_core.cli import main
 from budget_core.errors import PortalError
 from budget_core.http import Http, is_public, make_session, parse_checksum
 from budget_core.sources.ckan import CkanSource
+from budget_core.sources.opendatasoft import OpendatasoftSource
 from budget_core.sources.udata import UdataSource
 from tests.conftest import FIXTURES, TOTEM
 from tests.portal_server import PortalServer, gzip_bomb, running
@@ -233,3 +236,153 @@ def test_escape_sequences_in_a_document_never_reach_the_terminal(
     shown = capsys.readouterr().out
     assert "collectivite : ]0;pwnedCRACH[31m2J" in shown  # inert text
     assert not any(c in shown for c in "\x1b\x07\x9b")
+
+
+# -- found by an independent attack run (each reproduced there first) ----------------------
+def test_a_download_cut_by_its_deadline_is_never_taken_as_complete(portal: PortalServer,
+                                                                   tmp_path: Path) -> None:
+    """A file whose end is told by closing the connection, sent slowly: the watchdog's
+    shutdown used to read as the end of the file, and a truncated copy was kept."""
+    portal.faults[f"/files/{MOHON}"] = ["slow_close"]
+    with pytest.raises(PortalError, match="pas de réponse complète"):
+        quick(download_deadline=1.0).download(f"{portal.url}/files/{MOHON}", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sync_cut_by_a_deadline_keeps_the_good_copy(portal: PortalServer,
+                                                      tmp_path: Path) -> None:
+    """Opendatasoft exports carry no checksum: only the deadline check protects them."""
+    morbihan = FIXTURES / "scdl_expected" / "morbihan_CA_2021.csv"
+    portal.publish("morbihan.csv", morbihan.read_bytes())
+    portal.ods_datasets = {"budget-morbihan": "morbihan.csv"}
+    portal.udata_files = []
+    source = OpendatasoftSource("ods", portal.url)
+    cache = Cache(tmp_path)
+    assert cache.sync([source], quick()).new
+    before = cache.store.lines(["22560001400016"], [2021], ["CA"])
+    portal.publish("morbihan.csv", morbihan.read_bytes() + b"\n")  # a new version, sent slowly
+    portal.faults["/api/explore/v2.1/catalog/datasets/budget-morbihan/exports/csv"] = [
+        "slow_close"]
+    summary = cache.sync([source], quick(download_deadline=1.0))
+    [(_, reason)] = summary.failed
+    assert "pas de réponse complète" in reason
+    assert cache.store.lines(["22560001400016"], [2021], ["CA"]).equals(before)
+
+
+@pytest.mark.parametrize("fault", ["retry_after_huge", "deep_json"])
+def test_an_answer_no_check_anticipated_costs_its_portal_only(portal: PortalServer,
+                                                              tmp_path: Path,
+                                                              fault: str) -> None:
+    portal.faults["/api/1/datasets/"] = [fault] * 3
+    portal.publish("crach.xml", (TOTEM / "crach_principal_CA_2021.xml").read_bytes())
+    portal.ckan_files = ["crach.xml"]
+    summary = Cache(tmp_path).sync([UdataSource("udata", portal.url),
+                                    CkanSource("ckan", portal.url)],
+                                   Http(make_session(retries=1, backoff=0.01), timeout=2))
+    assert [Path(url).name for url in summary.new] == ["crach.xml"]
+    [(where, _)] = summary.failed
+    assert where == "portail udata"
+
+
+def test_a_retry_after_never_outlives_the_deadline(portal: PortalServer) -> None:
+    portal.faults["/api/1/datasets/"] = ["retry_after_30"] * 3
+    started = time.monotonic()
+    with pytest.raises(PortalError):
+        Http(make_session(retries=2, backoff=0.01), timeout=2, api_deadline=1.5).json(
+            "GET", f"{portal.url}/api/1/datasets/")
+    assert time.monotonic() - started < 5
+
+
+def test_a_not_modified_answer_to_a_plain_request_is_a_failure(portal: PortalServer,
+                                                                tmp_path: Path) -> None:
+    portal.faults[f"/files/{MOHON}"] = ["not_modified"]
+    summary = Cache(tmp_path).sync([UdataSource("udata", portal.url)], quick())
+    [(url, reason)] = summary.failed
+    assert url.endswith(MOHON) and "304" in reason
+
+
+def test_a_host_that_cannot_be_a_name_costs_its_file_only(portal: PortalServer,
+                                                          tmp_path: Path) -> None:
+    """`a..example`: the name cannot even be encoded (no query leaves the machine)."""
+    good = {"id": "d1", "title": "Budget", "organization": {"name": "Mohon"},
+            "resources": [resource_of(portal), {**resource_of(portal), "id": "r2",
+                                                "url": "http://a..example/budget.xml"}]}
+    portal.hostile_payload = {**TEMPLATE, "data": [good]}
+    portal.faults["/api/1/datasets/"] = ["payload"]
+    summary = Cache(tmp_path).sync([UdataSource("udata", portal.url)], quick())
+    assert [Path(url).name for url in summary.new] == [MOHON]
+    [(url, _)] = summary.failed
+    assert "a..example" in url
+
+
+@pytest.mark.parametrize("address", ["::7f00:1", "2002:7f00:1::1", "64:ff9b:1::7f00:1",
+                                     "::ffff:0:7f00:1", "fec0::1", "2001:0:4136:e378::1"])
+def test_ipv6_forms_that_embed_an_ipv4_address_are_not_public(address: str) -> None:
+    assert not is_public(address)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("sha256: " + "ab" * 32, ("sha256", "ab" * 32)),
+    ("sha3-256:" + "ab" * 32, ("sha3_256", "ab" * 32)),
+    ("SHA-1:" + "ab" * 20, ("sha1", "ab" * 20)),
+])
+def test_checksums_written_other_ways_are_still_checked(text: str,
+                                                        expected: tuple[str, str]) -> None:
+    assert parse_checksum(text) == expected
+
+
+def test_a_deadline_only_cuts_its_own_call() -> None:
+    """Two threads share one session on a keep-alive (HTTP/1.1) server. A is told to retry
+    in 2 s with a 1 s deadline; while it waits, its socket goes back to the pool and B takes
+    it. A's deadline used to shut that socket down under B (B failed 0.7 s in)."""
+    hits: list[str] = []
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            return
+
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            if self.path == "/a":
+                self.send_response(503)
+                self.send_header("Retry-After", "2")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = b'{"b": "' + b"x" * 25 + b'"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for byte in body:  # about 3 s
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.1)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    session = make_session(retries=1, backoff=0)
+    results: dict[str, object] = {}
+
+    def call(name: str, deadline: float) -> None:
+        try:
+            results[name] = Http(session, timeout=10, api_deadline=deadline).json(
+                "GET", f"{url}/{name}")
+        except PortalError as exc:
+            results[name] = exc
+
+    try:
+        first = threading.Thread(target=call, args=("a", 1.0))
+        first.start()
+        time.sleep(0.3)
+        second = threading.Thread(target=call, args=("b", 30.0))
+        second.start()
+        first.join(20)
+        second.join(20)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert isinstance(results["a"], PortalError)
+    assert results["b"] == {"b": "x" * 25}

@@ -85,11 +85,22 @@ def json_object(value: Any, url: str) -> dict[str, Any]:
     return value
 
 
+def checksum_text(value: Any) -> str:
+    """A checksum as a portal gives it: udata's `{"type": "sha1", "value": "…"}` or a string;
+    anything else is no checksum (the file is then kept unverified, not refused)."""
+    if isinstance(value, dict):
+        kind, digest = value.get("type"), value.get("value")
+        return f"{kind}:{digest}" if isinstance(kind, str) and isinstance(digest, str) else ""
+    return value if isinstance(value, str) else ""
+
+
 def count(value: Any) -> int:
     """A total announced by a portal: a whole number, else 0 (the pages then end the loop)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else 0
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return 0  # anything else, 5 000 digits included
 
 
 @dataclass

@@ -10,6 +10,7 @@ from budget_core.http import Http
 from budget_core.sources.base import (
     KeywordSource,
     PublishedResource,
+    checksum_text,
     count,
     is_budget_file,
     json_object,
@@ -41,6 +42,6 @@ class CkanSource(KeywordSource):
                 title=resource.get("name") or "", organization=organisation.get("title", ""),
                 last_modified=resource.get("last_modified") or package.get(
                     "metadata_modified", ""),
-                checksum=str(resource.get("hash") or ""),  # md5 or sha1: told by its length
+                checksum=checksum_text(resource.get("hash")),  # md5 or sha1: by its length
                 filesize=resource.get("size"), origins=(self.name,),
             )

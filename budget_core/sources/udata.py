@@ -18,6 +18,7 @@ from budget_core.sources.base import (
     SCDL_SCHEMA,
     CatalogueSource,
     PublishedResource,
+    checksum_text,
     is_budget_file,
     json_object,
 )
@@ -64,7 +65,6 @@ class UdataSource(CatalogueSource):
             if not is_budget_file(resource.get("format") or "", resource.get("url") or "",
                                   schema, text):
                 continue
-            checksum = resource.get("checksum") or {}
             yield PublishedResource(
                 source=self.name, dataset_id=dataset.get("id", ""),
                 dataset_title=dataset.get("title", ""), resource_id=resource.get("id", ""),
@@ -72,6 +72,6 @@ class UdataSource(CatalogueSource):
                 title=resource.get("title") or "", organization=organisation.get("name", ""),
                 siren=siren if is_digits(siren) else "", schema=schema,
                 last_modified=resource.get("last_modified") or "",
-                checksum=f"{checksum['type']}:{checksum['value']}" if checksum else "",
+                checksum=checksum_text(resource.get("checksum")),
                 filesize=resource.get("filesize"), origins=(self.name,),
             )
