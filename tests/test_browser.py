@@ -162,9 +162,13 @@ def test_shared_link_filter_change_and_csv_download(server: str, page: object) -
     assert "ordre=true" in page.url
     assert metrics.first.inner_text().replace("\u202f", " ") != income.replace("\u202f", " ")
 
-    page.get_by_text("Données du graphique (tableau et CSV)").click()
-    with page.expect_download() as download:  # the chapters' (the policies' is closed below)
-        page.get_by_text("Télécharger ces données (CSV)").first.click()
+    page.get_by_text("Données du graphique (tableau et CSV)").first.click()
+    # The chapters' button (the policies' expander, below, stays closed), once the expander
+    # has opened; a minute for the file, as a loaded machine once took over 30 s.
+    button = page.get_by_role("button", name="Télécharger ces données (CSV)").first
+    button.wait_for(state="visible", timeout=60_000)
+    with page.expect_download(timeout=60_000) as download:
+        button.click()
     saved = ARTIFACTS / "explorer.csv"
     download.value.save_as(saved)
     assert saved.read_text(encoding="utf-8-sig").startswith("sens,section,chapitre,libelle")
