@@ -12,8 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
-import pandas as pd
-
 from budget_core.analysis import section_totals
 from budget_core.anonymise import anonymise_totem
 from budget_core.cache import Cache, SyncFilter
@@ -106,7 +104,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
         print(f"  [{row['status']}] {row['source']:<14} {row['url']}{error}")
     store = config.store()
     documents = store.documents()
-    held = documents.groupby("store_dir").size() if len(documents) else pd.Series(dtype=int)
+    held = documents["store_dir"].value_counts(sort=False)
     folders = ", ".join(f"{folder} ({count} documents)" for folder, count in held.items())
     print(f"Données lues par l'application : {folders or store.folder}")
     for doc in documents.sort_values(["entity_name", "year", "stage"]).itertuples():

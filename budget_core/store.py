@@ -178,10 +178,9 @@ class Store:
     def missing(self, sha256: str) -> bool:
         """Whether the documents of a source file are absent, or listed with no lines file."""
         catalogue = self._own_documents()
-        mine = catalogue[catalogue["source_sha256"] == sha256] if not catalogue.empty else (
-            catalogue)
-        return mine.empty or not all((self.lines_dir / f"{key}.parquet").exists()
-                                     for key in mine["doc_key"])
+        keys = catalogue.loc[catalogue["source_sha256"] == sha256, "doc_key"]
+        return keys.empty or not all((self.lines_dir / f"{key}.parquet").exists()
+                                     for key in keys)
 
     def _own_documents(self) -> pd.DataFrame:
         if not self.catalogue_path.exists():
