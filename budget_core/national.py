@@ -175,10 +175,12 @@ class NationalStore:
         return [column for column in PEER_COLUMNS if counts[column].iloc[0] > 0]
 
     def departement_medians(self, level: str, agregat: str, year: int) -> pd.DataFrame:
-        """Median € per inhabitant of the agrégat in each département (`code`, `value`)."""
+        """Median € per inhabitant of the agrégat in each département (`code`, `value`);
+        none for régions (no département). An EPCI across départements counts under its
+        own list of codes (« 11,31,81 »), which no map shape has."""
         return self.query(level, "SELECT departement_code AS code, median(per_inhabitant) "
                           f"AS value FROM ofgl WHERE agregat = ? AND year = ? AND {MAIN} "
-                          "GROUP BY ALL", [agregat, year])
+                          "AND departement_code IS NOT NULL GROUP BY ALL", [agregat, year])
 
     def commune_values(self, agregat: str, year: int, departement: str) -> pd.DataFrame:
         """€ per inhabitant of the agrégat for each commune of a département (`code` = INSEE,
