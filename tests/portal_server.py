@@ -52,6 +52,8 @@ class PortalServer:
         self.geonetwork_files: list[str] = []
         self.ods_datasets: dict[str, str] = {}  # dataset_id → file name of its CSV export
         self.ods_tables: dict[str, bytes] = {}  # dataset_id → CSV whose rows `refine` filters
+        # udata organisation id → its SIRET (`business_number_id` of its own record only)
+        self.udata_sirets = {"646b7187b50b2a93b1ae3d45": "21560046100010"}
         self.page_size = 2
         self.redirect_target = ""
         self.hostile_payload: Any = None
@@ -86,7 +88,6 @@ class PortalServer:
             dataset = copy.deepcopy(template)
             dataset["id"] = f"dataset-{number}"
             dataset["title"] = f"Budget publié {name}"
-            dataset["organization"]["business_number_id"] = "21560046100010"
             resource = copy.deepcopy(resource_template)
             resource.update({
                 "id": f"resource-{number}", "title": name, "url": f"{self.url}/files/{name}",
@@ -110,6 +111,15 @@ class PortalServer:
                                 if more else None)
         listing["previous_page"] = None
         return listing
+
+    def udata_organisation(self, identifier: str) -> dict[str, Any] | None:
+        """The recorded `GET /api/1/organizations/<id>/` answer, with this id and SIRET."""
+        if identifier not in self.udata_sirets:
+            return None
+        record = json.loads((API / "udata_organization.json").read_text(encoding="utf-8"))
+        record.update(id=identifier, business_number_id=self.udata_sirets[identifier])
+        record["extras"]["siretisation:found_siret"] = self.udata_sirets[identifier]
+        return record
 
     def ods_catalog(self, limit: int, offset: int) -> dict[str, Any]:
         results = [{
@@ -273,6 +283,8 @@ class PortalServer:
                     return server.udata_page(int(params.get("page", 1)),
                                              int(params.get("page_size", server.page_size)),
                                              params)
+                if path.startswith("/api/1/organizations/"):
+                    return server.udata_organisation(path.split("/")[4])
                 if path == "/api/explore/v2.1/catalog/datasets":
                     return server.ods_catalog(int(params.get("limit", 10)),
                                               int(params.get("offset", 0)))

@@ -54,6 +54,9 @@ def test_first_sync_downloads_parses_and_catalogues(tmp_path: Path, server: Port
     catalogue = cache.resources()
     assert set(catalogue["status"]) == {"ok"}
     assert catalogue["etag"].str.len().gt(0).all()
+    # the publisher's SIREN, from its organisation's record, asked once for the four files
+    assert set(catalogue["siren"]) == {"215600461"}
+    assert server.hits["/api/1/organizations/646b7187b50b2a93b1ae3d45/"] == 1
     documents = cache.store.documents()
     assert sorted(documents["source_file"]) == sorted(FILES)
     assert len(raw_files(cache)) == 4
