@@ -161,26 +161,47 @@ class PortalServer:
         return envelope
 
     def geonetwork_search(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Records in the two shapes of GeoNetwork 4's index, as recorded in geonetwork-ui's
+        fixtures (an Elasticsearch answer of Sextant, GeoNetwork 4.0, and of geo.admin.ch,
+        4.2+): even records as 4.2 writes them (`urlObject`/`nameObject` translated objects,
+        lists); odd ones as 4.0 does (plain `url`, `name`, `organisation`), with their one
+        link and one contact as single objects, the file's type only in the protocol
+        (`WWW:DOWNLOAD:application/xml`) and a download URL without extension."""
         start, size = int(body.get("from", 0)), int(body.get("size", 10))
-        hits = [{
-            "_index": "gn-records", "_id": f"uuid-{number}", "_score": 1.0,
-            "_source": {
-                "resourceTitleObject": {"default": f"Budget {name}", "langfre": name},
-                "contactForResource": [{"organisationObject": {"default": "Commune"}}],
-                "dateStamp": "2023-03-01T10:00:00.000Z",
-                "link": [
-                    {"protocol": "OGC:WMS", "function": "browsing",
-                     "urlObject": {"default": f"{self.url}/wms"},
-                     "nameObject": {"default": "couche"}},
-                    {"protocol": "WWW:DOWNLOAD-1.0-http--download", "function": "download",
-                     "urlObject": {"default": f"{self.url}/files/{name}"},
-                     "nameObject": {"default": name}},
-                ],
-            },
-        } for number, name in enumerate(self.geonetwork_files)]
+        hits = [{"_index": "gn-records", "_id": f"uuid-{number}", "_score": 1.0,
+                 "_source": (self._gn_old if number % 2 else self._gn_new)(name)}
+                for number, name in enumerate(self.geonetwork_files)]
         return {"took": 3, "timed_out": False,
                 "hits": {"total": {"value": len(hits), "relation": "eq"},
                          "max_score": 1.0, "hits": hits[start:start + size]}}
+
+    def _gn_new(self, name: str) -> dict[str, Any]:
+        return {
+            "resourceTitleObject": {"default": f"Budget {name}", "langfre": name},
+            "contactForResource": [{"organisationObject": {"default": "Commune"},
+                                    "role": "pointOfContact"}],
+            "dateStamp": "2023-03-01T10:00:00.000Z",
+            "link": [
+                {"protocol": "OGC:WMS", "mimeType": "", "function": "browsing",
+                 "urlObject": {"default": f"{self.url}/wms"},
+                 "nameObject": {"default": "couche"}, "applicationProfile": "", "group": 0},
+                {"protocol": "WWW:DOWNLOAD-1.0-http--download", "mimeType": "",
+                 "function": "download", "urlObject": {"default": f"{self.url}/files/{name}"},
+                 "nameObject": {"default": name}, "applicationProfile": "", "group": 0},
+            ],
+        }
+
+    def _gn_old(self, name: str) -> dict[str, Any]:
+        stem, extension = name.rsplit(".", 1)
+        mime = "application/xml" if extension == "xml" else "text/csv"
+        return {
+            "resourceTitleObject": {"default": f"Budget {name}", "langfre": name},
+            "contactForResource": {"organisation": "Commune", "role": "pointOfContact"},
+            "dateStamp": "2023-03-01T10:00:00.000Z",
+            "link": {"protocol": f"WWW:DOWNLOAD:{mime}", "url": f"{self.url}/telechargement/"
+                     f"{stem}", "name": name, "description": "", "function": "download",
+                     "applicationProfile": "", "group": 0},
+        }
 
     # -- HTTP --------------------------------------------------------------------------------
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -279,6 +300,10 @@ class PortalServer:
             def _route(self, path: str, params: dict[str, str]) -> Any:
                 if path.startswith("/files/"):
                     return server.files.get(path.removeprefix("/files/"))
+                if path.startswith("/telechargement/"):  # a download URL without extension
+                    stem = path.removeprefix("/telechargement/")
+                    return next((body for name, body in server.files.items()
+                                 if name.rsplit(".", 1)[0] == stem), None)
                 if path == "/api/1/datasets/":
                     return server.udata_page(int(params.get("page", 1)),
                                              int(params.get("page_size", server.page_size)),

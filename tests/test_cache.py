@@ -159,6 +159,21 @@ def test_same_file_from_two_portals_is_one_resource_with_two_origins(
     assert server.hits["/files/mohon_CFU_2023.xml"] == 1
 
 
+def test_geonetwork_records_of_both_index_shapes_are_synced(
+        tmp_path: Path, server: PortalServer, http: Http) -> None:
+    """The second record is in GeoNetwork 4.0's shape: its file's URL has no extension."""
+    server.geonetwork_files = ["mohon_CFU_2023.xml", "crach_lotissement_BP_2022.xml"]
+    cache = Cache(tmp_path)
+    summary = cache.sync([GeonetworkSource("DataGrandEst", f"{server.url}/geonetwork")],
+                         http)
+    assert (len(summary.new), summary.failed) == (2, [])
+    assert f"{server.url}/telechargement/crach_lotissement_BP_2022" in summary.new
+    rows = cache.resources().set_index("title")
+    assert rows.loc["crach_lotissement_BP_2022.xml", "format"] == "xml"
+    assert sorted(cache.store.documents()["source_file"]) == [  # named as its URL names it
+        "crach_lotissement_BP_2022", "mohon_CFU_2023.xml"]
+
+
 def test_interrupted_sync_resumes(tmp_path: Path, server: PortalServer, http: Http) -> None:
     cache = Cache(tmp_path)
 

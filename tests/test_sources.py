@@ -109,6 +109,19 @@ def test_geonetwork_search_keeps_download_links(server: PortalServer, http: Http
     assert found[0].dataset_id == "uuid-0"
 
 
+def test_geonetwork_reads_both_index_shapes(server: PortalServer, http: Http) -> None:
+    """4.2+ (`urlObject`, lists) and 4.0 (`url`, `name`, `organisation`, one link and one
+    contact as single objects, `WWW:DOWNLOAD:application/xml` for a URL without extension)."""
+    publish_all(server)
+    server.geonetwork_files = ["crach_principal_CA_2021.xml", "morbihan_CA_2021.csv"]
+    new, old = GeonetworkSource("dge", f"{server.url}/geonetwork").resources(http)
+    assert (new.url, new.format, new.organization) == (
+        f"{server.url}/files/crach_principal_CA_2021.xml", "xml", "Commune")
+    assert (old.url, old.format, old.title, old.organization) == (
+        f"{server.url}/telechargement/morbihan_CA_2021", "csv", "morbihan_CA_2021.csv",
+        "Commune")
+
+
 def test_gzip_answers_are_decoded(server: PortalServer, http: Http) -> None:
     publish_all(server)
     server.ckan_files = FILES[:1]
