@@ -32,12 +32,13 @@ CRITERIA = {"strate": "Même strate de population", "departement_code": "Même d
             "legal_form": "Même nature juridique (CC, CA, CU, métropole…)",
             "fiscal_regime": "Même régime fiscal (EPCI)",
             "overseas": "Même situation (outre-mer ou non)",
-            "rural": "Communes rurales, ou non rurales", "mountain": "Communes de montagne, ou non",
-            "touristic": "Communes touristiques, ou non",
+            "rural": "Même classement rural (commune rurale ou non)",
+            "mountain": "Même classement montagne (commune de montagne ou non)",
+            "touristic": "Même classement touristique (commune touristique ou non)",
             "income_band": "Même tranche de revenu par habitant",
-            "qpv": "Avec, ou sans, quartier prioritaire (QPV)",
-            "rural_urban": "Départements ruraux, ou urbains",
-            "ctu": "Collectivité unique ou de Corse, ou non"}
+            "qpv": "Même présence d'un quartier prioritaire (QPV) ou non",
+            "rural_urban": "Même caractère rural ou urbain (départements)",
+            "ctu": "Même statut (collectivité unique ou de Corse, ou non)"}
 ANY = {"": "Toutes", "custom": "Liste personnalisée"}
 
 

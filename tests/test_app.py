@@ -329,7 +329,7 @@ def test_se_comparer_offers_ofgl_criteria_and_says_which_a_level_lacks(
     open_page(app, "comparer_national", niveau="communes", siren_national="219711017",
               agregat="Epargne brute", pairs="mountain")
     [pairs] = [w for w in app.selectbox if w.key == "pairs"]
-    assert "Communes de montagne, ou non" in pairs.options
+    assert "Même classement montagne (commune de montagne ou non)" in pairs.options
     # Les Abymes and 14 others: « Commune de montagne » Oui
     assert app.metric[1].label == "Médiane du groupe (15 collectivités)"
 

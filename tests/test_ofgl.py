@@ -137,6 +137,12 @@ def test_selected_columns_are_enough() -> None:
                                   read("communes"))
 
 
+def test_an_amount_that_is_not_a_number_is_refused_with_its_column() -> None:
+    data = GFP.read_bytes().replace(b";103814959.22;", b";103 814 959,22;", 1)
+    with pytest.raises(FormatError, match="« Montant » : valeur non numérique"):
+        normalise_export(data, "gfp.csv", "gfp")
+
+
 def test_empty_export_has_no_header_to_read() -> None:
     with pytest.raises(FormatError, match="sans les colonnes"):
         normalise_export(b"", "vide.csv", "communes")
