@@ -22,13 +22,24 @@ from budget_core.coverage import (
 from budget_core.fmt import compact_euros, euros, md_escape, number, percent, years
 from budget_core.indicators import INDICATORS, from_lines, from_ofgl
 from budget_core.national import NationalStore, own_accounts
+from budget_core.ofgl import CONSOLIDATED, HEADERS
 
 LEVEL_LABELS = {"communes": "Communes", "gfp": "Intercommunalités (EPCI)",
                 "departements": "Départements", "regions": "Régions"}
-PEERS = {"strate": "Même strate de population", "departement_code": "Même département",
-         "region_code": "Même région", "epci_siren": "Même intercommunalité",
-         "fiscal_regime": "Même régime fiscal (EPCI)", "": "Toutes",
-         "custom": "Liste personnalisée"}
+# Every criterion of NationalStore.PEER_COLUMNS, OFGL's own included (its comparator's).
+CRITERIA = {"strate": "Même strate de population", "departement_code": "Même département",
+            "region_code": "Même région", "epci_siren": "Même intercommunalité",
+            "legal_form": "Même nature juridique (CC, CA, CU, métropole…)",
+            "fiscal_regime": "Même régime fiscal (EPCI)",
+            "overseas": "Même situation (outre-mer ou non)",
+            "rural": "Même classement rural (commune rurale ou non)",
+            "mountain": "Même classement montagne (commune de montagne ou non)",
+            "touristic": "Même classement touristique (commune touristique ou non)",
+            "income_band": "Même tranche de revenu par habitant",
+            "qpv": "Même présence d'un quartier prioritaire (QPV) ou non",
+            "rural_urban": "Même caractère rural ou urbain (départements)",
+            "ctu": "Même statut (collectivité unique ou de Corse, ou non)"}
+ANY = {"": "Toutes", "custom": "Liste personnalisée"}
 
 
 @st.cache_resource(on_release=NationalStore.close)
@@ -39,6 +50,11 @@ def national(folder: str) -> NationalStore:
 @st.cache_data(show_spinner=False)
 def entities(folder: str, level: str) -> pd.DataFrame:
     return national(folder).entities(level)
+
+
+@st.cache_data(show_spinner=False)
+def peer_columns(folder: str, level: str) -> list[str]:
+    return national(folder).peer_columns(level)
 
 
 def show(value: float | None, unit: str) -> str:
@@ -68,7 +84,14 @@ rows = store.entity(level, siren)
 agregats = sorted(rows["agregat"].unique())
 c3, c4 = st.columns(2)
 agregat = url_selectbox(c3, "Agrégat", agregats, "agregat")
-peer = url_selectbox(c4, "Comparer avec", list(PEERS), "pairs", PEERS.__getitem__)
+available = peer_columns(folder, level)
+peers = {**{c: CRITERIA[c] for c in available}, **ANY}
+peer = url_selectbox(c4, "Comparer avec", list(peers), "pairs", peers.__getitem__)
+lacking = [label for c, label in CRITERIA.items() if c not in available
+           and (c == "strate" or c in HEADERS[level].values())]
+if lacking:
+    c4.caption("Non renseigné dans les comptes OFGL de ce niveau : "
+               + ", ".join(label.lower() for label in lacking) + ".")
 custom: list[str] = []
 if peer == "custom":
     custom = url_multiselect(st, "Collectivités de la liste", list(names), "liste",
@@ -77,10 +100,15 @@ placed = store.placement(level, siren, agregat, peer if peer not in ("", "custom
                          custom=custom)
 population_year = rows["year"].max()
 population = rows.loc[rows["year"] == population_year, "population"].dropna()
+scope = ("comptes consolidés : budget principal et budgets annexes, flux croisés retirés"
+         if (rows["budget_type"] == CONSOLIDATED).any() else "budget principal")
 st.caption(f"Montants en € par habitant ; population totale INSEE {population_year} selon "
            f"l'OFGL ({number(population.iloc[0]) if len(population) else '—'} habitants). "
-           "Source : OFGL, comptes des collectivités (budget principal).")
-if placed.empty:
+           f"Source : OFGL, comptes des collectivités ({scope}).")
+if placed.empty and peer in CRITERIA and rows[peer].isna().all():
+    st.info(f"Pas de groupe « {peers[peer].lower()} » : ce critère n'est pas renseigné pour "
+            "cette collectivité dans les comptes OFGL. Choisissez un autre groupe.")
+elif placed.empty:
     st.info("Pas de valeur pour cet agrégat.")
 else:
     last = placed.iloc[-1]
@@ -128,7 +156,9 @@ st.markdown("### Carte")
 by_departement = store.departement_medians(level, agregat, int(rows["year"].max()))
 values = dict(zip(by_departement["code"], by_departement["value"], strict=True))
 present = [f for f in departements_shapes()["features"] if f["properties"]["code"] in values]
-if present:
+if not values:
+    st.info("Pas de carte par département : les comptes OFGL de ce niveau n'en donnent pas.")
+elif present:
     st.altair_chart(charts.choropleth({"features": present}, values,
                                       f"{agregat} : médiane par département (€/hab)",
                                       "€ par habitant", share=False), key="carte_nationale")

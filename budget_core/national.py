@@ -9,9 +9,7 @@ run with DuckDB over those files without loading them into pandas.
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,82 +19,26 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from budget_core.errors import CacheError, FormatError
+from budget_core.errors import CacheError
 from budget_core.fsutil import atomic_write_bytes
 from budget_core.http import Http
 from budget_core.model import EXECUTED_STAGES
+from budget_core.ofgl import CONSOLIDATED, SCHEMA, normalise_export
 from budget_core.population import fiscal_regimes
 from budget_core.store import connect
 
 LEVELS = {"communes": "ofgl-base-communes", "gfp": "ofgl-base-gfp",
           "departements": "ofgl-base-departements", "regions": "ofgl-base-regions"}
 YEAR_FIELD = "exer"  # the year facet of the ofgl-base-* datasets, used with `refine`
-
-# Export header (labels, years removed: « Code Insee 2024 Région » → « Code Insee Région »)
-# → canonical column. Unknown headers are dropped; missing ones are null.
-COLUMNS = {
-    "Exercice": "year", "Code Insee Région": "region_code", "Nom Région": "region_name",
-    "Code Insee Département": "departement_code", "Nom Département": "departement_name",
-    "Code Siren EPCI": "epci_siren", "Nom EPCI": "epci_name",
-    "Strate population": "strate", "Catégorie": "category",
-    "Code Siren Collectivité": "siren", "Code Insee Collectivité": "insee",
-    "Nom Commune": "name", "Nom Collectivité": "name", "Siret Budget": "siret",
-    "Libellé Budget": "budget_label", "Type de budget": "budget_type",
-    "Nomenclature": "nomenclature", "Agrégat": "agregat", "Montant": "amount",
-    "Population totale": "population", "Montant en € par habitant": "per_inhabitant",
-    "Nature juridique": "legal_form", "Mode de financement": "fiscal_regime",
-}
-SCHEMA = pa.schema([
-    ("year", pa.int16()), ("region_code", pa.string()), ("region_name", pa.string()),
-    ("departement_code", pa.string()), ("departement_name", pa.string()),
-    ("epci_siren", pa.string()), ("epci_name", pa.string()), ("strate", pa.string()),
-    ("category", pa.string()), ("siren", pa.string()), ("insee", pa.string()),
-    ("name", pa.string()), ("siret", pa.string()), ("budget_label", pa.string()),
-    ("budget_type", pa.string()), ("nomenclature", pa.string()), ("agregat", pa.string()),
-    ("amount", pa.float64()), ("population", pa.float64()), ("per_inhabitant", pa.float64()),
-    ("legal_form", pa.string()), ("fiscal_regime", pa.string()),
-])
-NUMERIC = {"year", "amount", "population", "per_inhabitant"}
-
-
-def _header(label: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"\b(19|20)\d{2}\b", "", label)).strip()
-
-
-def normalise_export(data: bytes, name: str) -> pa.Table:
-    """An OFGL CSV export (`;`, UTF-8 with BOM, label headers) → the canonical table.
-
-    Codes stay text (leading zeros); an empty amount is null, never zero.
-    """
-    text_head = data[:4096].decode("utf-8-sig", errors="replace").split("\n", 1)[0]
-    labels = next(csv.reader(io.StringIO(text_head), delimiter=";"))
-    mapping = {label: COLUMNS[_header(label)] for label in labels if _header(label) in COLUMNS}
-    if "agregat" not in mapping.values() or "siren" not in mapping.values():
-        raise FormatError("export OFGL sans colonnes « Agrégat » et « Code Siren "
-                          "Collectivité ».", source=name,
-                          hint="Demandez l'export avec use_labels=true.")
-    types = {label: pa.string() for label in labels}
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(data), parse_options=pacsv.ParseOptions(delimiter=";"),
-            convert_options=pacsv.ConvertOptions(column_types=types,
-                                                 include_columns=list(mapping),
-                                                 strings_can_be_null=True))
-    except pa.ArrowInvalid as exc:
-        raise FormatError(f"export OFGL illisible ({exc}).", source=name) from exc
-    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
-    for label in table.column_names:
-        target = mapping[label]
-        column = table[label]
-        if target in NUMERIC:
-            column = column.cast(SCHEMA.field(target).type)
-        columns.setdefault(target, column)
-    arrays = [columns.get(f.name, pa.nulls(table.num_rows, f.type)) for f in SCHEMA]
-    return pa.Table.from_arrays(arrays, schema=SCHEMA)
-
+# The rows compared: a budget principal, or a collectivité's consolidated accounts when the
+# year was imported from a consolidated export (one kind per year file, never both).
+MAIN = f"budget_type IN ('Budget principal', '{CONSOLIDATED}')"
+# Columns that can group peers (each only where the level's export fills it).
+PEER_COLUMNS = ("strate", "departement_code", "region_code", "epci_siren", "legal_form",
+                "fiscal_regime", "overseas", "rural", "mountain", "touristic", "income_band",
+                "qpv", "rural_urban", "ctu")
 
 Progress = Callable[[str, int, int], None]
 
@@ -137,7 +79,8 @@ class NationalStore:
         with self._lock:
             if key not in self._connections:
                 con = connect(self.threads)
-                con.read_parquet([str(self.path(level, y)) for y in years]).create_view("ofgl")
+                con.read_parquet([str(self.path(level, y)) for y in years],  # older files: fewer
+                                 union_by_name=True).create_view("ofgl")  # columns
                 self._connections[key] = con
             return self._connections[key]
 
@@ -162,7 +105,7 @@ class NationalStore:
             if download.path is None:
                 continue
             try:
-                table = normalise_export(download.path.read_bytes(), f"{dataset} {year}")
+                table = normalise_export(download.path.read_bytes(), f"{dataset} {year}", level)
             finally:
                 download.path.unlink()
             self._write(level, year, table)
@@ -171,7 +114,7 @@ class NationalStore:
 
     def add_export(self, level: str, data: bytes, name: str) -> list[int]:
         """Store an export already on disk (split by year). Returns the years written."""
-        table = normalise_export(data, name)
+        table = normalise_export(data, name, level)
         years = sorted({int(y) for y in table["year"].to_pylist() if y is not None})
         for year in years:
             self._write(level, year, table.filter(pc.equal(table["year"], year)))
@@ -211,53 +154,64 @@ class NationalStore:
             cursor.close()
 
     def entity(self, level: str, siren: str) -> pd.DataFrame:
-        """All rows of one entity's budget principal, every year."""
-        return self.query(level, "SELECT * FROM ofgl WHERE siren = ? AND budget_type = "
-                          "'Budget principal' ORDER BY year, agregat", [siren])
+        """All rows of one entity's budget principal (or consolidated accounts), every year."""
+        return self.query(level, f"SELECT * FROM ofgl WHERE siren = ? AND {MAIN} "
+                          "ORDER BY year, agregat", [siren])
 
     def entities(self, level: str) -> pd.DataFrame:
         """Every entity of the level (siren, name, departement_code, its largest population
         over the years), by name: what a picker lists."""
         return self.query(level, "SELECT DISTINCT siren, name, departement_code, "
-                          "max(population) AS population FROM ofgl WHERE budget_type "
-                          "= 'Budget principal' GROUP BY ALL ORDER BY name")
+                          f"max(population) AS population FROM ofgl WHERE {MAIN} "
+                          "GROUP BY ALL ORDER BY name")
+
+    def peer_columns(self, level: str) -> list[str]:
+        """The PEER_COLUMNS the level's stored rows fill: a criterion its exports leave empty
+        (no strate for régions) groups no one, rather than everyone."""
+        if not self.years(level):
+            return []
+        counts = self.query(level, "SELECT " + ", ".join(
+            f"count({column}) AS {column}" for column in PEER_COLUMNS) + " FROM ofgl")
+        return [column for column in PEER_COLUMNS if counts[column].iloc[0] > 0]
 
     def departement_medians(self, level: str, agregat: str, year: int) -> pd.DataFrame:
-        """Median € per inhabitant of the agrégat in each département (`code`, `value`)."""
+        """Median € per inhabitant of the agrégat in each département (`code`, `value`);
+        none for régions (no département). An EPCI across départements counts under its
+        own list of codes (« 11,31,81 »), which no map shape has."""
         return self.query(level, "SELECT departement_code AS code, median(per_inhabitant) "
-                          "AS value FROM ofgl WHERE agregat = ? AND year = ? AND "
-                          "budget_type = 'Budget principal' GROUP BY ALL", [agregat, year])
+                          f"AS value FROM ofgl WHERE agregat = ? AND year = ? AND {MAIN} "
+                          "AND departement_code IS NOT NULL GROUP BY ALL", [agregat, year])
 
     def commune_values(self, agregat: str, year: int, departement: str) -> pd.DataFrame:
         """€ per inhabitant of the agrégat for each commune of a département (`code` = INSEE,
         `value`)."""
         return self.query("communes", "SELECT insee AS code, per_inhabitant AS value FROM ofgl "
-                          "WHERE agregat = ? AND year = ? AND departement_code = ? AND "
-                          "budget_type = 'Budget principal'", [agregat, year, departement])
+                          f"WHERE agregat = ? AND year = ? AND departement_code = ? AND {MAIN}",
+                          [agregat, year, departement])
 
     def placement(self, level: str, siren: str, agregat: str, peer_column: str | None,
                   custom: Sequence[str] = ()) -> pd.DataFrame:
         """The entity against its peers, per year: its € per inhabitant, the peers' median,
         quartiles, its rank (1 = highest) and the group size.
 
-        Peers: same value of `peer_column` (strate, departement_code, region_code,
-        fiscal_regime...) that year, or the `custom` SIRENs when given.
+        Peers: same value of `peer_column` (one of PEER_COLUMNS) that year, or the `custom`
+        SIRENs when given. A year where the entity has no value for the criterion has no
+        group (no row): an empty value is no criterion, not one shared with everyone.
         """
         if custom:
             peers = "list_contains(?, p.siren)"
             args: list[object] = [list(custom)]
         elif peer_column:
-            if peer_column not in SCHEMA.names:
+            if peer_column not in PEER_COLUMNS:
                 raise ValueError(peer_column)
-            peers = f"coalesce(p.{peer_column}, '') = coalesce(e.{peer_column}, '')"
+            peers = f"p.{peer_column} = e.{peer_column}"
             args = []
         else:
             peers = "TRUE"
             args = []
         sql = f"""
-            WITH e AS (SELECT * FROM ofgl WHERE siren = ? AND agregat = ?
-                       AND budget_type = 'Budget principal'),
-                 p AS (SELECT * FROM ofgl WHERE agregat = ? AND budget_type = 'Budget principal')
+            WITH e AS (SELECT * FROM ofgl WHERE siren = ? AND agregat = ? AND {MAIN}),
+                 p AS (SELECT * FROM ofgl WHERE agregat = ? AND {MAIN})
             SELECT year, value, quartiles[2] AS median, quartiles[1] AS q1,
                    quartiles[3] AS q3, peers, rank FROM (
                 SELECT e.year, any_value(e.per_inhabitant) AS value,

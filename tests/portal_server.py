@@ -52,6 +52,8 @@ class PortalServer:
         self.geonetwork_files: list[str] = []
         self.ods_datasets: dict[str, str] = {}  # dataset_id → file name of its CSV export
         self.ods_tables: dict[str, bytes] = {}  # dataset_id → CSV whose rows `refine` filters
+        # udata organisation id → its SIRET (`business_number_id` of its own record only)
+        self.udata_sirets = {"646b7187b50b2a93b1ae3d45": "21560046100010"}
         self.page_size = 2
         self.redirect_target = ""
         self.hostile_payload: Any = None
@@ -86,7 +88,6 @@ class PortalServer:
             dataset = copy.deepcopy(template)
             dataset["id"] = f"dataset-{number}"
             dataset["title"] = f"Budget publié {name}"
-            dataset["organization"]["business_number_id"] = "21560046100010"
             resource = copy.deepcopy(resource_template)
             resource.update({
                 "id": f"resource-{number}", "title": name, "url": f"{self.url}/files/{name}",
@@ -110,6 +111,15 @@ class PortalServer:
                                 if more else None)
         listing["previous_page"] = None
         return listing
+
+    def udata_organisation(self, identifier: str) -> dict[str, Any] | None:
+        """The recorded `GET /api/1/organizations/<id>/` answer, with this id and SIRET."""
+        if identifier not in self.udata_sirets:
+            return None
+        record = json.loads((API / "udata_organization.json").read_text(encoding="utf-8"))
+        record.update(id=identifier, business_number_id=self.udata_sirets[identifier])
+        record["extras"]["siretisation:found_siret"] = self.udata_sirets[identifier]
+        return record
 
     def ods_catalog(self, limit: int, offset: int) -> dict[str, Any]:
         results = [{
@@ -151,26 +161,47 @@ class PortalServer:
         return envelope
 
     def geonetwork_search(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Records in the two shapes of GeoNetwork 4's index, as recorded in geonetwork-ui's
+        fixtures (an Elasticsearch answer of Sextant, GeoNetwork 4.0, and of geo.admin.ch,
+        4.2+): even records as 4.2 writes them (`urlObject`/`nameObject` translated objects,
+        lists); odd ones as 4.0 does (plain `url`, `name`, `organisation`), with their one
+        link and one contact as single objects, the file's type only in the protocol
+        (`WWW:DOWNLOAD:application/xml`) and a download URL without extension."""
         start, size = int(body.get("from", 0)), int(body.get("size", 10))
-        hits = [{
-            "_index": "gn-records", "_id": f"uuid-{number}", "_score": 1.0,
-            "_source": {
-                "resourceTitleObject": {"default": f"Budget {name}", "langfre": name},
-                "contactForResource": [{"organisationObject": {"default": "Commune"}}],
-                "dateStamp": "2023-03-01T10:00:00.000Z",
-                "link": [
-                    {"protocol": "OGC:WMS", "function": "browsing",
-                     "urlObject": {"default": f"{self.url}/wms"},
-                     "nameObject": {"default": "couche"}},
-                    {"protocol": "WWW:DOWNLOAD-1.0-http--download", "function": "download",
-                     "urlObject": {"default": f"{self.url}/files/{name}"},
-                     "nameObject": {"default": name}},
-                ],
-            },
-        } for number, name in enumerate(self.geonetwork_files)]
+        hits = [{"_index": "gn-records", "_id": f"uuid-{number}", "_score": 1.0,
+                 "_source": (self._gn_old if number % 2 else self._gn_new)(name)}
+                for number, name in enumerate(self.geonetwork_files)]
         return {"took": 3, "timed_out": False,
                 "hits": {"total": {"value": len(hits), "relation": "eq"},
                          "max_score": 1.0, "hits": hits[start:start + size]}}
+
+    def _gn_new(self, name: str) -> dict[str, Any]:
+        return {
+            "resourceTitleObject": {"default": f"Budget {name}", "langfre": name},
+            "contactForResource": [{"organisationObject": {"default": "Commune"},
+                                    "role": "pointOfContact"}],
+            "dateStamp": "2023-03-01T10:00:00.000Z",
+            "link": [
+                {"protocol": "OGC:WMS", "mimeType": "", "function": "browsing",
+                 "urlObject": {"default": f"{self.url}/wms"},
+                 "nameObject": {"default": "couche"}, "applicationProfile": "", "group": 0},
+                {"protocol": "WWW:DOWNLOAD-1.0-http--download", "mimeType": "",
+                 "function": "download", "urlObject": {"default": f"{self.url}/files/{name}"},
+                 "nameObject": {"default": name}, "applicationProfile": "", "group": 0},
+            ],
+        }
+
+    def _gn_old(self, name: str) -> dict[str, Any]:
+        stem, extension = name.rsplit(".", 1)
+        mime = "application/xml" if extension == "xml" else "text/csv"
+        return {
+            "resourceTitleObject": {"default": f"Budget {name}", "langfre": name},
+            "contactForResource": {"organisation": "Commune", "role": "pointOfContact"},
+            "dateStamp": "2023-03-01T10:00:00.000Z",
+            "link": {"protocol": f"WWW:DOWNLOAD:{mime}", "url": f"{self.url}/telechargement/"
+                     f"{stem}", "name": name, "description": "", "function": "download",
+                     "applicationProfile": "", "group": 0},
+        }
 
     # -- HTTP --------------------------------------------------------------------------------
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -269,10 +300,16 @@ class PortalServer:
             def _route(self, path: str, params: dict[str, str]) -> Any:
                 if path.startswith("/files/"):
                     return server.files.get(path.removeprefix("/files/"))
+                if path.startswith("/telechargement/"):  # a download URL without extension
+                    stem = path.removeprefix("/telechargement/")
+                    return next((body for name, body in server.files.items()
+                                 if name.rsplit(".", 1)[0] == stem), None)
                 if path == "/api/1/datasets/":
                     return server.udata_page(int(params.get("page", 1)),
                                              int(params.get("page_size", server.page_size)),
                                              params)
+                if path.startswith("/api/1/organizations/"):
+                    return server.udata_organisation(path.split("/")[4])
                 if path == "/api/explore/v2.1/catalog/datasets":
                     return server.ods_catalog(int(params.get("limit", 10)),
                                               int(params.get("offset", 0)))

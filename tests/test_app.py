@@ -308,6 +308,32 @@ def test_se_comparer_places_an_entity_among_its_peers(app: AppTest) -> None:
     assert any("Épargne de gestion moins les intérêts" in m.value for m in app.markdown)
 
 
+def test_se_comparer_offers_ofgl_criteria_and_says_which_a_level_lacks(
+        app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Communes get OFGL's own criteria (mountain, QPV...); régions have no strate: not
+    offered, said so, and a link asking for it falls back to a group that exists."""
+    national = FIXTURES / "national"
+    with NationalStore(tmp_path / "national") as store:
+        store.add_export("communes", (national / "ofgl-base-communes_guadeloupe_2024.csv")
+                         .read_bytes(), "communes")
+        store.add_export("regions", (national / "ofgl-base-regions-consolidee_occitanie_"
+                                     "2022-2023.csv").read_bytes(), "regions")
+    monkeypatch.setenv("BUDGET_NATIONAL_DIR", str(tmp_path / "national"))
+    app.query_params.update(niveau="regions", siren_national="200053791", pairs="strate")
+    open_page(app, "comparer_national")
+    [pairs] = [w for w in app.selectbox if w.key == "pairs"]
+    assert "Même strate de population" not in pairs.options and pairs.value != "strate"
+    assert any("Non renseigné dans les comptes OFGL de ce niveau : même strate de population"
+               in c.value for c in app.caption)
+    assert any("comptes consolidés" in c.value for c in app.caption)
+    open_page(app, "comparer_national", niveau="communes", siren_national="219711017",
+              agregat="Epargne brute", pairs="mountain")
+    [pairs] = [w for w in app.selectbox if w.key == "pairs"]
+    assert "Même classement montagne (commune de montagne ou non)" in pairs.options
+    # Les Abymes and 14 others: « Commune de montagne » Oui
+    assert app.metric[1].label == "Médiane du groupe (15 collectivités)"
+
+
 def test_se_comparer_maps_the_communes_of_a_grand_est_departement(
         app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows of the real Guadeloupe export moved to three communes of the Aube (10)."""

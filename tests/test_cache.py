@@ -54,6 +54,9 @@ def test_first_sync_downloads_parses_and_catalogues(tmp_path: Path, server: Port
     catalogue = cache.resources()
     assert set(catalogue["status"]) == {"ok"}
     assert catalogue["etag"].str.len().gt(0).all()
+    # the publisher's SIREN, from its organisation's record, asked once for the four files
+    assert set(catalogue["siren"]) == {"215600461"}
+    assert server.hits["/api/1/organizations/646b7187b50b2a93b1ae3d45/"] == 1
     documents = cache.store.documents()
     assert sorted(documents["source_file"]) == sorted(FILES)
     assert len(raw_files(cache)) == 4
@@ -154,6 +157,21 @@ def test_same_file_from_two_portals_is_one_resource_with_two_origins(
     row = cache.resources().set_index("title").loc["mohon_CFU_2023.xml"]
     assert row["origins"] == '["data.gouv.fr", "DataGrandEst"]'
     assert server.hits["/files/mohon_CFU_2023.xml"] == 1
+
+
+def test_geonetwork_records_of_both_index_shapes_are_synced(
+        tmp_path: Path, server: PortalServer, http: Http) -> None:
+    """The second record is in GeoNetwork 4.0's shape: its file's URL has no extension."""
+    server.geonetwork_files = ["mohon_CFU_2023.xml", "crach_lotissement_BP_2022.xml"]
+    cache = Cache(tmp_path)
+    summary = cache.sync([GeonetworkSource("DataGrandEst", f"{server.url}/geonetwork")],
+                         http)
+    assert (len(summary.new), summary.failed) == (2, [])
+    assert f"{server.url}/telechargement/crach_lotissement_BP_2022" in summary.new
+    rows = cache.resources().set_index("title")
+    assert rows.loc["crach_lotissement_BP_2022.xml", "format"] == "xml"
+    assert sorted(cache.store.documents()["source_file"]) == [  # named as its URL names it
+        "crach_lotissement_BP_2022", "mohon_CFU_2023.xml"]
 
 
 def test_interrupted_sync_resumes(tmp_path: Path, server: PortalServer, http: Http) -> None:

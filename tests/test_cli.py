@@ -147,6 +147,17 @@ def test_national_on_a_missing_file_is_a_french_error(
     assert not (tmp_path / "cache" / "national").exists()
 
 
+def test_national_import_at_the_wrong_level_names_the_unknown_header(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    code, out, err = run(capsys, "national", "--level", "gfp", "--file", str(GUADELOUPE))
+    assert (code, out) == (1, "")
+    assert "colonne « Commune rurale » inconnue dans un export OFGL de niveau « gfp »" in err
+    assert "Que faire" in err and "Traceback" not in err
+    assert not (tmp_path / "cache" / "national" / "gfp").exists()
+
+
 def test_national_without_a_year_or_a_file_says_what_is_missing(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

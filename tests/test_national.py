@@ -12,15 +12,20 @@ import pytest
 from lxml import etree
 
 from budget_core.config import DEMO_DIR, settings
-from budget_core.errors import BudgetError, FormatError
+from budget_core.errors import BudgetError
 from budget_core.http import Http, make_session
 from budget_core.indicators import from_lines, from_ofgl
-from budget_core.national import NationalStore, normalise_export, own_accounts
+from budget_core.national import NationalStore, own_accounts
+from budget_core.ofgl import normalise_export
 from budget_core.store import Store
 from tests.conftest import FIXTURES, TOTEM, parsed
 from tests.portal_server import PortalServer, running
 
-GUADELOUPE = FIXTURES / "national" / "ofgl-base-communes_guadeloupe_2024.csv"
+NATIONAL = FIXTURES / "national"
+GUADELOUPE = NATIONAL / "ofgl-base-communes_guadeloupe_2024.csv"
+GFP = NATIONAL / "ofgl-base-gfp-consolidee_haute-garonne_2016.csv"
+DEPARTEMENTS = NATIONAL / "ofgl-base-departements-consolidee_haute-garonne_2022-2023.csv"
+REGIONS = NATIONAL / "ofgl-base-regions-consolidee_occitanie_2022-2023.csv"
 ABYMES = "219711017"
 
 
@@ -49,7 +54,7 @@ def guadeloupe(store: NationalStore) -> NationalStore:
 
 
 def test_export_is_normalised_with_codes_as_text() -> None:
-    table = normalise_export(GUADELOUPE.read_bytes(), "ofgl")
+    table = normalise_export(GUADELOUPE.read_bytes(), "ofgl", "communes")
     frame = table.to_pandas()
     assert len(frame) == 2505
     abymes = frame[(frame["siren"] == ABYMES) & (frame["agregat"] == "Epargne brute")].iloc[0]
@@ -93,7 +98,7 @@ def test_placement_among_peers(guadeloupe: NationalStore) -> None:
 
 
 def test_indicators_from_ofgl_rows_hand_checked() -> None:
-    frame = normalise_export(GUADELOUPE.read_bytes(), "ofgl").to_pandas()
+    frame = normalise_export(GUADELOUPE.read_bytes(), "ofgl", "communes").to_pandas()
     rows = frame[(frame["siren"] == ABYMES) & (frame["budget_type"] == "Budget principal")]
     amount = rows.set_index("agregat")["amount"]
     values = from_ofgl(rows)
@@ -145,26 +150,59 @@ def test_indicators_from_our_lines_pinned_on_montreuil_2022() -> None:
     assert values["capacite_desendettement"] is None  # no debt outstanding in the lines
 
 
-def test_export_without_the_expected_columns_is_refused() -> None:
-    with pytest.raises(FormatError, match="use_labels=true"):
-        normalise_export(b"exer;siren;montant\n2024;1;2\n", "brut")
+def test_epci_fiscal_regime_from_the_export_else_from_the_cog(tmp_path: Path) -> None:
+    """Toulouse Métropole (243100518) is FPU in the export and in the shipped COG; the CC du
+    Volvestre of 2016 (243100658, merged since) is FA in the export and unknown to today's
+    COG: without the export's column, only the COG's answer remains."""
+    frame = pd.read_csv(GFP, sep=";", dtype=str, encoding="utf-8-sig")
+    without = frame.drop(columns=["Mode de financement 2024 abrégé"])
+    regimes = {}
+    for name, export in (("with", frame), ("without", without)):
+        with NationalStore(tmp_path / name) as store:
+            store.add_export("gfp", export.to_csv(sep=";", index=False).encode("utf-8-sig"),
+                             name)
+            found = store.query("gfp", "SELECT DISTINCT siren, fiscal_regime FROM ofgl")
+            regimes[name] = dict(zip(found["siren"], found["fiscal_regime"], strict=True))
+    assert (regimes["with"]["243100518"], regimes["with"]["243100658"]) == ("FPU", "FA")
+    assert regimes["without"]["243100518"] == "FPU"
+    assert pd.isna(regimes["without"]["243100658"])
 
 
-def test_epci_peers_by_fiscal_regime_come_from_the_cog(tmp_path: Path) -> None:
-    """An EPCI export lacking the regime gets it from the shipped COG (epci.json)."""
-    frame = pd.read_csv(GUADELOUPE, sep=";", dtype=str, encoding="utf-8-sig")
-    epci = frame[frame["Type de budget"] == "Budget principal"].copy()
-    epci["Code Siren Collectivité"] = epci["Code Siren 2024 EPCI"]
-    epci["Catégorie"] = "GFP"
-    epci = epci.drop_duplicates(["Code Siren Collectivité", "Agrégat"])
+def test_peers_by_ofgl_strate_among_epci(tmp_path: Path) -> None:
+    raw = pd.read_csv(GFP, sep=";", dtype=str, encoding="utf-8-sig")
+    raw = raw[raw["Agrégat"] == "Achats et charges externes"]
+    same = raw[raw["Strate population 2024"] == "2"]  # CC de la Vallée de l'Ariège's strate
     with NationalStore(tmp_path) as store:
-        store.add_export("gfp", epci.to_csv(sep=";", index=False).encode("utf-8-sig"), "gfp")
-        regimes = store.query("gfp", "SELECT DISTINCT siren, fiscal_regime FROM ofgl ORDER BY 1")
-        [row] = store.placement("gfp", "200018653", "Epargne brute", "fiscal_regime").to_dict(
-            "records")
-    assert dict(zip(regimes["siren"], regimes["fiscal_regime"], strict=True))[
-        "200018653"] == "FPU"  # CA Cap Excellence
-    assert row["peers"] == int((regimes["fiscal_regime"] == "FPU").sum())
+        store.add_export("gfp", GFP.read_bytes(), GFP.name)
+        [row] = store.placement("gfp", "243100542", "Achats et charges externes",
+                                "strate").to_dict("records")
+        assert "strate" in store.peer_columns("gfp")
+    assert row["peers"] == len(same) == 12
+    assert row["median"] == pytest.approx(same["Montant en € par habitant"].astype(float).median())
+
+
+def test_a_criterion_the_level_lacks_groups_no_one(tmp_path: Path) -> None:
+    """Régions have no strate: « same strate » is not offered, and asked anyway it gives no
+    group (it used to compare the région with every région whose strate was empty too)."""
+    with NationalStore(tmp_path) as store:
+        store.add_export("regions", REGIONS.read_bytes(), REGIONS.name)
+        assert "strate" not in store.peer_columns("regions")
+        assert store.peer_columns("regions") == ["region_code", "overseas", "ctu"]
+        assert store.placement("regions", "200053791", "Epargne brute", "strate").empty
+        [_, last] = store.placement("regions", "200053791", "Epargne brute",
+                                    "ctu").to_dict("records")
+    assert (last["year"], last["peers"], last["rank"]) == (2023, 1, 1)
+
+
+def test_consolidated_accounts_are_the_entity_rows(tmp_path: Path) -> None:
+    """A consolidated export (one row per collectivité) is what the pages compare."""
+    with NationalStore(tmp_path) as store:
+        store.add_export("departements", DEPARTEMENTS.read_bytes(), DEPARTEMENTS.name)
+        rows = store.entity("departements", "223100017")
+        [entity] = store.entities("departements").to_dict("records")
+    raw = pd.read_csv(DEPARTEMENTS, sep=";", dtype=str, encoding="utf-8-sig")
+    assert len(rows) == len(raw) and set(rows["year"]) == {2022, 2023}
+    assert (entity["name"], entity["population"]) == ("Haute-Garonne", 1439027)
 
 
 def raw_principal() -> pd.DataFrame:

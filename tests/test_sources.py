@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,8 +47,36 @@ def test_udata_follows_next_page_and_keeps_only_budget_files(server: PortalServe
     assert [r.title for r in found] == FILES  # 4 datasets over 2 pages, PDFs left out
     assert server.hits["/api/1/datasets/"] == 2
     csv = found[3]
-    assert (csv.format, csv.schema, csv.siren) == ("csv", "scdl/budget", "215600461")
+    assert (csv.format, csv.schema) == ("csv", "scdl/budget")
     assert csv.checksum.startswith("sha1:") and csv.filesize == len(server.files[csv.title])
+
+
+def test_udata_publisher_siren_comes_from_the_organisation_record_once(
+        server: PortalServer, http: Http) -> None:
+    """The organisation a dataset embeds has no SIRET (recorded answer: id, name, slug,
+    badges...); its own record's `business_number_id` has one, asked once for 4 datasets."""
+    publish_all(server)
+    server.udata_files = FILES
+    embedded = json.loads((FIXTURES / "api" / "udata_dataset.json").read_text("utf-8"))
+    assert "business_number_id" not in embedded["organization"]
+    found = list(UdataSource("dgouv", server.url, queries=[], page_size=2).resources(http))
+    assert {r.siren for r in found} == {"215600461"}  # SIRET 21560046100010: Crach
+    assert server.hits["/api/1/organizations/646b7187b50b2a93b1ae3d45/"] == 1
+
+
+def test_udata_organisation_unreadable_leaves_the_siren_unknown(server: PortalServer,
+                                                                http: Http) -> None:
+    publish_all(server)
+    server.udata_files = FILES
+    server.faults["/api/1/organizations/646b7187b50b2a93b1ae3d45/"] = ["html"]
+    source = UdataSource("dgouv", server.url, queries=[], page_size=2)
+    found = list(source.resources(http))
+    assert [r.title for r in found] == FILES and {r.siren for r in found} == {""}
+    [problem] = source.problems
+    assert "SIREN de l'organisation inconnu" in problem
+    server.udata_sirets["646b7187b50b2a93b1ae3d45"] = "non renseigné"
+    found = list(UdataSource("dgouv", server.url, queries=[]).resources(http))
+    assert {r.siren for r in found} == {""}
 
 
 def test_opendatasoft_lists_the_catalog_and_downloads_exports(server: PortalServer,
@@ -78,6 +107,19 @@ def test_geonetwork_search_keeps_download_links(server: PortalServer, http: Http
                  .resources(http))
     assert [r.title for r in found] == FILES[:2]  # the WMS link is not a budget file
     assert found[0].dataset_id == "uuid-0"
+
+
+def test_geonetwork_reads_both_index_shapes(server: PortalServer, http: Http) -> None:
+    """4.2+ (`urlObject`, lists) and 4.0 (`url`, `name`, `organisation`, one link and one
+    contact as single objects, `WWW:DOWNLOAD:application/xml` for a URL without extension)."""
+    publish_all(server)
+    server.geonetwork_files = ["crach_principal_CA_2021.xml", "morbihan_CA_2021.csv"]
+    new, old = GeonetworkSource("dge", f"{server.url}/geonetwork").resources(http)
+    assert (new.url, new.format, new.organization) == (
+        f"{server.url}/files/crach_principal_CA_2021.xml", "xml", "Commune")
+    assert (old.url, old.format, old.title, old.organization) == (
+        f"{server.url}/telechargement/morbihan_CA_2021", "csv", "morbihan_CA_2021.csv",
+        "Commune")
 
 
 def test_gzip_answers_are_decoded(server: PortalServer, http: Http) -> None:

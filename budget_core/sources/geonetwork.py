@@ -3,7 +3,12 @@
 DataGrandEst (successor of GéoGrandEst) runs geOrchestra: its catalogue is GeoNetwork at
 `https://www.datagrandest.fr/geonetwork`, searched through the Elasticsearch endpoint
 `POST /srv/api/search/records/_search` (`from`/`size` pagination); records list their files in
-`link[]` (`urlObject.default`, `protocol`, `function`).
+`link[]`. The index has two shapes, both read (as geonetwork-ui, GeoNetwork's own client,
+reads them; checked on the recorded answers of its test fixtures, Sextant and geo.admin.ch):
+GeoNetwork 4.2+ writes `urlObject`/`nameObject` (`{"default": …, "langfre": …}`) and
+`contactForResource[].organisationObject`; 4.0 writes plain `url`, `name` and `organisation`.
+A field holding one value may be one object instead of a list of one. A download protocol
+may carry the file's type, `WWW:DOWNLOAD:text/csv`, for a URL without extension.
 """
 
 from __future__ import annotations
@@ -22,7 +27,35 @@ from budget_core.sources.base import (
 
 
 def _text(value: Any) -> str:
-    return (value or {}).get("default", "") if isinstance(value, dict) else str(value or "")
+    """A plain string, or the `default` of a translated object; anything else is no text."""
+    if isinstance(value, dict):
+        value = value.get("default")
+    return value if isinstance(value, str) else ""
+
+
+def _many(value: Any) -> list[Any]:
+    """A field indexed as a list, or as its one object."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _translated(item: dict[str, Any], name: str) -> str:
+    """`nameObject` (GeoNetwork 4.2+) else `name` (4.0)."""
+    return _text(item.get(f"{name}Object")) or _text(item.get(name))
+
+
+def _format(link: dict[str, Any], url: str) -> str:
+    """From the link's mime type (`mimeType`, or `WWW:DOWNLOAD:<mime>`), else the URL's
+    file extension: csv, xml, or the type's own name."""
+    protocol = _text(link.get("protocol"))
+    mime = _text(link.get("mimeType")) or (
+        protocol.split(":", 2)[2] if protocol.startswith("WWW:DOWNLOAD:") else "")
+    if "/" in mime:
+        subtype = mime.split("/", 1)[1].split(";", 1)[0].strip().lower()
+        return next((known for known in ("csv", "xml") if subtype.endswith(known)), subtype)
+    last = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return last.rsplit(".", 1)[-1].lower() if "." in last else ""
 
 
 class GeonetworkSource(KeywordSource):
@@ -41,13 +74,13 @@ class GeonetworkSource(KeywordSource):
 
     def _resources(self, hit: dict[str, Any]) -> Iterator[PublishedResource]:
         record = hit.get("_source") or {}
-        title = _text(record.get("resourceTitleObject"))
-        contacts = record.get("contactForResource") or [{}]
-        organisation = _text(contacts[0].get("organisationObject"))
-        for index, link in enumerate(record.get("link") or []):
-            url = _text(link.get("urlObject"))
-            name = _text(link.get("nameObject"))
-            fmt = url.split("?", 1)[0].rsplit(".", 1)[-1].lower() if "." in url else ""
+        title = _translated(record, "resourceTitle")
+        contacts = _many(record.get("contactForResource"))
+        organisation = _translated(contacts[0], "organisation") if contacts else ""
+        for index, link in enumerate(_many(record.get("link"))):  # not objects: record skipped
+            url = _translated(link, "url")
+            name = _translated(link, "name")
+            fmt = _format(link, url)
             if not url or not is_budget_file(fmt, url, text=f"{title} {name}"):
                 continue
             yield PublishedResource(

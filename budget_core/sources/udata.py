@@ -2,6 +2,12 @@
 
 `GET /api/1/datasets/?schema=scdl/budget&page_size=100` then `next_page` until null; the same
 with `q=<keywords>`. Each dataset carries its resources (url, format, schema, checksum...).
+
+The publisher's SIREN is not in the organisation a dataset embeds (id, name, slug, badges...):
+it is the `business_number_id` (a SIRET) of `GET /api/1/organizations/<id>/`, asked once per
+organisation and sync (checked on a recorded data.gouv.fr answer: « 13002526500013 », the
+SIRET of the DINUM, also in its `siretisation:found_siret` extra; udata's model declares the
+field as the organisation's business number).
 """
 
 from __future__ import annotations
@@ -9,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
+from budget_core.errors import BudgetError
 from budget_core.http import Http
 from budget_core.numbers import is_digits
 from budget_core.sources.base import (
@@ -29,6 +37,7 @@ class UdataSource(CatalogueSource):
     schema: str = SCDL_SCHEMA
     queries: list[str] = field(default_factory=list)
     page_size: int = 100
+    sirens: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def resources(self, http: Http) -> Iterator[PublishedResource]:
         searches: list[dict[str, Any]] = [{"schema": self.schema}]
@@ -43,7 +52,8 @@ class UdataSource(CatalogueSource):
         seen = {requests.Request("GET", url, params=params).prepare().url}
         for _ in range(self.max_pages):
             page = json_object(http.json("GET", url, params=query), url)
-            yield from self._each(page.get("data"), self._dataset, url)
+            yield from self._each(page.get("data"),
+                                  lambda dataset: self._dataset(http, dataset), url)
             next_page = page.get("next_page")
             if not next_page:
                 return
@@ -56,9 +66,27 @@ class UdataSource(CatalogueSource):
             url, query = next_page, None
         self._too_many_pages()
 
-    def _dataset(self, dataset: dict[str, Any]) -> Iterator[PublishedResource]:
+    def _siren(self, http: Http, organisation: dict[str, Any]) -> str:
+        """The organisation's SIREN from its own record (fetched once per sync), "" when it
+        states none or cannot be read (then said in `problems`, the datasets still listed)."""
+        identifier = organisation.get("id")
+        if not isinstance(identifier, str) or not identifier:
+            return ""
+        if identifier not in self.sirens:
+            url = f"{self.url.rstrip('/')}/api/1/organizations/{quote(identifier, safe='')}/"
+            self.sirens[identifier] = ""
+            try:
+                number = json_object(http.json("GET", url), url).get("business_number_id")
+            except BudgetError as exc:
+                self.problems.append(f"{url} : SIREN de l'organisation inconnu ({exc.message})")
+                return ""
+            digits = number.replace(" ", "") if isinstance(number, str) else ""
+            if len(digits) in (9, 14) and is_digits(digits):  # a SIRET, or its SIREN
+                self.sirens[identifier] = digits[:9]
+        return self.sirens[identifier]
+
+    def _dataset(self, http: Http, dataset: dict[str, Any]) -> Iterator[PublishedResource]:
         organisation = dataset.get("organization") or {}
-        siren = str(organisation.get("business_number_id") or "")[:9]
         for resource in dataset.get("resources") or []:
             schema = (resource.get("schema") or {}).get("name") or ""
             text = f"{dataset.get('title', '')} {resource.get('title', '')}"
@@ -70,7 +98,7 @@ class UdataSource(CatalogueSource):
                 dataset_title=dataset.get("title", ""), resource_id=resource.get("id", ""),
                 url=resource.get("url", ""), format=(resource.get("format") or "").lower(),
                 title=resource.get("title") or "", organization=organisation.get("name", ""),
-                siren=siren if is_digits(siren) else "", schema=schema,
+                siren=self._siren(http, organisation), schema=schema,
                 last_modified=resource.get("last_modified") or "",
                 checksum=checksum_text(resource.get("checksum")),
                 filesize=resource.get("filesize"), origins=(self.name,),

@@ -1,0 +1,181 @@
+"""OFGL exports (data.ofgl.fr, `ofgl-base-<level>` datasets) read into one canonical table.
+
+Each level labels its columns its own way: the entity's name is « Nom 2024 Commune » for
+communes, « Nom 2024 EPCI » for intercommunalités, « Nom 2024 Département », « Nom 2024 Région »;
+a département has a strate and « Rural / Urbain », a région neither. Every header is looked up
+in its level's table, years removed (« Strate population 2024 » → « Strate population ») and
+case ignored (OFGL writes « Compte 2024 Disponible » and « Compte 2024 disponible »): a header no
+table knows is refused by name rather than silently dropped, and so is a level's missing name
+or amount column.
+
+Where the headers are confirmed (real exports, labels, `;`, UTF-8 with BOM):
+- communes: the `ofgl-base-communes` export of Guadeloupe 2024
+  (tests/fixtures/national/ofgl-base-communes_guadeloupe_2024.csv);
+- régions: data.ofgl.fr's own catalogue entry of `ofgl-base-regions` (field labels, August
+  2024; tests/fixtures/national/ods_catalog_ofgl-base-regions_fields.json), and the
+  `ofgl-base-regions-consolidee` export of Occitanie 2022-2023;
+- départements: the `ofgl-base-departements-consolidee` export of Haute-Garonne 2022-2023;
+- EPCI: the `ofgl-base-gfp-consolidee` export of Haute-Garonne 2016 (as published in 2025).
+The consolidated datasets share the per-budget ones' descriptive headers (checked on the
+communes: identical but for « Siret Budget », « Type de budget », « Nomenclature » on one side
+and « Montant BP », « Montant BA », « Montant flux BP-BA » on the other). A consolidated export
+is read as one row per collectivité, budget « Budget consolidé » (budgets principal and
+annexes added, cross flows removed, as OFGL computes them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from budget_core.errors import FormatError
+
+CONSOLIDATED = "Budget consolidé"
+
+# Headers every level shares (labels without their year).
+_COMMON = {
+    "Exercice": "year", "Outre-mer": "overseas", "Catégorie": "category",
+    "Code Siren Collectivité": "siren", "Siret Budget": "siret",
+    "Libellé Budget": "budget_label", "Type de budget": "budget_type",
+    "Nomenclature": "nomenclature", "Agrégat": "agregat", "Montant": "amount",
+    "Population totale": "population", "Montant en € par habitant": "per_inhabitant",
+    "Code Insee Région": "region_code", "Nom Région": "region_name",
+}
+_DEPARTEMENT = {"Code Insee Département": "departement_code",
+                "Nom Département": "departement_name"}
+_WITHIN_EPCI = {"Code Siren EPCI": "epci_siren", "Nom EPCI": "epci_name"}
+# OFGL's own peer criteria, as its data.ofgl.fr comparator offers them.
+_COMMUNE_PEERS = {"Strate population": "strate", "Commune rurale": "rural",
+                  "Commune de montagne": "mountain", "Commune touristique": "touristic",
+                  "Tranche revenu par habitant": "income_band", "Présence QPV": "qpv"}
+HEADERS: dict[str, dict[str, str]] = {
+    "communes": {**_COMMON, **_DEPARTEMENT, **_WITHIN_EPCI, **_COMMUNE_PEERS,
+                 "Code Insee Commune": "commune_code", "Nom Commune": "commune_name",
+                 "Code Insee Collectivité": "insee"},
+    "gfp": {**_COMMON, **_DEPARTEMENT, **_WITHIN_EPCI, "Strate population": "strate",
+            "Nature juridique abrégée": "legal_form",
+            "Mode de financement abrégé": "fiscal_regime",
+            "Tranche revenu par habitant": "income_band", "Présence QPV": "qpv"},
+    "departements": {**_COMMON, **_DEPARTEMENT, "Strate population": "strate",
+                     "Rural / Urbain": "rural_urban"},
+    "regions": {**_COMMON, "CTU ou Collectivité de Corse": "ctu"},
+}
+# The entity's name: the level's name column, unless the row's own code differs from the
+# code of today's geography it carries (a CC of 2016 merged since: « Nom 2024 EPCI » names
+# its successor), where the budget's label is the name it had that year.
+NAMES = {"communes": ("commune_name", "insee", "commune_code"),
+         "gfp": ("epci_name", "siren", "epci_siren"),
+         "departements": ("departement_name", "", ""), "regions": ("region_name", "", "")}
+# Known headers the app does not keep: OFGL's own display helpers, sums in millions, the
+# consolidated datasets' parts and their identity columns of a past year (« siren_23 »).
+IGNORED = {"Montant en millions", "Compte Disponible", "code_type_budget", "annee_join",
+           "Population totale du dernier exercice", "Montant BP", "Montant BA",
+           "Montant flux BP-BA"}
+IGNORED_PATTERN = re.compile(r"ordre_analyse\d_section\d|(siren|nom|categ)_\d{2}")
+REQUIRED = ("year", "siren", "agregat", "per_inhabitant")
+
+SCHEMA = pa.schema([
+    ("year", pa.int16()), ("region_code", pa.string()), ("region_name", pa.string()),
+    ("departement_code", pa.string()), ("departement_name", pa.string()),
+    ("epci_siren", pa.string()), ("epci_name", pa.string()), ("strate", pa.string()),
+    ("category", pa.string()), ("siren", pa.string()), ("insee", pa.string()),
+    ("name", pa.string()), ("siret", pa.string()), ("budget_label", pa.string()),
+    ("budget_type", pa.string()), ("nomenclature", pa.string()), ("agregat", pa.string()),
+    ("amount", pa.float64()), ("population", pa.float64()), ("per_inhabitant", pa.float64()),
+    ("legal_form", pa.string()), ("fiscal_regime", pa.string()), ("overseas", pa.string()),
+    ("rural", pa.string()), ("mountain", pa.string()), ("touristic", pa.string()),
+    ("income_band", pa.string()), ("qpv", pa.string()), ("rural_urban", pa.string()),
+    ("ctu", pa.string()),
+])
+NUMERIC = {"year", "amount", "population", "per_inhabitant"}
+
+
+def _key(label: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"\b(19|20)\d{2}\b", "", label)).strip().casefold()
+
+
+def column_map(level: str, labels: list[str], name: str) -> dict[str, str]:
+    """Each header of a level's export → its canonical column (ignored ones left out).
+
+    Raises FormatError naming an unknown header, or the level's columns the export lacks.
+    """
+    known = {_key(label): column for label, column in HEADERS[level].items()}
+    ignored = {_key(label) for label in IGNORED}
+    mapping: dict[str, str] = {}
+    for label in labels:
+        key = _key(label)
+        if key in known:
+            mapping[label] = known[key]
+        elif key not in ignored and not IGNORED_PATTERN.fullmatch(label):
+            raise FormatError(f"colonne « {label} » inconnue dans un export OFGL de niveau "
+                              f"« {level} ».", source=name,
+                              hint="Vérifiez que l'export est bien celui de ce niveau "
+                                   "(ofgl-base-communes, -gfp, -departements, -regions), "
+                                   "téléchargé avec use_labels=true ; sinon, signalez ce "
+                                   "nouvel en-tête.")
+    wanted = {*REQUIRED, NAMES[level][0]}
+    missing = sorted(wanted - set(mapping.values()))
+    if missing:
+        labels_of = {column: label for label, column in HEADERS[level].items()}
+        raise FormatError("export OFGL sans les colonnes "
+                          + ", ".join(f"« {labels_of[m]} »" for m in missing)
+                          + f" attendues au niveau « {level} ».", source=name,
+                          hint="Demandez l'export avec use_labels=true et ces colonnes, "
+                               "au niveau choisi.")
+    return mapping
+
+
+def _labels(data: bytes) -> list[str]:
+    head = data[:65536].decode("utf-8-sig", errors="replace").split("\n", 1)[0]
+    return next(csv.reader(io.StringIO(head.rstrip("\r")), delimiter=";"), [])
+
+
+def normalise_export(data: bytes, name: str, level: str) -> pa.Table:
+    """An OFGL CSV export of a level (`;`, UTF-8 with BOM, label headers) → the canonical
+    table. Codes stay text (leading zeros); an empty amount is null, never zero."""
+    labels = _labels(data)
+    mapping = column_map(level, labels, name)
+    consolidated = "montant bp" in {_key(label) for label in labels}
+    if not consolidated and "budget_type" not in mapping.values():
+        raise FormatError("export OFGL sans « Type de budget » ni montants consolidés.",
+                          source=name, hint="Ajoutez la colonne « Type de budget » à l'export.")
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data), parse_options=pacsv.ParseOptions(delimiter=";"),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(labels, pa.string()),
+                include_columns=list(mapping), strings_can_be_null=True))
+    except pa.ArrowInvalid as exc:
+        raise FormatError(f"export OFGL illisible ({exc}).", source=name) from exc
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for label in table.column_names:
+        target = mapping[label]
+        column = table[label]
+        try:
+            columns[target] = column.cast(SCHEMA.field(target).type) if target in NUMERIC \
+                else column
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise FormatError(f"colonne « {label} » : valeur non numérique ({exc}).",
+                              source=name) from exc
+    if consolidated:
+        columns["budget_type"] = pa.array([CONSOLIDATED] * table.num_rows, pa.string())
+    columns["name"] = _names(columns, level)
+    arrays = [columns.get(f.name, pa.nulls(table.num_rows, f.type)) for f in SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def _names(columns: dict[str, pa.Array | pa.ChunkedArray],
+           level: str) -> pa.Array | pa.ChunkedArray:
+    """The level's name, or the budget's label where the row's own code is not the current
+    geography's (see NAMES)."""
+    source, own, current = NAMES[level]
+    names = columns[source]
+    if own in columns and current in columns and "budget_label" in columns:
+        same = pc.fill_null(pc.equal(columns[own], columns[current]), True)
+        names = pc.if_else(same, names, columns["budget_label"])
+    return names
