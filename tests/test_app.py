@@ -63,6 +63,31 @@ def test_home_lists_the_demo_data_and_finds_an_entity(app: AppTest) -> None:
     assert links and "VILLE DE MONTREUIL" in links[0].proto.label
 
 
+def test_home_search_reaches_every_collectivite(app: AppTest) -> None:
+    """Crach (INSEE 56046) opens on each of its two budgets; the communes of postcode 56470
+    (La Trinité-sur-Mer, Saint-Philibert: no document in the demo) say so and where to get
+    their accounts, with no link to Explorer."""
+    app.run()
+    app.text_input(key="q").input("56046").run()
+    assert not app.exception
+    links = [link.proto for link in app.get("page_link")]
+    assert [link.label.split(" — ")[:2] for link in links] == [
+        ["CRACH", "BUDGET PRINCIPAL"], ["CRACH", md_escape("LOTISSEMENT LE BOCENO (annexe)")]]
+    assert all("explorer" in link.page for link in links)
+    app.text_input(key="q").input("56470").run()
+    labels = [e.label for e in app.expander]
+    assert labels == [md_escape(f"{name} (56)") + " — aucun document publié ici"
+                      for name in ("La Trinité-sur-Mer", "Saint-Philibert")]
+    text = " ".join(m.value for m in app.markdown)
+    assert (f"Aucun document budgétaire de **{md_escape('La Trinité-sur-Mer')}** n'est publié"
+            in text)
+    assert "python -m budget_core sync" in text
+    assert {link.proto.page.rsplit("/", 1)[-1] for link in app.get("page_link")} == {
+        "donnees"}
+    app.text_input(key="q").input("zzzzqqq").run()
+    assert "Aucune collectivité ne correspond" in app.warning[0].value
+
+
 def test_explorer_shows_the_documents_own_totals(app: AppTest) -> None:
     """Montreuil's CA 2022: real operations without the results carried over (001/002), as
     the raw XML sums them; chapter 012 as its own lines sum; in the Sankey, the node of 012

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from lxml import etree
 
+from budget_core.cli import main
 from budget_core.config import DEMO_DIR
 from budget_core.search import budgets_of, fold, search_collectivites
 from budget_core.store import Store
@@ -188,3 +189,22 @@ def test_the_shipped_index_is_what_the_tool_builds(tmp_path: Path) -> None:
                     str(SHARED_GEO), str(out)], check=True, capture_output=True)
     shipped = ROOT / "budget_core" / "data" / "collectivites.csv.gz"
     assert gzip.decompress(out.read_bytes()) == gzip.decompress(shipped.read_bytes())
+
+
+def test_the_search_command(capsys: pytest.CaptureFixture[str],
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m budget_core search`: one line per collectivité, JSON on request, exit 1
+    when nothing matches."""
+    monkeypatch.setenv("BUDGET_DATA_DIR", str(DEMO_DIR))
+    [crach] = named("Crach")
+    assert main(["search", "56046"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Crach (56)  [Commune]  INSEE 56046  SIREN {crach['siren']}  "
+                          f"{crach['population']:,} hab.  7 document(s)".replace(",", "\u202f"))
+    assert main(["search", "56470", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert {r["code"] for r in found} == {c["code"] for c in CURRENT
+                                         if "56470" in c["codesPostaux"]}
+    assert {r["documents"] for r in found} == {0}
+    assert main(["search", "zzzzqqq"]) == 1
+    assert "Aucune collectivité ne correspond à « zzzzqqq »" in capsys.readouterr().err
