@@ -50,7 +50,7 @@ def without_documents(hit: Collectivite) -> None:
     st.markdown(
         "Pour obtenir ses comptes :\n"
         "- page **Données** : « Actualiser depuis les portails » télécharge les budgets "
-        "publiés en open data (TOTEM, SCDL), ou déposez son fichier si vous l'avez ;\n"
+        "publiés en données ouvertes (TOTEM, SCDL), ou déposez son fichier si vous l'avez ;\n"
         "- en ligne de commande : `python -m budget_core sync` (portails), "
         "`python -m budget_core national --year 2023` (comptes agrégés OFGL de toutes les "
         "collectivités, lus par la page **Se comparer**).")
@@ -65,18 +65,6 @@ st.markdown(
     "recettes et dépenses par chapitre, comparaisons, évolution, exécution.")
 
 docs = documents()
-config = settings()
-if config.is_demo:
-    st.info("Jeu de démonstration embarqué : documents réels de Montreuil, Montpellier, Crach, "
-            "Mohon, Saint-Malo Agglomération, Gironde Numérique et du Morbihan.",
-            icon=":material/info:")
-
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("Collectivités", docs["siren"].nunique())
-c2.metric("Budgets", docs["siret"].nunique())
-c3.metric("Documents", len(docs))
-c4.metric("Années", f"{docs['year'].min()}–{docs['year'].max()}" if len(docs) else "—")
-
 query = st.text_input("Rechercher une collectivité : commune, intercommunalité, département, "
                       "région (nom, code INSEE, SIREN, SIRET ou code postal)",
                       key="q", bind="query-params",
@@ -95,6 +83,18 @@ if query:
                 with_documents(hit, docs)
             else:
                 without_documents(hit)
+
+config = settings()
+if config.is_demo:
+    st.info("Jeu de démonstration embarqué : documents réels de Montreuil, Montpellier, Crach, "
+            "Mohon, Saint-Malo Agglomération, Gironde Numérique et du Morbihan.",
+            icon=":material/info:")
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Collectivités", docs["siren"].nunique())
+c2.metric("Budgets", docs["siret"].nunique())
+c3.metric("Documents", len(docs))
+c4.metric("Années", f"{docs['year'].min()}–{docs['year'].max()}" if len(docs) else "—")
 
 st.markdown("#### Données chargées")
 summary = docs.groupby(["entity_type", "stage"]).size().rename("documents").reset_index()

@@ -41,6 +41,7 @@ PARTIAL_CUTOFF = 90
 # Ranks of a name match, best first.
 EXACT, PREFIX, WORDS, LONGER, FUZZY = 4, 3, 2, 1, 0
 ALIAS_LABELS = {"departement": "département", "region": "région"}
+NOT_WORD = re.compile(r"[^a-z0-9]+")
 WORD_FORMS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 # EPCI names start with their type's initials (« CC du Pays de Redon »): the words are
 # searched too (« communauté de communes du pays de redon »).
@@ -53,11 +54,9 @@ DEPARTEMENT_AT_END = re.compile(r"^(?P<name>.*\D)[\s,(]+(?P<dep>\d\d|2[AB]|97\d)
 def fold(text: str) -> str:
     """`Saint-Étienne`, `st etienne`, `ST-ÉTIENNE` → `saint etienne`: lower case without
     accents, every other sign a space, « St »/« Ste » written out."""
-    decomposed = unicodedata.normalize("NFKD", str(text).lower().replace("œ", "oe")
-                                       .replace("æ", "ae"))
-    plain = "".join(c if c.isalnum() and c.isascii() else " "
-                    for c in decomposed if not unicodedata.combining(c))
-    return " ".join(WORD_FORMS.get(word, word) for word in plain.split())
+    plain = unicodedata.normalize("NFKD", str(text).lower().replace("œ", "oe")
+                                  .replace("æ", "ae")).encode("ascii", "ignore").decode()
+    return " ".join(WORD_FORMS.get(word, word) for word in NOT_WORD.sub(" ", plain).split())
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,8 @@ class CollectiviteIndex:
 
     def __init__(self, table: pd.DataFrame) -> None:
         text = table.reindex(columns=list(_Row._fields)).fillna("").astype(str)
-        rows = [_Row(*values) for values in text.itertuples(index=False, name=None)]
+        rows = [_Row(*values) for values in zip(*(text[c].tolist() for c in _Row._fields),
+                                                strict=True)]
         self.entities = [Collectivite(kind=r.kind, name=r.name, siren=r.siren, code=r.code,
                                       departement=r.departement,
                                       population=int(r.population) if r.population else None,

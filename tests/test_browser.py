@@ -178,6 +178,9 @@ def test_shared_link_filter_change_and_csv_download(server: str, page: object) -
 PAGES = {
     "accueil": ("", 0),
     "accueil-url": ("accueil", 0),  # the home page's name, which people type: no 404
+    # the search: homonyms with their département; communes with no document in the demo
+    "accueil-recherche": ("?q=st+denis", 0),
+    "accueil-sans-document": ("?q=56470", 0),
     "explorer": ("explorer?siret=21930048000015&etape=CA&annee=2022", 2),
     "explorer-atelier": ("explorer?siret=21930048000015&etape=CA&annee=2022&atelier=true", 2),
     "comprendre": ("comprendre?siret=21930048000015&etape=CA&annee=2022", 0),
