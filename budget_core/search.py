@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import re
 import unicodedata
 from collections import defaultdict
@@ -126,6 +127,7 @@ class CollectiviteIndex:
         for r in rows:
             if r.siren in self.by_siren:
                 self._add(r, self.by_siren[r.siren])
+        self.name_population = [self.entities[e].population or 0 for e in self.name_entity]
         self.exact: dict[str, list[int]] = defaultdict(list)
         tokens: dict[str, set[int]] = defaultdict(set)
         for i, name in enumerate(self.names):
@@ -180,36 +182,46 @@ class CollectiviteIndex:
                 return set()
         return found or set()
 
-    def name_hits(self, query: str, limit: int) -> list[_Hit]:
+    def name_hits(self, query: str, limit: int, departement: str | None = None) -> list[_Hit]:
+        """Names matching the query at each rank; at a rank, only the `limit` × 4 biggest
+        collectivités (« saint » starts 4 000 names)."""
         folded = fold(query)
         if not folded:
             return []
         words = folded.split()
+        longer = [i for end in range(len(words) - 1, 0, -1)
+                  for i in self.exact.get(" ".join(words[:end]), [])]
         ranked: dict[int, int] = {}
         for rank, ids in ((EXACT, self.exact.get(folded, [])), (PREFIX, self._with_prefix(folded)),
-                          (WORDS, self._holding_words(words))):
-            for i in ids:
-                ranked.setdefault(i, rank)
-        for end in range(len(words) - 1, 0, -1):
-            for i in self.exact.get(" ".join(words[:end]), []):
-                ranked.setdefault(i, LONGER)
+                          (WORDS, self._holding_words(words)), (LONGER, longer)):
+            kept = [i for i in ids if i not in ranked and self._in(i, departement)]
+            for i in heapq.nlargest(limit * 4, kept, key=self.name_population.__getitem__):
+                ranked[i] = rank
         hits = [self._hit(i, rank, 100.0) for i, rank in ranked.items()]
-        if len({hit.entity for hit in hits}) < limit:
+        if not any(hit.rank >= WORDS for hit in hits):  # no name holds the query as typed
             hits += [self._hit(i, FUZZY, score) for i, score in self._close(folded, limit).items()
-                     if i not in ranked]
+                     if i not in ranked and self._in(i, departement)]
         return hits
+
+    def _in(self, name: int, departement: str | None) -> bool:
+        entity = self.entities[self.name_entity[name]]
+        return departement is None or departement in entity.departement.split(", ")
 
     def _close(self, folded: str, limit: int) -> dict[int, float]:
         """Names spelt close to the query: whole names, then, for a query of several words,
-        the query within longer names."""
-        close = {i: score for _, score, i in process.extract(
-            folded, self.names, scorer=fuzz.ratio, processor=None, limit=limit * 3,
-            score_cutoff=FUZZY_CUTOFF)}
+        the query within longer names. A whole name scores 2·common / (both lengths), so
+        only names from 2/3 to 3/2 of the query's length can reach 80: only those are read."""
+        size = len(folded)
+        close: dict[int, float] = {}
+        spans = [(fuzz.ratio, FUZZY_CUTOFF, -(-2 * size // 3), 3 * size // 2)]
         if " " in folded:
-            start = bisect.bisect_left(self.lengths, len(folded))
-            for _, score, j in process.extract(
-                    folded, self.names_by_length[start:], scorer=fuzz.partial_ratio,
-                    processor=None, limit=limit * 3, score_cutoff=PARTIAL_CUTOFF):
+            spans.append((fuzz.partial_ratio, PARTIAL_CUTOFF, size, max(self.lengths, default=0)))
+        for scorer, cutoff, shortest, longest in spans:
+            start = bisect.bisect_left(self.lengths, shortest)
+            end = bisect.bisect_right(self.lengths, longest)
+            for _, score, j in process.extract(folded, self.names_by_length[start:end],
+                                               scorer=scorer, processor=None,
+                                               limit=limit * 3, score_cutoff=cutoff):
                 i = self.by_length[start + j]
                 close[i] = max(score, close.get(i, 0.0))
         return close
@@ -231,14 +243,12 @@ class CollectiviteIndex:
                  for entity in self.by_postcode.get(code, [])]
         return hits
 
-    def ranked(self, hits: list[_Hit], departement: str | None = None
+    def ranked(self, hits: list[_Hit]
                ) -> list[tuple[tuple[int, bool, float, int, str], Collectivite]]:
         """One result per collectivité, by its best hit, with its sort key."""
         best: dict[int, _Hit] = {}
         for hit in hits:
             entity = self.entities[hit.entity]
-            if departement and departement not in entity.departement.split(", "):
-                continue
             known = best.get(hit.entity)
             if known is None or _key(hit, entity) < _key(known, entity):
                 best[hit.entity] = hit
@@ -292,7 +302,7 @@ def search_collectivites(query: str, limit: int = 20,
         match = DEPARTEMENT_AT_END.match(query)
         if match and match["dep"].upper() in indexes[0].by_code:
             query, departement = match["name"], match["dep"].upper()
-        found = [index.ranked(index.name_hits(query, limit), departement)
+        found = [index.ranked(index.name_hits(query, limit, departement))
                  for index in indexes]
     results = [r for _, r in sorted((pair for part in found for pair in part),
                                     key=lambda pair: pair[0])]
