@@ -282,6 +282,24 @@ def test_comparison_link_holds_sirets_not_names(server: str, page: object) -> No
     assert "CRACH — BUDGET PRINCIPAL" in chosen
 
 
+def test_search_typed_on_accueil_opens_explorer(server: str, page: object) -> None:
+    """Typed as users type it (no capital, no hyphen), Crach's INSEE code aside: the first
+    result lists its budgets, and its link opens Explorer on the budget principal."""
+    page.goto(server)
+    settle(page)
+    box = page.get_by_label("Rechercher une collectivité", exact=False)
+    box.fill("crach")
+    box.press("Enter")
+    settle(page)
+    assert "q=crach" in page.url
+    documents = len(list(TOTEM.glob("crach_*.xml")))
+    page.get_by_text(f"Crach (56) — {documents} documents").wait_for()
+    page.get_by_role("link", name="CRACH — BUDGET PRINCIPAL — 2022 BP").click()
+    settle(page)
+    assert "/explorer?" in page.url and "siret=21560046100010" in page.url
+    page.get_by_text("CRACH — BUDGET PRINCIPAL — Budget primitif 2022").wait_for()
+
+
 def test_upload_is_explored_at_once_and_a_bad_one_explained(server: str, page: object,
                                                             tmp_path: Path) -> None:
     page.goto(f"{server}/donnees")
