@@ -22,7 +22,7 @@ import heapq
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import NamedTuple
 
@@ -113,11 +113,8 @@ class CollectiviteIndex:
         text = table.reindex(columns=list(_Row._fields)).fillna("").astype(str)
         rows = [_Row(*values) for values in zip(*(text[c].tolist() for c in _Row._fields),
                                                 strict=True)]
-        self.entities = [Collectivite(kind=r.kind, name=r.name, siren=r.siren, code=r.code,
-                                      departement=r.departement,
-                                      population=int(r.population) if r.population else None,
-                                      detail=r.detail)
-                         for r in rows if r.kind != "alias"]
+        self.entities = [r for r in rows if r.kind != "alias"]  # results made when found
+        self.population = [int(r.population or 0) for r in self.entities]
         self.by_siren = {e.siren: i for i, e in enumerate(self.entities)}
         self.by_code: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self.by_postcode: dict[str, list[int]] = defaultdict(list)
@@ -127,7 +124,7 @@ class CollectiviteIndex:
         for r in rows:
             if r.siren in self.by_siren:
                 self._add(r, self.by_siren[r.siren])
-        self.name_population = [self.entities[e].population or 0 for e in self.name_entity]
+        self.name_population = [self.population[e] for e in self.name_entity]
         self.exact: dict[str, list[int]] = defaultdict(list)
         tokens: dict[str, set[int]] = defaultdict(set)
         for i, name in enumerate(self.names):
@@ -248,21 +245,20 @@ class CollectiviteIndex:
         """One result per collectivité, by its best hit, with its sort key."""
         best: dict[int, _Hit] = {}
         for hit in hits:
-            entity = self.entities[hit.entity]
             known = best.get(hit.entity)
-            if known is None or _key(hit, entity) < _key(known, entity):
+            if known is None or self._key(hit) < self._key(known):
                 best[hit.entity] = hit
-        return [(_key(h, self.entities[h.entity]), _with(self.entities[h.entity],
-                                                          found_by=h.found_by))
-                for h in best.values()]
+        return [(self._key(hit), self._result(hit)) for hit in best.values()]
 
+    def _key(self, hit: _Hit) -> tuple[int, bool, float, int, str]:
+        return (-hit.rank, not hit.own_name, -hit.score, -self.population[hit.entity],
+                self.entities[hit.entity].name)
 
-def _key(hit: _Hit, entity: Collectivite) -> tuple[int, bool, float, int, str]:
-    return (-hit.rank, not hit.own_name, -hit.score, -(entity.population or 0), entity.name)
-
-
-def _with(entity: Collectivite, **changes: object) -> Collectivite:
-    return Collectivite(**{**entity.__dict__, **changes})
+    def _result(self, hit: _Hit) -> Collectivite:
+        r = self.entities[hit.entity]
+        return Collectivite(kind=r.kind, name=r.name, siren=r.siren, code=r.code,
+                            departement=r.departement, population=self.population[hit.entity]
+                            or None, detail=r.detail, found_by=hit.found_by)
 
 
 @functools.cache
@@ -308,7 +304,7 @@ def search_collectivites(query: str, limit: int = 20,
                                     key=lambda pair: pair[0])]
     counts = (catalogue.groupby("siren").size() if catalogue is not None
               else pd.Series(dtype=int))
-    return [_with(r, documents=int(counts.get(r.siren, 0))) for r in results][:limit]
+    return [replace(r, documents=int(counts.get(r.siren, 0))) for r in results[:limit]]
 
 
 def budgets_of(catalogue: pd.DataFrame, siren: str) -> pd.DataFrame:
