@@ -20,7 +20,7 @@ from budget_core.coverage import commune_coverage
 from budget_core.coverage import summary as coverage_summary
 from budget_core.demo import build_demo
 from budget_core.errors import BudgetError, PortalError
-from budget_core.fmt import euros, number, percent, printable
+from budget_core.fmt import euros, percent, printable
 from budget_core.formats import read_documents
 from budget_core.fsutil import atomic_write_bytes, read_file
 from budget_core.http import Http, make_session
@@ -217,6 +217,7 @@ def _download_national(store: NationalStore, args: argparse.Namespace,
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from budget_core.fmt import number
     from budget_core.search import search_collectivites
 
     found = search_collectivites(args.query, args.limit, settings().store().documents())
