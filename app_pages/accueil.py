@@ -40,9 +40,11 @@ def without_documents(hit: Collectivite) -> None:
     get its accounts.
 
     The one place where its CA derived from the DGFiP balances (comptes de gestion) will be
-    offered once `budget_core.balances` gives a `BudgetDocument` for a SIRET and a year: keep
-    that document for the session (`common.keep_upload`) and link Explorer to it, as Données
-    does for an upload, marked « comptes de gestion DGFiP ».
+    offered once `budget_core.balances` is merged (branch `balances`: `BalanceStore.principal
+    (siren, year)` gives the SIRET of its budget principal, `BalanceStore.document(siret,
+    year)` its `BudgetDocument`): keep that document for the session (`common.keep_upload`)
+    and link Explorer to it, as Données does for an upload, marked « comptes de gestion
+    DGFiP », before the paragraphs below.
     """
     st.markdown(f"Aucun document budgétaire de **{md_escape(hit.name)}** n'est publié dans "
                 "les données de l'application (ni dans le jeu de démonstration, ni dans le "
