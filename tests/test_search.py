@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from budget_core.cli import main
@@ -169,6 +171,18 @@ def test_budgets_of_lists_each_budget_once_principal_first(catalogue: pd.DataFra
                                    "99999", "123456789", "00000000000000", "(974)", "--"])
 def test_garbage_gives_an_empty_list(query: str) -> None:
     assert search_collectivites(query) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300), st.integers(min_value=1, max_value=30))
+def test_any_text_gives_a_short_list_never_an_error(query: str, limit: int) -> None:
+    found = search_collectivites(query, limit)
+    assert len(found) <= limit
+    assert len({r.siren for r in found}) == len(found)  # each collectivité once
+
+
+def test_full_width_letters_are_plain_letters() -> None:
+    assert search_collectivites("Ｍｏｎｔｒｅｕｉｌ")[0].code == named("Montreuil")[0]["code"]
 
 
 def test_limit_is_respected() -> None:
