@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 from streamlit.testing.v1 import AppTest
 
+from app_pages import common
 from budget_core.config import DEMO_DIR
 from budget_core.fmt import compact_euros, euros, md_escape
 from budget_core.indicators import from_ofgl
@@ -86,6 +87,19 @@ def test_home_search_reaches_every_collectivite(app: AppTest) -> None:
         "donnees"}
     app.text_input(key="q").input("zzzzqqq").run()
     assert "Aucune collectivité ne correspond" in app.warning[0].value
+
+
+def test_a_long_list_of_collectivites_is_narrowed_by_the_search(
+        app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `NARROW_ABOVE` collectivités (a synced cache; 3 here for the demo's 7), a search
+    box above the picker keeps those it finds: « crach » keeps Crach's two budgets."""
+    monkeypatch.setattr(common, "NARROW_ABOVE", 3)
+    open_page(app, "explorer")
+    app.text_input(key="siret_q").input("crach").run()
+    assert not app.exception
+    [picker] = [box for box in app.selectbox if box.key == "siret"]
+    assert sorted(picker.options) == ["CRACH — BUDGET PRINCIPAL",
+                                      "CRACH — LOTISSEMENT LE BOCENO (annexe)"]
 
 
 def test_explorer_shows_the_documents_own_totals(app: AppTest) -> None:
