@@ -5,8 +5,9 @@ Names forgive accents, case, hyphens and apostrophes, « St »/« Ste » and typ
 leads to today's collectivité (a commune déléguée to its commune nouvelle, « Marseille 1er
 Arrondissement » to Marseille, « Bas-Rhin » to the Collectivité européenne d'Alsace). Ranking:
 exact name, then names starting with the query, then names holding every word of the query,
-then names the query starts with (« Montreuil-sous-Bois » → Montreuil), then close spellings
-(rapidfuzz); at equal rank the bigger population first. A département code at the end of the
+then names the query starts with (« Montreuil-sous-Bois » → Montreuil), then, when no name
+holds the query as typed, close spellings (rapidfuzz); at equal rank the bigger population
+first. A département code at the end of the
 query (« Saint-Denis (974) », « saint denis 93 ») keeps that département's only.
 
 The index, `data/collectivites.csv.gz` (built by `tools/build_search_index.py` from the COG
@@ -181,7 +182,7 @@ class CollectiviteIndex:
 
     def name_hits(self, query: str, limit: int, departement: str | None = None) -> list[_Hit]:
         """Names matching the query at each rank; at a rank, only the `limit` × 4 biggest
-        collectivités (« saint » starts 4 000 names)."""
+        collectivités (« saint » starts 4 271 names)."""
         folded = fold(query)
         if not folded:
             return []
