@@ -1,12 +1,64 @@
-"""Accueil: what the tool is, what is loaded, and a search that leads to a budget."""
+"""Accueil: what the tool is, what is loaded, and a search over every collectivité of France
+that leads to its budgets, or says that none is published here and how to get its accounts."""
 
+import pandas as pd
 import streamlit as st
 
 from app_pages.common import documents, entity_label
 from budget_core.config import settings
-from budget_core.fmt import md_escape
+from budget_core.fmt import md_escape, number
 from budget_core.model import ENTITY_TYPE_LABELS
-from budget_core.search import find_budgets
+from budget_core.search import Collectivite, budgets_of, search_collectivites
+
+SHOWN = 10  # results listed; the query narrows the rest
+
+
+def identity(hit: Collectivite) -> str:
+    """`Commune · INSEE 93048 · SIREN 219300480 · 111 934 habitants`."""
+    parts = [hit.kind_label() + (f" ({hit.detail})" if hit.detail else "")]
+    if hit.kind == "commune" and hit.code:
+        parts.append(f"INSEE {hit.code}")
+    parts.append(f"SIREN {hit.siren}")
+    if hit.population:
+        parts.append(f"{number(hit.population)} habitants")
+    if hit.found_by:
+        parts.append(f"trouvé par : {hit.found_by}")
+    return " · ".join(md_escape(part) for part in parts)
+
+
+def with_documents(hit: Collectivite, docs: pd.DataFrame) -> None:
+    """One link per budget of the collectivité, to Explorer on its newest document."""
+    for row in budgets_of(docs, hit.siren).to_dict("records"):
+        st.page_link("app_pages/explorer.py", icon=":material/search:",
+                     label=f"{md_escape(entity_label(row))} — {row['year']} {row['stage']}",
+                     query_params={"siret": row["siret"], "etape": row["stage"],
+                                   "annee": str(row["year"]), "doc": row["doc_key"]})
+
+
+def without_documents(hit: Collectivite) -> None:
+    """What exists for a collectivité of which no document is in the app's data, and how to
+    get its accounts.
+
+    The one place where its CA derived from the DGFiP balances (comptes de gestion) will be
+    offered once `budget_core.balances` is merged (branch `balances`: `BalanceStore.principal
+    (siren, year)` gives the SIRET of its budget principal, `BalanceStore.document(siret,
+    year)` its `BudgetDocument`): keep that document for the session (`common.keep_upload`)
+    and link Explorer to it, as Données does for an upload, marked « comptes de gestion
+    DGFiP », before the paragraphs below.
+    """
+    st.markdown(f"Aucun document budgétaire de **{md_escape(hit.name)}** n'est publié dans "
+                "les données de l'application (ni dans le jeu de démonstration, ni dans le "
+                "cache local).")
+    st.markdown(
+        "Pour obtenir ses comptes :\n"
+        "- page **Données** : « Actualiser depuis les portails » télécharge les budgets "
+        "publiés en données ouvertes (TOTEM, SCDL), ou déposez son fichier si vous l'avez ;\n"
+        "- en ligne de commande : `python -m budget_core sync` (portails), "
+        "`python -m budget_core national --year 2023` (comptes agrégés OFGL de toutes les "
+        "collectivités, lus par la page **Se comparer**).")
+    st.page_link("app_pages/donnees.py", label="Aller à la page Données",
+                 icon=":material/folder_open:")
+
 
 st.title("Budgets des collectivités locales")
 st.markdown(
@@ -15,6 +67,25 @@ st.markdown(
     "recettes et dépenses par chapitre, comparaisons, évolution, exécution.")
 
 docs = documents()
+query = st.text_input("Rechercher une collectivité : commune, intercommunalité, département, "
+                      "région (nom, code INSEE, SIREN, SIRET ou code postal)",
+                      key="q", bind="query-params",
+                      placeholder="ex. Montreuil, st denis 974, 56470, 219300480")
+if query:
+    found = search_collectivites(query, SHOWN, docs)
+    if not found:
+        st.warning(f"Aucune collectivité ne correspond à « {md_escape(query)} » : vérifiez "
+                   "l'orthographe, ou cherchez par code INSEE, SIREN ou code postal.")
+    for rank, hit in enumerate(found):
+        held = (f"{hit.documents} document{'s' if hit.documents > 1 else ''}"
+                if hit.documents else "aucun document publié ici")
+        with st.expander(f"{md_escape(hit.label())} — {held}", expanded=rank == 0):
+            st.caption(identity(hit))
+            if hit.documents:
+                with_documents(hit, docs)
+            else:
+                without_documents(hit)
+
 config = settings()
 if config.is_demo:
     st.info("Jeu de démonstration embarqué : documents réels de Montreuil, Montpellier, Crach, "
@@ -26,18 +97,6 @@ c1.metric("Collectivités", docs["siren"].nunique())
 c2.metric("Budgets", docs["siret"].nunique())
 c3.metric("Documents", len(docs))
 c4.metric("Années", f"{docs['year'].min()}–{docs['year'].max()}" if len(docs) else "—")
-
-query = st.text_input("Rechercher une collectivité (nom, SIREN, SIRET ou code INSEE)",
-                      key="q", bind="query-params", placeholder="ex. Montreuil, 219300480")
-if query:
-    found = find_budgets(docs, query)
-    if found.empty:
-        st.warning(f"Aucune collectivité ne correspond à « {md_escape(query)} ».")
-    for row in found.itertuples():
-        st.page_link("app_pages/explorer.py", label=f"{md_escape(entity_label(row._asdict()))} — "
-                     f"{row.year} {row.stage}", icon=":material/search:",
-                     query_params={"siret": row.siret, "etape": row.stage,
-                                   "annee": str(row.year), "doc": row.doc_key})
 
 st.markdown("#### Données chargées")
 summary = docs.groupby(["entity_type", "stage"]).size().rename("documents").reset_index()

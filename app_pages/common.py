@@ -13,6 +13,7 @@ from budget_core.errors import BudgetError
 from budget_core.fmt import french_table, md_escape
 from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES, BudgetDocument
 from budget_core.scdl import csv_safe_bytes
+from budget_core.search import search_collectivites
 from budget_core.selection import (
     UPLOAD_PREFIX,
     budget_name,
@@ -144,6 +145,22 @@ def url_multiselect(box: st.delta_generator.DeltaGenerator, label: str, options:
 
 
 entity_label = budget_name
+NARROW_ABOVE = 30  # collectivités in a picker beyond which a search box narrows the list
+
+
+def narrowed(docs: pd.DataFrame, box: st.delta_generator.DeltaGenerator, key: str
+             ) -> pd.DataFrame:
+    """The documents of the collectivités a search box finds, when the picker would list
+    more than `NARROW_ABOVE` of them (a cache synced from the portals holds thousands): by
+    name forgiving accents and typos, INSEE code, SIREN, SIRET or postcode, as on Accueil."""
+    if docs["siren"].nunique() <= NARROW_ABOVE:
+        return docs
+    query = box.text_input("Rechercher une collectivité", key=f"{key}_q", bind="query-params",
+                           placeholder="nom, code INSEE, SIREN ou code postal")
+    if not query:
+        return docs
+    found = {hit.siren for hit in search_collectivites(query, NARROW_ABOVE, docs)}
+    return docs[docs["siren"].isin(found)]
 
 
 def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collectivité",
@@ -159,7 +176,7 @@ def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collect
                          lambda t: ENTITY_TYPE_LABELS.get(t, t))
     if kind != ALL:
         docs = docs[docs["entity_type"] == kind]
-    entities = docs.drop_duplicates("siret").sort_values("entity_name")
+    entities = narrowed(docs, box, key).drop_duplicates("siret").sort_values("entity_name")
     names = dict(zip(entities["siret"], entities.apply(entity_label, axis=1), strict=True))
     if not names:
         return None

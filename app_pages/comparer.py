@@ -57,7 +57,7 @@ if len(chosen) < 2:
 
 keys = [refs[ref] for ref in chosen]
 picked = same.set_index("doc_key").loc[keys]
-heads = {key: population.of_document(str(row["siren"]), row["population"])
+heads = {key: population.of_document(str(row["siren"]), row["population"], int(row["year"]))
          for key, row in picked.iterrows()}
 lines = lines_for(keys)
 frame = analysis.compare(lines, by_key, {key: head.value for key, head in heads.items()})

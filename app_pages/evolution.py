@@ -35,7 +35,8 @@ if len(chosen_docs) < 2:
             "(Montreuil a ses comptes administratifs 2016 à 2023).")
     st.stop()
 lines = lines_for(chosen_docs["doc_key"])
-heads = {int(row["year"]): population.of_document(str(row["siren"]), row["population"])
+heads = {int(row["year"]): population.of_document(str(row["siren"]), row["population"],
+                                                 int(row["year"]))
          for row in chosen_docs.to_dict("records")}
 people = {year: head.value for year, head in heads.items()}
 frame = analysis.evolution(lines)

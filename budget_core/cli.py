@@ -216,6 +216,29 @@ def _download_national(store: NationalStore, args: argparse.Namespace,
     return years
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from budget_core.fmt import number
+    from budget_core.search import search_collectivites
+
+    found = search_collectivites(args.query, args.limit, settings().store().documents())
+    if args.json:
+        print(json.dumps([{**r.__dict__, "label": r.label()} for r in found],
+                         ensure_ascii=False, indent=2))
+    for r in [] if args.json else found:
+        population = f"{number(r.population)} hab." if r.population else "population inconnue"
+        held = f"{r.documents} document(s)" if r.documents else "aucun document publié ici"
+        codes = "  ".join(filter(None, [f"INSEE {r.code}" if r.kind == "commune" else "",
+                                        f"SIREN {r.siren}"]))
+        print(f"{r.label()}  [{r.kind_label()}]  {codes}  {population}  {held}"
+              + (f"  (trouvé par : {r.found_by})" if r.found_by else ""))
+    if not found:
+        print(f"Aucune collectivité ne correspond à « {args.query} ».", file=sys.stderr)
+    elif not args.json and any(r.documents == 0 for r in found):
+        print("Sans document ici : `python -m budget_core sync` télécharge les budgets publiés "
+              "sur les portails ; `python -m budget_core national` les comptes agrégés OFGL.")
+    return 0 if found else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m budget_core",
@@ -276,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     national.add_argument("--source", default="data.ofgl.fr", help="portail Opendatasoft")
     national.add_argument("--timeout", type=float, default=120.0)
     national.set_defaults(func=cmd_national)
+    search = commands.add_parser("search", help="trouver une collectivité (nom, code INSEE, "
+                                                "SIREN, SIRET, code postal)")
+    search.add_argument("query", help="ex. montreuil, « st denis 974 », 56470, 215600461")
+    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--json", action="store_true", help="résultats en JSON")
+    search.set_defaults(func=cmd_search)
     return parser
 
 

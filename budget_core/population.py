@@ -3,7 +3,15 @@
 Source: population municipale (INSEE populations légales) as shipped with the 2026 Code officiel
 géographique by @etalab/decoupage-administratif 6.0.0 (its README: « Année 2026 », sources
 COG + « Population légale » INSEE), shipped here as `data/population.csv.gz`
-(built by `tools/build_population.py`).
+(built by `tools/build_population.py`). That is the population légale millésime 2023 (census
+reference year), in force from 1 January 2026 (the package's source page, INSEE
+statistiques/8680726).
+
+Per inhabitant, a budget divides by the population of its own year: the document's (PopTot)
+when it states one, else the population totale légale in force that year
+(`data/population_history.csv.gz`, years 2022 to 2026: millésimes 2019 to 2023, built by
+`tools/build_population_history.py` from the INSEE tables the package was built from over
+the years), else the one above, whatever its year (then said so).
 """
 
 from __future__ import annotations
@@ -46,26 +54,51 @@ def fiscal_regimes() -> dict[str, str]:
     return dict(zip(epci["siren"], epci["fiscal_regime"], strict=True))
 
 
+@functools.cache
+def history() -> dict[int, dict[str, int]]:
+    """Population totale légale of each commune (by SIREN) in force in each year."""
+    path = resources.files("budget_core.data").joinpath("population_history.csv.gz")
+    with resources.as_file(path) as file:
+        frame = pd.read_csv(file, dtype={"siren": str, "insee": str}, compression="gzip")
+    frame = frame.set_index("siren").drop(columns="insee")
+    return {int(year): {str(siren): int(value) for siren, value in frame[year].dropna().items()}
+            for year in frame.columns}
+
+
+def in_force(siren: str, year: int) -> int | None:
+    """The population totale légale of a commune in force in `year`; None when not shipped
+    (another year, not a commune, or a commune whose territory changed since)."""
+    return history().get(year, {}).get(siren)
+
+
 @dataclass(frozen=True)
 class Population:
     """A population and where it comes from, so a page can say which one it divides by."""
 
     value: int | None
-    source: str  # "document", "insee" or "" (none known)
+    source: str  # "document", "insee_year", "insee" or "" (none known)
+    year: int | None = None  # the year in force, for "insee_year"
 
     def french(self) -> str:
         if self.source == "document":
             return "population totale indiquée par le document (InformationsGenerales, PopTot)"
+        if self.source == "insee_year" and self.year:
+            return (f"population totale légale en vigueur en {self.year} (INSEE, recensement "
+                    f"millésime {self.year - 3})")
         if self.source == "insee":
             return SOURCE
         return "population inconnue"
 
 
-def of_document(siren: str, stated: object) -> Population:
+def of_document(siren: str, stated: object, year: int | None = None) -> Population:
     """The population of a budget's year: the document's own (PopTot) when it states one,
-    else the INSEE population légale shipped (whatever its year: say so). `stated` is the
-    catalogue's `population` cell (None or <NA> when the document gives none)."""
+    else the INSEE population légale in force in `year` when shipped, else the latest shipped
+    (whatever its year: say so). `stated` is the catalogue's `population` cell (None or <NA>
+    when the document gives none)."""
     if isinstance(stated, int | float) and not pd.isna(stated) and stated > 0:
         return Population(int(stated), "document")
+    legal = in_force(siren, year) if year is not None else None
+    if legal:
+        return Population(legal, "insee_year", year)
     known = by_siren([siren])[siren]
     return Population(known, "insee" if known else "")

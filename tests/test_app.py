@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 from streamlit.testing.v1 import AppTest
 
+from app_pages import common
 from budget_core.config import DEMO_DIR
 from budget_core.fmt import compact_euros, euros, md_escape
 from budget_core.indicators import from_ofgl
@@ -61,6 +62,44 @@ def test_home_lists_the_demo_data_and_finds_an_entity(app: AppTest) -> None:
     app.text_input(key="q").input("montreuil").run()
     links = app.get("page_link")
     assert links and "VILLE DE MONTREUIL" in links[0].proto.label
+
+
+def test_home_search_reaches_every_collectivite(app: AppTest) -> None:
+    """Crach (INSEE 56046) opens on each of its two budgets; the communes of postcode 56470
+    (La Trinité-sur-Mer, Saint-Philibert: no document in the demo) say so and where to get
+    their accounts, with no link to Explorer."""
+    app.run()
+    app.text_input(key="q").input("56046").run()
+    assert not app.exception
+    links = [link.proto for link in app.get("page_link")]
+    assert [link.label.split(" — ")[:2] for link in links] == [
+        ["CRACH", "BUDGET PRINCIPAL"], ["CRACH", md_escape("LOTISSEMENT LE BOCENO (annexe)")]]
+    assert all("explorer" in link.page for link in links)
+    app.text_input(key="q").input("56470").run()
+    labels = [e.label for e in app.expander]
+    assert labels == [md_escape(f"{name} (56)") + " — aucun document publié ici"
+                      for name in ("La Trinité-sur-Mer", "Saint-Philibert")]
+    text = " ".join(m.value for m in app.markdown)
+    assert (f"Aucun document budgétaire de **{md_escape('La Trinité-sur-Mer')}** n'est publié"
+            in text)
+    assert "python -m budget_core sync" in text
+    assert {link.proto.page.rsplit("/", 1)[-1] for link in app.get("page_link")} == {
+        "donnees"}
+    app.text_input(key="q").input("zzzzqqq").run()
+    assert "Aucune collectivité ne correspond" in app.warning[0].value
+
+
+def test_a_long_list_of_collectivites_is_narrowed_by_the_search(
+        app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `NARROW_ABOVE` collectivités (a synced cache; 3 here for the demo's 7), a search
+    box above the picker keeps those it finds: « crach » keeps Crach's two budgets."""
+    monkeypatch.setattr(common, "NARROW_ABOVE", 3)
+    open_page(app, "explorer")
+    app.text_input(key="siret_q").input("crach").run()
+    assert not app.exception
+    [picker] = [box for box in app.selectbox if box.key == "siret"]
+    assert sorted(picker.options) == ["CRACH — BUDGET PRINCIPAL",
+                                      "CRACH — LOTISSEMENT LE BOCENO (annexe)"]
 
 
 def test_explorer_shows_the_documents_own_totals(app: AppTest) -> None:

@@ -178,6 +178,9 @@ def test_shared_link_filter_change_and_csv_download(server: str, page: object) -
 PAGES = {
     "accueil": ("", 0),
     "accueil-url": ("accueil", 0),  # the home page's name, which people type: no 404
+    # the search: homonyms with their département; communes with no document in the demo
+    "accueil-recherche": ("?q=st+denis", 0),
+    "accueil-sans-document": ("?q=56470", 0),
     "explorer": ("explorer?siret=21930048000015&etape=CA&annee=2022", 2),
     "explorer-atelier": ("explorer?siret=21930048000015&etape=CA&annee=2022&atelier=true", 2),
     "comprendre": ("comprendre?siret=21930048000015&etape=CA&annee=2022", 0),
@@ -277,6 +280,24 @@ def test_comparison_link_holds_sirets_not_names(server: str, page: object) -> No
     chosen = page.locator("[data-testid='stMultiSelect']").inner_text()
     assert "VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL" in chosen
     assert "CRACH — BUDGET PRINCIPAL" in chosen
+
+
+def test_search_typed_on_accueil_opens_explorer(server: str, page: object) -> None:
+    """Typed as users type it (no capital, no hyphen), Crach's INSEE code aside: the first
+    result lists its budgets, and its link opens Explorer on the budget principal."""
+    page.goto(server)
+    settle(page)
+    box = page.get_by_label("Rechercher une collectivité", exact=False)
+    box.fill("crach")
+    box.press("Enter")
+    settle(page)
+    assert "q=crach" in page.url
+    documents = len(list(TOTEM.glob("crach_*.xml")))
+    page.get_by_text(f"Crach (56) — {documents} documents").wait_for()
+    page.get_by_role("link", name="CRACH — BUDGET PRINCIPAL — 2022 BP").click()
+    settle(page)
+    assert "/explorer?" in page.url and "siret=21560046100010" in page.url
+    page.get_by_text("CRACH — BUDGET PRINCIPAL — Budget primitif 2022").wait_for()
 
 
 def test_upload_is_explored_at_once_and_a_bad_one_explained(server: str, page: object,

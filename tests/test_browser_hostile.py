@@ -53,6 +53,16 @@ def test_a_name_full_of_markdown_is_shown_never_rendered(hostile_server: str, ta
         assert HOSTILE_NAME in tab.inner_text("[data-testid='stMain']")
 
 
+def test_a_name_full_of_markdown_in_the_search_results(hostile_server: str,
+                                                      tab: object) -> None:
+    """Accueil's search lists the budgets of Crach's SIREN by the names its documents give."""
+    tab.goto(f"{hostile_server}/?q=215600461")
+    settle(tab)
+    assert tab.locator("img[src*='127.0.0.1:9'], a[href^='javascript']").count() == 0
+    assert tab.locator("b", has_text="gras").count() == 0
+    assert HOSTILE_NAME in tab.inner_text("[data-testid='stMain']")
+
+
 def test_links_repeating_or_listing_too_many_budgets_open_in_the_browser(
         hostile_server: str, tab: object) -> None:
     tab.goto(f"{hostile_server}/comparer?cmp_etape=CA&cmp_annee=2021&cmp="
