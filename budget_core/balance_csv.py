@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from budget_core.errors import FormatError
+from budget_core.fsutil import reading
 from budget_core.model import AMOUNT_TYPE
 
 TEXT = ("ident", "siren", "ndept", "insee", "lbudg", "cbudg", "ctype", "cstyp", "categ",
@@ -51,7 +52,7 @@ MAX_HEADER = 1 << 20
 
 def header_mapping(path: Path, name: str) -> dict[str, str]:
     """Source column → canonical name, or a FormatError naming the unknown/missing columns."""
-    with path.open("rb") as handle:
+    with reading(name), path.open("rb") as handle:
         first = handle.readline(MAX_HEADER)
     text = first.decode("utf-8-sig", errors="replace").strip("\r\n")
     columns = next(csv.reader(io.StringIO(text), delimiter=";"), [])
@@ -85,13 +86,14 @@ def batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:
     types = {source: (AMOUNT_TYPE if target in AMOUNTS else pa.string())
              for source, target in mapping.items()}
     try:
-        reader = pacsv.open_csv(
-            path, read_options=pacsv.ReadOptions(block_size=BLOCK),
-            parse_options=pacsv.ParseOptions(delimiter=";"),
-            convert_options=pacsv.ConvertOptions(column_types=types,
-                                                 include_columns=list(mapping)))
-        for batch in reader:
-            yield _normalise(batch, mapping)
+        with reading(name):
+            reader = pacsv.open_csv(
+                path, read_options=pacsv.ReadOptions(block_size=BLOCK),
+                parse_options=pacsv.ParseOptions(delimiter=";"),
+                convert_options=pacsv.ConvertOptions(column_types=types,
+                                                     include_columns=list(mapping)))
+            for batch in reader:
+                yield _normalise(batch, mapping)
     except (pa.ArrowInvalid, ValueError) as exc:
         raise FormatError(f"balance comptable illisible ({exc}).", source=name,
                           hint="Les montants doivent s'écrire avec un point et deux décimales "

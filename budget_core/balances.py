@@ -71,6 +71,9 @@ Progress = Callable[[int, int, str], None]
 
 
 def dataset_id(level: str, year: int) -> str:
+    if level not in LEVELS:
+        raise BudgetError(f"niveau « {level} » inconnu pour les balances comptables.",
+                          hint=f"Niveaux possibles : {', '.join(LEVELS)}.")
     return LEVELS[level].format(year=year)
 
 
@@ -154,6 +157,7 @@ class BalanceStore:
     def import_csv(self, path: Path, level: str, name: str = "") -> ImportReport:
         """Load an export already downloaded (any number of years): each year it holds
         replaces that year of the level."""
+        dataset_id(level, 0)  # an unknown level is refused before reading
         report = ImportReport(level)
         with self._writing() as work:
             pieces = _convert(path, name or path.name, work, report)
