@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from measure import Spread, load, machine, ratio, require_gnu_time, run_measured
+from measure import Spread, json_phase, load, machine, ratio, require_gnu_time
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -183,11 +183,8 @@ def run_phase(name: str, folder: Path, sirens: list[str], year: int) -> None:
 
 def phase(name: str, folder: Path, sirens: list[str], year: int) -> tuple[dict[str, Any],
                                                                            float]:
-    run = run_measured([sys.executable, __file__, "--phase", name, str(folder),
-                        "--sirens", ",".join(sirens), "--year", str(year)], cwd=ROOT)
-    if run.returncode != 0:
-        raise SystemExit(f"phase {name} failed:\n{run.stderr}")
-    return json.loads(run.stdout.strip().splitlines()[-1]), run.peak_mib
+    return json_phase([sys.executable, __file__, "--phase", name, str(folder),
+                       "--sirens", ",".join(sirens), "--year", str(year)], cwd=ROOT)
 
 
 def main() -> None:
