@@ -29,6 +29,7 @@ from budget_core.cli import main
 from budget_core.errors import FormatError, PortalError
 from budget_core.http import Http, make_session
 from budget_core.model import LINE_SCHEMA
+from budget_core.store import Store
 from tests.conftest import FIXTURES
 from tests.portal_server import PortalServer, running
 
@@ -276,3 +277,15 @@ def test_cli_download_one_departement(tmp_path: Path, server: PortalServer,
     with BalanceStore(tmp_path / "balances") as store:
         assert store.principal("213801855", 2024) == GRENOBLE
         assert store.principal("217300656", 2024) is None
+
+
+def test_a_balance_document_goes_into_the_document_store_unchanged(
+        sample: BalanceStore, tmp_path: Path) -> None:
+    """What the app's pages read: the store takes the document as it takes a TOTEM CA."""
+    document = sample.document(CHAMBERY, 2024)
+    store = Store(tmp_path / "store")
+    assert store.add([document]) == 1
+    lines = store.lines([CHAMBERY], [2024], ["CA"])
+    assert lines["amount"].sum() == document.lines["amount"].sum() == sum(
+        a for *_, a in expected_lines([r for r in raw_rows() if r["ident"] == CHAMBERY]))
+    assert store.documents()["source_format"].tolist() == ["dgfip_balance"]
