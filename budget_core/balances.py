@@ -160,7 +160,7 @@ class BalanceStore:
         dataset_id(level, 0)  # an unknown level is refused before reading
         report = ImportReport(level)
         with self._writing() as work:
-            pieces = _convert(path, name or path.name, work, report)
+            pieces = _convert(path, name or path.name, work)
             for year in sorted(pieces):
                 self._publish(level, year, [pieces[year]], work, report)
         report.years = sorted(pieces)
@@ -175,6 +175,10 @@ class BalanceStore:
         dataset = dataset_id(level, year)
         by_year = "" if "{year}" in LEVELS[level] else f'exer="{year}"'
         parts = list(departements) or self._departements(http, portal, dataset, by_year)
+        if not parts:
+            raise PortalError(f"le jeu {dataset} ne contient aucun département pour {year}.",
+                              source=portal, hint="Vérifiez l'exercice : il n'est peut-être "
+                                                  "pas encore publié.")
         folder = self.year_dir(level, year, "_parts")
         report = ImportReport(level)
         for number, code in enumerate(parts, start=1):
@@ -188,7 +192,7 @@ class BalanceStore:
             folder.mkdir(parents=True, exist_ok=True)
             csv_path = download_export(http, url, folder)
             try:
-                piece = _convert(csv_path, f"{dataset} ndept={code}", folder, report)
+                piece = _convert(csv_path, f"{dataset} ndept={code}", folder)
             finally:
                 csv_path.unlink()
             if set(piece) - {year}:
@@ -232,7 +236,7 @@ class BalanceStore:
                 "COPY (SELECT * EXCLUDE (year) FROM r0 ORDER BY siren, ident, compte) TO "
                 f"{_literal(rows_new / 'part-0.parquet')} (FORMAT parquet, COMPRESSION zstd, "
                 "ROW_GROUP_SIZE 100000)")
-            report.rows += _count(con)
+            _count(con, report)
             pairs = con.execute("SELECT DISTINCT nomen, compte FROM r0").fetchall()
             con.register("m", _mapping(pairs, year))
             con.execute(f"""COPY (SELECT r.siren, r.ident, r.cbudg, m.section, m.direction,
@@ -323,18 +327,13 @@ class BalanceStore:
             "AND s.strate = ?", [level, year, chapter, direction, strate])
 
 
-def _convert(path: Path, name: str, folder: Path, report: ImportReport) -> dict[int, Path]:
-    """Stream a CSV into one parquet piece per year (in `folder`); count broken rows."""
+def _convert(path: Path, name: str, folder: Path) -> dict[int, Path]:
+    """Stream a CSV into one parquet piece per year (in `folder`)."""
     writers: dict[int, pq.ParquetWriter] = {}
     paths: dict[int, Path] = {}
     try:
         for batch in batches(path, name):
             table = pa.Table.from_batches([batch])
-            broken = table.filter(pc.invert(table["balanced"]))
-            report.broken += broken.num_rows
-            for row in broken.slice(0, LISTED - len(report.broken_rows)).to_pylist():
-                report.broken_rows.append(f"{row['year']} {row['ident']} compte "
-                                          f"{row['compte']}")
             for year in pc.unique(table["year"]).to_pylist():
                 if year not in writers:
                     paths[year] = folder / f".piece-{year}-{uuid.uuid4().hex}.parquet"
@@ -381,9 +380,17 @@ def _total(kind: str) -> str:
             "AS DECIMAL(18, 2))")
 
 
-def _count(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT count(*) FROM r0").fetchone()
-    return int(row[0]) if row else 0
+def _count(con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:
+    """Add the year's rows, and those breaking the identity, to the report."""
+    counted = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT balanced) FROM r0"
+                          ).fetchone()
+    rows, broken = counted if counted else (0, 0)
+    report.rows += rows
+    report.broken += broken
+    listed = con.execute("SELECT year, ident, compte FROM r0 WHERE NOT balanced "
+                         "ORDER BY ident, compte LIMIT ?", [LISTED]).fetchall()
+    report.broken_rows += [f"{year} {ident} compte {compte}" for year, ident, compte in listed]
+    del report.broken_rows[LISTED:]
 
 
 def _swap(target: Path, new: Path) -> None:
