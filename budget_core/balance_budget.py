@@ -28,8 +28,10 @@ from decimal import Decimal
 from typing import Any, cast
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from budget_core.analysis import CHAPTER_KEYS, select, totals
+from budget_core.analysis import CHAPTER_KEYS, select
 from budget_core.model import (
     AMOUNT_FIELDS,
     AMOUNT_TYPE,
@@ -167,21 +169,26 @@ def _lines(info: DocumentInfo, records: list[dict[str, Any]]) -> pd.DataFrame:
                 "fonction_label": "", "operation_code": "", "specialised": None,
                 "source_file": info.source_file, "source_sha256": info.source_sha256,
                 **{column: None for column in AMOUNT_FIELDS.values() if column != "mt_real"}}
-    frame = pd.DataFrame([{**constant, **record} for record in records],
-                         columns=LINE_SCHEMA.names)
-    types = {field.name: pd.ArrowDtype(field.type) for field in LINE_SCHEMA}
-    return frame.astype(types)
+    table = pa.Table.from_pylist([{**constant, **record} for record in records],
+                                 schema=LINE_SCHEMA)
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def chapter_view(lines: pd.DataFrame) -> pd.DataFrame:
     """Each chapter's direction, section, code, label, real amount and order amount, from
     canonical lines of any source (results carried over, 001/002, left out)."""
     chosen = select(lines, include_order=True)
-    amount = chosen["amount"].astype(pd.ArrowDtype(AMOUNT_TYPE))
-    zero = pd.Series(Decimal(0), index=chosen.index, dtype=amount.dtype)
-    real = amount.where(chosen["operation_kind"] == "reel", zero)
-    frame = chosen[list(CHAPTER_KEYS)].assign(real=real, order=amount.where(
-        chosen["operation_kind"] == "ordre", zero))
-    view = totals(frame, CHAPTER_KEYS, ["real", "order"])
-    view = view.rename(columns={"chapter_code": "code", "chapter_label": "label"})
-    return view.sort_values(["direction", "section", "code"], ignore_index=True)
+    table = pa.Table.from_pandas(chosen[[*CHAPTER_KEYS, "operation_kind", "amount"]],
+                                 preserve_index=False)
+    amount = table["amount"].cast(AMOUNT_TYPE)
+    zero = pa.scalar(Decimal(0), AMOUNT_TYPE)
+    kinds = table["operation_kind"]
+    table = table.append_column("real", pc.if_else(pc.equal(kinds, "reel"), amount, zero))
+    table = table.append_column("order", pc.if_else(pc.equal(kinds, "ordre"), amount, zero))
+    grouped = table.group_by(list(CHAPTER_KEYS)).aggregate([("real", "sum"),
+                                                            ("order", "sum")])
+    view = grouped.to_pandas(types_mapper=pd.ArrowDtype).rename(columns={
+        "chapter_code": "code", "chapter_label": "label", "real_sum": "real",
+        "order_sum": "order"})
+    return view[["direction", "section", "code", "label", "real", "order"]].sort_values(
+        ["direction", "section", "code"], ignore_index=True)

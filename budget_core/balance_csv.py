@@ -46,7 +46,7 @@ IGNORED = {"cregi", "cacti", "secteur", "finess", "codbud1", "bal"}
 ALIASES = {"budget": "cbudg"}  # 2010-2015 name → current name
 ROW_SCHEMA = pa.schema([("year", pa.int16()), *((name, pa.string()) for name in TEXT),
                         *((name, AMOUNT_TYPE) for name in AMOUNTS), ("balanced", pa.bool_())])
-BLOCK = 16 << 20  # bytes of CSV per batch: memory stays flat whatever the file's size
+BLOCK = 1 << 20  # bytes of CSV per batch: memory stays flat whatever the file's size
 MAX_HEADER = 1 << 20
 
 

@@ -60,6 +60,7 @@ LEVELS = {
     "epl": "balances-comptables-des-etablissements-publics-locaux-depuis-2010",
 }
 PORTAL = "data.economie.gouv.fr"
+PUBLISH_MEMORY = "512MB"  # DuckDB's memory while a year is sorted and aggregated
 LISTED = 20  # broken rows listed by name in a report (all are counted)
 # The same rule as balance_budget.measure_amount, in SQL for the national aggregate.
 AMOUNT_SQL = """CASE WHEN m.kind = 'reel' AND m.direction = 'depense' THEN r.obnetdeb - r.oobdeb
@@ -229,7 +230,10 @@ class BalanceStore:
         chapters_new.mkdir()
         con = connect(self.threads)
         try:
+            # Sorting a year (7 M rows) spills to disk past PUBLISH_MEMORY instead of growing.
             con.execute(f"SET temp_directory = {_literal(work / 'spill')}")
+            con.execute(f"SET memory_limit = '{PUBLISH_MEMORY}'")
+            con.execute("SET enable_progress_bar = false")
             files = [str(p) for p in pieces]
             con.read_parquet(files).create_view("r0")
             con.execute(
