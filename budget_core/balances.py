@@ -27,6 +27,7 @@ in the multi-year ones).
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import threading
 import uuid
@@ -69,6 +70,8 @@ AMOUNT_SQL = """CASE WHEN m.kind = 'reel' AND m.direction = 'depense' THEN r.obn
 MAPPING = pa.schema([(n, pa.string()) for n in ("nomen", "compte", "kind", "direction",
                                                 "section", "chapter_code")])
 Progress = Callable[[int, int, str], None]
+# What a part's code may be: it names a file and goes into the `where` filter.
+DEPARTEMENT = re.compile(r"[0-9A-Z]{3}")
 
 
 def dataset_id(level: str, year: int) -> str:
@@ -176,6 +179,10 @@ class BalanceStore:
         dataset = dataset_id(level, year)
         by_year = "" if "{year}" in LEVELS[level] else f'exer="{year}"'
         parts = list(departements) or self._departements(http, portal, dataset, by_year)
+        if bad := [code for code in parts if not DEPARTEMENT.fullmatch(code)]:
+            raise PortalError(f"code(s) de département refusé(s) : {', '.join(bad[:5])}.",
+                              source=portal, hint="Un code ndept s'écrit sur 3 caractères, "
+                                                  "chiffres ou lettres (038, 02A, 971).")
         if not parts:
             raise PortalError(f"le jeu {dataset} ne contient aucun département pour {year}.",
                               source=portal, hint="Vérifiez l'exercice : il n'est peut-être "

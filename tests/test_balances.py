@@ -289,3 +289,11 @@ def test_a_balance_document_goes_into_the_document_store_unchanged(
     assert lines["amount"].sum() == document.lines["amount"].sum() == sum(
         a for *_, a in expected_lines([r for r in raw_rows() if r["ident"] == CHAMBERY]))
     assert store.documents()["source_format"].tolist() == ["dgfip_balance"]
+
+
+def test_a_departement_code_from_the_portal_never_names_a_path(store: BalanceStore,
+                                                              server: PortalServer) -> None:
+    http = Http(make_session(retries=0), timeout=10)
+    with pytest.raises(PortalError, match="refusé"):
+        store.download(http, server.url, "communes", 2024, departements=["../x"])
+    assert not (store.folder / "_parts").exists()
