@@ -216,6 +216,12 @@ def main() -> None:
         print(f"import (fresh process): {imported['rows']:,} rows in "
               f"{imported['seconds']:.1f} s ({imported['rows'] / imported['seconds']:,.0f} "
               f"rows/s), peak {peak:.0f} MiB")
+        stored = {name: sum(f.stat().st_size for f in (folder / "balances").glob(pattern))
+                  for name, pattern in (("rows", "level=*/year=*/*.parquet"),
+                                        ("chapters", "_chapters/level=*/year=*/*.parquet"))}
+        print(f"stored: account rows {stored['rows'] / 1e6:.0f} MB "
+              f"({stored['rows'] / size:.0%} of the CSV), chapter aggregates "
+              f"{stored['chapters'] / 1e6:.0f} MB")
         with BalanceStore(folder / "balances") as store:
             sirens = [str(s) for s in store.query(
                 "SELECT DISTINCT siren FROM balances WHERE year = 2024 ORDER BY siren")[
