@@ -7,10 +7,9 @@ Trino; the partition keys are not repeated inside the files):
   rows are a few row groups found by their min/max statistics;
 - `_chapters/level=<level>/year=<Y>/part-0.parquet`: real and order amounts of every budget
   by chapter, computed once at import (the peers' medians read this, not the accounts);
-- `_parts/level=<level>/year=<Y>/ndept=<code>.parquet`: the département parts of a download,
-  each stored when complete (a restarted download fetches only the missing ones), from which
-  the year is rebuilt; `_tmp/`: work files. Folders starting with `_` or `.` are ignored by
-  Spark and Trino, and by the globs here.
+- `_parts/level=<level>/year=<Y>/ndept=<code>.parquet`: the département parts of a download
+  (balance_download.py), from which the year is rebuilt; `_tmp/`: work files. Folders
+  starting with `_` or `.` are ignored by Spark and Trino, and by the globs here.
 A year is written beside the old one and swapped in by two renames: a reader sees the old
 year or the new one (for the instant between the renames, none), never half of one.
 
@@ -27,11 +26,10 @@ in the multi-year ones).
 from __future__ import annotations
 
 import contextlib
-import re
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,12 +41,10 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from budget_core import balance_budget
-from budget_core.balance_csv import ROW_SCHEMA, USED, batches
-from budget_core.errors import BudgetError, CacheError, PortalError
-from budget_core.http import Http
+from budget_core.balance_csv import batches
+from budget_core.errors import BudgetError, CacheError
 from budget_core.model import DIRECTIONS, SECTIONS, BudgetDocument
 from budget_core.nomenclature import Plan
-from budget_core.ods_export import download_export, export_url
 from budget_core.population import commune_strates
 from budget_core.store import connect
 
@@ -60,7 +56,6 @@ LEVELS = {
     "syndicats": "balances-comptables-des-syndicats-depuis-2010",
     "epl": "balances-comptables-des-etablissements-publics-locaux-depuis-2010",
 }
-PORTAL = "data.economie.gouv.fr"
 PUBLISH_MEMORY = "512MB"  # DuckDB's memory while a year is sorted and aggregated
 LISTED = 20  # broken rows listed by name in a report (all are counted)
 # The same rule as balance_budget.measure_amount, in SQL for the national aggregate.
@@ -69,9 +64,6 @@ AMOUNT_SQL = """CASE WHEN m.kind = 'reel' AND m.direction = 'depense' THEN r.obn
     WHEN m.direction = 'depense' THEN r.oobdeb ELSE r.oobcre END"""
 MAPPING = pa.schema([(n, pa.string()) for n in ("nomen", "compte", "kind", "direction",
                                                 "section", "chapter_code")])
-Progress = Callable[[int, int, str], None]
-# What a part's code may be: it names a file and goes into the `where` filter.
-DEPARTEMENT = re.compile(r"[0-9A-Z]{3}")
 
 
 def dataset_id(level: str, year: int) -> str:
@@ -164,70 +156,18 @@ class BalanceStore:
         dataset_id(level, 0)  # an unknown level is refused before reading
         report = ImportReport(level)
         with self._writing() as work:
-            pieces = _convert(path, name or path.name, work)
+            pieces = convert_csv(path, name or path.name, work)
             for year in sorted(pieces):
                 self._publish(level, year, [pieces[year]], work, report)
         report.years = sorted(pieces)
         return report
 
-    def download(self, http: Http, portal: str, level: str, year: int, *,
-                 departements: Sequence[str] = (), progress: Progress | None = None
-                 ) -> ImportReport:
-        """Fetch a year one département at a time (`where=ndept="038"`, only the columns
-        used), each part stored when complete, then rebuild the year from every part held.
-        Without `departements`, the portal's own list of `ndept` values is asked first."""
-        dataset = dataset_id(level, year)
-        by_year = "" if "{year}" in LEVELS[level] else f'exer="{year}"'
-        parts = list(departements) or self._departements(http, portal, dataset, by_year)
-        if bad := [code for code in parts if not DEPARTEMENT.fullmatch(code)]:
-            raise PortalError(f"code(s) de département refusé(s) : {', '.join(bad[:5])}.",
-                              source=portal, hint="Un code ndept s'écrit sur 3 caractères, "
-                                                  "chiffres ou lettres (038, 02A, 971).")
-        if not parts:
-            raise PortalError(f"le jeu {dataset} ne contient aucun département pour {year}.",
-                              source=portal, hint="Vérifiez l'exercice : il n'est peut-être "
-                                                  "pas encore publié.")
-        folder = self.year_dir(level, year, "_parts")
-        report = ImportReport(level)
-        for number, code in enumerate(parts, start=1):
-            if progress:
-                progress(number, len(parts), code)
-            target = folder / f"ndept={code}.parquet"
-            if target.exists():
-                continue
-            where = " and ".join(filter(None, (by_year, f'ndept="{code}"')))
-            url = export_url(portal, dataset, select=USED, where=where)
-            folder.mkdir(parents=True, exist_ok=True)
-            csv_path = download_export(http, url, folder)
-            try:
-                piece = _convert(csv_path, f"{dataset} ndept={code}", folder)
-            finally:
-                csv_path.unlink()
-            if set(piece) - {year}:
-                raise PortalError(f"la part {code} contient d'autres exercices que {year}.",
-                                  source=url, hint="Le filtre where n'a pas été appliqué.")
-            if year in piece:
-                piece[year].replace(target)
-            else:  # an empty part (no budget there this year) is still a part done
-                pq.write_table(ROW_SCHEMA.empty_table(), target)
-        held = sorted(folder.glob("ndept=*.parquet"))
+    def publish_parts(self, level: str, year: int, parts: Sequence[Path]) -> ImportReport:
+        """Rebuild a year from parquet parts (a download's départements) and swap it in."""
+        report = ImportReport(level, years=[year])
         with self._writing() as work:
-            self._publish(level, year, held, work, report)
-        report.years = [year]
-        report.parts = [p.stem.split("=", 1)[1] for p in held]
+            self._publish(level, year, parts, work, report)
         return report
-
-    def _departements(self, http: Http, portal: str, dataset: str, by_year: str) -> list[str]:
-        """The dataset's `ndept` values (one export grouped by ndept: a few kB)."""
-        url = export_url(portal, dataset, fmt="json", select=("ndept",), where=by_year,
-                         group_by="ndept")
-        answer = http.json("GET", url)
-        if not isinstance(answer, list) or not all(
-                isinstance(r, dict) and isinstance(r.get("ndept"), str) for r in answer):
-            raise PortalError("liste des départements illisible (liste d'objets « ndept » "
-                              "attendue).", source=url,
-                              hint="Précisez les départements avec --departement.")
-        return sorted(r["ndept"] for r in answer)
 
     def _publish(self, level: str, year: int, pieces: Sequence[Path], work: Path,
                  report: ImportReport) -> None:
@@ -338,7 +278,7 @@ class BalanceStore:
             "AND s.strate = ?", [level, year, chapter, direction, strate])
 
 
-def _convert(path: Path, name: str, folder: Path) -> dict[int, Path]:
+def convert_csv(path: Path, name: str, folder: Path) -> dict[int, Path]:
     """Stream a CSV into one parquet piece per year (in `folder`)."""
     writers: dict[int, pq.ParquetWriter] = {}
     paths: dict[int, Path] = {}

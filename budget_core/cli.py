@@ -234,6 +234,8 @@ def cmd_balances(args: argparse.Namespace) -> int:
 
 def _download_balances(store: BalanceStore, args: argparse.Namespace,
                        cache_dir: Path) -> ImportReport:
+    from budget_core.balance_download import download
+
     portal = args.portal or next(
         (p.url for p in load_portals(cache_dir) if p.name == args.source), None)
     if portal is None:
@@ -243,8 +245,8 @@ def _download_balances(store: BalanceStore, args: argparse.Namespace,
         print(f"\r{args.level} {args.year} : département {number}/{total} ({code})", end="",
               file=sys.stderr, flush=True)
 
-    report = store.download(Http(make_session(), timeout=args.timeout), portal, args.level,
-                            args.year, departements=args.departement, progress=progress)
+    report = download(store, Http(make_session(), timeout=args.timeout), portal, args.level,
+                      args.year, departements=args.departement, progress=progress)
     print(file=sys.stderr)
     return report
 

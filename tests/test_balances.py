@@ -24,6 +24,7 @@ import pytest
 
 from budget_core.balance_budget import chapter_view
 from budget_core.balance_csv import USED
+from budget_core.balance_download import download
 from budget_core.balances import BalanceStore
 from budget_core.cli import main
 from budget_core.errors import FormatError, PortalError
@@ -244,11 +245,11 @@ def test_download_by_departement_with_select_where_and_resume(
     http = Http(make_session(retries=0), timeout=10)
     server.faults[EXPORT] = ["", "truncate"]  # the second part is cut mid-transfer
     with pytest.raises(PortalError, match="interrompu"):
-        store.download(http, server.url, "communes", 2024)
+        download(store, http, server.url, "communes", 2024)
     assert store.years("communes") == []  # nothing published from a partial year
     asked = [r for r in server.requests if EXPORT in r]
     assert len(asked) == 2
-    report = store.download(http, server.url, "communes", 2024)
+    report = download(store, http, server.url, "communes", 2024)
     again = [r for r in server.requests if EXPORT in r][2:]
     assert len(again) == 3  # 038 was kept: only the three missing parts
     assert all("ndept%3D%22" in r or 'ndept="' in r for r in again)
@@ -263,7 +264,7 @@ def test_a_part_over_the_size_cap_is_refused_and_not_kept(store: BalanceStore,
                                                           server: PortalServer) -> None:
     http = Http(make_session(retries=0), timeout=10, max_bytes=500)
     with pytest.raises(PortalError, match="trop volumineux"):
-        store.download(http, server.url, "communes", 2024, departements=["073"])
+        download(store, http, server.url, "communes", 2024, departements=["073"])
     assert not list((store.folder / "_parts").rglob("*.parquet"))
 
 
@@ -295,5 +296,5 @@ def test_a_departement_code_from_the_portal_never_names_a_path(store: BalanceSto
                                                               server: PortalServer) -> None:
     http = Http(make_session(retries=0), timeout=10)
     with pytest.raises(PortalError, match="refusé"):
-        store.download(http, server.url, "communes", 2024, departements=["../x"])
+        download(store, http, server.url, "communes", 2024, departements=["../x"])
     assert not (store.folder / "_parts").exists()
