@@ -20,6 +20,8 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from budget_core.balance_budget import chapter_view
@@ -298,3 +300,14 @@ def test_a_departement_code_from_the_portal_never_names_a_path(store: BalanceSto
     with pytest.raises(PortalError, match="refusé"):
         download(store, http, server.url, "communes", 2024, departements=["../x"])
     assert not (store.folder / "_parts").exists()
+
+
+def test_the_folder_reads_as_one_hive_table_in_another_engine(sample: BalanceStore) -> None:
+    """pyarrow's dataset reader, like Spark, takes `level=`/`year=` from the folder names
+    and skips folders starting with `_` or `.`: the layout needs no conversion."""
+    [part] = (sample.folder / "level=communes" / "year=2024").iterdir()
+    assert not {"level", "year"} & set(pq.read_schema(part).names)
+    table = ds.dataset(sample.folder, format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == len(raw_rows())
+    assert set(table["year"].to_pylist()) == {2024}
+    assert set(table["level"].to_pylist()) == {"communes"}
