@@ -50,6 +50,12 @@ BLOCK = 1 << 20  # bytes of CSV per batch: memory stays flat whatever the file's
 MAX_HEADER = 1 << 20
 
 
+def canonical(column: str) -> str:
+    """The current name of a published column (`BUDGET` → `cbudg`)."""
+    key = column.strip().lower()
+    return ALIASES.get(key, key)
+
+
 def header_mapping(path: Path, name: str) -> dict[str, str]:
     """Source column → canonical name, or a FormatError naming the unknown/missing columns."""
     with reading(name), path.open("rb") as handle:
@@ -59,11 +65,10 @@ def header_mapping(path: Path, name: str) -> dict[str, str]:
     mapping: dict[str, str] = {}
     unknown = []
     for column in columns:
-        key = column.strip().lower()
-        canonical = ALIASES.get(key, key)
-        if canonical in USED:
-            mapping[column] = canonical
-        elif canonical not in IGNORED:
+        name = canonical(column)
+        if name in USED:
+            mapping[column] = name
+        elif name not in IGNORED:
             unknown.append(column)
     missing = [c for c in USED if c not in mapping.values() and c not in OPTIONAL]
     if unknown or missing:

@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 
 import pyarrow.parquet as pq
 
-from budget_core.balance_csv import ROW_SCHEMA, USED
+from budget_core.balance_csv import ROW_SCHEMA, USED, canonical
 from budget_core.balances import LEVELS, BalanceStore, ImportReport, convert_csv, dataset_id
 from budget_core.errors import PortalError
 from budget_core.http import Http
-from budget_core.ods_export import download_export, export_url
+from budget_core.ods_export import dataset_url, download_export, export_url
 
 Progress = Callable[[int, int, str], None]
 # What a part's code may be: it names a file and goes into the `where` filter.
@@ -43,6 +43,9 @@ def download(store: BalanceStore, http: Http, portal: str, level: str, year: int
         raise PortalError(f"le jeu {dataset} ne contient aucun département pour {year}.",
                           source=portal, hint="Vérifiez l'exercice : il n'est peut-être "
                                               "pas encore publié.")
+    # The columns this dataset declares among those read: `categ` is missing before 2017 and
+    # `cbudg` is `budget` before 2016, and asking for an absent field fails the export (400).
+    select = [f for f in _fields(http, portal, dataset) if canonical(f) in USED]
     folder = store.year_dir(level, year, "_parts")
     for number, code in enumerate(parts, start=1):
         if progress:
@@ -51,7 +54,7 @@ def download(store: BalanceStore, http: Http, portal: str, level: str, year: int
         if target.exists():
             continue
         where = " and ".join(filter(None, (by_year, f'ndept="{code}"')))
-        url = export_url(portal, dataset, select=USED, where=where)
+        url = export_url(portal, dataset, select=select, where=where)
         folder.mkdir(parents=True, exist_ok=True)
         csv_path = download_export(http, url, folder)
         try:
@@ -82,3 +85,15 @@ def _departements(http: Http, portal: str, dataset: str, by_year: str) -> list[s
                           "attendue).", source=url,
                           hint="Précisez les départements avec --departement.")
     return sorted(r["ndept"] for r in answer)
+
+
+def _fields(http: Http, portal: str, dataset: str) -> list[str]:
+    """The field names the dataset declares (`fields[].name` of its catalogue record)."""
+    url = dataset_url(portal, dataset)
+    answer = http.json("GET", url)
+    fields = answer.get("fields") if isinstance(answer, dict) else None
+    if not isinstance(fields, list) or not all(
+            isinstance(f, dict) and isinstance(f.get("name"), str) for f in fields):
+        raise PortalError("description du jeu illisible (liste « fields » attendue).",
+                          source=url, hint="Le portail a peut-être changé d'API.")
+    return [f["name"] for f in fields]

@@ -10,6 +10,8 @@ Used by the OFGL national accounts (data.ofgl.fr) and the DGFiP balances
   `startswith(compte,'6574')`), `refine=<facet>:<value>`, `delimiter=;` and `group_by=`
   (« group_by clause is now available on export endpoints », v2.1 changelog) are parameters
   of the export endpoint;
+- `/api/explore/v2.1/catalog/datasets/<id>` describes a dataset, its columns in `fields`
+  (each with its `name`): a harvester of data.economie.gouv.fr reads them there;
 - not checked against a live answer here (no network): how each portal orders rows, and
   whether it sends `Content-Length` for an export (the download does not rely on it).
 """
@@ -23,7 +25,13 @@ from urllib.parse import quote, urlencode
 from budget_core.errors import PortalError
 from budget_core.http import Http
 
-EXPORTS = "/api/explore/v2.1/catalog/datasets/{dataset}/exports/{fmt}"
+DATASET = "/api/explore/v2.1/catalog/datasets/{dataset}"
+EXPORTS = DATASET + "/exports/{fmt}"
+
+
+def dataset_url(portal: str, dataset: str) -> str:
+    """The catalogue record of a dataset: its metadata and `fields` (name, type, label)."""
+    return portal.rstrip("/") + DATASET.format(dataset=quote(dataset, safe=""))
 
 
 def export_url(portal: str, dataset: str, *, fmt: str = "csv", select: Sequence[str] = (),

@@ -293,6 +293,12 @@ class PortalServer:
                 if path == "/api/explore/v2.1/catalog/datasets":
                     return server.ods_catalog(int(params.get("limit", 10)),
                                               int(params.get("offset", 0)))
+                record = path.removeprefix("/api/explore/v2.1/catalog/datasets/")
+                if record != path and record in server.ods_tables:  # a dataset's description
+                    head = server.ods_tables[record].decode("utf-8-sig").split("\n", 1)[0]
+                    return {"dataset_id": record, "has_records": True,
+                            "fields": [{"name": n, "label": n, "type": "text"}
+                                       for n in head.split(";")]}
                 if path.startswith("/api/explore/v2.1/catalog/datasets/") and \
                         path.endswith(("/exports/csv", "/exports/json")):
                     dataset_id = path.split("/")[-3]

@@ -255,7 +255,9 @@ def test_download_by_departement_with_select_where_and_resume(
     again = [r for r in server.requests if EXPORT in r][2:]
     assert len(again) == 3  # 038 was kept: only the three missing parts
     assert all("ndept%3D%22" in r or 'ndept="' in r for r in again)
-    assert all("select=" + "%2C".join(USED) in r for r in again)
+    header = SAMPLE.read_text(encoding="utf-8").split("\n", 1)[0].split(";")
+    used = [c for c in header if c in USED]  # the 22 read, of 28 published
+    assert len(used) == 22 and all("select=" + "%2C".join(used) + "&" in r for r in again)
     assert report.parts == ["038", "069", "073", "074"] and report.rows == 20
     assert store.years("communes") == [2024]
     assert store.document(CHAMBERY, 2024).lines["amount"].sum() == sum(
@@ -311,3 +313,21 @@ def test_the_folder_reads_as_one_hive_table_in_another_engine(sample: BalanceSto
     assert table.num_rows == len(raw_rows())
     assert set(table["year"].to_pylist()) == {2024}
     assert set(table["level"].to_pylist()) == {"communes"}
+
+
+def test_the_download_asks_only_for_the_fields_a_year_declares(store: BalanceStore,
+                                                                server: PortalServer) -> None:
+    """Before 2016 the budget type is `budget`, and `categ` does not exist before 2017:
+    asking an absent field would fail the export, so the select follows the dataset."""
+    head, *rows = SAMPLE.read_text(encoding="utf-8").splitlines()
+    old_head = head.replace(";cbudg;", ";budget;").replace(";categ;", ";")
+    old_rows = [r.replace("2024;", "2015;", 1).replace(";1;101;", ";BP;101;")
+                .replace(";Commune;", ";") for r in rows]
+    server.ods_tables["balances-comptables-des-communes-en-2015"] = "\n".join(
+        [old_head, *old_rows]).encode()
+    http = Http(make_session(retries=0), timeout=10)
+    report = download(store, http, server.url, "communes", 2015, departements=["073"])
+    [asked] = [r for r in server.requests if "en-2015/exports/csv" in r]
+    assert "budget" in asked and "cbudg" not in asked and "categ" not in asked
+    assert report.rows == 5
+    assert store.principal("217300656", 2015) == CHAMBERY
