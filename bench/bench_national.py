@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from measure import Spread, load, machine, ratio, require_gnu_time, run_measured
+from measure import Spread, json_phase, load, machine, ratio, require_gnu_time
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -172,11 +172,8 @@ def run_phase(name: str, folder: Path, sirens: list[str], limit: int) -> None:
 def phase(name: str, folder: Path, sirens: list[str], limit: int
           ) -> tuple[dict[str, Any], float]:
     """Run one phase in a fresh process: (its JSON, its peak MiB from GNU time)."""
-    run = run_measured([sys.executable, __file__, "--phase", name, str(folder),
-                        "--sirens", ",".join(sirens), "--limit", str(limit)], cwd=ROOT)
-    if run.returncode != 0:
-        raise SystemExit(f"phase {name} failed:\n{run.stderr}")
-    return json.loads(run.stdout.strip().splitlines()[-1]), run.peak_mib
+    return json_phase([sys.executable, __file__, "--phase", name, str(folder),
+                       "--sirens", ",".join(sirens), "--limit", str(limit)], cwd=ROOT)
 
 
 def main() -> None:

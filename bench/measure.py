@@ -11,6 +11,7 @@ process (start, imports, work, exit); GNU time adds the same ~1 ms fork/exec to 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -20,6 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 GNU_TIME = "/usr/bin/time"
 
@@ -111,3 +113,13 @@ def machine() -> str:
 def load() -> str:
     """The load averages: other processes sharing the cores make every figure noisier."""
     return "load average " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def json_phase(command: Sequence[str], *, cwd: Path | None = None) -> tuple[dict[str, Any],
+                                                                          float]:
+    """Run a benchmark phase (a fresh process printing one JSON line last) under GNU time:
+    (its JSON, its peak MiB). A failed phase stops the benchmark with its stderr."""
+    run = run_measured(command, cwd=cwd)
+    if run.returncode != 0:
+        raise SystemExit(f"phase {' '.join(command[2:4])} failed:\n{run.stderr}")
+    return json.loads(run.stdout.strip().splitlines()[-1]), run.peak_mib

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from budget_core.analysis import section_totals
 from budget_core.anonymise import anonymise_totem
@@ -30,6 +30,9 @@ from budget_core.national import LEVELS, NationalStore
 from budget_core.scdl import documents_csv_bytes
 from budget_core.sources import PublishedResource, load_portals, source_for
 from budget_core.validate import validate_file
+
+if TYPE_CHECKING:
+    from budget_core.balances import BalanceStore, ImportReport
 
 
 def describe(document: BudgetDocument) -> dict[str, object]:
@@ -239,6 +242,61 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0 if found else 1
 
 
+def cmd_balances(args: argparse.Namespace) -> int:
+    from budget_core.balances import BalanceStore
+
+    config = settings()
+    with BalanceStore(config.balances_dir, threads=config.duckdb_threads) as store:
+        if args.action == "import":
+            report = store.import_csv(Path(args.file), args.level)
+        else:
+            report = _download_balances(store, args, config.cache_dir)
+    print(report.french())
+    return 0
+
+
+def _download_balances(store: BalanceStore, args: argparse.Namespace,
+                       cache_dir: Path) -> ImportReport:
+    from budget_core.balance_download import download
+
+    portal = args.portal or next(
+        (p.url for p in load_portals(cache_dir) if p.name == args.source), None)
+    if portal is None:
+        raise PortalError(f"aucun portail nommé « {args.source} » dans le registre.")
+
+    def progress(number: int, total: int, code: str) -> None:
+        print(f"\r{args.level} {args.year} : département {number}/{total} ({code})", end="",
+              file=sys.stderr, flush=True)
+
+    report = download(store, Http(make_session(), timeout=args.timeout), portal, args.level,
+                      args.year, departements=args.departement, progress=progress)
+    print(file=sys.stderr)
+    return report
+
+
+def cmd_chapters(args: argparse.Namespace) -> int:
+    from budget_core.balances import BalanceStore
+    from budget_core.chapters import chapters
+
+    config = settings()
+    with BalanceStore(config.balances_dir, threads=config.duckdb_threads) as balances:
+        found = chapters(args.id, args.year, config.store(), balances)
+    rows: list[dict[str, str]] = [
+        {"sens": str(r.direction), "section": str(r.section), "code": str(r.code),
+         "libelle": str(r.label), "reel": str(r.real), "ordre": str(r.order)}
+        for r in found.view.itertuples()]
+    if args.json:
+        print(json.dumps({"siret": found.siret, "annee": found.year, "source": found.source,
+                          "detail": found.detail, "chapitres": rows},
+                         ensure_ascii=False, indent=2))
+        return 0
+    print(f"{found.siret} {found.year} — source : {found.source} ({found.detail})")
+    for row in rows:
+        print(f"  {row['sens']:<8} {row['section']:<15} {row['code']:<6} {row['libelle'][:40]:<40}"
+              f" {euros(Decimal(row['reel']), 2):>20} {euros(Decimal(row['ordre']), 2):>18}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m budget_core",
@@ -305,6 +363,27 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=20)
     search.add_argument("--json", action="store_true", help="résultats en JSON")
     search.set_defaults(func=cmd_search)
+    balances = commands.add_parser("balances", help="balances comptables DGFiP (par compte)")
+    action = balances.add_subparsers(dest="action", required=True)
+    load = action.add_parser("import", help="importer un export CSV déjà téléchargé")
+    load.add_argument("file")
+    fetch = action.add_parser("download", help="télécharger un exercice, par département")
+    fetch.add_argument("--year", type=int, required=True)
+    fetch.add_argument("--departement", action="append", default=[],
+                       help="code ndept sur 3 caractères, ex. 038 (répétable ; tous sinon)")
+    fetch.add_argument("--source", default="data.economie.gouv.fr", help="portail du registre")
+    fetch.add_argument("--portal", help="adresse d'un portail Opendatasoft (au lieu de --source)")
+    fetch.add_argument("--timeout", type=float, default=120.0)
+    for sub in (load, fetch):
+        sub.add_argument("--level", default="communes", help="communes (défaut), gfp, "
+                         "departements, regions, syndicats ou epl")
+    balances.set_defaults(func=cmd_balances)
+    chapters = commands.add_parser("chapters", help="chapitres d'un budget (documents ou "
+                                                    "balances)")
+    chapters.add_argument("id", help="SIRET d'un budget ou SIREN (son budget principal)")
+    chapters.add_argument("--year", type=int, required=True)
+    chapters.add_argument("--json", action="store_true", help="sortie JSON")
+    chapters.set_defaults(func=cmd_chapters)
     return parser
 
 

@@ -10,6 +10,7 @@
   fresh clone or a fresh install works offline and adding a document never hides the demo.
 - `BUDGET_NATIONAL_DIR`: the OFGL national accounts; default `<cache>/national` once it holds
   a year, else the embedded sample (`budget_core/data/demo/national/`, Guadeloupe 2024).
+- The DGFiP balances comptables live in `<cache>/balances` (`Settings.balances_dir`).
 - `BUDGET_MAX_UPLOAD_MB`: the largest upload the pages accept (200 MB).
 - `BUDGET_DUCKDB_THREADS`: DuckDB threads per query (the store, the national accounts);
   default every core of the machine (set it lower when several apps share a small server).
@@ -51,6 +52,11 @@ class Settings:
     def is_demo(self) -> bool:
         """Whether the demo documents are among those shown."""
         return self.with_demo or self.data_dir.resolve() == DEMO_DIR.resolve()
+
+    @property
+    def balances_dir(self) -> Path:
+        """The DGFiP balances comptables (`balances.py`): `<cache>/balances`."""
+        return self.cache_dir / "balances"
 
     def store(self) -> Store:
         return Store(self.data_dir, also=(DEMO_DIR,) if self.with_demo else (),

@@ -25,6 +25,7 @@ from budget_core.errors import CacheError
 from budget_core.fsutil import atomic_write_bytes
 from budget_core.http import Http
 from budget_core.model import EXECUTED_STAGES
+from budget_core.ods_export import download_export, export_url
 from budget_core.ofgl import CONSOLIDATED, SCHEMA, normalise_export
 from budget_core.population import fiscal_regimes
 from budget_core.store import connect
@@ -97,17 +98,16 @@ class NationalStore:
                 progress(level, number, len(years))
             if self.path(level, year).exists():
                 continue
-            url = (f"{portal.rstrip('/')}/api/explore/v2.1/catalog/datasets/{dataset}/"
-                   "exports/csv")
-            params = {"delimiter": ";", "use_labels": "true", "refine": f"{YEAR_FIELD}:{year}"}
-            download = http.download(f"{url}?{'&'.join(f'{k}={v}' for k, v in params.items())}",
-                                     self.folder / "tmp")
-            if download.path is None:
-                continue
+            # No `select=`: the export is read by its labels (use_labels), and the field
+            # names behind them are confirmed for few columns of ofgl-base-communes only
+            # (exer, com_code, dep_code, ptot, agregat, montant...), not for the other levels;
+            # a wrong name in `select` would fail the whole export (HTTP 400).
+            url = export_url(portal, dataset, refine=f"{YEAR_FIELD}:{year}", use_labels=True)
+            path = download_export(http, url, self.folder / "tmp")
             try:
-                table = normalise_export(download.path.read_bytes(), f"{dataset} {year}", level)
+                table = normalise_export(path.read_bytes(), f"{dataset} {year}", level)
             finally:
-                download.path.unlink()
+                path.unlink()
             self._write(level, year, table)
             fetched.append(year)
         return fetched

@@ -16,6 +16,7 @@ the years), else the one above, whatever its year (then said so).
 
 from __future__ import annotations
 
+import bisect
 import functools
 from dataclasses import dataclass
 from importlib import resources
@@ -102,3 +103,21 @@ def of_document(siren: str, stated: object, year: int | None = None) -> Populati
         return Population(legal, "insee_year", year)
     known = by_siren([siren])[siren]
     return Population(known, "insee" if known else "")
+
+
+# Population bands of communes (the strates of the DGFiP « comptes individuels »): the upper
+# bound, excluded, of every band but the last (under 100 inhabitants … 100 000 and more).
+STRATE_BOUNDS = (100, 200, 500, 2_000, 3_500, 5_000, 10_000, 20_000, 50_000, 100_000)
+
+
+def strate(population: int) -> int:
+    """The band of a population: 0 (under 100 inhabitants) to 10 (100 000 and more)."""
+    return bisect.bisect_right(STRATE_BOUNDS, population)
+
+
+def commune_strates() -> pd.DataFrame:
+    """`siren`, `population` and `strate` of every commune whose population is known."""
+    communes = table()[(table()["kind"] == "commune")].dropna(subset=["population"])
+    population = communes["population"].astype("int64")
+    return pd.DataFrame({"siren": communes["siren"].to_numpy(), "population": population,
+                         "strate": [strate(int(p)) for p in population]})

@@ -25,6 +25,7 @@ import functools
 import gzip
 import hashlib
 import json
+import re
 import threading
 import time
 import zlib
@@ -45,13 +46,15 @@ class PortalServer:
         self.files: dict[str, bytes] = {}
         self.faults: dict[str, list[str]] = {}
         self.hits: Counter[str] = Counter()
+        self.requests: list[str] = []  # every path with its query, in order
         self.not_modified: Counter[str] = Counter()
         # What each portal publishes: names of files under /files/.
         self.udata_files: list[str] = []
         self.ckan_files: list[str] = []
         self.geonetwork_files: list[str] = []
         self.ods_datasets: dict[str, str] = {}  # dataset_id → file name of its CSV export
-        self.ods_tables: dict[str, bytes] = {}  # dataset_id → CSV whose rows `refine` filters
+        # dataset_id → `;` CSV that exports filter (refine, where), cut (select), group (json)
+        self.ods_tables: dict[str, bytes] = {}
         # udata organisation id → its SIRET (`business_number_id` of its own record only)
         self.udata_sirets = {"646b7187b50b2a93b1ae3d45": "21560046100010"}
         self.page_size = 2
@@ -133,13 +136,26 @@ class PortalServer:
         return {"total_count": len(results), "_links": [],
                 "results": results[offset:offset + limit]}
 
-    def ods_export(self, dataset_id: str, refine: str) -> bytes:
-        """The dataset's CSV, rows kept where the refined facet (first column) has the value."""
-        head, *rows = self.ods_tables[dataset_id].split(b"\n")
-        if refine:
-            value = refine.split(":", 1)[1].encode()
-            rows = [row for row in rows if row.split(b";", 1)[0] == value]
-        return b"\n".join([head, *[row for row in rows if row]]) + b"\n"
+    def ods_export(self, dataset_id: str, params: dict[str, str]) -> bytes | list[Any]:
+        """The dataset's CSV as the exports endpoint serves it. `refine=<facet>:<value>` keeps
+        rows whose first column has the value (the OFGL year); `where` equalities
+        `field="value"` joined by `and` (the balances' `exer` and `ndept`) keep matching rows;
+        `select` keeps those columns in that order; `format=json` with `group_by=<field>`
+        gives the distinct values as a list of objects, as exports/json does."""
+        head, *rows = self.ods_tables[dataset_id].decode("utf-8-sig").split("\n")
+        names = head.split(";")
+        table = [dict(zip(names, row.split(";"), strict=True)) for row in rows if row]
+        if params.get("refine"):
+            value = params["refine"].split(":", 1)[1]
+            table = [row for row in table if row[names[0]] == value]
+        for field, value in re.findall(r'(\w+)\s*=\s*"([^"]*)"', params.get("where", "")):
+            table = [row for row in table if row[field] == value]
+        if params.get("format") == "json":
+            key = params["group_by"]
+            return [{key: value} for value in sorted({row[key] for row in table})]
+        chosen = params["select"].split(",") if params.get("select") else names
+        lines = [";".join(chosen), *(";".join(row[c] for c in chosen) for row in table)]
+        return ("\n".join(lines) + "\n").encode()
 
     def ckan_search(self, rows: int, start: int) -> dict[str, Any]:
         envelope = json.loads((API / "ckan_package_show.json").read_text(encoding="utf-8"))
@@ -226,6 +242,7 @@ class PortalServer:
                 parsed = urlparse(self.path)
                 path = parsed.path
                 server.hits[path] += 1
+                server.requests.append(self.path)
                 params = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
                 fault = (server.faults.get(path) or [None]).pop(0) if server.faults.get(
                     path) else None
@@ -313,11 +330,18 @@ class PortalServer:
                 if path == "/api/explore/v2.1/catalog/datasets":
                     return server.ods_catalog(int(params.get("limit", 10)),
                                               int(params.get("offset", 0)))
+                record = path.removeprefix("/api/explore/v2.1/catalog/datasets/")
+                if record != path and record in server.ods_tables:  # a dataset's description
+                    head = server.ods_tables[record].decode("utf-8-sig").split("\n", 1)[0]
+                    return {"dataset_id": record, "has_records": True,
+                            "fields": [{"name": n, "label": n, "type": "text"}
+                                       for n in head.split(";")]}
                 if path.startswith("/api/explore/v2.1/catalog/datasets/") and \
-                        path.endswith("/exports/csv"):
+                        path.endswith(("/exports/csv", "/exports/json")):
                     dataset_id = path.split("/")[-3]
                     if dataset_id in server.ods_tables:
-                        return server.ods_export(dataset_id, params.get("refine", ""))
+                        return server.ods_export(
+                            dataset_id, {**params, "format": path.rsplit("/", 1)[1]})
                     name = server.ods_datasets.get(dataset_id)
                     return server.files.get(name) if name else None
                 if path == "/api/3/action/package_search":
