@@ -1,0 +1,130 @@
+"""Hostile and odd variants of the real DGFiP balance rows (tests/fixtures/balances, 2024 sample
+of data.economie.gouv.fr): each is refused with a French message naming the file, the line and
+the column, and the year already held stays whole.
+
+The variants are what other exports and editors produce: a spreadsheet's decimal comma or
+exponent, pandas' `NaN` / `NULL` for a missing amount, a column written twice (`EXER` and `exer`
+in an export re-saved with capitals), a NUL byte, a year written as a date or on five digits,
+a Latin-1 re-save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from budget_core.balances import BalanceStore
+from budget_core.errors import FormatError
+from tests.conftest import FIXTURES
+
+SAMPLE = FIXTURES / "balances" / "balance-comptable-communes-2024_sample20.csv"
+HEAD, *ROWS = SAMPLE.read_text(encoding="utf-8").splitlines()
+COLUMNS = HEAD.split(";")
+
+
+def with_value(row: str, column: str, value: str) -> str:
+    cells = row.split(";")
+    cells[COLUMNS.index(column)] = value
+    return ";".join(cells)
+
+
+@pytest.fixture
+def held(tmp_path: Path) -> Iterator[BalanceStore]:
+    """A store holding the 20 real rows of 2024."""
+    with BalanceStore(tmp_path / "balances", threads=1) as store:
+        store.import_csv(SAMPLE, "communes")
+        yield store
+
+
+def write(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / "hostile.csv"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def still_whole(store: BalanceStore) -> None:
+    assert store.years("communes") == [2024]
+    assert int(store.query("SELECT count(*) AS n FROM balances")["n"].iloc[0]) == len(ROWS)
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("2.7254181e5", "exposant"),            # a spreadsheet's scientific notation
+    ("NaN", "NaN"),                         # pandas' missing value
+    ("NULL", "NULL"),                       # a database dump's missing value
+    ("N/A", "N/A"),
+    ("272541.815", "deux décimales"),
+    ("272541,81", "virgule"),               # a French spreadsheet's re-save
+    ("12345678901234567.00", "hors limites"),  # beyond decimal128(18, 2)
+])
+def test_an_amount_that_is_not_euros_and_cents_is_refused_at_its_line(
+        held: BalanceStore, tmp_path: Path, value: str, why: str) -> None:
+    path = write(tmp_path, "\n".join([HEAD, *ROWS[:5], with_value(ROWS[5], "becre", value)]))
+    with pytest.raises(FormatError, match=why) as caught:
+        held.import_csv(path, "communes")
+    assert caught.value.source == "hostile.csv"
+    assert caught.value.where == "ligne 7, colonne becre"
+    still_whole(held)
+
+
+def test_an_empty_amount_is_still_a_zero(held: BalanceStore, tmp_path: Path) -> None:
+    """The DGFiP writes 0.0 for none; an empty cell (a CSV re-saved) means the same."""
+    path = write(tmp_path, "\n".join([HEAD, with_value(ROWS[0], "bedeb", "")]))
+    held.import_csv(path, "communes")
+    assert str(held.query("SELECT bedeb FROM balances")["bedeb"].iloc[0]) == "0.00"
+
+
+@pytest.mark.parametrize("value", ["1899", "99999", "20x4", "", "3024"])
+def test_an_implausible_year_is_refused_not_truncated(held: BalanceStore, tmp_path: Path,
+                                                      value: str) -> None:
+    """`99999` was read as 9999 (its first four characters) and `1899` stored as a year."""
+    path = write(tmp_path, "\n".join([HEAD, ROWS[0], with_value(ROWS[1], "exer", value)]))
+    with pytest.raises(FormatError, match="exercice") as caught:
+        held.import_csv(path, "communes")
+    assert caught.value.where == "ligne 3, colonne exer"
+    still_whole(held)
+
+
+def test_a_year_written_as_a_date_is_read_as_its_year(held: BalanceStore,
+                                                      tmp_path: Path) -> None:
+    """A multi-year dataset may export `exer` as a date (public harvesters keep [:4])."""
+    path = write(tmp_path, "\n".join([HEAD, with_value(ROWS[0], "exer", "2023-01-01")]))
+    assert held.import_csv(path, "communes").years == [2023]
+
+
+@pytest.mark.parametrize("head", [HEAD + ";sc", HEAD + ";EXER", HEAD.replace("cbudg", "budget")
+                                  + ";cbudg"])
+def test_a_column_written_twice_is_refused(held: BalanceStore, tmp_path: Path,
+                                           head: str) -> None:
+    """`sc` twice was read silently (one of the two, unsaid); `budget` is `cbudg`'s old name."""
+    path = write(tmp_path, "\n".join([head, ROWS[0] + ";0.0"]))
+    with pytest.raises(FormatError, match="deux fois") as caught:
+        held.import_csv(path, "communes")
+    assert caught.value.source == "hostile.csv"
+    still_whole(held)
+
+
+def test_a_header_error_names_the_file_not_a_column(held: BalanceStore,
+                                                    tmp_path: Path) -> None:
+    """The message said « Fichier « fonction » » (the loop's variable shadowed the name)."""
+    path = write(tmp_path, "\n".join([HEAD + ";fonction", ROWS[0] + ";01"]))
+    with pytest.raises(FormatError) as caught:
+        held.import_csv(path, "communes")
+    assert caught.value.source == "hostile.csv"
+
+
+def test_a_nul_byte_is_refused(held: BalanceStore, tmp_path: Path) -> None:
+    path = write(tmp_path, "\n".join([HEAD, ROWS[0], ROWS[1].replace("GRENOBLE", "GRE\0NOBLE")]))
+    with pytest.raises(FormatError, match="NUL") as caught:
+        held.import_csv(path, "communes")
+    assert caught.value.where == "ligne 3, colonne lbudg"
+    still_whole(held)
+
+
+def test_a_latin1_file_is_refused_in_french(held: BalanceStore, tmp_path: Path) -> None:
+    rows = [ROWS[0].replace("GRENOBLE", "SAINT-ÉGRÈVE")]
+    path = write(tmp_path, "\n".join([HEAD, *rows]), encoding="latin-1")
+    with pytest.raises(FormatError, match="UTF-8"):
+        held.import_csv(path, "communes")
+    still_whole(held)
