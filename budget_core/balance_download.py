@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from budget_core.balance_csv import ROW_SCHEMA, USED, canonical
@@ -61,9 +63,13 @@ def download(store: BalanceStore, http: Http, portal: str, level: str, year: int
             piece = convert_csv(csv_path, f"{dataset} ndept={code}", folder)
         finally:
             csv_path.unlink()
-        if set(piece) - {year}:
-            raise PortalError(f"la part {code} contient d'autres exercices que {year}.",
-                              source=url, hint="Le filtre where n'a pas été appliqué.")
+        if problem := _foreign_rows(piece, year, code):
+            for path in piece.values():
+                path.unlink(missing_ok=True)
+            raise PortalError(f"la part {code} contient {problem} : le portail n'a pas "
+                              "appliqué le filtre « where », elle n'est pas gardée.",
+                              source=url, hint="Réessayez plus tard, ou signalez-le au "
+                                               "portail ; rien n'a été publié.")
         if year in piece:
             piece[year].replace(target)
         else:  # an empty part (no budget there this year) is still a part done
@@ -72,6 +78,19 @@ def download(store: BalanceStore, http: Http, portal: str, level: str, year: int
     report = store.publish_parts(level, year, held)
     report.parts = [p.stem.split("=", 1)[1] for p in held]
     return report
+
+
+def _foreign_rows(piece: dict[int, Path], year: int, code: str) -> str:
+    """What a part holds that it was not asked for (other years, other départements): a
+    portal ignoring `where` would otherwise give each part the whole year, counted once per
+    département."""
+    if others := sorted(set(piece) - {year}):
+        return f"d'autres exercices que {year} ({', '.join(map(str, others[:5]))})"
+    if year in piece:
+        found = pc.unique(pq.read_table(piece[year], columns=["ndept"])["ndept"]).to_pylist()
+        if others_dept := sorted(str(d) for d in found if d != code):
+            return f"d'autres départements ({', '.join(others_dept[:5])})"
+    return ""
 
 
 def _departements(http: Http, portal: str, dataset: str, by_year: str) -> list[str]:

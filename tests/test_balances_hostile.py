@@ -10,14 +10,19 @@ a Latin-1 re-save.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from budget_core.balance_download import download
 from budget_core.balances import BalanceStore
-from budget_core.errors import FormatError
+from budget_core.errors import FormatError, PortalError
+from budget_core.http import Http, make_session
 from tests.conftest import FIXTURES
+from tests.portal_server import running
 
 SAMPLE = FIXTURES / "balances" / "balance-comptable-communes-2024_sample20.csv"
 HEAD, *ROWS = SAMPLE.read_text(encoding="utf-8").splitlines()
@@ -128,3 +133,26 @@ def test_a_latin1_file_is_refused_in_french(held: BalanceStore, tmp_path: Path) 
     with pytest.raises(FormatError, match="UTF-8"):
         held.import_csv(path, "communes")
     still_whole(held)
+
+
+def ignoring_where(export: Callable[[str, dict[str, str]], Any], dataset: str,
+                   params: dict[str, str]) -> Any:
+    return export(dataset, {k: v for k, v in params.items() if k != "where"})
+
+
+def test_a_portal_ignoring_the_where_filter_never_counts_a_year_four_times(
+        tmp_path: Path) -> None:
+    """Every part came back holding the whole year (4 départements × 20 rows = 80 rows kept):
+    a portal that drops `where` (an older API version, a proxy cutting the query) silently
+    quadrupled every amount. The part must hold only its département."""
+    dataset = "balances-comptables-des-communes-en-2024"
+    for server in running():
+        server.ods_tables[dataset] = SAMPLE.read_bytes()
+        server.ods_export = functools.partial(  # type: ignore[method-assign]
+            ignoring_where, server.ods_export)
+        with BalanceStore(tmp_path / "balances", threads=1) as store:
+            http = Http(make_session(retries=0), timeout=10)
+            with pytest.raises(PortalError, match="d'autres départements"):
+                download(store, http, server.url, "communes", 2024)
+            assert store.years("communes") == []
+            assert not list((store.folder / "_parts").rglob("*.parquet"))
