@@ -19,13 +19,15 @@ import pyarrow.parquet as pq
 
 from budget_core.balance_csv import ROW_SCHEMA, USED, canonical
 from budget_core.balances import LEVELS, BalanceStore, ImportReport, convert_csv, dataset_id
-from budget_core.errors import PortalError
+from budget_core.errors import BudgetError, PortalError
 from budget_core.http import Http
+from budget_core.numbers import last_plausible_year
 from budget_core.ods_export import dataset_url, download_export, export_url
 
 Progress = Callable[[int, int, str], None]
 # What a part's code may be: it names a file and goes into the `where` filter.
 DEPARTEMENT = re.compile(r"[0-9A-Z]{3}")
+FIRST_BALANCE_YEAR = 2010  # the first year the DGFiP published
 
 
 def download(store: BalanceStore, http: Http, portal: str, level: str, year: int, *,
@@ -35,8 +37,16 @@ def download(store: BalanceStore, http: Http, portal: str, level: str, year: int
     used), each part stored when complete, then rebuild the year from every part held.
     Without `departements`, the portal's own list of `ndept` values is asked first."""
     dataset = dataset_id(level, year)
+    if not FIRST_BALANCE_YEAR <= year <= last_plausible_year():
+        # `--year -5` asked the portal for « balances-comptables-des-communes-en--5 »
+        raise BudgetError(f"exercice {year} invalide pour les balances comptables.",
+                          hint=f"Les balances sont publiées depuis {FIRST_BALANCE_YEAR} : "
+                               f"donnez une année de {FIRST_BALANCE_YEAR} à "
+                               f"{last_plausible_year()}.")
     by_year = "" if "{year}" in LEVELS[level] else f'exer="{year}"'
-    parts = list(departements) or _departements(http, portal, dataset, by_year)
+    # A user's « 38 » or « 2a » is the portal's « 038 », « 02A »
+    parts = ([code.strip().upper().zfill(3) for code in departements]
+             or _departements(http, portal, dataset, by_year))
     if bad := [code for code in parts if not DEPARTEMENT.fullmatch(code)]:
         raise PortalError(f"code(s) de département refusé(s) : {', '.join(bad[:5])}.",
                           source=portal, hint="Un code ndept s'écrit sur 3 caractères, "

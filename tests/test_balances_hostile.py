@@ -19,7 +19,7 @@ import pytest
 
 from budget_core.balance_download import download
 from budget_core.balances import BalanceStore
-from budget_core.errors import FormatError, PortalError
+from budget_core.errors import BudgetError, FormatError, PortalError
 from budget_core.http import Http, make_session
 from tests.conftest import FIXTURES
 from tests.portal_server import running
@@ -156,3 +156,29 @@ def test_a_portal_ignoring_the_where_filter_never_counts_a_year_four_times(
                 download(store, http, server.url, "communes", 2024)
             assert store.years("communes") == []
             assert not list((store.folder / "_parts").rglob("*.parquet"))
+
+
+@pytest.mark.parametrize("year", [-5, 0, 2009, 99999])
+def test_a_year_without_balances_is_refused_before_any_request(tmp_path: Path,
+                                                               year: int) -> None:
+    """`balances download --year -5` asked the portal for the dataset
+    « balances-comptables-des-communes-en--5 » (and waited for its answer)."""
+    for server in running():
+        with BalanceStore(tmp_path / "balances", threads=1) as store, \
+                pytest.raises(BudgetError, match="exercice"):
+            download(store, Http(make_session(retries=0), timeout=10), server.url,
+                     "communes", year)
+        assert server.requests == []
+
+
+def test_a_users_short_departement_code_is_the_portals_three_letter_one(
+        tmp_path: Path) -> None:
+    """`--departement 38` was refused (« un code ndept s'écrit sur 3 caractères »): the
+    user's code is the one on a postcode; the portal's is 038."""
+    dataset = "balances-comptables-des-communes-en-2024"
+    for server in running():
+        server.ods_tables[dataset] = SAMPLE.read_bytes()
+        with BalanceStore(tmp_path / "balances", threads=1) as store:
+            report = download(store, Http(make_session(retries=0), timeout=10), server.url,
+                              "communes", 2024, departements=[" 38 "])
+        assert report.parts == ["038"] and report.rows == 5
