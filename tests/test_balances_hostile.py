@@ -182,3 +182,26 @@ def test_a_users_short_departement_code_is_the_portals_three_letter_one(
             report = download(store, Http(make_session(retries=0), timeout=10), server.url,
                               "communes", 2024, departements=[" 38 "])
         assert report.parts == ["038"] and report.rows == 5
+
+
+def test_what_a_killed_import_left_is_cleaned_by_the_next_writer(held: BalanceStore,
+                                                                  tmp_path: Path) -> None:
+    """Observed after `kill -9` of `balances import` on a 1 M-row export, at 3, 12 and 20 s:
+    the year held stayed whole, but each killed import left its work folder in `_tmp`
+    (pieces, sorted copy, DuckDB spill: the size of the year, 7 M rows for the communes),
+    never removed. Killed between the two renames that swap a year in, the year's folder is
+    missing and its previous copy hidden as `.year=2024.old-<hex>`: the year was gone."""
+    stale = held.folder / "_tmp" / "9bca069309d245adbace2bf3e6644b5a"
+    (stale / "rows-2024").mkdir(parents=True)
+    (stale / ".piece-2024-91a7318350854e70b228b854d3b9c361.parquet").write_bytes(b"x" * 1000)
+    year = held.year_dir("communes", 2024)
+    year.rename(year.with_name(".year=2024.old-e7fe1edc036a4ff8895ee80754d0a6a3"))
+    chapters = held.year_dir("communes", 2024, "_chapters")
+    leftover = chapters.with_name(".year=2024.old-855f92dff7d74f45855e0bfa2fc8825b")
+    leftover.mkdir()
+    path = write(tmp_path, "\n".join([HEAD, with_value(ROWS[0], "exer", "2023")]))
+    assert held.import_csv(path, "communes").years == [2023]
+    assert list((held.folder / "_tmp").iterdir()) == []
+    assert held.years("communes") == [2023, 2024]
+    assert not leftover.exists() and chapters.exists()
+    assert not list(held.folder.glob("**/.year=*"))
