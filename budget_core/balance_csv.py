@@ -74,6 +74,10 @@ def header_mapping(path: Path, name: str) -> dict[str, str]:
     """Source column → canonical name, or a FormatError naming the unknown/missing columns."""
     with reading(name), path.open("rb") as handle:
         first = handle.readline(MAX_HEADER)
+    if b"\0" in first:  # UTF-16 (a spreadsheet's « Unicode text ») or a binary file
+        raise FormatError("octets NUL dans l'en-tête : le fichier est en UTF-16 ou n'est pas "
+                          "un CSV texte.", source=name, where="ligne 1",
+                          hint="Enregistrez le fichier en CSV UTF-8, séparateur « ; ».")
     text = first.decode("utf-8-sig", errors="replace").strip("\r\n")
     columns = next(csv.reader(io.StringIO(text), delimiter=";"), [])
     mapping: dict[str, str] = {}
@@ -91,9 +95,9 @@ def header_mapping(path: Path, name: str) -> dict[str, str]:
     if unknown or missing or twice:
         parts = []
         if twice:
-            parts.append(f"colonnes écrites deux fois : {', '.join(twice)}")
+            parts.append(f"colonnes écrites deux fois : {_listed(list(dict.fromkeys(twice)))}")
         if unknown:
-            parts.append(f"colonnes inconnues : {', '.join(unknown)}")
+            parts.append(f"colonnes inconnues : {_listed(unknown)}")
         if missing:
             parts.append(f"colonnes manquantes : {', '.join(missing)}")
         raise FormatError(f"en-tête de balance comptable non reconnu ({' ; '.join(parts)}).",
@@ -102,6 +106,13 @@ def header_mapping(path: Path, name: str) -> dict[str, str]:
                                "comptables » de data.economie.gouv.fr, ou signalez ce nouvel "
                                "en-tête pour qu'il soit ajouté.")
     return mapping
+
+
+def _listed(columns: list[str]) -> str:
+    """Ten names of 60 characters at most: a header of 1 MB (no line break) is not listed
+    whole."""
+    shown = ", ".join(column[:60] for column in columns[:10])
+    return shown + (f" et {len(columns) - 10} autre(s)" if len(columns) > 10 else "")
 
 
 def batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:

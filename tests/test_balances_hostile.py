@@ -205,3 +205,23 @@ def test_what_a_killed_import_left_is_cleaned_by_the_next_writer(held: BalanceSt
     assert held.years("communes") == [2023, 2024]
     assert not leftover.exists() and chapters.exists()
     assert not list(held.folder.glob("**/.year=*"))
+
+
+def test_a_utf16_export_is_named_as_such(held: BalanceStore, tmp_path: Path) -> None:
+    """A spreadsheet's « Unicode text » save: the message listed 28 « unknown columns » full
+    of NUL characters, and named the file « sc »."""
+    path = write(tmp_path, "\ufeff" + "\n".join([HEAD, ROWS[0]]), encoding="utf-16")
+    with pytest.raises(FormatError, match="UTF-16") as caught:
+        held.import_csv(path, "communes")
+    assert caught.value.source == "hostile.csv" and "\0" not in str(caught.value)
+    still_whole(held)
+
+
+def test_a_header_without_line_break_gives_a_short_message(held: BalanceStore,
+                                                           tmp_path: Path) -> None:
+    """2 MB of `a;` and no line break: the message listed 500 000 column names."""
+    path = write(tmp_path, "a;" * 1_000_000)
+    with pytest.raises(FormatError, match="autre") as caught:
+        held.import_csv(path, "communes")
+    assert len(str(caught.value)) < 2000
+    still_whole(held)
