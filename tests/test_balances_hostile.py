@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
 from budget_core.balance_download import download
 from budget_core.balances import BalanceStore
-from budget_core.errors import BudgetError, FormatError, PortalError
+from budget_core.errors import BudgetError, CacheError, FormatError, PortalError
 from budget_core.http import Http, make_session
 from tests.conftest import FIXTURES
 from tests.portal_server import running
@@ -225,3 +226,26 @@ def test_a_header_without_line_break_gives_a_short_message(held: BalanceStore,
         held.import_csv(path, "communes")
     assert len(str(caught.value)) < 2000
     still_whole(held)
+
+
+def test_a_killed_download_leaves_nothing_and_two_downloads_never_share_a_year(
+        tmp_path: Path) -> None:
+    """A download killed while fetching a part left `.download-*.part` (the part's CSV, up to
+    the HTTP cap of 500 MB) and `.piece-*.parquet` in the parts folder, never removed; two
+    downloads of one year fetched the same parts side by side."""
+    dataset = "balances-comptables-des-communes-en-2024"
+    for server in running():
+        server.ods_tables[dataset] = SAMPLE.read_bytes()
+        with BalanceStore(tmp_path / "balances", threads=1) as store:
+            folder = store.year_dir("communes", 2024, "_parts")
+            folder.mkdir(parents=True)
+            left = [folder / ".download-k2j3h4.part", folder / ".piece-2024-9f8e.parquet"]
+            for path in left:
+                path.write_bytes(b"x" * 1000)
+            http = Http(make_session(retries=0), timeout=10)
+            with FileLock(folder / ".download.lock", timeout=0), \
+                    pytest.raises(CacheError, match="déjà en cours de téléchargement"):
+                download(store, http, server.url, "communes", 2024, departements=["038"])
+            report = download(store, http, server.url, "communes", 2024, departements=["038"])
+            assert report.rows == 5
+            assert not any(path.exists() for path in left)
