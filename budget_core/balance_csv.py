@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,10 +140,20 @@ def batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:
                               "Windows-1252 ?).", source=name,
                               hint="Réenregistrez le fichier en UTF-8, ou téléchargez de "
                                    "nouveau l'export du portail.") from exc
-        raise FormatError(f"balance comptable illisible ({exc}).", source=name,
-                          hint="Les montants doivent s'écrire avec un point et deux décimales "
-                               "au plus (export Opendatasoft) ; vérifiez que le fichier est "
-                               "complet.") from exc
+        raise FormatError(f"balance comptable illisible : {_why(str(exc))}.", source=name,
+                          hint="Vérifiez que le fichier est complet et séparé par « ; », ou "
+                               "téléchargez de nouveau l'export du portail.") from exc
+
+
+def _why(arrow: str) -> str:
+    """pyarrow's reason, in French where it is one we know (amounts are checked apart)."""
+    if "straddl" in arrow:  # a row longer than a block: a cell without end
+        return (f"une ligne dépasse {BLOCK // (1 << 20)} Mo (un guillemet jamais fermé, "
+                "une cellule sans fin ?)")
+    if found := re.search(r"Expected (\d+) columns, got (\d+): (.{0,80})", arrow):
+        return (f"une ligne a {found[2]} colonnes au lieu des {found[1]} de l'en-tête "
+                f"(« {found[3]} »)")
+    return arrow[:300]
 
 
 def _first_bad(column: pa.Array, ok: pa.Array, name: str, source: str, line: int,

@@ -249,3 +249,19 @@ def test_a_killed_download_leaves_nothing_and_two_downloads_never_share_a_year(
             report = download(store, http, server.url, "communes", 2024, departements=["038"])
             assert report.rows == 5
             assert not any(path.exists() for path in left)
+
+
+@pytest.mark.parametrize(("row", "said"), [
+    (lambda: with_value(ROWS[0], "lbudg", "A" * 3_000_000), "dépasse 1 Mo"),
+    (lambda: with_value(ROWS[0], "lbudg", '"GRENOBLE'), "colonnes au lieu des 28"),
+    (lambda: ROWS[0] + ";en trop", "29 colonnes au lieu des 28"),
+])
+def test_a_broken_row_is_said_in_french(held: BalanceStore, tmp_path: Path,
+                                        row: Callable[[], str], said: str) -> None:
+    """pyarrow's « straddling object straddles two block boundaries (try to increase block
+    size?) » was shown as is, with a hint about amounts."""
+    path = write(tmp_path, "\n".join([HEAD, row(), *ROWS[1:3]]))
+    with pytest.raises(FormatError, match=said) as caught:
+        held.import_csv(path, "communes")
+    assert "montants" not in str(caught.value)
+    still_whole(held)
