@@ -4,14 +4,19 @@ half or twice."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from budget_core.errors import FormatError
+from budget_core.errors import FormatError, PortalError
+from budget_core.http import Http, make_session
 from budget_core.national import NationalStore
 from budget_core.ofgl import normalise_export
 from tests.conftest import FIXTURES
+from tests.portal_server import running
 
 COMMUNES = FIXTURES / "national" / "ofgl-base-communes_guadeloupe_2024.csv"
 HEAD, *ROWS = COMMUNES.read_text(encoding="utf-8-sig").split("\n")
@@ -61,3 +66,26 @@ def test_an_unknown_level_is_a_french_error() -> None:
     """A KeyError ('cantons') from the library."""
     with pytest.raises(FormatError, match="niveau OFGL « cantons » inconnu"):
         normalise_export(COMMUNES.read_bytes(), "x.csv", "cantons")
+
+
+def ignoring(name: str, export: Callable[[str, dict[str, str]], Any], dataset: str,
+             params: dict[str, str]) -> Any:
+    """The server's export as a portal answering without the parameter `name`."""
+    return export(dataset, {k: v for k, v in params.items() if k != name})
+
+
+def test_a_portal_ignoring_refine_never_stores_every_year_as_one(tmp_path: Path) -> None:
+    """The OFGL export of one year is asked with `refine=exer:<Y>`; a portal that drops it
+    answered every year, stored whole as `year=2023.parquet` then again as 2024: each year's
+    rows counted twice in every median and rank."""
+    for server in running():
+        head, *rows = COMMUNES.read_bytes().split(b"\n")
+        server.ods_tables["ofgl-base-communes"] = b"\n".join(
+            [head, *rows, *[b"2023" + r[4:] for r in rows if r]])
+        server.ods_export = functools.partial(  # type: ignore[method-assign]
+            ignoring, "refine", server.ods_export)
+        with NationalStore(tmp_path, threads=1) as store:
+            http = Http(make_session(retries=0), timeout=10)
+            with pytest.raises(PortalError, match="d'autres exercices"):
+                store.download(http, server.url, "communes", [2023])
+            assert store.years("communes") == []
