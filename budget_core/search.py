@@ -281,7 +281,11 @@ def catalogue_index(catalogue: pd.DataFrame, known: CollectiviteIndex) -> Collec
     missing = firsts[[siren not in known.by_siren for siren in firsts["siren"]]]
     return CollectiviteIndex(pd.DataFrame({
         "kind": missing["entity_type"], "siren": missing["siren"],
-        "name": missing["entity_name"], "code": missing["insee"].fillna(""),
+        # a document without a name (SCDL without BGT_NOM) is still found, by its SIREN
+        "name": [name if isinstance(name, str) and name.strip() else f"SIREN {siren}"
+                 for name, siren in zip(missing["entity_name"], missing["siren"],
+                                        strict=True)],
+        "code": missing["insee"].fillna(""),
         "departement": "", "region": "", "population": "", "postcodes": "", "detail": ""}))
 
 

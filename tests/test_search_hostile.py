@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from budget_core.cli import main
@@ -32,3 +33,13 @@ def test_cli_search_with_an_odd_limit(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path))
     assert main(["search", "grenoble", "--limit", limit]) in (0, 1)
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_catalogue_collectivite_without_a_name_is_shown_by_its_siren() -> None:
+    """A syndicat whose documents state no name (entity_name null) was listed with an empty
+    name: the Accueil page's expander read « — 1 document »."""
+    catalogue = pd.DataFrame({"siren": ["253514491"], "entity_type": ["syndicat"],
+                              "entity_name": [None], "insee": [None],
+                              "siret": ["25351449100017"], "year": [2024]})
+    [found] = search_collectivites("253514491", 5, catalogue)
+    assert found.name == "SIREN 253514491" and found.documents == 1
