@@ -112,7 +112,8 @@ def header_mapping(path: Path, name: str) -> dict[str, str]:
 def _listed(columns: list[str]) -> str:
     """Ten names of 60 characters at most: a header of 1 MB (no line break) is not listed
     whole."""
-    shown = ", ".join(column[:60] for column in columns[:10])
+    shown = ", ".join(column[:60] if column.strip() else "« » (sans nom : un « ; » en fin de "
+                      "ligne ?)" for column in columns[:10])
     return shown + (f" et {len(columns) - 10} autre(s)" if len(columns) > 10 else "")
 
 

@@ -265,3 +265,12 @@ def test_a_broken_row_is_said_in_french(held: BalanceStore, tmp_path: Path,
         held.import_csv(path, "communes")
     assert "montants" not in str(caught.value)
     still_whole(held)
+
+
+def test_a_trailing_separator_is_named(held: BalanceStore, tmp_path: Path) -> None:
+    """`…;sd;sc;` (a tool that ends every line with the separator) was refused as
+    « colonnes inconnues :  » with nothing after the colon."""
+    path = write(tmp_path, "\n".join([HEAD + ";", ROWS[0] + ";"]))
+    with pytest.raises(FormatError, match="sans nom : un « ; » en fin de ligne"):
+        held.import_csv(path, "communes")
+    still_whole(held)
