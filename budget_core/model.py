@@ -1,9 +1,11 @@
 """The canonical budget line: one schema for every source (TOTEM XML, SCDL CSV).
 
 A parsed document is a `BudgetDocument`: its header (`DocumentInfo`) and its lines as a pandas
-DataFrame whose columns are exactly `LINE_SCHEMA` (an Arrow schema, so the same contract holds in
-parquet and DuckDB). Amounts are exact decimals (`decimal128(18, 2)`): totals equal the
-document's figures to the cent, never a float rounding away.
+DataFrame whose columns are exactly `LINE_COLUMNS` (as an Arrow schema: `linetable.LINE_SCHEMA`,
+so the same contract holds in parquet and DuckDB). This module imports neither pandas nor
+pyarrow: what only streams lines (`convert`, `inspect`) or parses arguments stays light.
+Amounts are exact decimals (`decimal128(18, 2)`): totals equal the document's figures to the
+cent, never a float rounding away.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the frame is built where pandas is already loaded: this module stays
-    import pandas as pd  # light, for the CLI's argument parser and the streaming converter
+if TYPE_CHECKING:  # a frame is built where pandas is loaded already (linetable)
+    import pandas as pd
 
 # Stages (étapes budgétaires) by TOTEM NatDec code.
 STAGE_BY_NATDEC = {"01": "BP", "02": "DM", "03": "BS", "09": "CA", "10": "CFU"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 from budget_core.model import AMOUNT_FIELDS
 
@@ -29,7 +29,7 @@ FIELDS = ("BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NOM", "BGT_CONTNAT", "BGT
 # SCDL amount column → canonical column.
 AMOUNT_COLUMNS = {f"BGT_{field.upper()}": column for field, column in AMOUNT_FIELDS.items()}
 
-ARTSPE_LABEL = {True: "spécialisé", False: "non spécialisé"}
+ARTSPE_LABEL: dict[object, str] = {True: "spécialisé", False: "non spécialisé"}
 # The schema's enum has no CFU: a compte financier unique is published as a compte administratif.
 NATDEC_LABEL = {"BP": "budget primitif", "BS": "budget supplémentaire",
                 "DM": "décision modificative", "CA": "compte administratif",
@@ -62,7 +62,7 @@ def scdl_cells(line: Mapping[str, object]) -> list[str]:
         "BGT_OPERATION": line["operation_code"], "BGT_SECTION": line["section"],
         "BGT_OPBUDG": "ordre" if line["operation_kind"] == "ordre" else "réel",
         "BGT_CODRD": "dépense" if line["direction"] == "depense" else "recette",
-        "BGT_ARTSPE": ARTSPE_LABEL.get(line["specialised"], ""),  # type: ignore[call-overload]
+        "BGT_ARTSPE": ARTSPE_LABEL.get(line["specialised"], ""),
         **{field: "" if line[column] is None else str(line[column])
            for field, column in AMOUNT_COLUMNS.items()},
     }
@@ -71,7 +71,8 @@ def scdl_cells(line: Mapping[str, object]) -> list[str]:
 
 def frame_records(lines: pd.DataFrame) -> list[dict[str, object]]:
     """A lines frame's rows as {column: value}, a missing value as None (not pandas' NA)."""
-    return lines.astype(object).where(lines.notna(), None).to_dict("records")  # type: ignore[return-value]
+    records = lines.astype(object).where(lines.notna(), None).to_dict("records")
+    return cast(list[dict[str, object]], records)  # a lines frame's columns are names
 
 
 def to_scdl_rows(lines: pd.DataFrame) -> list[list[str]]:
