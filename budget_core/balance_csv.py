@@ -32,7 +32,7 @@ import pyarrow.csv as pacsv
 
 from budget_core.errors import FormatError
 from budget_core.fsutil import reading
-from budget_core.model import AMOUNT_TYPE
+from budget_core.linetable import AMOUNT_TYPE
 
 TEXT = ("ident", "siren", "ndept", "insee", "lbudg", "cbudg", "ctype", "cstyp", "categ",
         "nomen", "compte")
