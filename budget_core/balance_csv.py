@@ -33,7 +33,7 @@ import pyarrow.csv as pacsv
 
 from budget_core.errors import FormatError
 from budget_core.fsutil import reading
-from budget_core.model import AMOUNT_TYPE
+from budget_core.linetable import AMOUNT_TYPE
 from budget_core.numbers import (
     FIRST_YEAR,
     MAX_INTEGER_DIGITS,

@@ -24,14 +24,12 @@ import pyarrow.parquet as pq
 from budget_core.errors import CacheError, PortalError
 from budget_core.fsutil import atomic_write_bytes
 from budget_core.http import Http
-from budget_core.model import EXECUTED_STAGES
+from budget_core.model import EXECUTED_STAGES, LEVELS
 from budget_core.ods_export import download_export, export_url
 from budget_core.ofgl import CONSOLIDATED, SCHEMA, normalise_export
 from budget_core.population import fiscal_regimes
 from budget_core.store import connect
 
-LEVELS = {"communes": "ofgl-base-communes", "gfp": "ofgl-base-gfp",
-          "departements": "ofgl-base-departements", "regions": "ofgl-base-regions"}
 YEAR_FIELD = "exer"  # the year facet of the ofgl-base-* datasets, used with `refine`
 # The rows compared: a budget principal, or a collectivité's consolidated accounts when the
 # year was imported from a consolidated export (one kind per year file, never both).

@@ -15,11 +15,12 @@ from datetime import date
 from decimal import Decimal
 
 from budget_core.errors import FormatError
-from budget_core.model import AMOUNT_TYPE, CENT
+from budget_core.model import AMOUNT_PRECISION, AMOUNT_SCALE, CENT
 
 # decimal128(18, 2): 16 digits before the decimal point at most.
-MAX_INTEGER_DIGITS = AMOUNT_TYPE.precision - AMOUNT_TYPE.scale
+MAX_INTEGER_DIGITS = AMOUNT_PRECISION - AMOUNT_SCALE
 LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+ZERO = Decimal("0.00")
 FIRST_YEAR = 2000  # no dematerialised budget document is older
 MAX_POPULATION = 100_000_000  # more than France: no collectivité states more
 
@@ -96,7 +97,8 @@ def parse_amount(text: str, *, source: str, where: str, scdl: bool) -> Decimal |
                           "chiffres avant la virgule.", source=source, where=where,
                           hint="Vérifiez le montant : aucun budget n'atteint 10 millions de "
                                "milliards d'euros.")
-    return amount.quantize(CENT)
+    # -0.00 is 0.00, as Arrow stores it: a streamed CSV and a frame's write the same text
+    return amount.quantize(CENT) or ZERO
 
 
 def _why(text: str, scdl: bool) -> str:
