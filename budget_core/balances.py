@@ -250,11 +250,20 @@ class BalanceStore:
         if not any(self.folder.glob("level=*/year=*/part-0.parquet")):
             return None
         con = connect(self.threads)
-        for view, base in (("balances", self.folder), ("chapters", self.folder / "_chapters")):
-            glob = _literal(base / "level=*" / "year=*" / "part-0.parquet")
-            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({glob}, "
-                        "hive_partitioning = true, "
-                        "hive_types = {'level': VARCHAR, 'year': SMALLINT})")
+        try:
+            for view, base in (("balances", self.folder),
+                               ("chapters", self.folder / "_chapters")):
+                glob = _literal(base / "level=*" / "year=*" / "part-0.parquet")
+                con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({glob}, "
+                            "hive_partitioning = true, "
+                            "hive_types = {'level': VARCHAR, 'year': SMALLINT})")
+        except duckdb.Error as exc:  # `_chapters` gone (a copy that skipped `_` folders)
+            con.close()
+            raise CacheError("balances en cache incomplètes ou illisibles ("
+                             f"{str(exc).splitlines()[0][:200]}).",
+                             source=str(self.folder),
+                             hint="Importez ou téléchargez de nouveau l'exercice : python -m "
+                                  "budget_core balances import <export.csv>.") from exc
         con.from_arrow(pa.Table.from_pandas(commune_strates(), preserve_index=False)).create(
             "strates")  # a table, not a registered frame: cursors see it
         return con

@@ -11,6 +11,7 @@ a Latin-1 re-save.
 from __future__ import annotations
 
 import functools
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -274,3 +275,14 @@ def test_a_trailing_separator_is_named(held: BalanceStore, tmp_path: Path) -> No
     with pytest.raises(FormatError, match="sans nom : un « ; » en fin de ligne"):
         held.import_csv(path, "communes")
     still_whole(held)
+
+
+def test_a_balances_folder_without_its_chapters_is_a_french_error(held: BalanceStore,
+                                                                  tmp_path: Path) -> None:
+    """A copy of the folder that skipped `_` folders (as Spark-style tools do, by design of
+    the layout) lost `_chapters`: opening the views raised DuckDB's IOException, a
+    traceback from `chapters 213801855 --year 2024`."""
+    shutil.rmtree(held.folder / "_chapters")
+    with BalanceStore(held.folder, threads=1) as copy, \
+            pytest.raises(CacheError, match="de nouveau l'exercice"):
+        copy.principal("213801855", 2024)
