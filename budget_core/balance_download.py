@@ -109,7 +109,9 @@ def _fetch_parts(http: Http, portal: str, dataset: str, year: int, by_year: str,
         if year in piece:
             piece[year].replace(target)
         else:  # an empty part (no budget there this year) is still a part done
-            pq.write_table(ROW_SCHEMA.empty_table(), target)
+            empty = folder / f".piece-empty-{code}.parquet"  # written whole, then named
+            pq.write_table(ROW_SCHEMA.empty_table(), empty)
+            empty.replace(target)
 
 
 def _foreign_rows(piece: dict[int, Path], year: int, code: str) -> str:

@@ -286,3 +286,20 @@ def test_a_balances_folder_without_its_chapters_is_a_french_error(held: BalanceS
     with BalanceStore(held.folder, threads=1) as copy, \
             pytest.raises(CacheError, match="de nouveau l'exercice"):
         copy.principal("213801855", 2024)
+
+
+def test_an_empty_part_is_written_whole_then_named(tmp_path: Path) -> None:
+    """A département without budgets that year is a part of no rows: it was written in place
+    (`ndept=001.parquet` directly), so a kill mid-write left a truncated part that every
+    later download skipped (it exists) and every rebuild failed to read. It is now written
+    under a temporary name and renamed; nothing of it is left."""
+    dataset = "balances-comptables-des-communes-en-2024"
+    for server in running():
+        server.ods_tables[dataset] = SAMPLE.read_bytes()
+        with BalanceStore(tmp_path / "balances", threads=1) as store:
+            report = download(store, Http(make_session(retries=0), timeout=10), server.url,
+                              "communes", 2024, departements=["001", "038"])
+            assert report.parts == ["001", "038"] and report.rows == 5
+            folder = store.year_dir("communes", 2024, "_parts")
+            assert sorted(p.name for p in folder.iterdir() if p.name != ".download.lock") == [
+                "ndept=001.parquet", "ndept=038.parquet"]
