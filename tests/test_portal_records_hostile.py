@@ -70,3 +70,19 @@ def test_geonetwork_null_and_odd_fields_give_text_or_nothing() -> None:
     assert (first.dataset_id, first.resource_id, first.last_modified) == ("", "#0", "")
     assert (second.dataset_id, second.url, second.organization) == (
         "3", "https://x.example/budget.csv", "")
+
+
+def test_udata_organisation_lookups_are_capped_per_sync(portal: PortalServer) -> None:
+    """Each new organisation id costs a request for its SIRET: a portal giving every dataset
+    its own organisation made as many requests as datasets (100 000 over 1 000 pages)."""
+    datasets = [{"id": f"d{n}", "title": "Budget", "organization": {"id": f"org{n}",
+                                                                    "name": "Commune"},
+                 "resources": [resource_of(portal, id=f"r{n}")]} for n in range(5)]
+    portal.hostile_payload = {**TEMPLATE, "data": datasets}
+    portal.faults["/api/1/datasets/"] = ["payload"]
+    source = UdataSource("udata", portal.url, max_organisations=2)
+    found = list(source.resources(quick()))
+    assert len(found) == 5
+    asked = [path for path in portal.requests if path.startswith("/api/1/organizations/")]
+    assert len(asked) == 2
+    assert sum("plus de 2 organisations" in problem for problem in source.problems) == 1
