@@ -22,6 +22,7 @@ MAX_INTEGER_DIGITS = AMOUNT_PRECISION - AMOUNT_SCALE
 LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
 ZERO = Decimal("0.00")
 FIRST_YEAR = 2000  # no dematerialised budget document is older
+MAX_POPULATION = 100_000_000  # more than France: no collectivité states more
 
 # xs:decimal (TOTEM) with cents at most; SCDL also takes a decimal comma, and spaces (plain,
 # no-break, narrow no-break) between groups of exactly three digits.
@@ -41,11 +42,15 @@ def is_siret(text: str) -> bool:
 
 
 def parse_population(text: str | None) -> int | None:
-    """`3 446` (any spaces as thousands separators) → 3446; empty, zero or unreadable → None.
+    """`3 446` (any spaces as thousands separators) → 3446; empty, zero, unreadable or more
+    than MAX_POPULATION → None.
 
-    A document that states a population of 0 (a budget annexe) gives none."""
+    A document that states a population of 0 (a budget annexe) gives none; one that states
+    24 digits made the store's int64 column overflow (a traceback on adding the document)."""
     digits = "".join((text or "").split()).split(",")[0]
-    return int(digits) if is_digits(digits) and int(digits) > 0 else None
+    if not is_digits(digits) or len(digits) > len(str(MAX_POPULATION)):
+        return None
+    return int(digits) if 0 < int(digits) <= MAX_POPULATION else None
 
 
 def last_plausible_year() -> int:
