@@ -19,9 +19,9 @@ from budget_core.csvfile import (
     utf16_error,
 )
 from budget_core.errors import FormatError
-from budget_core.fsutil import read_file, reading
+from budget_core.fsutil import reading
 from budget_core.model import BudgetDocument
-from budget_core.scdl import parse_scdl_bytes
+from budget_core.scdl import parse_scdl_bytes, read_scdl
 from budget_core.totem import read_totem, read_totem_stream
 
 ARCHIVES = {b"PK\x03\x04": "ZIP", b"\x1f\x8b": "gzip", b"7z\xbc\xaf": "7z",
@@ -80,7 +80,7 @@ def read_documents(path: Path, *, nomenclature: str | None = None,
     name = name or path.name
     if sniff(*read_head(path, name), name):
         return [read_totem(path, name=name)]
-    return parse_scdl_bytes(read_file(path, name), name=name, nomenclature=nomenclature)
+    return read_scdl(path, name=name, nomenclature=nomenclature)
 
 
 def read_uploaded(data: bytes, name: str, *, nomenclature: str | None = None

@@ -8,6 +8,7 @@ the nature, the direction and the kind of operation.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -60,6 +61,8 @@ MAPPED_COLUMNS = ("section", "direction", "operation_kind", "carryover", "chapte
                   "operation_code", "specialised")
 LINE_COLUMNS_ = tuple(c for c in COLUMN_NAMES if c not in CONSTANT_COLUMNS)
 BATCH_LINES = 50_000
+# Takes each Arrow batch of lines instead of the builder keeping it (validation tallies them).
+BatchSink = Callable[[pa.RecordBatch], None]
 
 
 class LineBuilder:
@@ -68,12 +71,14 @@ class LineBuilder:
     Lines are kept as Python lists for at most BATCH_LINES lines, then turned into an Arrow
     record batch, so memory grows with the compact Arrow size of a document, not with Python
     objects. A line's mapping depends only on its codes: it is computed once per distinct
-    classification.
+    classification. With `on_batch`, batches go there and the builder keeps none.
     """
 
-    def __init__(self, info: DocumentInfo, plan: Plan) -> None:
+    def __init__(self, info: DocumentInfo, plan: Plan,
+                 on_batch: BatchSink | None = None) -> None:
         self.info = info
         self.plan = plan
+        self.on_batch = on_batch
         self.amount_column = main_amount_column(info.stage)
         self.columns: dict[str, list[object]] = {name: [] for name in LINE_COLUMNS_}
         self.batches: list[pa.RecordBatch] = []
@@ -97,7 +102,7 @@ class LineBuilder:
         columns["amount"].append(amounts.get(self.amount_column))
         columns["source_line"].append(source_line)
         if len(columns["source_line"]) >= BATCH_LINES:
-            self._flush()
+            self.flush()
 
     def _map(self, raw: RawLine) -> tuple[object, ...]:
         chapter_code, chapter_source, account_label, known = self._chapter(raw)
@@ -118,7 +123,12 @@ class LineBuilder:
             raw.specialised,
         )
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Turn the lines collected so far into an Arrow batch (a reader building many
+        documents at once flushes them all from time to time). The mapping cache goes too: it
+        holds each distinct line's text, as much as the lines themselves in a document of
+        distinct lines, and a thousand documents read at once would each keep theirs."""
+        self._mapped.clear()
         count = len(self.columns["source_line"])
         if not count:
             return
@@ -126,11 +136,15 @@ class LineBuilder:
         constants = {name: getattr(info, name, None) for name in CONSTANT_COLUMNS}
         constants["plan_year"] = self.plan.year
         arrays = [
-            pa.array([constants[name]] * count, type=type_) if name in CONSTANT_COLUMNS
+            pa.repeat(pa.scalar(constants[name], type=type_), count) if name in CONSTANT_COLUMNS
             else pa.array(self.columns[name], type=type_)
             for name, type_ in zip(LINE_SCHEMA.names, LINE_SCHEMA.types, strict=True)
         ]
-        self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=LINE_SCHEMA))
+        batch = pa.RecordBatch.from_arrays(arrays, schema=LINE_SCHEMA)
+        if self.on_batch:
+            self.on_batch(batch)
+        else:
+            self.batches.append(batch)
         self.columns = {name: [] for name in LINE_COLUMNS_}
 
     def _chapter(self, raw: RawLine) -> tuple[str, str, str, bool]:
@@ -184,7 +198,7 @@ class LineBuilder:
         """The canonical lines frame (the SHA-256 may be known only once the file is read)."""
         if source_sha256 is not None:
             self.info.source_sha256 = source_sha256
-        self._flush()
+        self.flush()
         table = pa.Table.from_batches(self.batches, schema=LINE_SCHEMA)
         if source_sha256 is not None:
             index = LINE_SCHEMA.get_field_index("source_sha256")

@@ -14,22 +14,25 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 from frictionless import Detector, Resource, Schema, system
 from frictionless import validate as frictionless_validate
 
-from budget_core.csvfile import MAX_HEADER_BYTES
-from budget_core.errors import BudgetError, FormatError
-from budget_core.formats import read_head, read_uploaded, sniff
-from budget_core.fsutil import read_file
+from budget_core.csvfile import MAX_HEADER_BYTES, CsvBytes, scan_csv
+from budget_core.errors import BudgetError
+from budget_core.formats import sniff
+from budget_core.fsutil import Opener, bytes_opener, file_opener, reading
 from budget_core.model import BudgetDocument
 from budget_core.numbers import FIRST_YEAR, is_siret, last_plausible_year, plausible_year
-from budget_core.scdl import SCHEMA_VERSION, scdl_rows, schema_descriptor
+from budget_core.scdl import SCHEMA_VERSION, parse_scdl, scdl_rows, schema_descriptor
+from budget_core.totem import read_totem_stream
 
 # Kinds of problem, in the order a publisher should fix them, with what to do.
 KINDS = {
@@ -63,16 +66,38 @@ class Problem:
     column: str | None = None
 
 
+# Problems listed per kind: a 1 GB file with a bad SIRET on every row would otherwise hold
+# millions of them; the others are counted (`unlisted`), never lost.
+MAX_LISTED = 1_000
+
+
 @dataclass
 class ValidationReport:
     source: str
     problems: list[Problem] = field(default_factory=list)
     documents: int = 0
     schema: str = f"scdl/budget {SCHEMA_VERSION}"
+    unlisted: dict[str, int] = field(default_factory=dict)  # kind → problems not listed
+    unlisted_errors: bool = False  # whether a problem not listed is an error
+
+    def __post_init__(self) -> None:
+        self._listed: dict[str, int] = {}
+        for problem in self.problems:
+            self._listed[problem.kind] = self._listed.get(problem.kind, 0) + 1
 
     @property
     def valid(self) -> bool:
-        return not any(p.severity == ERROR for p in self.problems)
+        return not self.unlisted_errors and not any(p.severity == ERROR for p in self.problems)
+
+    def add(self, problem: Problem) -> None:
+        """List the problem, or count it once MAX_LISTED of its kind are listed."""
+        listed = self._listed.get(problem.kind, 0)
+        if listed < MAX_LISTED:
+            self.problems.append(problem)
+            self._listed[problem.kind] = listed + 1
+        else:
+            self.unlisted[problem.kind] = self.unlisted.get(problem.kind, 0) + 1
+            self.unlisted_errors = self.unlisted_errors or problem.severity == ERROR
 
     def grouped(self) -> dict[str, list[Problem]]:
         groups: dict[str, list[Problem]] = {}
@@ -86,20 +111,22 @@ class ValidationReport:
         return {"fichier": self.source, "valide": self.valid, "schema": self.schema,
                 "documents": self.documents,
                 "problemes": {kind: {"que_faire": KINDS[kind],
-                                     "liste": [asdict(p) for p in problems]}
+                                     "liste": [asdict(p) for p in problems],
+                                     "non_listes": self.unlisted.get(kind, 0)}
                               for kind, problems in self.grouped().items()}}
 
     def french(self) -> str:
         head = "valide" if self.valid else "NON valide"
         lines = [f"{self.source} : {head} ({self.schema}, {self.documents} document(s))"]
         for kind, problems in self.grouped().items():
-            lines.append(f"\n{kind} ({len(problems)}) — {KINDS[kind]}")
+            count = len(problems) + self.unlisted.get(kind, 0)
+            lines.append(f"\n{kind} ({count}) — {KINDS[kind]}")
             for problem in problems[:50]:
                 where = f"ligne {problem.row}, " if problem.row else ""
                 column = f"{problem.column} : " if problem.column else ""
                 lines.append(f"  [{problem.severity}] {where}{column}{problem.message}")
-            if len(problems) > 50:
-                lines.append(f"  … et {len(problems) - 50} autre(s)")
+            if count > 50:
+                lines.append(f"  … et {count - 50} autre(s)")
         return "\n".join(lines)
 
 
@@ -139,135 +166,172 @@ def _french_note(kind: str, note: str, cell: object, column: str | None) -> str:
     return note
 
 
-def _schema_problems(data: bytes) -> list[Problem]:
-    """What frictionless finds in the rows as the reader read them (see _value_problems)."""
+def _schema_problems(read: Path, report: ValidationReport) -> None:
+    """What frictionless finds in the rows as the reader read them (see _value_problems): it
+    reads the file a row at a time and stops after MAX_LISTED problems."""
     schema = Schema.from_descriptor(schema_descriptor())
     with system.use_context(trusted=True):
         # schema_sync: columns are matched by name, not position (a missing column is named)
-        resource = Resource(data=data, format="csv", schema=schema,
+        resource = Resource(path=str(read), format="csv", encoding="utf-8", schema=schema,
                             detector=Detector(schema_sync=True))
-        report = frictionless_validate(resource)
-    problems = []
-    for row, column, kind, note, cell in report.flatten(
+        found = frictionless_validate(resource, limit_errors=MAX_LISTED)
+    for row, column, kind, note, cell in found.flatten(
             ["rowNumber", "fieldName", "type", "note", "cell"]):
         if kind == "constraint-error" and '"required"' in str(note):
             kind = "missing-cell"
-        problems.append(Problem(FRICTIONLESS_KINDS.get(kind, "valeur invalide"),
-                                _french_note(kind, str(note), cell, column), ERROR, row,
-                                column or None))
-    return problems
+        report.add(Problem(FRICTIONLESS_KINDS.get(kind, "valeur invalide"),
+                           _french_note(kind, str(note), cell, column), ERROR, row,
+                           column or None))
 
 
-def _value_problems(data: bytes, name: str) -> tuple[list[Problem], bytes]:
+def _value_problems(opener: Opener, name: str, scanned: CsvBytes, read: Path,
+                    report: ValidationReport) -> None:
     """Header, SIRET keys and years, row by row (the schema only checks their shape); and the
-    rows as the SCDL reader reads them, as a UTF-8 CSV with LF line ends, header names as the
-    schema spells them: frictionless checks exactly what the reader reads, whatever the
-    file's encoding and line ends, and a lower-case header is said once, not as 22 columns
-    « absentes »."""
-    columns, notes, rows = scdl_rows(data, name)
-    problems = [Problem("en-tête", note) for note in notes]
-    read = io.StringIO()
-    writer = csv.writer(read, lineterminator="\n")
-    writer.writerow(columns)
-    for row_number, values in rows:
-        writer.writerow(values.values())
-        siret = values.get("BGT_SIRET", "")
-        if is_siret(siret) and not siret_checksum_ok(siret):
-            problems.append(Problem("SIRET", f"clé de contrôle du SIRET « {siret} » fausse.",
-                                    ERROR, row_number, "BGT_SIRET"))
-        elif not siret.isascii():
-            problems.append(Problem("SIRET", f"SIRET « {siret} » : seuls les chiffres 0-9 "
-                                    "sont des chiffres.", ERROR, row_number, "BGT_SIRET"))
-        year = values.get("BGT_ANNEE", "")
-        if year and plausible_year(year) is None:
-            problems.append(Problem("année", f"exercice « {year} » hors de {FIRST_YEAR}–"
-                                    f"{last_plausible_year()} ou pas en chiffres 0-9.",
-                                    ERROR, row_number, "BGT_ANNEE"))
-    return problems, read.getvalue().encode("utf-8")
+    rows as the SCDL reader reads them, written to `read` as a UTF-8 CSV with LF line ends,
+    header names as the schema spells them: frictionless checks exactly what the reader
+    reads, whatever the file's encoding and line ends, and a lower-case header is said once,
+    not as 22 columns « absentes »."""
+    columns, notes, rows = scdl_rows(opener, name, scanned)
+    for note in notes:
+        report.add(Problem("en-tête", note))
+    with read.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row_number, values in rows:
+            writer.writerow(values.values())
+            siret = values.get("BGT_SIRET", "")
+            if is_siret(siret) and not siret_checksum_ok(siret):
+                report.add(Problem("SIRET", f"clé de contrôle du SIRET « {siret} » fausse.",
+                                   ERROR, row_number, "BGT_SIRET"))
+            elif not siret.isascii():
+                report.add(Problem("SIRET", f"SIRET « {siret} » : seuls les chiffres 0-9 "
+                                   "sont des chiffres.", ERROR, row_number, "BGT_SIRET"))
+            year = values.get("BGT_ANNEE", "")
+            if year and plausible_year(year) is None:
+                report.add(Problem("année", f"exercice « {year} » hors de {FIRST_YEAR}–"
+                                   f"{last_plausible_year()} ou pas en chiffres 0-9.",
+                                   ERROR, row_number, "BGT_ANNEE"))
 
 
-def _voted_gap(section: pd.DataFrame) -> Decimal:
-    """Income minus spending voted in a section, restes à réaliser reported included.
-
-    A budget balances with the previous year's restes à réaliser (MtRARPrec) added to the
-    new credits (MtPrev): Crach's BP 2022 votes 261 663,98 € more investment income than
-    spending in MtPrev alone, exactly what its reported restes à réaliser take back.
-    """
-    voted = {direction: Decimal(0) for direction in ("depense", "recette")}
-    for direction in voted:
-        part = section[section["direction"] == direction]
-        for column in ("mt_prev", "mt_rar_prec"):
-            voted[direction] += Decimal(part[column].sum())
-    return voted["recette"] - voted["depense"]
+DocumentKey = tuple[str, int, str]
+SECTIONS_CHECKED = {"fonctionnement": "de fonctionnement",
+                    "investissement": "d'investissement"}
 
 
-def budget_problems(documents: Iterable[BudgetDocument]) -> list[Problem]:
-    """The rules of a budget that no table schema can say."""
-    problems: list[Problem] = []
-    for document in documents:
-        lines, info = document.lines, document.info
-        label = f"{info.stage} {info.year} ({info.siret})"
-        if info.stage in ("BP", "BS", "DM"):
-            for section, name in (("fonctionnement", "de fonctionnement"),
-                                  ("investissement", "d'investissement")):
-                gap = _voted_gap(lines[lines["section"] == section])
-                if gap < 0:
-                    problems.append(Problem("équilibre", f"{label} : section {name} en "
-                                            f"déséquilibre, dépenses supérieures aux recettes "
-                                            f"de {-gap} € (restes à réaliser inclus)."))
-                elif gap > 0:
-                    problems.append(Problem("équilibre", f"{label} : section {name} "
-                                            f"votée en suréquilibre de {gap} € (restes à "
-                                            "réaliser inclus ; admis en investissement, à "
-                                            "justifier en fonctionnement).", WARNING))
+@dataclass
+class Tally:
+    """What the budget rules need of a document's lines, added up a batch of lines at a time:
+    a big file's lines are checked without being kept."""
+
+    voted: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    order: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    unknown: list[tuple[str, int]] = field(default_factory=list)  # (nature, line)
+
+    def add(self, lines: pd.DataFrame) -> None:
+        for section in SECTIONS_CHECKED:
+            in_section = lines[lines["section"] == section]
+            for direction in ("depense", "recette"):
+                part = in_section[in_section["direction"] == direction]
+                voted = self.voted.get((section, direction), Decimal(0))
+                for column in ("mt_prev", "mt_rar_prec"):
+                    voted += Decimal(part[column].sum())
+                self.voted[section, direction] = voted
         order = lines[lines["operation_kind"] == "ordre"]
         for left, left_dir, right, right_dir in ORDER_PAIRS:
-            a = order.loc[(order["chapter_code"] == left) & (order["direction"] == left_dir),
-                          "amount"].sum()
-            b = order.loc[(order["chapter_code"] == right) & (order["direction"] == right_dir),
-                          "amount"].sum()
-            if Decimal(a) != Decimal(b):
-                problems.append(Problem("opérations d'ordre", f"{label} : {left} en dépense "
-                                        f"({a} €) ≠ {right} en recette ({b} €)."))
-        if document.duplicate_lines:
-            problems.append(Problem("lignes en double", f"{label} : {document.duplicate_lines} "
-                                    "ligne(s) identique(s) à une autre ligne, montants compris "
-                                    "(comptées chacune dans les totaux).", WARNING))
+            for chapter, direction in ((left, left_dir), (right, right_dir)):
+                amount = order.loc[(order["chapter_code"] == chapter)
+                                   & (order["direction"] == direction), "amount"].sum()
+                self.order[chapter, direction] = self.order.get(
+                    (chapter, direction), Decimal(0)) + Decimal(amount)
         unknown = lines.loc[~lines["nature_known"].astype(bool)]
-        for row in unknown.itertuples():
-            problems.append(Problem("nature inconnue", f"nature {row.nature_code} absente du "
-                                    f"plan {info.declinaison} {info.plan_year}.", WARNING,
-                                    int(str(row.source_line)), "BGT_NATURE"))
-    return problems
+        self.unknown += zip(unknown["nature_code"], unknown["source_line"].astype(int),
+                            strict=True)
+
+
+def _tally_batch(tallies: dict[DocumentKey, Tally], batch: pa.RecordBatch) -> None:
+    """Add a batch of one document's lines (its first line names the document) to its tally."""
+    first = batch.slice(0, 1).to_pylist()[0]
+    key = (first["siret"], first["year"], first["stage"])
+    tallies.setdefault(key, Tally()).add(batch.to_pandas(types_mapper=pd.ArrowDtype))
+
+
+def budget_problems(documents: Iterable[BudgetDocument], report: ValidationReport,
+                    tallies: dict[DocumentKey, Tally] | None = None) -> None:
+    """The rules of a budget that no table schema can say, on each document's lines or on
+    their tally (`tallies`, by SIRET, year and stage, when the lines were not kept)."""
+    for document in documents:
+        info = document.info
+        tally = (tallies or {}).get((info.siret, info.year, info.stage))
+        if tally is None:
+            tally = Tally()
+            tally.add(document.lines)
+        label = f"{info.stage} {info.year} ({info.siret})"
+        if info.stage in ("BP", "BS", "DM"):
+            for section, name in SECTIONS_CHECKED.items():
+                # A budget balances with the previous year's restes à réaliser (MtRARPrec)
+                # added to the new credits (MtPrev): Crach's BP 2022 votes 261 663,98 € more
+                # investment income than spending in MtPrev alone, exactly what its reported
+                # restes à réaliser take back.
+                gap = tally.voted[section, "recette"] - tally.voted[section, "depense"]
+                if gap < 0:
+                    report.add(Problem("équilibre", f"{label} : section {name} en "
+                                       f"déséquilibre, dépenses supérieures aux recettes "
+                                       f"de {-gap} € (restes à réaliser inclus)."))
+                elif gap > 0:
+                    report.add(Problem("équilibre", f"{label} : section {name} "
+                                       f"votée en suréquilibre de {gap} € (restes à "
+                                       "réaliser inclus ; admis en investissement, à "
+                                       "justifier en fonctionnement).", WARNING))
+        for left, left_dir, right, right_dir in ORDER_PAIRS:
+            a, b = tally.order[left, left_dir], tally.order[right, right_dir]
+            if a != b:
+                report.add(Problem("opérations d'ordre", f"{label} : {left} en dépense "
+                                   f"({a} €) ≠ {right} en recette ({b} €)."))
+        if document.duplicate_lines:
+            report.add(Problem("lignes en double", f"{label} : {document.duplicate_lines} "
+                               "ligne(s) identique(s) à une autre ligne, montants compris "
+                               "(comptées chacune dans les totaux).", WARNING))
+        for nature, line in tally.unknown:
+            report.add(Problem("nature inconnue", f"nature {nature} absente du plan "
+                               f"{info.declinaison} {info.plan_year}.", WARNING, line,
+                               "BGT_NATURE"))
 
 
 def validate_bytes(data: bytes, name: str) -> ValidationReport:
-    report = ValidationReport(name)
-    try:
-        if sniff(data[:MAX_HEADER_BYTES], len(data), name):
-            report.schema = "TOTEM (DocumentBudgetaire)"
-        else:
-            problems, read = _value_problems(data, name)
-            report.problems += problems + _schema_problems(read)
-    except BudgetError as exc:  # empty or unreadable: nothing more to check
-        report.problems.append(Problem("fichier", exc.french()))
-        return report
-    try:
-        documents = read_uploaded(data, name)
-    except BudgetError as exc:
-        report.problems.append(Problem("fichier", exc.french()))
-        return report
-    report.documents = len(documents)
-    report.problems += budget_problems(documents)
-    return report
+    """Validate bytes already in memory (an upload): read in place, never copied."""
+    return _validate(bytes_opener(data), name)
 
 
 def validate_file(path: Path) -> ValidationReport:
+    """Validate a file, read a MB at a time: its size does not change the memory needed."""
+    return _validate(file_opener(path), path.name)
+
+
+def _validate(opener: Opener, name: str) -> ValidationReport:
+    report = ValidationReport(name)
     try:
-        sniff(*read_head(path, path.name), path.name)  # before reading a huge file whole
-        data = read_file(path)
-    except FormatError as exc:
-        report = ValidationReport(path.name)
-        report.problems.append(Problem("fichier", exc.french()))
-        return report
-    return validate_bytes(data, path.name)
+        with reading(name):  # a missing file, a disk error: the problem « fichier »
+            _check(opener, name, report)
+    except BudgetError as exc:  # unreadable: nothing more to check
+        report.add(Problem("fichier", exc.french()))
+    return report
+
+
+def _check(opener: Opener, name: str, report: ValidationReport) -> None:
+    with opener() as handle:  # what the file is, from its first MB
+        is_totem = sniff(handle.read(MAX_HEADER_BYTES), handle.seek(0, io.SEEK_END), name)
+    tallies: dict[DocumentKey, Tally] = {}
+    if is_totem:
+        report.schema = "TOTEM (DocumentBudgetaire)"
+        with opener() as handle:
+            documents = [read_totem_stream(handle, name=name)]
+    else:
+        scanned = scan_csv(opener, name)
+        with tempfile.TemporaryDirectory(prefix="budget-validate-") as folder:
+            read = Path(folder) / "lignes_lues.csv"
+            _value_problems(opener, name, scanned, read, report)
+            _schema_problems(read, report)
+        documents = parse_scdl(opener, name=name,
+                               on_batch=lambda batch: _tally_batch(tallies, batch))
+    report.documents = len(documents)
+    budget_problems(documents, report, tallies)
