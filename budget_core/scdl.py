@@ -256,6 +256,14 @@ def _builder(key: DocumentKey, entity: str, natures: set[str], name: str, sha256
         builder.notes.append(
             f"Nomenclature absente du format SCDL : plan {declinaison} {plan.year} retenu (celui "
             "qui connaît le plus de natures du fichier) pour les chapitres non renseignés.")
+    if stage == "DM":
+        # A TOTEM DM says which decision it is (NumDec); an SCDL row does not. Files that
+        # gather a year's documents (Mégalis Bretagne's yearly CSV) may hold two DMs of one
+        # budget: nothing in the rows tells them apart.
+        builder.notes.append(
+            "Décision modificative lue d'un CSV SCDL : le format ne donne pas le numéro de la "
+            "décision ; si le fichier réunit plusieurs DM de ce budget pour l'année, leurs "
+            "lignes sont lues comme une seule DM (montants additionnés).")
     return builder
 
 
