@@ -69,6 +69,8 @@ class Problem:
 # Problems listed per kind: a 1 GB file with a bad SIRET on every row would otherwise hold
 # millions of them; the others are counted (`unlisted`), never lost.
 MAX_LISTED = 1_000
+SCHEMA_STOPPED = ("Vérification du schéma arrêtée après 1 000 problèmes : corrigez-les puis "
+                  "validez à nouveau pour voir la suite.")
 
 
 @dataclass
@@ -79,6 +81,7 @@ class ValidationReport:
     schema: str = f"scdl/budget {SCHEMA_VERSION}"
     unlisted: dict[str, int] = field(default_factory=dict)  # kind → problems not listed
     unlisted_errors: bool = False  # whether a problem not listed is an error
+    schema_stopped: bool = False  # frictionless stopped at MAX_LISTED problems
 
     def __post_init__(self) -> None:
         self._listed: dict[str, int] = {}
@@ -109,7 +112,7 @@ class ValidationReport:
 
     def as_dict(self) -> dict[str, object]:
         return {"fichier": self.source, "valide": self.valid, "schema": self.schema,
-                "documents": self.documents,
+                "documents": self.documents, "schema_arrete": self.schema_stopped,
                 "problemes": {kind: {"que_faire": KINDS[kind],
                                      "liste": [asdict(p) for p in problems],
                                      "non_listes": self.unlisted.get(kind, 0)}
@@ -118,6 +121,8 @@ class ValidationReport:
     def french(self) -> str:
         head = "valide" if self.valid else "NON valide"
         lines = [f"{self.source} : {head} ({self.schema}, {self.documents} document(s))"]
+        if self.schema_stopped:
+            lines.append(SCHEMA_STOPPED)
         for kind, problems in self.grouped().items():
             count = len(problems) + self.unlisted.get(kind, 0)
             lines.append(f"\n{kind} ({count}) — {KINDS[kind]}")
@@ -182,6 +187,8 @@ def _schema_problems(read: Path, report: ValidationReport) -> None:
         report.add(Problem(FRICTIONLESS_KINDS.get(kind, "valeur invalide"),
                            _french_note(kind, str(note), cell, column), ERROR, row,
                            column or None))
+    report.schema_stopped = any(warning.startswith("reached error limit")
+                                for task in found.tasks for warning in task.warnings)
 
 
 def _value_problems(opener: Opener, name: str, scanned: CsvBytes, read: Path,
