@@ -13,8 +13,10 @@ Jobs, each one whole fresh process measured by GNU time (bench/measure.py):
 - `inspect`, `validate`, `convert`: `python -m budget_core COMMAND FILE`;
 - `app-read`: what the page « Données » does with an upload: the bytes in memory (Streamlit
   holds them), then `formats.read_uploaded`;
-- `app-publish`: what « Publier mes données » does on one run: `validate_bytes`,
-  `read_uploaded`, `documents_csv_bytes` on the same bytes in memory;
+- `app-publish`: what « Publier mes données » does on each run of its page: `validate_bytes`
+  and `read_uploaded` on the same bytes in memory;
+- `app-download`: the same, then `documents_csv_bytes` (the SCDL CSV, which the page built
+  on every run before and now builds on the download's click only);
 - `pandas`: the baseline, `pandas.read_csv(FILE, dtype=str)` in its own process (every cell as
   text, no mapping: the least a reader keeping the rows can cost), and `python -c
   "import budget_core.cli"`, the fixed cost of our imports.
@@ -42,7 +44,8 @@ APP_PUBLISH = ("import sys; from pathlib import Path; from budget_core.formats i
                "read_uploaded; from budget_core.validate import validate_bytes; "
                "from budget_core.scdl import documents_csv_bytes;"
                " data = Path(sys.argv[1]).read_bytes(); report = validate_bytes(data, 'f.csv');"
-               " docs = read_uploaded(data, 'f.csv'); out = documents_csv_bytes(docs);"
+               " docs = read_uploaded(data, 'f.csv');"
+               " out = documents_csv_bytes(docs) if sys.argv[2] == 'csv' else b'';"
                " print(report.valid, len(docs), len(out))")
 PANDAS = ("import sys, pandas; frame = pandas.read_csv(sys.argv[1], dtype=str); "
           "print(len(frame))")
@@ -86,7 +89,8 @@ def command(job: str, path: Path, out: Path) -> list[str]:
         "validate": [python, "-m", "budget_core", "validate", str(path)],
         "convert": [python, "-m", "budget_core", "convert", str(path), "-o", str(out)],
         "app-read": [python, "-c", APP_READ, str(path)],
-        "app-publish": [python, "-c", APP_PUBLISH, str(path)],
+        "app-publish": [python, "-c", APP_PUBLISH, str(path), "-"],
+        "app-download": [python, "-c", APP_PUBLISH, str(path), "csv"],
         "pandas": [python, "-c", PANDAS, str(path)],
         "imports": [python, "-c", "import budget_core.cli, budget_core.validate"],
     }[job]
