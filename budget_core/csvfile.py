@@ -80,13 +80,16 @@ class CsvBytes:
 
 def scan_csv(opener: Opener, name: str) -> CsvBytes:
     """Encoding, size and SHA-256 of a CSV in whichever of the encodings above it is written,
-    in passes over its bytes a MB at a time (never the whole text in memory).
+    in passes over its bytes a MB at a time (never the whole text in memory). A file whose
+    first line does not end within its first MB is refused before the rest is read.
 
     The encoding is decided on the whole file, as if it were decoded at once: UTF-8 when every
     byte is valid UTF-8; a UTF-8 file with a bad byte (or any bad byte after a UTF-8 BOM) is
     refused at that byte's line; otherwise Windows-1252, or Latin-1 when a byte is undefined
     in Windows-1252.
     """
+    with opener() as handle:  # a first line that never ends is refused from the first MB
+        check_line_breaks(handle.read(MAX_HEADER_BYTES), handle.seek(0, io.SEEK_END), name)
     digest, size, nonblank, head = hashlib.sha256(), 0, False, b""
     for chunk in chunks(opener):
         digest.update(chunk)

@@ -21,13 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from budget_core.csvfile import (
-    MAX_HEADER_BYTES,
-    CsvBytes,
-    check_line_breaks,
-    csv_table,
-    scan_csv,
-)
+from budget_core.csvfile import CsvBytes, csv_table, scan_csv
 from budget_core.errors import FormatError
 from budget_core.fsutil import Opener, bytes_opener, file_opener, reading
 from budget_core.mapping import BatchSink, LineBuilder, RawLine
@@ -148,13 +142,8 @@ Rows = Iterator[tuple[int, dict[str, str]]]
 
 def scdl_rows(opener: Opener, name: str,
               scanned: CsvBytes | None = None) -> tuple[list[str], list[str], Rows]:
-    """Columns, notes on the header, and each row as {column: stripped cell}, read lazily.
-
-    A file whose first line does not end within its first MB is refused from there, before
-    any other byte is read."""
-    with opener() as handle:
-        head = handle.read(MAX_HEADER_BYTES)
-        check_line_breaks(head, handle.seek(0, io.SEEK_END), name)
+    """Columns, notes on the header, and each row as {column: stripped cell}, read lazily
+    (`scanned`: what `scan_csv` told of the file, when already known)."""
     scanned = scanned or scan_csv(opener, name)
     header, rows = csv_table(opener, scanned.encoding, name)
     columns, notes = scdl_header(header, name)
