@@ -160,7 +160,8 @@ def parse_scdl(opener: Opener, *, name: str, nomenclature: str | None = None,
     1 001st document) and the natures of each, which choose its plan de comptes; the second
     maps each row into its document's `LineBuilder`. Memory holds the documents' lines as
     Arrow batches and at most FLUSH_ROWS rows as Python objects, never the file's text.
-    `on_batch` receives each batch instead of the documents' lines (validation tallies them).
+    `on_batch` receives each batch instead of the documents' lines (`summary.scdl_summaries`
+    sums them for `validate` and `inspect`).
     """
     scanned = scan_csv(opener, name)
     _, notes, rows = scdl_rows(opener, name, scanned)
