@@ -3,75 +3,26 @@
 What users see, page by page at 1440×900 and 390×844 on the demo data: bars that show, no
 English, no American number, no traceback. Screenshots of every page at both sizes are saved
 in test-artifacts/ (kept by CI as artefacts); `python tools/readme_screenshots.py` copies the
-README's from there to docs/screenshots/.
+README's from there to docs/screenshots/. The server and the Chromium are tests/conftest.py's.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import requests
 
 from budget_core.analysis import by_chapter
-from budget_core.config import DEMO_DIR
 from budget_core.fmt import compact_euros
-from tests.conftest import FIXTURES, TOTEM, parsed
+from tests.conftest import ARTIFACTS, CHROMIUM, FIXTURES, TOTEM, parsed, settle
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
+pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium absent")]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def streamlit_server(**settings: str) -> Iterator[str]:
-    """`streamlit run app.py` on a free port of 127.0.0.1 with these BUDGET_* settings: its
-    URL once it answers, the server stopped after."""
-    port = free_port()
-    env = {**os.environ, **settings}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1",
-         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        else:
-            process.kill()
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"streamlit did not start: {output}")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    # A small upload limit, to test it with a real document.
-    yield from streamlit_server(BUDGET_DATA_DIR=str(DEMO_DIR), BUDGET_MAX_UPLOAD_MB="3")
 
 # The plot area of every chart with axes: the box of its grid lines (a legend or axis fitted
 # into a fixed height once squeezed Évolution's plot to 0 px).
@@ -120,31 +71,6 @@ LOW_CONTRAST = """() => {
     }
     return low;
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                  accept_downloads=True)
-    yield context.new_page()
-    context.close()
-
-
-def settle(page: object) -> None:
-    # 60 s: the first page a fresh server runs, on a loaded 2-core machine, once took over 30.
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
-                           timeout=60_000)
-    page.wait_for_timeout(500)
 
 
 def test_shared_link_filter_change_and_csv_download(server: str, page: object) -> None:
