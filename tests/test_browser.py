@@ -9,8 +9,6 @@ README's from there to docs/screenshots/. The server and the Chromium are tests/
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -146,17 +144,11 @@ BAR_WIDTHS = """() => [...document.querySelectorAll('.vega-embed')].flatMap(embe
 })"""
 
 
-@contextmanager
-def opened(browser: object, url: str, size: str) -> Iterator[object]:
-    """A page of its own at that viewport size, loaded and settled."""
-    context = browser.new_context(viewport=SIZES[size])
-    try:
-        page = context.new_page()
-        page.goto(url)
-        settle(page)
-        yield page
-    finally:
-        context.close()
+def open_at(page: object, url: str, size: str) -> None:
+    """Load `url` in the tab at that viewport size and wait for Streamlit to settle."""
+    page.set_viewport_size(SIZES[size])
+    page.goto(url)
+    settle(page)
 
 
 def full_screenshot(page: object, path: Path) -> None:
@@ -173,26 +165,26 @@ def full_screenshot(page: object, path: Path) -> None:
 
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("name", list(PAGES))
-def test_what_users_see(server: str, browser: object, name: str, size: str) -> None:
+def test_what_users_see(server: str, page: object, name: str, size: str) -> None:
     path, bar_charts = PAGES[name]
-    with opened(browser, f"{server}/{path}", size) as page:
-        page.wait_for_function("() => [...document.querySelectorAll('.vega-embed')]"
-                               ".every(e => e.querySelector('svg, canvas'))", timeout=30_000)
-        page.wait_for_timeout(500)
-        ARTIFACTS.mkdir(exist_ok=True)
-        full_screenshot(page, ARTIFACTS / f"{name}_{size}.png")
-        assert page.locator("[data-testid='stException']").count() == 0
-        text = page.evaluate(VISIBLE_TEXT)
-        assert "Traceback" not in text
-        assert ENGLISH.findall(text) == []
-        assert US_NUMBER.findall(text) == []
-        charts = page.evaluate(BAR_WIDTHS)
-        assert len(charts) == bar_charts, charts
-        for chart in charts:
-            assert chart["widest"] >= chart["chart"] / 4, chart
-        for width, height in page.evaluate(PLOT_SIZES):
-            assert width >= 100 and height >= 100, (width, height)
-        assert page.evaluate(LOW_CONTRAST) == []
+    open_at(page, f"{server}/{path}", size)
+    page.wait_for_function("() => [...document.querySelectorAll('.vega-embed')]"
+                           ".every(e => e.querySelector('svg, canvas'))", timeout=30_000)
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    full_screenshot(page, ARTIFACTS / f"{name}_{size}.png")
+    assert page.locator("[data-testid='stException']").count() == 0
+    text = page.evaluate(VISIBLE_TEXT)
+    assert "Traceback" not in text
+    assert ENGLISH.findall(text) == []
+    assert US_NUMBER.findall(text) == []
+    charts = page.evaluate(BAR_WIDTHS)
+    assert len(charts) == bar_charts, charts
+    for chart in charts:
+        assert chart["widest"] >= chart["chart"] / 4, chart
+    for width, height in page.evaluate(PLOT_SIZES):
+        assert width >= 100 and height >= 100, (width, height)
+    assert page.evaluate(LOW_CONTRAST) == []
 
 
 def test_comparison_link_holds_sirets_not_names(server: str, page: object) -> None:
@@ -255,29 +247,29 @@ def test_an_upload_over_the_limit_gets_a_french_message(server: str, page: objec
         alert.inner_text()
 
 
-def test_publication_map_opens_where_someone_has_published(server: str, browser: object) -> None:
-    with opened(browser, f"{server}/publier", "1440x900") as page:
-        page.get_by_role("tab", name="Carte de publication").click()
-        metric = page.locator("[data-testid='stMetric']").filter(has_text="ayant publié")
-        metric.wait_for(timeout=30_000)
-        # Montreuil's CA 2023 is in the demo data: one of the 39 communes of the Seine-Saint-
-        # Denis (COG 2026: Saint-Denis and Pierrefitte-sur-Seine merged in 2025).
-        assert "1 sur 39" in metric.inner_text()
-        assert "0,0" not in metric.inner_text()
-        page.wait_for_timeout(1000)
-        full_screenshot(page, ARTIFACTS / "publier-carte_1440x900.png")
-        assert ENGLISH.findall(page.evaluate(VISIBLE_TEXT)) == []
+def test_publication_map_opens_where_someone_has_published(server: str, page: object) -> None:
+    open_at(page, f"{server}/publier", "1440x900")
+    page.get_by_role("tab", name="Carte de publication").click()
+    metric = page.locator("[data-testid='stMetric']").filter(has_text="ayant publié")
+    metric.wait_for(timeout=30_000)
+    # Montreuil's CA 2023 is in the demo data: one of the 39 communes of the Seine-Saint-
+    # Denis (COG 2026: Saint-Denis and Pierrefitte-sur-Seine merged in 2025).
+    assert "1 sur 39" in metric.inner_text()
+    assert "0,0" not in metric.inner_text()
+    page.wait_for_timeout(1000)
+    full_screenshot(page, ARTIFACTS / "publier-carte_1440x900.png")
+    assert ENGLISH.findall(page.evaluate(VISIBLE_TEXT)) == []
 
 
-def test_sankey_hover_is_french(server: str, browser: object) -> None:
+def test_sankey_hover_is_french(server: str, page: object) -> None:
     """Plotly's own hover said « incoming flow count » and « 116,313,558 € »."""
-    with opened(browser, f"{server}/{PAGES['explorer'][0]}", "1440x900") as page:
-        for kind in (".sankey-link", ".sankey-node"):
-            mark = page.locator(kind).first
-            mark.scroll_into_view_if_needed()
-            mark.hover(force=True)
-            page.wait_for_timeout(500)
-            text = page.evaluate("() => [...document.querySelectorAll('.hoverlayer')]"
-                                 ".map(h => h.textContent).join(' ')")
-            assert re.search(r" : .*\d{1,3}(\u202f\d{3})*,\d{2}\u202f€", text), text
-            assert ENGLISH.findall(text) == [] and US_NUMBER.findall(text) == []
+    open_at(page, f"{server}/{PAGES['explorer'][0]}", "1440x900")
+    for kind in (".sankey-link", ".sankey-node"):
+        mark = page.locator(kind).first
+        mark.scroll_into_view_if_needed()
+        mark.hover(force=True)
+        page.wait_for_timeout(500)
+        text = page.evaluate("() => [...document.querySelectorAll('.hoverlayer')]"
+                             ".map(h => h.textContent).join(' ')")
+        assert re.search(r" : .*\d{1,3}(\u202f\d{3})*,\d{2}\u202f€", text), text
+        assert ENGLISH.findall(text) == [] and US_NUMBER.findall(text) == []
