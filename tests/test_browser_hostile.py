@@ -11,9 +11,7 @@ import pytest
 
 from tests.conftest import CHROMIUM, HOSTILE_NAME, ROOT, hostile_store, settle, streamlit_server
 
-# One worker runs them all: one server on the hostile store (pytest-xdist would start one on
-# each worker).
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("hostile_server"),
+pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium absent")]
 PAGES = re.findall(r'url_path="([\w-]+)"', (ROOT / "app.py").read_text(encoding="utf-8"))
 CRACH, LOTISSEMENT = "21560046100010", "21560046100085"

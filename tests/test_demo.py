@@ -16,9 +16,6 @@ import pytest
 from budget_core.config import DEMO_DIR
 from budget_core.demo import build_demo
 
-# One worker rebuilds the demo once for the three tests (pytest-xdist would build it on each).
-pytestmark = pytest.mark.xdist_group("demo")
-
 
 def assert_same_rows(shipped: Path, fresh: Path) -> None:
     """Same columns, types and rows, in the same order (the differing cells are shown)."""

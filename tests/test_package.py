@@ -24,8 +24,7 @@ from tests.conftest import TOTEM
 from tests.rawxml import sums_by_direction_and_order
 
 ROOT = Path(__file__).resolve().parent.parent
-# One worker builds and installs the wheel once for all the module's tests.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
+pytestmark = pytest.mark.slow
 
 
 def tracked_files() -> list[str]:
