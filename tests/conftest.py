@@ -1,18 +1,28 @@
-"""Shared fixtures: the real documents of tests/fixtures (see fixtures/PROVENANCE.md)."""
+"""Shared fixtures: the real documents of tests/fixtures (see fixtures/PROVENANCE.md), and the
+browser tests' Streamlit server and Chromium, started once per test process (per xdist worker)
+at their first use."""
 
 from __future__ import annotations
 
 import functools
 import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
+from budget_core.config import DEMO_DIR
 from budget_core.formats import read_documents
 from budget_core.model import BudgetDocument
 from budget_core.store import Store
 from budget_core.totem import read_totem
 
+ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 TOTEM = FIXTURES / "totem"
 TOTEM_FILES = sorted(TOTEM.glob("*.xml"))
@@ -55,3 +65,89 @@ def hostile_store(folder: Path) -> Store:
     store.add(read_documents(hostile))
     store.add(read_documents(TOTEM / "crach_lotissement_CA_2021.xml"))
     return store
+
+
+# -- browser tests (tests/test_browser*.py) ---------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+# Screenshots of every page at both sizes, kept by CI as artefacts; `python
+# tools/readme_screenshots.py` copies the README's from there to docs/screenshots/.
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def streamlit_server(**settings: str) -> Iterator[str]:
+    """`streamlit run app.py` on a free port of 127.0.0.1 with these BUDGET_* settings: its
+    URL once it answers, the server stopped after."""
+    port = free_port()
+    env = {**os.environ, **settings}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+         f"--server.port={port}", "--server.address=127.0.0.1",
+         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        else:
+            process.kill()
+            output = process.stdout.read() if process.stdout else ""
+            pytest.fail(f"streamlit did not start: {output}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+# Session-scoped: one server and one Chromium serve every browser test a worker runs, in any
+# order and whatever module they come from (pytest-xdist spreads them over the workers).
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    """The app on the demo data, with a small upload limit to test it with a real document."""
+    yield from streamlit_server(BUDGET_DATA_DIR=str(DEMO_DIR), BUDGET_MAX_UPLOAD_MB="3")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def browser_context(browser: object) -> Iterator[object]:
+    """One context for the tabs of `page`: they share its HTTP cache, as one visitor's tabs do
+    (Streamlit's scripts are not fetched again at each test)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                  accept_downloads=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context: object) -> Iterator[object]:
+    """A tab of its own at 1400×1000, closed after the test."""
+    tab = browser_context.new_page()
+    yield tab
+    tab.close()
+
+
+def settle(page: object) -> None:
+    """Wait until Streamlit has finished running the page's script."""
+    # 60 s: the first page a fresh server runs, on a loaded 2-core machine, once took over 30.
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
+                           timeout=60_000)
+    page.wait_for_timeout(500)

@@ -3,75 +3,24 @@
 What users see, page by page at 1440×900 and 390×844 on the demo data: bars that show, no
 English, no American number, no traceback. Screenshots of every page at both sizes are saved
 in test-artifacts/ (kept by CI as artefacts); `python tools/readme_screenshots.py` copies the
-README's from there to docs/screenshots/.
+README's from there to docs/screenshots/. The server and the Chromium are tests/conftest.py's.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import requests
 
 from budget_core.analysis import by_chapter
-from budget_core.config import DEMO_DIR
 from budget_core.fmt import compact_euros
-from tests.conftest import FIXTURES, TOTEM, parsed
+from tests.conftest import ARTIFACTS, CHROMIUM, FIXTURES, TOTEM, parsed, settle
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
+pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium absent")]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def streamlit_server(**settings: str) -> Iterator[str]:
-    """`streamlit run app.py` on a free port of 127.0.0.1 with these BUDGET_* settings: its
-    URL once it answers, the server stopped after."""
-    port = free_port()
-    env = {**os.environ, **settings}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1",
-         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        else:
-            process.kill()
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"streamlit did not start: {output}")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    # A small upload limit, to test it with a real document.
-    yield from streamlit_server(BUDGET_DATA_DIR=str(DEMO_DIR), BUDGET_MAX_UPLOAD_MB="3")
 
 # The plot area of every chart with axes: the box of its grid lines (a legend or axis fitted
 # into a fixed height once squeezed Évolution's plot to 0 px).
@@ -120,31 +69,6 @@ LOW_CONTRAST = """() => {
     }
     return low;
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                  accept_downloads=True)
-    yield context.new_page()
-    context.close()
-
-
-def settle(page: object) -> None:
-    # 60 s: the first page a fresh server runs, on a loaded 2-core machine, once took over 30.
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
-                           timeout=60_000)
-    page.wait_for_timeout(500)
 
 
 def test_shared_link_filter_change_and_csv_download(server: str, page: object) -> None:
@@ -223,17 +147,11 @@ BAR_WIDTHS = """() => [...document.querySelectorAll('.vega-embed')].flatMap(embe
 })"""
 
 
-@contextmanager
-def opened(browser: object, url: str, size: str) -> Iterator[object]:
-    """A page of its own at that viewport size, loaded and settled."""
-    context = browser.new_context(viewport=SIZES[size])
-    try:
-        page = context.new_page()
-        page.goto(url)
-        settle(page)
-        yield page
-    finally:
-        context.close()
+def open_at(page: object, url: str, size: str) -> None:
+    """Load `url` in the tab at that viewport size and wait for Streamlit to settle."""
+    page.set_viewport_size(SIZES[size])
+    page.goto(url)
+    settle(page)
 
 
 def full_screenshot(page: object, path: Path) -> None:
@@ -250,26 +168,26 @@ def full_screenshot(page: object, path: Path) -> None:
 
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("name", list(PAGES))
-def test_what_users_see(server: str, browser: object, name: str, size: str) -> None:
+def test_what_users_see(server: str, page: object, name: str, size: str) -> None:
     path, bar_charts = PAGES[name]
-    with opened(browser, f"{server}/{path}", size) as page:
-        page.wait_for_function("() => [...document.querySelectorAll('.vega-embed')]"
-                               ".every(e => e.querySelector('svg, canvas'))", timeout=30_000)
-        page.wait_for_timeout(500)
-        ARTIFACTS.mkdir(exist_ok=True)
-        full_screenshot(page, ARTIFACTS / f"{name}_{size}.png")
-        assert page.locator("[data-testid='stException']").count() == 0
-        text = page.evaluate(VISIBLE_TEXT)
-        assert "Traceback" not in text
-        assert ENGLISH.findall(text) == []
-        assert US_NUMBER.findall(text) == []
-        charts = page.evaluate(BAR_WIDTHS)
-        assert len(charts) == bar_charts, charts
-        for chart in charts:
-            assert chart["widest"] >= chart["chart"] / 4, chart
-        for width, height in page.evaluate(PLOT_SIZES):
-            assert width >= 100 and height >= 100, (width, height)
-        assert page.evaluate(LOW_CONTRAST) == []
+    open_at(page, f"{server}/{path}", size)
+    page.wait_for_function("() => [...document.querySelectorAll('.vega-embed')]"
+                           ".every(e => e.querySelector('svg, canvas'))", timeout=30_000)
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    full_screenshot(page, ARTIFACTS / f"{name}_{size}.png")
+    assert page.locator("[data-testid='stException']").count() == 0
+    text = page.evaluate(VISIBLE_TEXT)
+    assert "Traceback" not in text
+    assert ENGLISH.findall(text) == []
+    assert US_NUMBER.findall(text) == []
+    charts = page.evaluate(BAR_WIDTHS)
+    assert len(charts) == bar_charts, charts
+    for chart in charts:
+        assert chart["widest"] >= chart["chart"] / 4, chart
+    for width, height in page.evaluate(PLOT_SIZES):
+        assert width >= 100 and height >= 100, (width, height)
+    assert page.evaluate(LOW_CONTRAST) == []
 
 
 def test_comparison_link_holds_sirets_not_names(server: str, page: object) -> None:
@@ -350,29 +268,29 @@ def test_an_upload_over_the_limit_gets_a_french_message(server: str, page: objec
         alert.inner_text()
 
 
-def test_publication_map_opens_where_someone_has_published(server: str, browser: object) -> None:
-    with opened(browser, f"{server}/publier", "1440x900") as page:
-        page.get_by_role("tab", name="Carte de publication").click()
-        metric = page.locator("[data-testid='stMetric']").filter(has_text="ayant publié")
-        metric.wait_for(timeout=30_000)
-        # Montreuil's CA 2023 is in the demo data: one of the 39 communes of the Seine-Saint-
-        # Denis (COG 2026: Saint-Denis and Pierrefitte-sur-Seine merged in 2025).
-        assert "1 sur 39" in metric.inner_text()
-        assert "0,0" not in metric.inner_text()
-        page.wait_for_timeout(1000)
-        full_screenshot(page, ARTIFACTS / "publier-carte_1440x900.png")
-        assert ENGLISH.findall(page.evaluate(VISIBLE_TEXT)) == []
+def test_publication_map_opens_where_someone_has_published(server: str, page: object) -> None:
+    open_at(page, f"{server}/publier", "1440x900")
+    page.get_by_role("tab", name="Carte de publication").click()
+    metric = page.locator("[data-testid='stMetric']").filter(has_text="ayant publié")
+    metric.wait_for(timeout=30_000)
+    # Montreuil's CA 2023 is in the demo data: one of the 39 communes of the Seine-Saint-
+    # Denis (COG 2026: Saint-Denis and Pierrefitte-sur-Seine merged in 2025).
+    assert "1 sur 39" in metric.inner_text()
+    assert "0,0" not in metric.inner_text()
+    page.wait_for_timeout(1000)
+    full_screenshot(page, ARTIFACTS / "publier-carte_1440x900.png")
+    assert ENGLISH.findall(page.evaluate(VISIBLE_TEXT)) == []
 
 
-def test_sankey_hover_is_french(server: str, browser: object) -> None:
+def test_sankey_hover_is_french(server: str, page: object) -> None:
     """Plotly's own hover said « incoming flow count » and « 116,313,558 € »."""
-    with opened(browser, f"{server}/{PAGES['explorer'][0]}", "1440x900") as page:
-        for kind in (".sankey-link", ".sankey-node"):
-            mark = page.locator(kind).first
-            mark.scroll_into_view_if_needed()
-            mark.hover(force=True)
-            page.wait_for_timeout(500)
-            text = page.evaluate("() => [...document.querySelectorAll('.hoverlayer')]"
-                                 ".map(h => h.textContent).join(' ')")
-            assert re.search(r" : .*\d{1,3}(\u202f\d{3})*,\d{2}\u202f€", text), text
-            assert ENGLISH.findall(text) == [] and US_NUMBER.findall(text) == []
+    open_at(page, f"{server}/{PAGES['explorer'][0]}", "1440x900")
+    for kind in (".sankey-link", ".sankey-node"):
+        mark = page.locator(kind).first
+        mark.scroll_into_view_if_needed()
+        mark.hover(force=True)
+        page.wait_for_timeout(500)
+        text = page.evaluate("() => [...document.querySelectorAll('.hoverlayer')]"
+                             ".map(h => h.textContent).join(' ')")
+        assert re.search(r" : .*\d{1,3}(\u202f\d{3})*,\d{2}\u202f€", text), text
+        assert ENGLISH.findall(text) == [] and US_NUMBER.findall(text) == []

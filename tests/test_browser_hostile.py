@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HOSTILE_NAME, hostile_store
-from tests.test_browser import CHROMIUM, ROOT, browser, settle, streamlit_server
-
-__all__ = ["browser"]  # the fixture, imported for pytest
+from tests.conftest import CHROMIUM, HOSTILE_NAME, ROOT, hostile_store, settle, streamlit_server
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium absent")]

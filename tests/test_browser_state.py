@@ -1,7 +1,7 @@
 """The choice that follows the user and the DMs kept apart, seen in a real Chromium.
 
-Reuses the `server` and `page` fixtures of tests/test_browser.py (streamlit run on the demo
-data, one Chromium tab).
+Uses the `server` and `page` fixtures of tests/conftest.py (streamlit run on the demo data, a
+Chromium tab).
 Screenshots at 1440×900 and 390×844 go to test-artifacts/ (state_*.png).
 """
 
@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TOTEM
+from tests.conftest import ARTIFACTS, CHROMIUM, TOTEM
 from tests.rawxml import budget_lines, value
-from tests.test_browser import ARTIFACTS, CHROMIUM, browser, page, playwright, server
 
-__all__ = ["browser", "page", "server"]  # the fixtures, imported for pytest
+playwright = pytest.importorskip("playwright.sync_api")
 MONTREUIL = "21930048000015"
 CRACH = "21560046100010"
 pytestmark = [pytest.mark.browser,
@@ -29,7 +28,7 @@ SIZES = {"desktop": {"width": 1440, "height": 900}, "mobile": {"width": 390, "he
 
 @pytest.fixture(params=list(SIZES))
 def size(request: pytest.FixtureRequest, page: object) -> str:
-    """Each test at 1440×900 and at 390×844, in the browser tab of tests/test_browser.py."""
+    """Each test at 1440×900 and at 390×844."""
     page.set_viewport_size(SIZES[request.param])
     return str(request.param)
 
