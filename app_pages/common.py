@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ import streamlit as st
 from budget_core.config import settings
 from budget_core.errors import BudgetError
 from budget_core.fmt import french_table, md_escape
+from budget_core.formats import read_uploaded
 from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES, BudgetDocument
 from budget_core.scdl import csv_safe_bytes
 from budget_core.search import search_collectivites
@@ -51,6 +53,22 @@ def uploads() -> dict[str, BudgetDocument]:
     them beside the stored ones."""
     found: dict[str, BudgetDocument] = st.session_state.setdefault(UPLOADS, {})
     return found
+
+
+PARSED = "parsed_upload"  # session state: the last upload's identity and documents
+
+
+def parsed_upload(name: str, data: bytes) -> list[BudgetDocument]:
+    """The documents of an upload, parsed once per session: a rerun of the page (a button
+    clicked) reuses them instead of reading 200 MB again (minutes of a core). They are the
+    documents `keep_upload` keeps anyway, so this costs no memory of its own."""
+    identity = (name, len(data), hashlib.sha256(data).hexdigest())
+    last = st.session_state.get(PARSED)
+    if last is not None and last[0] == identity:
+        return list(last[1])
+    documents = read_uploaded(data, name)
+    st.session_state[PARSED] = (identity, documents)
+    return documents
 
 
 def keep_upload(document: BudgetDocument) -> str:

@@ -5,6 +5,7 @@ import streamlit as st
 
 from app_pages.common import (
     keep_upload,
+    parsed_upload,
     show_error,
     show_table,
     stored_documents,
@@ -15,7 +16,6 @@ from budget_core.cache import Cache
 from budget_core.config import settings
 from budget_core.errors import BudgetError
 from budget_core.fmt import compact_euros, euros, md_escape
-from budget_core.formats import read_uploaded
 from budget_core.http import Http, make_session
 from budget_core.model import BudgetDocument
 from budget_core.sources import PublishedResource, load_portals, source_for
@@ -28,7 +28,7 @@ upload = upload_widget("Document TOTEM (XML) ou CSV SCDL budget", "upload")
 uploaded: list[BudgetDocument] = []
 if upload is not None:
     try:
-        uploaded = read_uploaded(upload[1], upload[0])
+        uploaded = parsed_upload(upload[0], upload[1])
     except BudgetError as exc:
         show_error(exc)
 for document in uploaded:

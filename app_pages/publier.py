@@ -71,7 +71,9 @@ with convertir:
         else:
             lines = sum(len(d.lines) for d in converted)
             st.success(f"{lines} lignes converties au format SCDL budget 0.8.3.")
-            st.download_button("Télécharger le CSV SCDL", documents_csv_bytes(converted),
+            # built on click only: the CSV of a 200 MB upload costs gigabytes to write
+            st.download_button("Télécharger le CSV SCDL",
+                               lambda: documents_csv_bytes(converted),
                                file_name=name.rsplit(".", 1)[0] + ".scdl.csv",
                                mime="text/csv", key="scdl_csv")
 

@@ -19,7 +19,7 @@ from budget_core.csvfile import (
     utf16_error,
 )
 from budget_core.errors import FormatError
-from budget_core.fsutil import read_file, reading
+from budget_core.fsutil import reading
 from budget_core.model import BudgetDocument
 from budget_core.totem import read_totem, read_totem_stream
 
@@ -79,9 +79,9 @@ def read_documents(path: Path, *, nomenclature: str | None = None,
     name = name or path.name
     if sniff(*read_head(path, name), name):
         return [read_totem(path, name=name)]
-    from budget_core.scdl import parse_scdl_bytes  # pandas: not for what only reads TOTEM
+    from budget_core.scdl import read_scdl  # pandas: not for what only reads TOTEM
 
-    return parse_scdl_bytes(read_file(path, name), name=name, nomenclature=nomenclature)
+    return read_scdl(path, name=name, nomenclature=nomenclature)
 
 
 def read_uploaded(data: bytes, name: str, *, nomenclature: str | None = None

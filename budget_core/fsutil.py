@@ -3,9 +3,10 @@ and reads that fail with our French error instead of an OSError."""
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -51,3 +52,16 @@ def read_file(path: Path, name: str | None = None) -> bytes:
     """The whole file, or a FormatError naming it (`name`, default its file name)."""
     with reading(name or path.name):
         return path.read_bytes()
+
+
+Opener = Callable[[], BinaryIO]  # opens bytes afresh, from their start, for one more pass
+
+
+def bytes_opener(data: bytes) -> Opener:
+    """An opener over bytes already in memory (BytesIO shares them: no copy)."""
+    return lambda: io.BytesIO(data)
+
+
+def file_opener(path: Path) -> Opener:
+    """An opener over a file (read it inside `reading(name)` for French errors)."""
+    return lambda: path.open("rb")

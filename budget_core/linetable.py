@@ -3,12 +3,14 @@
 `LINE_SCHEMA` is `model.LINE_COLUMNS` in Arrow types. `LineBuilder` maps lines (it is a
 `mapping.LineMapper`) and keeps them as Python lists for at most BATCH_LINES lines, then as an
 Arrow record batch, so memory grows with the compact Arrow size of a document, not with Python
-objects. Kept apart from `mapping` so that what only streams lines (`convert`, `inspect`,
-`validate` of a TOTEM document) never loads pyarrow nor pandas.
+objects; or hands each batch to a receiver that keeps none (validation sums them). Kept apart
+from `mapping` so that what only streams lines (`convert`, `inspect`, `validate` of a TOTEM
+document) never loads pyarrow nor pandas.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pandas as pd
@@ -31,13 +33,18 @@ LINE_SCHEMA = pa.schema([pa.field(name, ARROW_TYPES[type_]) for name, type_, _ i
 # Columns that vary from line to line, in the schema's order.
 VARYING_COLUMNS = tuple(name for name in LINE_SCHEMA.names if name not in CONSTANT_COLUMNS)
 BATCH_LINES = 50_000
+# Takes each Arrow batch of lines instead of the builder keeping it (validation sums them).
+BatchSink = Callable[[pa.RecordBatch], None]
 
 
 class LineBuilder(LineMapper):
-    """Maps lines and collects them into the canonical frame."""
+    """Maps lines and collects them into the canonical frame; with `on_batch`, batches go there
+    and the builder keeps none."""
 
-    def __init__(self, info: DocumentInfo, plan: Plan) -> None:
+    def __init__(self, info: DocumentInfo, plan: Plan,
+                 on_batch: BatchSink | None = None) -> None:
         super().__init__(info, plan)
+        self.on_batch = on_batch
         self.columns: dict[str, list[object]] = {name: [] for name in VARYING_COLUMNS}
         self.batches: list[pa.RecordBatch] = []
 
@@ -54,26 +61,35 @@ class LineBuilder(LineMapper):
         columns["amount"].append(line.amounts.get(self.amount_column))
         columns["source_line"].append(line.source_line)
         if len(columns["source_line"]) >= BATCH_LINES:
-            self._flush()
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Turn the lines collected so far into an Arrow batch (a reader building many
+        documents at once flushes them all from time to time). The mapping cache goes too: it
+        holds each distinct line's text, as much as the lines themselves in a document of
+        distinct lines, and a thousand documents read at once would each keep theirs."""
+        self._mapped.clear()
         count = len(self.columns["source_line"])
         if not count:
             return
         constants = {**self.constants, "source_sha256": self.info.source_sha256}
         arrays = [
-            pa.array([constants[name]] * count, type=type_) if name in CONSTANT_COLUMNS
+            pa.repeat(pa.scalar(constants[name], type=type_), count) if name in CONSTANT_COLUMNS
             else pa.array(self.columns[name], type=type_)
             for name, type_ in zip(LINE_SCHEMA.names, LINE_SCHEMA.types, strict=True)
         ]
-        self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=LINE_SCHEMA))
+        batch = pa.RecordBatch.from_arrays(arrays, schema=LINE_SCHEMA)
+        if self.on_batch:
+            self.on_batch(batch)
+        else:
+            self.batches.append(batch)
         self.columns = {name: [] for name in VARYING_COLUMNS}
 
     def frame(self, source_sha256: str | None = None) -> pd.DataFrame:
         """The canonical lines frame (the SHA-256 may be known only once the file is read)."""
         if source_sha256 is not None:
             self.info.source_sha256 = source_sha256
-        self._flush()
+        self.flush()
         table = pa.Table.from_batches(self.batches, schema=LINE_SCHEMA)
         if source_sha256 is not None:
             index = LINE_SCHEMA.get_field_index("source_sha256")

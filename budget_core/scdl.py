@@ -14,7 +14,7 @@ Writing SCDL 0.8.3 is `scdlwrite`; `csv_safe_bytes` here writes any frame for a 
 from __future__ import annotations
 
 import csv
-import hashlib
+import functools
 import io
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from budget_core.csvfile import MAX_HEADER_BYTES, check_line_breaks, csv_table, decode_csv
+from budget_core.csvfile import CsvBytes, csv_table, scan_csv
 from budget_core.errors import FormatError
-from budget_core.fsutil import read_file
-from budget_core.linetable import LineBuilder
+from budget_core.fsutil import Opener, bytes_opener, file_opener, reading
+from budget_core.linetable import BatchSink, LineBuilder
 from budget_core.mapping import RawLine
 from budget_core.model import (
     STAGE_BY_NATDEC,
@@ -46,6 +46,9 @@ MAX_DOCUMENTS = 1_000
 SCHEMA_RESOURCE = "scdl_budget_schema_0.8.3.json"
 
 REQUIRED = ("BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NATURE", "BGT_CODRD")
+
+
+@functools.lru_cache(maxsize=4096)  # a file repeats a few words on every row
 def _key(text: str) -> str:
     """Lower-case, accents removed: `Dépense` and `depense` read the same."""
     decomposed = unicodedata.normalize("NFKD", text.strip().lower())
@@ -85,7 +88,14 @@ def read_scdl(path: Path, *, nomenclature: str | None = None,
               name: str | None = None) -> list[BudgetDocument]:
     """Parse an SCDL budget CSV: one document per (SIRET, year, stage) it holds."""
     name = name or path.name
-    return parse_scdl_bytes(read_file(path, name), name=name, nomenclature=nomenclature)
+    with reading(name):  # a missing file, a disk error mid-way: our French error
+        return parse_scdl(file_opener(path), name=name, nomenclature=nomenclature)
+
+
+def parse_scdl_bytes(data: bytes, *, name: str,
+                     nomenclature: str | None = None) -> list[BudgetDocument]:
+    """The same for bytes already in memory (an upload): read in place, never copied."""
+    return parse_scdl(bytes_opener(data), name=name, nomenclature=nomenclature)
 
 
 def scdl_header(header: list[str], name: str) -> tuple[list[str], list[str]]:
@@ -116,43 +126,80 @@ def scdl_header(header: list[str], name: str) -> tuple[list[str], list[str]]:
     return columns, notes
 
 
-def scdl_rows(data: bytes, name: str) -> tuple[list[str], list[str],
-                                                Iterator[tuple[int, dict[str, str]]]]:
-    """Columns, notes on the header, and each row as {column: stripped cell}, read lazily."""
-    check_line_breaks(data[:MAX_HEADER_BYTES], len(data), name)
-    header, rows = csv_table(decode_csv(data, name), name)
+Rows = Iterator[tuple[int, dict[str, str]]]
+
+
+def scdl_rows(opener: Opener, name: str,
+              scanned: CsvBytes | None = None) -> tuple[list[str], list[str], Rows]:
+    """Columns, notes on the header, and each row as {column: stripped cell}, read lazily
+    (`scanned`: what `scan_csv` told of the file, when already known)."""
+    scanned = scanned or scan_csv(opener, name)
+    header, rows = csv_table(opener, scanned.encoding, name)
     columns, notes = scdl_header(header, name)
     return columns, notes, ((number, {c: v.strip() for c, v in zip(columns, row, strict=True)})
                             for number, row in rows)
 
 
-def parse_scdl_bytes(data: bytes, *, name: str,
-                     nomenclature: str | None = None) -> list[BudgetDocument]:
-    columns, notes, rows = scdl_rows(data, name)
-    # Rows wait for their document as tuples of shared strings: codes, names and labels repeat
-    # on every row (a dict of fresh strings per row took 2.4 kB a row, 800 MB for 50 MB).
-    shared: dict[str, str] = {}
-    groups: dict[tuple[str, int, str], list[tuple[int, tuple[str, ...]]]] = {}
+# Lines wait as Python objects in the builders until this many rows were read, then every
+# document's lines become Arrow batches: 1 000 documents read at once hold at most this many.
+FLUSH_ROWS = 10_000
+# What a row is told apart by: its SIRET, year and stage cells as written.
+RawKey = tuple[str, str, str]
+DocumentKey = tuple[str, int, str]
+
+
+def _raw_key(values: dict[str, str]) -> RawKey:
+    return values["BGT_SIRET"], values["BGT_ANNEE"], values["BGT_NATDEC"]
+
+
+def parse_scdl(opener: Opener, *, name: str, nomenclature: str | None = None,
+               on_batch: BatchSink | None = None) -> list[BudgetDocument]:
+    """Every document (SIRET × year × stage) of an SCDL CSV, in two passes over its rows.
+
+    The first tells the documents (and refuses a bad SIRET, year or stage at its line, or a
+    1 001st document) and the natures of each, which choose its plan de comptes; the second
+    maps each row into its document's `LineBuilder`. Memory holds the documents' lines as
+    Arrow batches and at most FLUSH_ROWS rows as Python objects, never the file's text.
+    `on_batch` receives each batch instead of the documents' lines (`summary.scdl_summaries`
+    sums them for `validate` and `inspect`).
+    """
+    scanned = scan_csv(opener, name)
+    _, notes, rows = scdl_rows(opener, name, scanned)
+    keys: dict[RawKey, DocumentKey] = {}
+    natures: dict[DocumentKey, set[str]] = {}
+    entities: dict[DocumentKey, str] = {}
     for row_number, values in rows:
-        key = _document_key(values, name, row_number)
-        if key not in groups and len(groups) == MAX_DOCUMENTS:
-            raise FormatError(f"plus de {MAX_DOCUMENTS} documents (SIRET × exercice × étape) "
-                              "dans un seul fichier : lecture arrêtée.", source=name,
-                              where=f"ligne {row_number}",
-                              hint="Découpez le fichier par collectivité ou par exercice.")
-        groups.setdefault(key, []).append(
-            (row_number, tuple(shared.setdefault(v, v) for v in values.values())))
-    if not groups:
+        raw = _raw_key(values)
+        key = keys.get(raw) or keys.setdefault(raw, _document_key(values, name, row_number))
+        if key not in natures:
+            if len(natures) == MAX_DOCUMENTS:
+                raise FormatError(f"plus de {MAX_DOCUMENTS} documents (SIRET × exercice × "
+                                  "étape) dans un seul fichier : lecture arrêtée.", source=name,
+                                  where=f"ligne {row_number}",
+                                  hint="Découpez le fichier par collectivité ou par exercice.")
+            natures[key], entities[key] = set(), values.get("BGT_NOM", "")
+        natures[key].add(values["BGT_NATURE"])
+    if not natures:
         raise FormatError("aucune ligne de données sous l'en-tête.", source=name,
                           hint="Le fichier ne contient que l'en-tête.")
-    del shared
-    sha256 = hashlib.sha256(data).hexdigest()
-    # each document's rows are freed as soon as it is built
-    return [_document(key, columns, groups.pop(key), name, sha256, nomenclature, notes)
-            for key in list(groups)]
+    builders = {key: _builder(key, entities[key], natures.pop(key), name, scanned.sha256,
+                              nomenclature, notes, on_batch) for key in list(natures)}
+    _, _, rows = scdl_rows(opener, name, scanned)
+    for count, (row_number, values) in enumerate(rows, start=1):
+        found = keys.get(_raw_key(values))
+        if found is None:
+            raise FormatError("le fichier a changé pendant sa lecture.", source=name,
+                              where=f"ligne {row_number}",
+                              hint="Relancez la lecture une fois le fichier écrit.")
+        _add_row(builders[found], values, name, row_number)
+        if count % FLUSH_ROWS == 0:
+            for builder in builders.values():
+                builder.flush()
+    # each document's Python objects and batches are freed as soon as its frame is built
+    return [_finish(builders.pop(key)) for key in list(builders)]
 
 
-def _document_key(values: dict[str, str], name: str, row: int) -> tuple[str, int, str]:
+def _document_key(values: dict[str, str], name: str, row: int) -> DocumentKey:
     siret = values["BGT_SIRET"].replace(" ", "")
     if not is_siret(siret):
         raise FormatError(f"SIRET « {values['BGT_SIRET']} » invalide : 14 chiffres (0-9) "
@@ -166,50 +213,61 @@ def _document_key(values: dict[str, str], name: str, row: int) -> tuple[str, int
     return siret, year, stage
 
 
-def _document(key: tuple[str, int, str], columns: list[str],
-              rows: list[tuple[int, tuple[str, ...]]], name: str, sha256: str,
-              nomenclature: str | None, notes: list[str]) -> BudgetDocument:
+def _builder(key: DocumentKey, entity: str, natures: set[str], name: str, sha256: str,
+             nomenclature: str | None, notes: list[str],
+             on_batch: BatchSink | None) -> LineBuilder:
     siret, year, stage = key
     if nomenclature:
         plan = plan_for(nomenclature, year, source=name)
         norme, declinaison = split_nomenclature(nomenclature)
     else:
-        nature = columns.index("BGT_NATURE")
-        plan = best_plan({cells[nature] for _, cells in rows}, year)
+        plan = best_plan(natures, year)
         norme, declinaison = plan.norme, plan.declinaison
-    entity = dict(zip(columns, rows[0][1], strict=True)).get("BGT_NOM", "")
     info = DocumentInfo(
         siret=siret, entity_name=entity, entity_type=entity_type_of(siret),
         budget_kind="principal", budget_label=entity, year=year, stage=stage,
         nomenclature=norme, declinaison=declinaison, plan_year=plan.year, source_file=name,
         source_sha256=sha256, source_format="scdl",
     )
-    builder = LineBuilder(info, plan)
+    builder = LineBuilder(info, plan, on_batch)
     builder.notes += notes
     if not nomenclature:
         builder.notes.append(
             f"Nomenclature absente du format SCDL : plan {declinaison} {plan.year} retenu (celui "
             "qui connaît le plus de natures du fichier) pour les chapitres non renseignés.")
-    for row_number, cells in rows:
-        values = dict(zip(columns, cells, strict=True))
-        raw = RawLine(
-            nature=values["BGT_NATURE"],
-            direction=str(_lookup(DIRECTION_BY_TEXT, values["BGT_CODRD"], "BGT_CODRD",
-                                  name, row_number)),
-            order=bool(_lookup(ORDER_BY_TEXT, values.get("BGT_OPBUDG") or "0",
-                               "BGT_OPBUDG", name, row_number)),
-            contnat=values.get("BGT_CONTNAT", ""),
-            fonction=values.get("BGT_FONCTION", ""),
-            operation=values.get("BGT_OPERATION", ""),
-            specialised=ARTSPE_BY_TEXT.get(_key(values.get("BGT_ARTSPE", ""))),
-            section_hint=SECTION_BY_TEXT.get(_key(values.get("BGT_SECTION", "")), ""),
-            label_hint=values.get("BGT_NATURE_LABEL", ""),
-        )
-        amounts = {column: parse_amount(values.get(field, ""), source=name, scdl=True,
-                                        where=f"ligne {row_number}, colonne {field}")
-                   for field, column in AMOUNT_COLUMNS.items()}
-        builder.add(raw, amounts, row_number)
-    return BudgetDocument(info, builder.frame(), warnings=builder.warnings(),
+    if stage == "DM":
+        # A TOTEM DM says which decision it is (NumDec); an SCDL row does not. Files that
+        # gather a year's documents (Mégalis Bretagne's yearly CSV) may hold two DMs of one
+        # budget: nothing in the rows tells them apart.
+        builder.notes.append(
+            "Décision modificative lue d'un CSV SCDL : le format ne donne pas le numéro de la "
+            "décision ; si le fichier réunit plusieurs DM de ce budget pour l'année, leurs "
+            "lignes sont lues comme une seule DM (montants additionnés).")
+    return builder
+
+
+def _add_row(builder: LineBuilder, values: dict[str, str], name: str, row_number: int) -> None:
+    raw = RawLine(
+        nature=values["BGT_NATURE"],
+        direction=str(_lookup(DIRECTION_BY_TEXT, values["BGT_CODRD"], "BGT_CODRD",
+                              name, row_number)),
+        order=bool(_lookup(ORDER_BY_TEXT, values.get("BGT_OPBUDG") or "0",
+                           "BGT_OPBUDG", name, row_number)),
+        contnat=values.get("BGT_CONTNAT", ""),
+        fonction=values.get("BGT_FONCTION", ""),
+        operation=values.get("BGT_OPERATION", ""),
+        specialised=ARTSPE_BY_TEXT.get(_key(values.get("BGT_ARTSPE", ""))),
+        section_hint=SECTION_BY_TEXT.get(_key(values.get("BGT_SECTION", "")), ""),
+        label_hint=values.get("BGT_NATURE_LABEL", ""),
+    )
+    amounts = {column: parse_amount(values.get(field, ""), source=name, scdl=True,
+                                    where=f"ligne {row_number}, colonne {field}")
+               for field, column in AMOUNT_COLUMNS.items()}
+    builder.add(raw, amounts, row_number)
+
+
+def _finish(builder: LineBuilder) -> BudgetDocument:
+    return BudgetDocument(builder.info, builder.frame(), warnings=builder.warnings(),
                           duplicate_lines=builder.duplicates())
 
 

@@ -1,8 +1,9 @@
 """What `inspect` and `validate` need of a document, without keeping its lines: totals by
 section, the voted balance, order operations by chapter, natures unknown to the plan.
 
-Summed line by line with exact decimals, from a lines frame or from a TOTEM document as it is
-read (`totem_summary`: bounded memory, neither pandas nor pyarrow loaded).
+Summed line by line with exact decimals, from a lines frame, from a TOTEM document as it is
+read (`totem_summary`: bounded memory, neither pandas nor pyarrow loaded), or from an SCDL file
+a batch of lines at a time as it is read (`scdl_summaries`: bounded memory, lines never kept).
 """
 
 from __future__ import annotations
@@ -11,15 +12,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from budget_core.formats import read_documents, read_head, sniff
-from budget_core.fsutil import reading
+from budget_core.formats import read_head, sniff
+from budget_core.fsutil import Opener, file_opener, reading
 from budget_core.mapping import LineMapper
 from budget_core.model import BudgetDocument, DocumentInfo
 from budget_core.numbers import ZERO
 from budget_core.scdlwrite import frame_records
 from budget_core.totem import TotemLines
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# The columns LineSums.add reads: all a batch of lines is cut down to before it is summed.
+SUMMED_COLUMNS = ("section", "direction", "operation_kind", "amount", "mt_prev", "mt_rar_prec",
+                  "chapter_code", "nature_known", "nature_code", "source_line")
 
 
 @dataclass
@@ -87,11 +95,30 @@ def totem_summary(stream: BinaryIO, name: str) -> Summary:
     return Summary(mapper.info, sums, document.skipped, mapper.warnings(), mapper.duplicates())
 
 
+def scdl_summaries(opener: Opener, name: str, *, nomenclature: str | None = None
+                   ) -> list[Summary]:
+    """Summary of every document (SIRET × year × stage) of an SCDL CSV: its lines are summed
+    a batch at a time as the reader builds them, and never kept."""
+    from budget_core.scdl import parse_scdl  # pandas and pyarrow: for SCDL files only
+
+    sums: dict[tuple[str, int, str], LineSums] = {}
+
+    def add(batch: pa.RecordBatch) -> None:  # a batch holds lines of one document
+        key = tuple(batch.column(c)[0].as_py() for c in ("siret", "year", "stage"))
+        sums.setdefault(key, LineSums()).add_all(batch.select(SUMMED_COLUMNS).to_pylist())
+
+    documents = parse_scdl(opener, name=name, nomenclature=nomenclature, on_batch=add)
+    return [Summary(d.info, sums.get((d.info.siret, d.info.year, d.info.stage), LineSums()),
+                    d.calculated_lines_skipped, d.warnings, d.duplicate_lines)
+            for d in documents]
+
+
 def file_summaries(path: Path, *, nomenclature: str | None = None) -> list[Summary]:
-    """The summary of every document a file holds (`read_documents`, without the frames for
-    a TOTEM document)."""
+    """The summary of every document a file holds (what `read_documents` reads, without the
+    lines: in bounded memory whatever the file's size)."""
     name = path.name
-    if sniff(*read_head(path, name), name):
-        with reading(name), path.open("rb") as raw:
-            return [totem_summary(raw, name)]
-    return [document_summary(d) for d in read_documents(path, nomenclature=nomenclature)]
+    with reading(name):
+        if sniff(*read_head(path, name), name):
+            with path.open("rb") as raw:
+                return [totem_summary(raw, name)]
+        return scdl_summaries(file_opener(path), name, nomenclature=nomenclature)

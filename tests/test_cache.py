@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from budget_core.cache import Cache, SyncFilter
 from budget_core.errors import CacheError
+from budget_core.formats import read_documents
 from budget_core.http import Http, make_session
 from budget_core.sources.base import PublishedResource
 from budget_core.sources.geonetwork import GeonetworkSource
@@ -267,3 +271,54 @@ def test_redirect_to_a_local_file_is_not_followed(tmp_path: Path, server: Portal
     [(url, reason)] = summary.failed
     assert url.endswith("mohon_CFU_2023.xml") and "seules les adresses http et https" in reason
     assert all(b"root:" not in p.read_bytes() for p in raw_files(cache))
+
+
+# Mégalis Bretagne publishes one SCDL CSV a year for all its members (opendata-extraction,
+# `generation_and_publication_SCDL`, megalis-bretagne/opendata-extraction @ 9b9871fc): one
+# header, then each budget act's rows appended as its converter wrote them, without a header
+# (`xmlcsv2csv.py` never writes one: `header` is not among the tags it iterates). No such
+# file is public in a repository; this one is built the same way from the real SCDL CSVs of
+# three Breton documents of 2022, two of them the same budget (Crach's lotissement: BP, DM1).
+MEGALIS_2022 = ("crach_lotissement_BP_2022.csv", "crach_lotissement_DM1_2022.csv",
+                "saint_malo_agglo_transport_BP_2022.csv")
+
+
+def _raw_rows(name: str) -> list[dict[str, str]]:
+    """The rows of a real SCDL CSV, read with the csv module alone."""
+    text = (FIXTURES / "scdl_expected" / name).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_a_yearly_file_of_several_collectivities_gives_one_document_per_budget(
+        tmp_path: Path, server: PortalServer, http: Http) -> None:
+    parts = [(FIXTURES / "scdl_expected" / name).read_text(encoding="utf-8")
+             for name in MEGALIS_2022]
+    header = parts[0].splitlines()[0]
+    assert all(part.splitlines()[0] == header for part in parts)
+    yearly = header + "\n" + "".join(part.split("\n", 1)[1] for part in parts)
+    server.publish("BUDGET-2022.csv", yearly.encode("utf-8"))
+    server.udata_files = ["BUDGET-2022.csv"]
+    cache = Cache(tmp_path)
+    summary = cache.sync([udata(server)], http)
+    assert (len(summary.new), summary.failed) == (1, [])
+    stored = cache.store.documents().sort_values(["siret", "stage"])
+    expected = []
+    for name in MEGALIS_2022:
+        rows = _raw_rows(name)
+        [(siret, year, natdec)] = {(r["BGT_SIRET"], r["BGT_ANNEE"], r["BGT_NATDEC"])
+                                   for r in rows}
+        expected.append((siret, int(year), natdec, len(rows),
+                         sum(Decimal(r["BGT_MTPREV"] or "0") for r in rows)))
+    assert [(siret, year) for siret, year, *_ in expected] == [
+        ("21560046100085", 2022), ("21560046100085", 2022), ("24350078200095", 2022)]
+    got = []
+    for row in stored.itertuples():
+        lines = cache.store.document_lines([row.doc_key])
+        got.append((row.siret, row.year, row.stage, len(lines), lines["mt_prev"].sum()))
+    stages = {"Budget primitif": "BP", "Décision modificative": "DM"}
+    assert got == [(siret, year, stages[natdec], count, total)
+                   for siret, year, natdec, count, total in expected]
+    # SCDL rows carry no decision number: the DM says it was read without one
+    raw = cache.raw_path(str(stored["source_sha256"].iloc[0]))
+    [dm] = [d for d in read_documents(raw, name="BUDGET-2022.csv") if d.info.stage == "DM"]
+    assert "le format ne donne pas le numéro de la décision" in " ".join(dm.warnings)

@@ -101,7 +101,7 @@ def test_streamed_summary_is_the_frames(totem_path: Path) -> None:
     assert (streamed_summary.info, streamed_summary.warnings,
             streamed_summary.calculated_lines_skipped, streamed_summary.duplicate_lines) == \
         (framed.info, framed.warnings, framed.calculated_lines_skipped, framed.duplicate_lines)
-    assert budget_problems([streamed_summary]) == budget_problems([framed])
+    assert list(budget_problems([streamed_summary])) == list(budget_problems([framed]))
 
 
 # What a command may not load for a TOTEM document: the app's stack, the SCDL validator, the

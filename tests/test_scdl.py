@@ -12,12 +12,15 @@ import pytest
 from frictionless import Resource, Schema, system, validate
 from lxml import etree
 
+from budget_core import scdl
 from budget_core.analysis import section_totals
 from budget_core.errors import FormatError
 from budget_core.model import AMOUNT_FIELDS
 from budget_core.nomenclature import Chapter, Plan, load_plan
 from budget_core.scdl import parse_scdl_bytes, read_scdl
 from budget_core.scdlwrite import AMOUNT_COLUMNS, FIELDS, scdl_csv_bytes, to_scdl_rows
+from budget_core.summary import document_summary, file_summaries
+from budget_core.validate import budget_problems
 from tests.conftest import FIXTURES, TOTEM, parsed
 from tests.rawxml import (
     budget_lines,
@@ -180,3 +183,22 @@ def test_french_variants_read_the_same(tmp_path: Path) -> None:
 def test_bad_csv_gives_a_clear_error(content: bytes, words: str) -> None:
     with pytest.raises(FormatError, match=words):
         parse_scdl_bytes(content, name="mauvais.csv")
+
+
+def test_scdl_summed_batch_by_batch_is_the_frames(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`validate` and `inspect` sum an SCDL file's lines a batch at a time as they are read,
+    never keeping them: on a file of three real documents flushed every 100 rows (many
+    batches, interleaved between documents), what they sum is what the frames hold."""
+    parts = [(EXPECTED / name).read_text(encoding="utf-8").split("\n", 1)
+             for name in ("crach_lotissement_BP_2022.csv", "crach_lotissement_DM1_2022.csv",
+                          "morbihan_CA_2021.csv")]
+    path = tmp_path / "trois.csv"
+    path.write_text(parts[0][0] + "\n" + "".join(body for _, body in parts), encoding="utf-8")
+    monkeypatch.setattr(scdl, "FLUSH_ROWS", 100)
+    streamed = file_summaries(path)
+    framed = [document_summary(document) for document in read_scdl(path)]
+    assert len(streamed) == 3
+    assert [(s.info, s.sums, s.warnings, s.duplicate_lines) for s in streamed] == \
+        [(f.info, f.sums, f.warnings, f.duplicate_lines) for f in framed]
+    assert list(budget_problems(streamed)) == list(budget_problems(framed))
