@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
+from budget_core import charts
 from budget_core.config import settings
 from budget_core.errors import BudgetError
 from budget_core.fmt import french_table, md_escape
@@ -89,6 +93,42 @@ def lines_for(doc_keys: Iterable[str]) -> pd.DataFrame:
     if stored or not parts:
         parts.insert(0, stored_lines(stored, _version()))
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+Summary = TypeVar("Summary")
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _summary(module: str, name: str, doc_keys: tuple[str, ...], options: dict[str, Any],
+             version: tuple[tuple[str, float], ...]) -> Any:
+    # Keys of uploads name their content (`depot_<sha256>_<siret>`): they may be cached too.
+    return getattr(sys.modules[module], name)(lines_for(doc_keys), **options)
+
+
+def summary(compute: Callable[..., Summary], doc_keys: Iterable[str],
+            **options: Any) -> Summary:
+    """`compute(lines_for(doc_keys), **options)` for a function of `budget_core` (analysis,
+    indicators), cached by the documents and the options: a rerun that changes neither (a
+    filter that keeps the document, a widget elsewhere on the page) neither reads the lines
+    again nor sums them (by policy: 0.1 s on Montreuil's CA)."""
+    found: Summary = _summary(compute.__module__, compute.__name__,
+                              tuple(dict.fromkeys(doc_keys)), options, _version())
+    return found
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _chart_spec(name: str, args: tuple[Any, ...]) -> dict[str, Any]:
+    build: Callable[..., alt.TopLevelMixin] = getattr(charts, name)
+    # Streamlit's own conversion, as st.altair_chart makes it (data as Arrow, no theme).
+    return _convert_altair_to_vega_lite_spec(build(*args))
+
+
+def altair_chart(build: Callable[..., alt.TopLevelMixin], *args: Any, key: str,
+                 box: st.delta_generator.DeltaGenerator | None = None) -> None:
+    """`st.altair_chart(build(*args))` for a function of `budget_core.charts`, its Vega-Lite
+    spec cached by the inputs (small frames: hashing one takes milliseconds): building and
+    validating an Altair chart takes about 0.2 s, at each rerun that draws it."""
+    (box or st).vega_lite_chart(_chart_spec(build.__name__, args), key=key)
 
 
 def workshop_mode() -> bool:

@@ -4,13 +4,14 @@ import streamlit as st
 
 from app_pages.common import (
     ALL,
+    altair_chart,
     documents,
-    lines_for,
     pick_direction,
     pick_stage,
     pick_year,
     remembered,
     show_table,
+    summary,
     url_multiselect,
     url_selectbox,
     workshop_mode,
@@ -59,8 +60,8 @@ keys = [refs[ref] for ref in chosen]
 picked = same.set_index("doc_key").loc[keys]
 heads = {key: population.of_document(str(row["siren"]), row["population"], int(row["year"]))
          for key, row in picked.iterrows()}
-lines = lines_for(keys)
-frame = analysis.compare(lines, by_key, {key: head.value for key, head in heads.items()})
+frame = summary(analysis.compare, keys, names=by_key,
+                population={key: head.value for key, head in heads.items()})
 frame = frame[frame["direction"] == direction]
 if per_head:
     missing = [by_key[key] for key, head in heads.items() if head.value is None]
@@ -70,13 +71,13 @@ if per_head:
     frame = frame[frame["population"].notna()]
 value = "per_inhabitant" if per_head else "amount"
 sens = "Dépenses" if direction == "depense" else "Recettes"
-st.altair_chart(charts.compare_bars(frame, value, f"{sens} réelles par chapitre"),
-                key="chart_comparer")
+altair_chart(charts.compare_bars, frame, value, f"{sens} réelles par chapitre",
+             key="chart_comparer")
 notes = [f"{md_escape(by_key[key])} : {number(head.value)} habitants ({head.french()})"
          for key, head in heads.items()]
 st.caption("Opérations réelles, hors résultats reportés (001/002). Population de l'année du "
            "budget : " + " ; ".join(notes) + ".")
-kinds = analysis.nomenclatures(lines)
+kinds = summary(analysis.nomenclatures, keys)
 if len(kinds) > 1:
     st.caption(f"Nomenclatures différentes ({md_escape(', '.join(kinds))}) : les chapitres sont "
                "rapprochés par leur code, sous le libellé de la plus récente (M57) ; un "
