@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import altair as alt
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
@@ -129,6 +130,20 @@ def altair_chart(build: Callable[..., alt.TopLevelMixin], *args: Any, key: str,
     spec cached by the inputs (small frames: hashing one takes milliseconds): building and
     validating an Altair chart takes about 0.2 s, at each rerun that draws it."""
     (box or st).vega_lite_chart(_chart_spec(build.__name__, args), key=key)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _figure(name: str, args: tuple[Any, ...]) -> go.Figure:
+    # A resource, not a copy: st.plotly_chart only reads the figure (to JSON).
+    build: Callable[..., go.Figure] = getattr(charts, name)
+    return build(*args)
+
+
+def plotly_chart(build: Callable[..., go.Figure], *args: Any, key: str,
+                 config: dict[str, Any]) -> None:
+    """`st.plotly_chart(build(*args))` for a function of `budget_core.charts`, the figure
+    kept by its inputs: Plotly validates every property it is given as it builds one."""
+    st.plotly_chart(_figure(build.__name__, args), key=key, config=config)
 
 
 def workshop_mode() -> bool:

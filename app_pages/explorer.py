@@ -9,6 +9,7 @@ from app_pages.common import (
     documents,
     pick_direction,
     pick_document,
+    plotly_chart,
     show_table,
     summary,
     uploads,
@@ -73,9 +74,9 @@ chart_data(table.rename(columns={"direction": "sens", "chapter_code": "chapitre"
                                  "chapter_label": "libelle", "amount": "montant"}),
            f"budget_{key}_chapitres.csv", "download_csv", money=["montant"])
 
-st.plotly_chart(charts.money_flow_sankey(analysis.money_flows(table),
-                                         "Des recettes aux dépenses, par section"),
-                key="sankey", config={"displayModeBar": False})
+plotly_chart(charts.money_flow_sankey, analysis.money_flows(table),
+             "Des recettes aux dépenses, par section", key="sankey",
+             config={"displayModeBar": False})
 
 st.markdown("#### Par politique publique")
 policies = summary(analysis.by_policy, [key], include_order=include_order)
