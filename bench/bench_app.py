@@ -1,6 +1,7 @@
 """Every page of the app in headless Chromium: first render and widget-change latency.
 
 Run: python bench/bench_app.py [--rounds 3] [--changes 3] [--only explorer] [--no-cold]
+     [--against ../main-worktree]
 
 What is measured, on the embedded demo data (BUDGET_DATA_DIR unset), against `streamlit run`
 on 127.0.0.1 (one shared server, plus one per page for the cold render), with Debian's
@@ -22,7 +23,16 @@ Settled means: a rerun began after the input (the app's `data-test-script-state`
 the app reports `notRunning`, no `stSpinner` is shown, and neither the DOM nor the server has
 changed anything for 300 ms (charts drawn after the script ended count; the quiet window
 itself does not). The end is the last DOM change. The column « script » is the last sign of
-the script's run (finished state or last message from the server): the rest is drawing.
+the script's run (finished state or last message from the server): the rest is drawing. The
+column « python » is the server's own time in the runs the change caused (the entry script
+times Streamlit's `ScriptRunner._run_script`, fragment reruns included, and logs each run):
+the rest is Streamlit's messages, the network and the browser.
+
+`--against DIR` serves another checkout (a worktree of main, say) on a second server beside
+this one, with its own baseline page, and measures both alternately in the same rounds (this
+checkout first in even rounds, the other first in odd ones), so that the load of the machine
+falls on both alike; a last table compares them page by page. Pages are those of this
+checkout's app.py; the first render on a cold server is measured for this checkout only.
 
 Pages are read from app.py's `st.Page(..., url_path=...)` calls, so pages added later are
 measured too. The baseline is a trivial page (one selectbox, one line of text) added to the
