@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.common import documents, lines_for, pick_document, workshop_mode
+from app_pages.common import documents, pick_document, summary, workshop_mode
 from budget_core import analysis, indicators
 from budget_core.fmt import compact_euros, euros, md_escape, percent
 from budget_core.model import EXECUTED_STAGES, STAGE_LABELS, STAGES
@@ -21,8 +21,7 @@ if doc is None:
     st.stop()
 
 key, stage = str(doc["doc_key"]), str(doc["stage"])
-lines = lines_for([key])
-parts = analysis.overview(lines)
+parts = summary(analysis.overview, [key])
 done = stage in EXECUTED_STAGES
 verb = "a reçu" if done else "prévoit de recevoir"
 spent = "a dépensé" if done else "prévoit de dépenser"
@@ -52,7 +51,7 @@ st.caption(f"En {doc['year']}, ce budget {verb} et {spent} ces montants (opérat
            "hors résultats reportés).")
 
 st.markdown("### 2. Des chapitres, puis des articles")
-table = analysis.by_chapter(lines)
+table = summary(analysis.by_chapter, [key])
 spending = table[table["direction"] == "depense"].head(3)
 total = table.loc[table["direction"] == "depense", "amount"].sum()
 st.markdown(
@@ -97,7 +96,7 @@ amounts({"Opérations d'ordre (dépenses)": "ordre_depense",
          "Déficits reportés (dépenses 001/002)": "reporte_depense"})
 
 st.markdown("### 5. L'épargne : ce qui reste pour investir")
-values = indicators.from_lines(lines)
+values = summary(indicators.from_lines, [key])
 e1, e2, e3 = st.columns(3)
 for box, item in zip((e1, e2, e3), ("epargne_brute", "epargne_nette", "taux_epargne_brute"),
                      strict=True):

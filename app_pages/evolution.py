@@ -3,12 +3,13 @@
 import streamlit as st
 
 from app_pages.common import (
+    altair_chart,
     chart_data,
     documents,
-    lines_for,
     pick_direction,
     pick_entity,
     pick_stage,
+    summary,
     url_multiselect,
     workshop_mode,
 )
@@ -34,12 +35,12 @@ if len(chosen_docs) < 2:
     st.info("Ce budget n'a qu'une année publiée pour cette étape : choisissez-en un autre "
             "(Montreuil a ses comptes administratifs 2016 à 2023).")
     st.stop()
-lines = lines_for(chosen_docs["doc_key"])
+keys = list(chosen_docs["doc_key"])
 heads = {int(row["year"]): population.of_document(str(row["siren"]), row["population"],
                                                  int(row["year"]))
          for row in chosen_docs.to_dict("records")}
 people = {year: head.value for year, head in heads.items()}
-frame = analysis.evolution(lines)
+frame = summary(analysis.evolution, keys)
 frame = analysis.with_population(frame[frame["direction"] == direction].assign(
     year=frame["year"].astype(int)), "year", people)
 totals = analysis.yearly_totals(frame, people)
@@ -53,19 +54,18 @@ if st.session_state.get("evo_chapitres_sens", direction) != direction:
 st.session_state["evo_chapitres_sens"] = direction
 chapters = url_multiselect(st, "Chapitres", sorted(labels), "evo_chapitres",
                            labels.__getitem__, default=list(top), max_selections=12)
-changes = analysis.nomenclature_changes(lines)
+changes = summary(analysis.nomenclature_changes, keys)
 value = "per_inhabitant" if per_head else "amount"
 sens = "Dépenses" if direction == "depense" else "Recettes"
-st.altair_chart(charts.evolution_total(totals, changes, f"{sens} réelles : total par année",
-                                       value), key="chart_evolution_total")
+altair_chart(charts.evolution_total, totals, changes, f"{sens} réelles : total par année",
+             value, key="chart_evolution_total")
 chart_data(totals[["year", "amount", "change", "population", "per_inhabitant"]].rename(
     columns={"year": "exercice", "amount": "montant", "change": "evolution_sur_un_an",
              "per_inhabitant": "par_habitant"}),
     f"evolution_{siret}_{stage}_{direction}_total.csv", "download_evolution_total",
     money=["montant", "par_habitant"], counts=["population"], shares=["evolution_sur_un_an"])
-st.altair_chart(charts.evolution_lines(frame[frame["chapter_code"].isin(chapters)], changes,
-                                       f"{sens} réelles par chapitre", value),
-                key="chart_evolution")
+altair_chart(charts.evolution_lines, frame[frame["chapter_code"].isin(chapters)], changes,
+             f"{sens} réelles par chapitre", value, key="chart_evolution")
 chart_data(frame.rename(columns={"year": "exercice", "direction": "sens",
                                  "chapter_code": "chapitre", "chapter_label": "libelle",
                                  "amount": "montant", "per_inhabitant": "par_habitant"}),

@@ -3,12 +3,13 @@
 import streamlit as st
 
 from app_pages.common import (
+    altair_chart,
     chart_data,
     documents,
-    lines_for,
     pick_direction,
     pick_entity,
     pick_year,
+    summary,
     workshop_mode,
 )
 from budget_core import analysis, charts
@@ -30,15 +31,15 @@ if siret is None or year is None:
 # One executed document a year: a CA or, from the CFU on, a compte financier unique.
 doc = mine[mine["year"] == year].iloc[0]
 stage = str(doc["stage"])
-frame = analysis.execution(lines_for([str(doc["doc_key"])]))
+frame = summary(analysis.execution, [str(doc["doc_key"])])
 frame = frame[frame["direction"] == direction]
 voted, done = frame["cred_ouv"].sum(), frame["mt_real"].sum()
 m1, m2, m3 = st.columns(3)
 m1.metric("Crédits ouverts", compact_euros(voted), help=f"Crédits ouverts : {euros(voted, 2)}")
 m2.metric("Réalisé", compact_euros(done), help=f"Réalisé : {euros(done, 2)}")
 m3.metric("Taux d'exécution", percent(float(done) / float(voted) if voted else None))
-st.altair_chart(charts.execution_bars(frame, f"Exécution {stage} {year} par chapitre"),
-                key="chart_execution")
+altair_chart(charts.execution_bars, frame, f"Exécution {stage} {year} par chapitre",
+             key="chart_execution")
 chart_data(frame[["chapter_code", "chapter_label", "cred_ouv", "mt_real", "mt_rar_3112",
                   "execution_rate"]].rename(columns={
     "chapter_code": "chapitre", "chapter_label": "libelle", "cred_ouv": "credits_ouverts",

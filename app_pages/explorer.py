@@ -1,14 +1,17 @@
 """Explorer un budget: recettes and dépenses by chapter, drill-down, table and downloads."""
 
+import pandas as pd
 import streamlit as st
 
 from app_pages.common import (
+    altair_chart,
     chart_data,
     documents,
-    lines_for,
     pick_direction,
     pick_document,
+    plotly_chart,
     show_table,
+    summary,
     uploads,
     url_selectbox,
     workshop_mode,
@@ -39,7 +42,6 @@ if doc is None:
     st.stop()
 
 key, stage = str(doc["doc_key"]), str(doc["stage"])
-lines = lines_for([key])
 st.subheader(f"{md_escape(doc['entity_name'])} — {md_escape(doc['budget_label'])} — "
              f"{md_escape(document_label(doc))}")
 amount_kind = "réalisé" if stage in EXECUTED_STAGES else "voté"
@@ -55,7 +57,7 @@ if stage == "DM":
             "montants sont des variations (positives ou négatives), pas un budget complet. "
             "Chaque DM est un document à part.")
 
-table = analysis.by_chapter(lines, include_order=include_order)
+table = summary(analysis.by_chapter, [key], include_order=include_order)
 income = table[table["direction"] == "recette"]
 spending = table[table["direction"] == "depense"]
 totals = {"Recettes": income["amount"].sum(), "Dépenses": spending["amount"].sum()}
@@ -64,30 +66,28 @@ for box, (name, total) in zip(st.columns(3), totals.items(), strict=True):
     box.metric(name, compact_euros(total), help=f"{name} : {euros(total, 2)}")
 
 left, right = st.columns(2)
-with left:
-    st.altair_chart(charts.chapter_bars(income, "D'où vient l'argent (recettes par chapitre)"),
-                    key="chart_recettes")
-with right:
-    st.altair_chart(charts.chapter_bars(spending, "Où va l'argent (dépenses par chapitre)"),
-                    key="chart_depenses")
+altair_chart(charts.chapter_bars, income, "D'où vient l'argent (recettes par chapitre)",
+             key="chart_recettes", box=left)
+altair_chart(charts.chapter_bars, spending, "Où va l'argent (dépenses par chapitre)",
+             key="chart_depenses", box=right)
 chart_data(table.rename(columns={"direction": "sens", "chapter_code": "chapitre",
                                  "chapter_label": "libelle", "amount": "montant"}),
            f"budget_{key}_chapitres.csv", "download_csv", money=["montant"])
 
-st.plotly_chart(charts.money_flow_sankey(analysis.money_flows(table),
-                                         "Des recettes aux dépenses, par section"),
-                key="sankey", config={"displayModeBar": False})
+plotly_chart(charts.money_flow_sankey, analysis.money_flows(table),
+             "Des recettes aux dépenses, par section", key="sankey",
+             config={"displayModeBar": False})
 
 st.markdown("#### Par politique publique")
-policies = analysis.by_policy(lines, include_order=include_order)
+policies = summary(analysis.by_policy, [key], include_order=include_order)
 if policies.empty:
     st.info("Ce document ne présente pas ses crédits par fonction : la répartition par "
             "politique publique (enseignement, culture, action sociale...) n'y figure pas.")
 else:
     spent = policies[policies["direction"] == "depense"].rename(
         columns={"policy_code": "chapter_code", "policy_label": "chapter_label"})
-    st.altair_chart(charts.chapter_bars(spent, "Dépenses par politique publique (fonction)"),
-                    key="chart_politiques")
+    altair_chart(charts.chapter_bars, spent, "Dépenses par politique publique (fonction)",
+                 key="chart_politiques")
     chart_data(spent.rename(columns={"direction": "sens", "chapter_code": "fonction",
                                      "chapter_label": "libelle", "amount": "montant"}),
                f"budget_{key}_politiques.csv", "download_politiques", money=["montant"],
@@ -96,20 +96,29 @@ else:
                f"(plan de comptes {doc['declinaison']} {doc['plan_year']}) ; « 01 » regroupe "
                "les opérations non ventilables (dette, impôts reversés, provisions).")
 
-st.markdown("#### Détail d'un chapitre")
-d1, d2, d3 = st.columns([1, 3, 1])
-direction = pick_direction(d1, "sens")
-chapters = table[table["direction"] == direction]
-labels = dict(zip(chapters["chapter_code"],
-                  chapters["chapter_code"] + " — " + chapters["chapter_label"], strict=True))
-chapter = url_selectbox(d2, "Chapitre", list(labels), "chapitre",
-                        labels.__getitem__) if labels else None
-by = d3.radio("Par", ["nature", "fonction"], key="par", bind="query-params",
-              format_func={"nature": "Nature", "fonction": "Fonction"}.__getitem__)
-if chapter is not None:
-    detail = analysis.drill_down(lines, chapter, direction, by=by, include_order=include_order)
+# A fragment: its three widgets rerun this part alone (with the arguments of the page's last
+# run), not the charts above.
+@st.fragment
+def chapter_detail(table: pd.DataFrame, key: str, include_order: bool) -> None:
+    st.markdown("#### Détail d'un chapitre")
+    d1, d2, d3 = st.columns([1, 3, 1])
+    direction = pick_direction(d1, "sens")
+    chapters = table[table["direction"] == direction]
+    labels = dict(zip(chapters["chapter_code"],
+                      chapters["chapter_code"] + " — " + chapters["chapter_label"], strict=True))
+    chapter = url_selectbox(d2, "Chapitre", list(labels), "chapitre",
+                            labels.__getitem__) if labels else None
+    by = d3.radio("Par", ["nature", "fonction"], key="par", bind="query-params",
+                  format_func={"nature": "Nature", "fonction": "Fonction"}.__getitem__)
+    if chapter is None:
+        return
+    detail = summary(analysis.drill_down, [key], chapter_code=chapter, direction=direction,
+                     by=by, include_order=include_order)
     if by == "fonction" and detail[f"{by}_code"].eq("").all():
         st.info("Ce document ne présente pas ses crédits par fonction.")
     else:
         show_table(detail.rename(columns={f"{by}_code": "Code", f"{by}_label": "Libellé",
                                           "amount": "Montant"}), money=["Montant"])
+
+
+chapter_detail(table, key, include_order)

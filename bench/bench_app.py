@@ -1,6 +1,7 @@
 """Every page of the app in headless Chromium: first render and widget-change latency.
 
 Run: python bench/bench_app.py [--rounds 3] [--changes 3] [--only explorer] [--no-cold]
+     [--against ../main-worktree]
 
 What is measured, on the embedded demo data (BUDGET_DATA_DIR unset), against `streamlit run`
 on 127.0.0.1 (one shared server, plus one per page for the cold render), with Debian's
@@ -22,7 +23,16 @@ Settled means: a rerun began after the input (the app's `data-test-script-state`
 the app reports `notRunning`, no `stSpinner` is shown, and neither the DOM nor the server has
 changed anything for 300 ms (charts drawn after the script ended count; the quiet window
 itself does not). The end is the last DOM change. The column « script » is the last sign of
-the script's run (finished state or last message from the server): the rest is drawing.
+the script's run (finished state or last message from the server): the rest is drawing. The
+column « python » is the server's own time in the runs the change caused (the entry script
+times Streamlit's `ScriptRunner._run_script`, fragment reruns included, and logs each run):
+the rest is Streamlit's messages, the network and the browser.
+
+`--against DIR` serves another checkout (a worktree of main, say) on a second server beside
+this one, with its own baseline page, and measures both alternately in the same rounds (this
+checkout first in even rounds, the other first in odd ones), so that the load of the machine
+falls on both alike; a last table compares them page by page. Pages are those of this
+checkout's app.py; the first render on a cold server is measured for this checkout only.
 
 Pages are read from app.py's `st.Page(..., url_path=...)` calls, so pages added later are
 measured too. The baseline is a trivial page (one selectbox, one line of text) added to the
@@ -46,7 +56,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,22 +76,40 @@ QUIET_MS = 300
 TIMEOUT_MS = 30_000
 TARGETS_S = (1.0, 0.2)  # issue 11, issue 13
 
-ENTRY = f'''"""Benchmark entry (bench/bench_app.py): app.py unchanged, plus a baseline page."""
+ENTRY = '''"""Benchmark entry (bench/bench_app.py): app.py unchanged, plus a baseline page."""
+import os
+import time
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import script_runner
+
+# Every run's Python time (a fragment's rerun too), one line per run, for the « python » column.
+if not getattr(script_runner.ScriptRunner._run_script, "bench_timed", False):
+    _run_script = script_runner.ScriptRunner._run_script
+
+    def _timed(self, rerun_data):
+        started = time.perf_counter()
+        try:
+            return _run_script(self, rerun_data)
+        finally:
+            with open(os.environ["BENCH_RUNS_LOG"], "a", encoding="utf-8") as log:
+                log.write(f"{time.perf_counter() - started:.6f}\\n")
+
+    _timed.bench_timed = True
+    script_runner.ScriptRunner._run_script = _timed
 
 if not getattr(st.navigation, "bench_baseline", False):
     _navigation = st.navigation
 
     def _with_baseline(pages, **kwargs):
         return _navigation([*pages, st.Page("baseline.py", title="Baseline",
-                                            url_path="{BASELINE}")], **kwargs)
+                                            url_path="%(baseline)s")], **kwargs)
 
     _with_baseline.bench_baseline = True
     st.navigation = _with_baseline
-APP = Path({str(ROOT / "app.py")!r})
-exec(compile(APP.read_text(encoding="utf-8"), str(APP), "exec"), {{"__name__": "__main__"}})
+APP = Path(%(app)r)
+exec(compile(APP.read_text(encoding="utf-8"), str(APP), "exec"), {"__name__": "__main__"})
 '''
 BASELINE_PAGE = '''import streamlit as st
 
@@ -167,6 +195,7 @@ class Result:
     cold: float = float("nan")
     change: list[float] = field(default_factory=list)
     change_script: list[float] = field(default_factory=list)
+    change_python: list[float] = field(default_factory=list)
     widget: str = ""
     rounds_without_widget: int = 0
     problems: list[str] = field(default_factory=list)
@@ -196,23 +225,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def runs_log(folder: Path) -> Path:
+    """Where the server of `folder` writes the Python time of each run, one line a run."""
+    return folder / "runs.log"
+
+
 @contextmanager
-def server(folder: Path) -> Iterator[tuple[str, int]]:
-    """`streamlit run` of the entry script; yields (base URL, server pid)."""
-    (folder / "app_pages").symlink_to(ROOT / "app_pages", target_is_directory=True)
-    (folder / "entry.py").write_text(ENTRY, encoding="utf-8")
+def server(folder: Path, root: Path = ROOT) -> Iterator[tuple[str, int]]:
+    """`streamlit run` of the entry script running `root`'s app.py; yields (base URL, server
+    pid)."""
+    (folder / "app_pages").symlink_to(root / "app_pages", target_is_directory=True)
+    (folder / "entry.py").write_text(ENTRY % {"baseline": BASELINE, "app": str(root / "app.py")},
+                                     encoding="utf-8")
     (folder / "baseline.py").write_text(BASELINE_PAGE, encoding="utf-8")
+    runs_log(folder).touch()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "BUDGET_DATA_DIR"}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(
         os.pathsep)
+    env["BENCH_RUNS_LOG"] = str(runs_log(folder))
     log = folder / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(folder / "entry.py"),
              "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
              "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -373,8 +411,13 @@ def address(url: str, spec: PageSpec) -> str:
     return f"{url}/" if spec.default else f"{url}/{spec.url_path}"
 
 
-def measure_page(browser: Browser, url: str, changes: int, result: Result) -> None:
-    """One round on one page: first render in a new context, then `changes` changes."""
+def python_runs(log: Path) -> list[float]:
+    return [float(line) for line in log.read_text(encoding="utf-8").split()]
+
+
+def measure_page(browser: Browser, url: str, changes: int, result: Result, log: Path) -> None:
+    """One round on one page: first render in a new context, then `changes` changes; the
+    Python time of the runs the server logged (`log`) during each change."""
     context, page, seconds = open_page(browser, url, result)
     try:
         result.first.append(seconds)
@@ -385,6 +428,7 @@ def measure_page(browser: Browser, url: str, changes: int, result: Result) -> No
         result.widget, change = found
         wait_settled(page, 0.0)  # opening the dropdown to count options must be over
         for _ in range(changes):
+            runs_before = len(python_runs(log))
             mark = page.evaluate("performance.now()")
             change()
             try:
@@ -398,6 +442,7 @@ def measure_page(browser: Browser, url: str, changes: int, result: Result) -> No
             end, script = wait_settled(page, since)
             result.change.append((end - since) / 1000)
             result.change_script.append((script - since) / 1000)
+            result.change_python.append(sum(python_runs(log)[runs_before:]))
     finally:
         context.close()
 
@@ -413,52 +458,95 @@ def main() -> None:
     parser.add_argument("--only", default="", help="only pages whose url_path contains this")
     parser.add_argument("--no-cold", action="store_true",
                         help="skip the first render on a server started for each page")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="another checkout (a worktree of main) served beside this one and "
+                             "measured in the same rounds, alternately")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is needed (apt-get install -y chromium)")
     specs = [p for p in pages_of(ROOT / "app.py") if args.only in p.url_path]
     specs.insert(0, PageSpec("Baseline (trivial page)", BASELINE, False))
-    results = {spec.url_path: Result() for spec in specs}
+    roots = {"this checkout": ROOT}
+    if args.against:
+        roots["against"] = args.against.resolve()
+    results = {label: {spec.url_path: Result() for spec in specs} for label in roots}
     print(f"machine: {machine()}")
+    print("checkouts: " + "; ".join(f"{label} {root}" for label, root in roots.items()))
     print(f"pages from app.py: {', '.join(s.url_path for s in specs[1:])}; "
           f"{args.rounds} rounds × {args.changes} changes, order rotated each round")
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for number, spec in enumerate([] if args.no_cold else specs):
             try:
-                cold_render(browser, Path(tmp) / f"cold-{number}", spec, results[spec.url_path])
+                cold_render(browser, Path(tmp) / f"cold-{number}", spec,
+                            results["this checkout"][spec.url_path])
             except Exception as exc:
-                results[spec.url_path].problems.append(f"cold: {type(exc).__name__}")
-        shared = Path(tmp) / "shared"
-        shared.mkdir()
-        with server(shared) as (url, pid):
-            measure_rounds(browser, url, specs, results, args.rounds, args.changes)
-            server_peak = peak_mib(pid)
+                results["this checkout"][spec.url_path].problems.append(
+                    f"cold: {type(exc).__name__}")
+        with ExitStack() as stack:
+            served = {}
+            for number, (label, root) in enumerate(roots.items()):
+                folder = Path(tmp) / f"shared-{number}"
+                folder.mkdir()
+                url, pid = stack.enter_context(server(folder, root))
+                served[label] = (url, pid, runs_log(folder))
+            measure_rounds(browser, served, specs, results, args.rounds, args.changes)
+            peaks = {label: peak_mib(pid) for label, (_, pid, _) in served.items()}
         browser.close()
-    report(specs, results, server_peak)
+    for label in roots:
+        report(label, specs, results[label], peaks[label])
+    if args.against:
+        compare(specs, results)
 
 
-def measure_rounds(browser: Browser, url: str, specs: list[PageSpec],
-                   results: dict[str, Result], rounds: int, changes: int) -> None:
-    """Every page, `rounds` times in rotated order, on one server."""
+def measure_rounds(browser: Browser, served: dict[str, tuple[str, int, Path]],
+                   specs: list[PageSpec], results: dict[str, dict[str, Result]], rounds: int,
+                   changes: int) -> None:
+    """Every page, `rounds` times in rotated order, on each server (checkouts alternating:
+    this one first in even rounds, the other first in odd ones)."""
     for round_number in range(rounds):
         shift = round_number % len(specs)
+        labels = list(served)[::-1 if round_number % 2 else 1]
         for spec in [*specs[shift:], *specs[:shift]]:
-            try:
-                measure_page(browser, address(url, spec), changes, results[spec.url_path])
-            except Exception as exc:  # a page being edited by others must not stop us
-                results[spec.url_path].problems.append(
-                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+            for label in labels:
+                url, _, log = served[label]
+                result = results[label][spec.url_path]
+                try:
+                    measure_page(browser, address(url, spec), changes, result, log)
+                except Exception as exc:  # a page being edited by others must not stop us
+                    result.problems.append(
+                        f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
 
 
-def report(specs: list[PageSpec], results: dict[str, Result], server_peak: float) -> None:
+def compare(specs: list[PageSpec], results: dict[str, dict[str, Result]]) -> None:
+    """This checkout against the other, page by page, from the same rounds."""
+    print("\nchange, median seconds (× its own baseline): this checkout against the other")
+    print("| page | this checkout | python | against | python | this / against |")
+    print("|---|---|---|---|---|---|")
+    bases = {label: Spread.of(found[BASELINE].change).median
+             for label, found in results.items()}
+    for spec in specs:
+        cells = []
+        for label in ("this checkout", "against"):
+            found = results[label][spec.url_path]
+            change = Spread.of(found.change)
+            cells.append((change.median, f"{change.text(digits=3)} "
+                          f"({ratio(change.median, bases[label])})",
+                          Spread.of(found.change_python).text(digits=3)))
+        (ours, ours_text, ours_python), (theirs, theirs_text, theirs_python) = cells
+        print(f"| {spec.url_path} | {ours_text} | {ours_python} | {theirs_text} | "
+              f"{theirs_python} | {ratio(ours, theirs)} |")
+
+
+def report(label: str, specs: list[PageSpec], results: dict[str, Result],
+           server_peak: float) -> None:
     base = results[BASELINE]
     base_change = Spread.of(base.change).median
-    print("\nseconds: median (min–max); « × base »: page median / baseline median; targets: "
-          "change < 1 s (issue 11) / < 200 ms (issue 13)")
+    print(f"\n{label}: seconds, median (min–max); « × base »: page median / baseline median; "
+          "targets: change < 1 s (issue 11) / < 200 ms (issue 13)")
     print("| page | first render: cold server | 1st visit | next visits | × base | "
-          "widget changed | change | script | × base | changes | < 1 s / < 0.2 s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "widget changed | change | script | python | × base | changes | < 1 s / < 0.2 s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for spec in specs:
         result = results[spec.url_path]
         later = Spread.of(result.first[1:])
@@ -469,6 +557,7 @@ def report(specs: list[PageSpec], results: dict[str, Result], server_peak: float
               f"{ratio(later.median, Spread.of(base.first[1:]).median)} | "
               f"{result.widget or 'no widget'} | {change.text(digits=3)} | "
               f"{Spread.of(result.change_script).text(digits=3)} | "
+              f"{Spread.of(result.change_python).text(digits=3)} | "
               f"{ratio(change.median, base_change)} | {change.count} | "
               f"{verdict(change.median) if change.count else 'n/a'} |")
         if result.widget and result.rounds_without_widget:
