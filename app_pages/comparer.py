@@ -11,6 +11,7 @@ from app_pages.common import (
     pick_year,
     remembered,
     show_table,
+    source_notes,
     url_multiselect,
     url_selectbox,
     workshop_mode,
@@ -76,6 +77,7 @@ notes = [f"{md_escape(by_key[key])} : {number(head.value)} habitants ({head.fren
          for key, head in heads.items()]
 st.caption("Opérations réelles, hors résultats reportés (001/002). Population de l'année du "
            "budget : " + " ; ".join(notes) + ".")
+source_notes(picked.reset_index())
 kinds = analysis.nomenclatures(lines)
 if len(kinds) > 1:
     st.caption(f"Nomenclatures différentes ({md_escape(', '.join(kinds))}) : les chapitres sont "

@@ -9,6 +9,7 @@ from app_pages.common import (
     pick_direction,
     pick_document,
     show_table,
+    source_notes,
     uploads,
     url_selectbox,
     workshop_mode,
@@ -50,6 +51,7 @@ st.caption(f"Montants {amount_kind}s, {operations}, hors résultats reportés (0
            f"Source : {md_escape(doc['source_file'])}"
            + (" (fichier déposé, non enregistré dans le cache)." if key in uploads()
               else "."))
+source_notes(docs[docs["doc_key"] == key])
 if stage == "DM":
     st.info("Une décision modificative ajoute ou retire des crédits au budget déjà voté : ses "
             "montants sont des variations (positives ou négatives), pas un budget complet. "
