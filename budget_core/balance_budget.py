@@ -102,7 +102,7 @@ def insee_code(ndept: str, insee: str) -> str:
     return (ndept[:2] if ndept.startswith("97") else ndept[1:]) + insee
 
 
-def document_info(row: Mapping[str, Any], entity_name: str, dataset: str) -> DocumentInfo:
+def document_info(row: Mapping[Any, Any], entity_name: str, dataset: str) -> DocumentInfo:
     """What a budget of the balances is (from any of its rows): a CA of the DGFiP's comptes
     de gestion, named after the collectivité's budget principal (`entity_name`)."""
     year = int(row["year"])
@@ -123,7 +123,7 @@ def document(rows: pd.DataFrame, entity_name: str, dataset: str) -> BudgetDocume
     """One budget's balance rows (one `ident`, one year; columns of balance_csv.ROW_SCHEMA)
     as a CA document whose lines are the accounts' real and order amounts by chapter."""
     rows = rows.sort_values("compte", kind="stable").reset_index(drop=True)
-    info = document_info(rows.iloc[0], entity_name, dataset)
+    info = document_info(rows.iloc[0].to_dict(), entity_name, dataset)
     plan = plan_of(info.nomenclature, info.year)
     digest = hashlib.sha256()
     records: list[dict[str, Any]] = []
