@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app_pages import comparer_chapitres
 from app_pages.common import (
     chart_data,
     documents,
@@ -69,6 +70,16 @@ def show(value: float | None, unit: str) -> str:
 st.title("Se comparer")
 folder = str(settings().national_dir)
 store = national(folder)
+MODES = {"agregats": "Agrégats (comptes OFGL)",
+         "chapitres": "Par chapitre (balances comptables DGFiP, toute commune)"}
+if st.query_params.get("mode") in MODES:  # the code in the link, not the label
+    st.session_state.setdefault("mode", st.query_params["mode"])
+mode = st.radio("Comparer", list(MODES), format_func=MODES.__getitem__, key="mode",
+                horizontal=True)
+st.query_params["mode"] = mode
+if mode == "chapitres":
+    comparer_chapitres.show(store)
+    st.stop()
 levels = [level for level in LEVEL_LABELS if store.years(level)]
 if not levels:
     st.info("Aucun compte national n'est chargé : « python -m budget_core national --year "

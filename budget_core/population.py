@@ -133,5 +133,9 @@ def population_by_year() -> pd.DataFrame:
               for year, people in history().items()]
     frame = pd.concat(frames, ignore_index=True).astype({"year": "int16",
                                                         "population": "int64"})
-    return frame.assign(strate=np.searchsorted(STRATE_BOUNDS, frame["population"],
-                                               side="right"))  # as strate() does
+    return frame.assign(strate=strates_of(frame["population"]))
+
+
+def strates_of(populations: pd.Series) -> np.ndarray:
+    """The band of each population, as `strate` gives it (vectorised)."""
+    return np.searchsorted(STRATE_BOUNDS, populations.to_numpy(), side="right")
