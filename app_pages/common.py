@@ -321,21 +321,24 @@ def french_uploader(instructions: str) -> None:
 </style>""")
 
 
-def upload_widget(label: str, key: str) -> tuple[str, bytes] | None:
-    """A TOTEM/SCDL upload within the size limit: (file name, content), or None.
+def upload_widget(label: str, key: str, *, kinds: Sequence[str] = ("xml", "csv"),
+                  what: str = "Document TOTEM (.xml) ou CSV SCDL (.csv)",
+                  smaller: str = "Déposez le document d'un seul budget et d'une seule année."
+                  ) -> tuple[str, bytes] | None:
+    """An upload within the size limit (`BUDGET_MAX_UPLOAD_MB`): (file name, content), or
+    None. `smaller` says how to make a file that fits.
 
     Streamlit's own `server.maxUploadSize` (.streamlit/config.toml) stops larger files first.
     """
     limit = settings().max_upload_mb
     french_uploader(f"{limit} Mo au plus • XML, CSV")
-    upload = st.file_uploader(label, type=["xml", "csv"], key=key,
-                              help=f"Document TOTEM (.xml) ou CSV SCDL (.csv), {limit} Mo au "
-                                   "plus.")
+    upload = st.file_uploader(label, type=list(kinds), key=key,
+                              help=f"{what}, {limit} Mo au plus.")
     if upload is None:
         return None
     if upload.size > limit * 1_000_000:
         st.error(f"Fichier trop volumineux ({upload.size / 1e6:.1f} Mo) : {limit} Mo au plus. "
-                 "Déposez le document d'un seul budget et d'une seule année.")
+                 + smaller)
         return None
     return upload.name, upload.getvalue()
 

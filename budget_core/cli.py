@@ -257,12 +257,9 @@ def cmd_balances(args: argparse.Namespace) -> int:
 
 def _download_balances(store: BalanceStore, args: argparse.Namespace,
                        cache_dir: Path) -> ImportReport:
-    from budget_core.balance_download import download
+    from budget_core.balance_download import download, portal_url
 
-    portal = args.portal or next(
-        (p.url for p in load_portals(cache_dir) if p.name == args.source), None)
-    if portal is None:
-        raise PortalError(f"aucun portail nommé « {args.source} » dans le registre.")
+    portal = args.portal or portal_url(cache_dir, args.source)
 
     def progress(number: int, total: int, code: str) -> None:
         print(f"\r{args.level} {args.year} : département {number}/{total} ({code})", end="",
