@@ -92,12 +92,13 @@ def show() -> None:
                "département : un téléchargement interrompu reprend au département suivant. "
                "Stocké en parquet, il occupe environ un cinquième de cette taille (plus les "
                "parts gardées pour reconstruire l'exercice).")
-    held = {level: balances().years(level) for level in LEVELS}
-    loaded = [f"{LEVEL_LABELS[level]} : {', '.join(map(str, years))}"
-              for level, years in held.items() if years]
-    st.caption("En cache : " + ("; ".join(loaded) if loaded else "aucun exercice") + ".")
     fetch, upload = st.tabs(["Télécharger un exercice", "Importer un export déjà téléchargé"])
     with fetch:
         _download()
     with upload:
         _import()
+    held = {level: balances().years(level) for level in LEVELS}  # after this run's import
+    loaded = [f"{LEVEL_LABELS[level]} : {', '.join(map(str, years))}"
+              for level, years in held.items() if years]
+    st.caption("Balances en cache : " + ("; ".join(loaded) if loaded else "aucun exercice")
+               + ".")
