@@ -98,7 +98,7 @@ def show() -> None:
     with upload:
         _import()
     held = {level: balances().years(level) for level in LEVELS}  # after this run's import
-    loaded = [f"{LEVEL_LABELS[level]} : {', '.join(map(str, years))}"
+    loaded = [f"{LEVEL_LABELS[level].lower()} {', '.join(map(str, years))}"
               for level, years in held.items() if years]
     st.caption("Balances en cache : " + ("; ".join(loaded) if loaded else "aucun exercice")
                + ".")

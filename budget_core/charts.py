@@ -392,5 +392,6 @@ def chapter_peers(placed: pd.DataFrame, title: str) -> alt.LayerChart:
                                       **line).encode(x=alt.value(0), y=y, text="chapitre:N")
     ranks = alt.Chart(data).mark_text(align="right", **line).encode(
         x=alt.value("width"), y=y, text="chiffres:N")
+    # One row per chapter, and room for the axis and the points when there are only a few.
     return _finish(alt.LayerChart(layer=[band, marks, names, ranks], title=title).properties(
-        height=alt.Step(step, **{"for": "position"}), description=_description(title)))
+        height=max(step * len(data), 120), description=_description(title)))

@@ -174,7 +174,7 @@ def test_donnees_downloads_a_year_and_resumes_after_a_failure(
     [status] = app.get("status")
     assert status.proto.label == "Exercice 2024 chargé (4 département(s))"
     assert app.success[0].value.startswith(md_escape(f"communes : {len(raw_rows())} lignes "))
-    assert "Communes : 2024" in captions(app)
+    assert "Balances en cache : communes 2024." in captions(app)
     app.switch_page("app_pages/explorer.py").run()
     [picker] = [w for w in app.selectbox if w.key == "siret"]
     assert "GRENOBLE — GRENOBLE" in picker.options
