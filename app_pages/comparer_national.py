@@ -8,8 +8,8 @@ import streamlit as st
 from app_pages import comparer_chapitres
 from app_pages.common import (
     chart_data,
-    documents,
     lines_for,
+    published_documents,
     url_multiselect,
     url_selectbox,
 )
@@ -143,7 +143,7 @@ else:
 st.markdown("### Santé financière")
 latest = rows[rows["year"] == rows["year"].max()]
 ofgl_values = from_ofgl(latest)
-ours = own_accounts(documents(), siren, int(rows["year"].max()))
+ours = own_accounts(published_documents(), siren, int(rows["year"].max()))
 own_values = None
 if not ours.empty:
     own = lines_for(ours["doc_key"])

@@ -92,10 +92,14 @@ def show() -> None:
                "département : un téléchargement interrompu reprend au département suivant. "
                "Stocké en parquet, il occupe environ un cinquième de cette taille (plus les "
                "parts gardées pour reconstruire l'exercice).")
-    fetch, upload = st.tabs(["Télécharger un exercice", "Importer un export déjà téléchargé"])
-    with fetch:
+    # One of the two at a time (not tabs): the page's first file input stays the document's.
+    ways = {"telecharger": "Télécharger un exercice",
+            "importer": "Importer un export déjà téléchargé"}
+    way = st.radio("Balances", list(ways), format_func=ways.__getitem__, horizontal=True,
+                   key="bal_mode", label_visibility="collapsed")
+    if way == "telecharger":
         _download()
-    with upload:
+    else:
         _import()
     held = {level: balances().years(level) for level in LEVELS}  # after this run's import
     loaded = [f"{LEVEL_LABELS[level].lower()} {', '.join(map(str, years))}"

@@ -4,11 +4,11 @@ import streamlit as st
 
 from app_pages.common import (
     chart_data,
-    documents,
     lines_for,
     pick_direction,
     pick_entity,
     pick_year,
+    published_documents,
     workshop_mode,
 )
 from budget_core import analysis, charts
@@ -17,7 +17,7 @@ from budget_core.model import EXECUTED_STAGES
 
 st.title("Prévu / réalisé")
 workshop_mode()
-docs = documents()
+docs = published_documents()
 executed = docs[docs["stage"].isin(EXECUTED_STAGES)]
 c1, c2, c3 = st.columns(3)
 siret = pick_entity(executed, key="exe_siret", container=c1)

@@ -178,3 +178,14 @@ def test_donnees_downloads_a_year_and_resumes_after_a_failure(
     app.switch_page("app_pages/explorer.py").run()
     [picker] = [w for w in app.selectbox if w.key == "siret"]
     assert "GRENOBLE — GRENOBLE" in picker.options
+
+
+def test_pages_about_published_documents_leave_the_balances_out(app: AppTest) -> None:
+    """A balance has no crédits ouverts (Prévu / réalisé) and is not a publication (Publier:
+    the publication map and the metadata sheet count what collectivités published)."""
+    open_page(app, "execution")
+    [picker] = [w for w in app.selectbox if w.key == "exe_siret"]
+    assert picker.options and not [o for o in picker.options if "GRENOBLE" in o]
+    open_page(app, "publier")
+    [sheet] = [w for w in app.selectbox if w.key == "fiche"]
+    assert sheet.options and not [o for o in sheet.options if "GRENOBLE" in o]

@@ -108,7 +108,8 @@ def test_the_chapter_placement_shows_rank_and_the_commune(server: str,
 
 def test_an_export_is_imported_from_the_browser(server: str, browser: object) -> None:
     with opened(browser, f"{server}/donnees", "1440x900") as page:
-        page.get_by_role("tab", name="Importer un export déjà téléchargé").click()
+        page.get_by_text("Importer un export déjà téléchargé").click()
+        settle(page)
         page.locator("input[type='file']").nth(1).set_input_files(str(SAMPLE))
         page.get_by_role("button", name="Importer").wait_for(timeout=30_000)
         page.get_by_role("button", name="Importer").click()
