@@ -68,7 +68,10 @@ def without_documents(hit: Collectivite, docs: pd.DataFrame) -> None:
         "publiés en données ouvertes (TOTEM, SCDL), ou déposez son fichier si vous l'avez ;\n"
         "- en ligne de commande : `python -m budget_core sync` (portails), "
         "`python -m budget_core national --year 2023` (comptes agrégés OFGL de toutes les "
-        "collectivités, lus par la page **Se comparer**).")
+        "collectivités, lus par la page **Se comparer**) ;\n"
+        "- ses comptes de gestion (DGFiP), ceux de toutes les collectivités : page "
+        "**Données**, « Balances comptables DGFiP », ou `python -m budget_core balances "
+        "download --year 2024`.")
     st.page_link("app_pages/donnees.py", label="Aller à la page Données",
                  icon=":material/folder_open:")
 
