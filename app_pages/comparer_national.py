@@ -22,24 +22,12 @@ from budget_core.coverage import (
 )
 from budget_core.fmt import compact_euros, euros, md_escape, number, percent, years
 from budget_core.indicators import INDICATORS, from_lines, from_ofgl
-from budget_core.national import NationalStore, own_accounts
+from budget_core.national import CRITERION_LABELS, NationalStore, own_accounts
 from budget_core.ofgl import CONSOLIDATED, HEADERS
 
 LEVEL_LABELS = {"communes": "Communes", "gfp": "Intercommunalités (EPCI)",
                 "departements": "Départements", "regions": "Régions"}
-# Every criterion of NationalStore.PEER_COLUMNS, OFGL's own included (its comparator's).
-CRITERIA = {"strate": "Même strate de population", "departement_code": "Même département",
-            "region_code": "Même région", "epci_siren": "Même intercommunalité",
-            "legal_form": "Même nature juridique (CC, CA, CU, métropole…)",
-            "fiscal_regime": "Même régime fiscal (EPCI)",
-            "overseas": "Même situation (outre-mer ou non)",
-            "rural": "Même classement rural (commune rurale ou non)",
-            "mountain": "Même classement montagne (commune de montagne ou non)",
-            "touristic": "Même classement touristique (commune touristique ou non)",
-            "income_band": "Même tranche de revenu par habitant",
-            "qpv": "Même présence d'un quartier prioritaire (QPV) ou non",
-            "rural_urban": "Même caractère rural ou urbain (départements)",
-            "ctu": "Même statut (collectivité unique ou de Corse, ou non)"}
+CRITERIA = CRITERION_LABELS
 ANY = {"": "Toutes", "custom": "Liste personnalisée"}
 
 

@@ -23,19 +23,16 @@ import pandas as pd
 from budget_core.balance_budget import plan_of
 from budget_core.balances import BalanceStore
 from budget_core.errors import BudgetError
-from budget_core.national import NationalStore
+from budget_core.national import CRITERION_LABELS, NationalStore
 from budget_core.population import population_by_year, strates_of, table
 
 LEVEL = "communes"
 # The groups offered, in order. OFGL's own criteria are read from its accounts of the year.
-GROUPS = {"strate": "Même strate de population", "departement": "Même département",
-          "region": "Même région", "epci_siren": "Même intercommunalité (EPCI)",
-          "rural": "Même classement rural (commune rurale ou non)",
-          "mountain": "Même classement montagne (commune de montagne ou non)",
-          "touristic": "Même classement touristique (commune touristique ou non)",
-          "income_band": "Même tranche de revenu par habitant",
-          "qpv": "Même présence d'un quartier prioritaire (QPV) ou non",
-          "all": "Toutes les communes", "custom": "Liste personnalisée"}
+GROUPS = {
+    "strate": CRITERION_LABELS["strate"], "departement": CRITERION_LABELS["departement_code"],
+    "region": CRITERION_LABELS["region_code"], "epci_siren": "Même intercommunalité (EPCI)",
+    **{c: CRITERION_LABELS[c] for c in ("rural", "mountain", "touristic", "income_band", "qpv")},
+    "all": "Toutes les communes", "custom": "Liste personnalisée"}
 FROM_OFGL = ("epci_siren", "rural", "mountain", "touristic", "income_band", "qpv")
 # € per inhabitant of every commune's budget principal, one chapter kind (direction) and year.
 VALUES_SQL = """

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -248,28 +248,39 @@ def full_screenshot(page: object, path: Path) -> None:
     page.set_viewport_size(size)
 
 
+def reads_right(page: object, shot: str, bar_charts: int,
+                plot_ok: Callable[[float, float], bool] = lambda w, h: w >= 100 and h >= 100
+                ) -> str:
+    """What every page must show once settled: no error, no English, French numbers,
+    `bar_charts` « par chapitre » charts whose bars show, plots of a readable size
+    (`plot_ok(width, height)`), contrast; a full screenshot `shot` in test-artifacts/. Returns
+    the visible text."""
+    page.wait_for_function("() => [...document.querySelectorAll('.vega-embed')]"
+                           ".every(e => e.querySelector('svg, canvas'))", timeout=30_000)
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    full_screenshot(page, ARTIFACTS / f"{shot}.png")
+    assert page.locator("[data-testid='stException']").count() == 0
+    text = page.evaluate(VISIBLE_TEXT)
+    assert "Traceback" not in text
+    assert ENGLISH.findall(text) == []
+    assert US_NUMBER.findall(text) == []
+    charts = page.evaluate(BAR_WIDTHS)
+    assert len(charts) == bar_charts, charts
+    for chart in charts:
+        assert chart["widest"] >= chart["chart"] / 4, chart
+    for width, height in page.evaluate(PLOT_SIZES):
+        assert plot_ok(width, height), (width, height)
+    assert page.evaluate(LOW_CONTRAST) == []
+    return str(text)
+
+
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("name", list(PAGES))
 def test_what_users_see(server: str, browser: object, name: str, size: str) -> None:
     path, bar_charts = PAGES[name]
     with opened(browser, f"{server}/{path}", size) as page:
-        page.wait_for_function("() => [...document.querySelectorAll('.vega-embed')]"
-                               ".every(e => e.querySelector('svg, canvas'))", timeout=30_000)
-        page.wait_for_timeout(500)
-        ARTIFACTS.mkdir(exist_ok=True)
-        full_screenshot(page, ARTIFACTS / f"{name}_{size}.png")
-        assert page.locator("[data-testid='stException']").count() == 0
-        text = page.evaluate(VISIBLE_TEXT)
-        assert "Traceback" not in text
-        assert ENGLISH.findall(text) == []
-        assert US_NUMBER.findall(text) == []
-        charts = page.evaluate(BAR_WIDTHS)
-        assert len(charts) == bar_charts, charts
-        for chart in charts:
-            assert chart["widest"] >= chart["chart"] / 4, chart
-        for width, height in page.evaluate(PLOT_SIZES):
-            assert width >= 100 and height >= 100, (width, height)
-        assert page.evaluate(LOW_CONTRAST) == []
+        reads_right(page, f"{name}_{size}", bar_charts)
 
 
 def test_comparison_link_holds_sirets_not_names(server: str, page: object) -> None:
