@@ -65,10 +65,10 @@ def split(balances: pd.DataFrame, published: pd.DataFrame) -> tuple[pd.DataFrame
     """(shown, set apart): the balance rows of budget-years with no published CA or CFU
     among `published` (catalogue rows), and those with one."""
     executed = published[published["stage"].isin(EXECUTED_STAGES)]
-    held = set(zip(executed["siret"], executed["year"].astype(int), strict=True))
-    mask = [(siret, int(year)) in held for siret, year in
-            zip(balances["siret"], balances["year"], strict=True)]
-    hidden = pd.Series(mask, index=balances.index, dtype=bool)
+    held = pd.MultiIndex.from_arrays([executed["siret"].astype(str),
+                                      executed["year"].astype(int)])
+    hidden = pd.MultiIndex.from_arrays([balances["siret"].astype(str),
+                                        balances["year"].astype(int)]).isin(held)
     return balances[~hidden], balances[hidden]
 
 

@@ -77,6 +77,9 @@ def test_explorer_shows_the_balance_ca_and_says_its_source(app: AppTest) -> None
     text = captions(app)
     assert "Source : comptes de gestion DGFiP (balance comptable), data.economie.gouv.fr" in \
         text and "GRENOBLE 2024" in text
+    app.switch_page("app_pages/comprendre.py").run()  # the choice follows
+    assert not app.exception
+    assert "Source : comptes de gestion DGFiP (balance comptable)" in captions(app)
 
 
 def test_a_published_ca_wins_over_the_balance_of_its_budget_year(
