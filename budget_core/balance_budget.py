@@ -22,6 +22,7 @@ Rules (each pinned on real rows in tests/test_balances.py):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
@@ -67,6 +68,7 @@ CTYPES = {
 COMMUNE_CTYPES = ("101", "410")
 
 
+@functools.lru_cache(maxsize=256)
 def plan_of(nomen: str, year: int) -> Plan:
     """The DGFiP plan a balance row of this norme and year is mapped with."""
     choices = PLANS.get(nomen.strip().upper())

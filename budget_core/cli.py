@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from budget_core.analysis import section_totals
 from budget_core.anonymise import anonymise_totem
@@ -294,6 +294,39 @@ def cmd_chapters(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_peers(args: argparse.Namespace) -> int:
+    from budget_core import balance_peers
+    from budget_core.balances import BalanceStore
+
+    config = settings()
+    with BalanceStore(config.balances_dir, threads=config.duckdb_threads) as balances, \
+            NationalStore(config.national_dir, threads=config.duckdb_threads) as national:
+        group = balance_peers.peers(args.group, args.siren, args.year, national, args.liste)
+        if group.missing:
+            raise BudgetError(group.missing)
+        placed = balance_peers.placement(balances, args.year, args.siren, args.sens, group)
+    if placed.empty:
+        raise BudgetError(f"aucun montant réel ({args.sens}) du SIREN {args.siren} dans les "
+                          f"balances de {args.year}.", hint="Téléchargez l'exercice : python "
+                          f"-m budget_core balances download --year {args.year}")
+    rows: list[dict[str, Any]] = [
+        {"chapitre": str(r["chapter_code"]), "libelle": str(r["chapter_label"]),
+         "valeur": float(r["value"]), "mediane": float(r["median"]), "q1": float(r["q1"]),
+         "q3": float(r["q3"]), "rang": int(r["rank"]), "communes": int(r["peers"])}
+        for r in placed.to_dict("records")]
+    if args.json:
+        print(json.dumps({"siren": args.siren, "annee": args.year, "sens": args.sens,
+                          "groupe": group.label, "chapitres": rows}, ensure_ascii=False,
+                         indent=2))
+        return 0
+    print(f"{args.siren} {args.year} {args.sens}, € par habitant — {group.label}")
+    for row in rows:
+        print(f"  {row['chapitre']:<6} {row['libelle'][:40]:<40} "
+              f"{euros(row['valeur'], 2):>14} médiane {euros(row['mediane'], 2):>14} "
+              f"rang {row['rang']}/{row['communes']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m budget_core",
@@ -381,6 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
     chapters.add_argument("--year", type=int, required=True)
     chapters.add_argument("--json", action="store_true", help="sortie JSON")
     chapters.set_defaults(func=cmd_chapters)
+    peers = commands.add_parser("peers", help="une commune parmi ses pairs, chapitre par "
+                                              "chapitre (balances DGFiP)")
+    peers.add_argument("siren", help="SIREN de la commune")
+    peers.add_argument("--year", type=int, required=True)
+    peers.add_argument("--group", default="strate", help="strate (défaut), departement, "
+                       "region, epci_siren, rural, mountain, touristic, income_band, qpv, all "
+                       "ou custom (avec --liste)")
+    peers.add_argument("--sens", default="depense", choices=["depense", "recette"])
+    peers.add_argument("--liste", action="append", default=[],
+                       help="SIREN d'une commune de la liste (--group custom, répétable)")
+    peers.add_argument("--json", action="store_true", help="sortie JSON")
+    peers.set_defaults(func=cmd_peers)
     return parser
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 
 import duckdb
@@ -60,8 +60,10 @@ def document_rows(infos: Iterable[tuple[DocumentInfo, str, int, str]]) -> pd.Dat
     """Catalogue rows from (info, key, line count, warnings): also of documents whose lines
     are computed only when opened (the DGFiP balances)."""
     rows = []
+    names = [field.name for field in fields(DocumentInfo)]  # plain values: no deep copy
     for info, key, line_count, warnings in infos:
-        row = {**asdict(info), "doc_key": key, "siren": info.siren,
+        row = {**{name: getattr(info, name) for name in names}, "doc_key": key,
+               "siren": info.siren,
                "line_count": line_count, "warnings": warnings}
         rows.append({name: row[name] for name in DOCUMENT_COLUMNS})
     return pd.DataFrame(rows, columns=list(DOCUMENT_COLUMNS)).astype({"population": "Int64"})
