@@ -10,6 +10,7 @@ the code under test.
 from __future__ import annotations
 
 import csv
+import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ import pytest
 from budget_core import balance_catalogue, balance_peers
 from budget_core.balance_download import import_bytes, portal_url
 from budget_core.balances import BalanceStore
+from budget_core.cli import main
 from budget_core.errors import FormatError, PortalError
 from budget_core.national import NationalStore
 from tests.conftest import FIXTURES
@@ -216,3 +218,24 @@ def test_the_portal_is_found_in_the_registry(tmp_path: Path,
     with pytest.raises(PortalError, match="aucun portail nommé"):
         portal_url(tmp_path, "absent")
 
+
+
+def test_cli_peers_prints_what_the_page_shows(sample: BalanceStore, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(sample.folder.parent))
+    monkeypatch.setenv("BUDGET_NATIONAL_DIR", str(tmp_path / "national"))
+    people = history_2024()
+    values = [float(amount) / people[siren]
+              for (siren, direction, chapter), amount in real_by_chapter(raw_rows()).items()
+              if (direction, chapter) == ("recette", "13")]
+    assert main(["peers", GRENOBLE[:9], "--year", "2024", "--group", "region", "--sens",
+                 "recette", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    [chapter] = answer["chapitres"]
+    assert (chapter["chapitre"], chapter["rang"], chapter["communes"]) == ("13", 1, 2)
+    assert chapter["mediane"] == pytest.approx(statistics.median(values))
+    assert main(["peers", GRENOBLE[:9], "--year", "2024", "--group", "mountain"]) == 1
+    assert "qui ne sont pas chargés" in capsys.readouterr().err
+    assert main(["peers", GRENOBLE[:9], "--year", "2024", "--group", "voisins"]) == 1
+    assert "Groupes possibles : strate" in capsys.readouterr().err
