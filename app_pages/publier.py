@@ -23,7 +23,7 @@ from budget_core.fmt import md_escape, percent
 from budget_core.formats import read_uploaded
 from budget_core.metadata import dataset_metadata
 from budget_core.model import STAGE_LABELS, STAGES
-from budget_core.scdl import documents_csv_bytes
+from budget_core.scdlwrite import documents_csv_bytes
 from budget_core.validate import KINDS, validate_bytes
 
 REGIONS = coverage.regions()

@@ -33,11 +33,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from budget_core.analysis import CHAPTER_KEYS, select
+from budget_core.linetable import AMOUNT_TYPE, LINE_SCHEMA
 from budget_core.model import (
     AMOUNT_FIELDS,
-    AMOUNT_TYPE,
     DIRECTIONS,
-    LINE_SCHEMA,
     SECTIONS,
     BudgetDocument,
     DocumentInfo,

@@ -10,18 +10,20 @@ held (`BalanceStore.publish_parts`).
 
 from __future__ import annotations
 
-import contextlib
 import re
-import uuid
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 
 from budget_core.balance_csv import ROW_SCHEMA, USED, canonical
 from budget_core.balances import LEVELS, BalanceStore, ImportReport, convert_csv, dataset_id
-from budget_core.errors import PortalError
+from budget_core.errors import BudgetError, CacheError, PortalError
 from budget_core.http import Http
+from budget_core.numbers import last_plausible_year
 from budget_core.ods_export import dataset_url, download_export, export_url
 from budget_core.sources import load_portals
 
@@ -29,6 +31,7 @@ Progress = Callable[[int, int, str], None]
 SOURCE = "data.economie.gouv.fr"  # the registry's portal of the balances
 # What a part's code may be: it names a file and goes into the `where` filter.
 DEPARTEMENT = re.compile(r"[0-9A-Z]{3}")
+FIRST_BALANCE_YEAR = 2010  # the first year the DGFiP published
 
 
 def download(store: BalanceStore, http: Http, portal: str, level: str, year: int, *,
@@ -38,8 +41,16 @@ def download(store: BalanceStore, http: Http, portal: str, level: str, year: int
     used), each part stored when complete, then rebuild the year from every part held.
     Without `departements`, the portal's own list of `ndept` values is asked first."""
     dataset = dataset_id(level, year)
+    if not FIRST_BALANCE_YEAR <= year <= last_plausible_year():
+        # `--year -5` asked the portal for « balances-comptables-des-communes-en--5 »
+        raise BudgetError(f"exercice {year} invalide pour les balances comptables.",
+                          hint=f"Les balances sont publiées depuis {FIRST_BALANCE_YEAR} : "
+                               f"donnez une année de {FIRST_BALANCE_YEAR} à "
+                               f"{last_plausible_year()}.")
     by_year = "" if "{year}" in LEVELS[level] else f'exer="{year}"'
-    parts = list(departements) or _departements(http, portal, dataset, by_year)
+    # A user's « 38 » or « 2a » is the portal's « 038 », « 02A »
+    parts = ([code.strip().upper().zfill(3) for code in departements]
+             or _departements(http, portal, dataset, by_year))
     if bad := [code for code in parts if not DEPARTEMENT.fullmatch(code)]:
         raise PortalError(f"code(s) de département refusé(s) : {', '.join(bad[:5])}.",
                           source=portal, hint="Un code ndept s'écrit sur 3 caractères, "
@@ -52,6 +63,32 @@ def download(store: BalanceStore, http: Http, portal: str, level: str, year: int
     # `cbudg` is `budget` before 2016, and asking for an absent field fails the export (400).
     select = [f for f in _fields(http, portal, dataset) if canonical(f) in USED]
     folder = store.year_dir(level, year, "_parts")
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(folder / ".download.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout as exc:
+        raise CacheError(f"l'exercice {year} ({level}) est déjà en cours de téléchargement "
+                         "par un autre processus.", source=str(folder),
+                         hint="Attendez la fin de ce téléchargement puis réessayez.") from exc
+    try:
+        # What a download killed mid-way left (a part's file, its parquet piece: up to the
+        # size of a département each), never published, never removed until now.
+        for stale in (*folder.glob(".download-*.part"), *folder.glob(".piece-*.parquet")):
+            stale.unlink(missing_ok=True)
+        _fetch_parts(http, portal, dataset, year, by_year, parts, select, folder, progress)
+    finally:
+        lock.release()
+    held = sorted(folder.glob("ndept=*.parquet"))
+    report = store.publish_parts(level, year, held)
+    report.parts = [p.stem.split("=", 1)[1] for p in held]
+    return report
+
+
+def _fetch_parts(http: Http, portal: str, dataset: str, year: int, by_year: str,
+                 parts: Sequence[str], select: Sequence[str], folder: Path,
+                 progress: Progress | None) -> None:
+    """Each missing part, fetched, checked and stored under its département's name."""
     for number, code in enumerate(parts, start=1):
         if progress:
             progress(number, len(parts), code)
@@ -60,23 +97,37 @@ def download(store: BalanceStore, http: Http, portal: str, level: str, year: int
             continue
         where = " and ".join(filter(None, (by_year, f'ndept="{code}"')))
         url = export_url(portal, dataset, select=select, where=where)
-        folder.mkdir(parents=True, exist_ok=True)
         csv_path = download_export(http, url, folder)
         try:
             piece = convert_csv(csv_path, f"{dataset} ndept={code}", folder)
         finally:
             csv_path.unlink()
-        if set(piece) - {year}:
-            raise PortalError(f"la part {code} contient d'autres exercices que {year}.",
-                              source=url, hint="Le filtre where n'a pas été appliqué.")
+        if problem := _foreign_rows(piece, year, code):
+            for path in piece.values():
+                path.unlink(missing_ok=True)
+            raise PortalError(f"la part {code} contient {problem} : le portail n'a pas "
+                              "appliqué le filtre « where », elle n'est pas gardée.",
+                              source=url, hint="Réessayez plus tard, ou signalez-le au "
+                                               "portail ; rien n'a été publié.")
         if year in piece:
             piece[year].replace(target)
         else:  # an empty part (no budget there this year) is still a part done
-            pq.write_table(ROW_SCHEMA.empty_table(), target)
-    held = sorted(folder.glob("ndept=*.parquet"))
-    report = store.publish_parts(level, year, held)
-    report.parts = [p.stem.split("=", 1)[1] for p in held]
-    return report
+            empty = folder / f".piece-empty-{code}.parquet"  # written whole, then named
+            pq.write_table(ROW_SCHEMA.empty_table(), empty)
+            empty.replace(target)
+
+
+def _foreign_rows(piece: dict[int, Path], year: int, code: str) -> str:
+    """What a part holds that it was not asked for (other years, other départements): a
+    portal ignoring `where` would otherwise give each part the whole year, counted once per
+    département."""
+    if others := sorted(set(piece) - {year}):
+        return f"d'autres exercices que {year} ({', '.join(map(str, others[:5]))})"
+    if year in piece:
+        found = pc.unique(pq.read_table(piece[year], columns=["ndept"])["ndept"]).to_pylist()
+        if others_dept := sorted(str(d) for d in found if d != code):
+            return f"d'autres départements ({', '.join(others_dept[:5])})"
+    return ""
 
 
 def _departements(http: Http, portal: str, dataset: str, by_year: str) -> list[str]:
@@ -114,13 +165,13 @@ def portal_url(cache_dir: Path, source: str = SOURCE) -> str:
 
 
 def import_bytes(store: BalanceStore, data: bytes, name: str, level: str) -> ImportReport:
-    """Import an export received whole (an upload in the app) through a work file of the
-    balances folder, removed afterwards whatever happens."""
-    store.folder.mkdir(parents=True, exist_ok=True)
-    work = store.folder / f".upload-{uuid.uuid4().hex}.csv"  # dot: never read as a year
+    """Import an export received whole (an upload in the app) through a file of the system's
+    temporary folder, removed afterwards whatever happens (and by the system, should the
+    process be killed: not in the balances folder, where it would stay)."""
+    with tempfile.NamedTemporaryFile(prefix="balances-", suffix=".csv", delete=False) as work:
+        path = Path(work.name)
     try:
-        work.write_bytes(data)
-        return store.import_csv(work, level, name)
+        path.write_bytes(data)
+        return store.import_csv(path, level, name)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            work.unlink()
+        path.unlink(missing_ok=True)

@@ -147,13 +147,32 @@ class BalanceStore:
             raise CacheError("les balances sont en cours d'écriture par un autre processus.",
                              source=str(self.folder),
                              hint="Attendez la fin de l'import en cours puis réessayez.") from exc
-        work = self.folder / "_tmp" / uuid.uuid4().hex
-        work.mkdir(parents=True)
+        try:
+            self._recover()
+            work = self.folder / "_tmp" / uuid.uuid4().hex
+            work.mkdir(parents=True)
+        except BaseException:
+            lock.release()
+            raise
         try:
             yield work
         finally:
             shutil.rmtree(work, ignore_errors=True)
             lock.release()
+
+    def _recover(self) -> None:
+        """Undo what a writer killed mid-way (SIGKILL, power cut) left; the lock is held, so
+        no writer is running. Its work folder (the year's pieces, sorted copy and DuckDB
+        spill: as big as the year) was never removed; killed between the two renames of
+        `_swap`, the year's folder is missing and its previous copy is `.year=<Y>.old-…`."""
+        for stale in (self.folder / "_tmp").glob("*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        for old in sorted(self.folder.glob("**/.year=*.old-*")):
+            target = old.with_name(old.name[1:].split(".old-", 1)[0])
+            if target.exists():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.rename(target)
 
     def import_csv(self, path: Path, level: str, name: str = "") -> ImportReport:
         """Load an export already downloaded (any number of years): each year it holds
@@ -236,11 +255,20 @@ class BalanceStore:
         if not any(self.folder.glob("level=*/year=*/part-0.parquet")):
             return None
         con = connect(self.threads)
-        for view, base in (("balances", self.folder), ("chapters", self.folder / "_chapters")):
-            glob = _literal(base / "level=*" / "year=*" / "part-0.parquet")
-            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({glob}, "
-                        "hive_partitioning = true, "
-                        "hive_types = {'level': VARCHAR, 'year': SMALLINT})")
+        try:
+            for view, base in (("balances", self.folder),
+                               ("chapters", self.folder / "_chapters")):
+                glob = _literal(base / "level=*" / "year=*" / "part-0.parquet")
+                con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({glob}, "
+                            "hive_partitioning = true, "
+                            "hive_types = {'level': VARCHAR, 'year': SMALLINT})")
+        except duckdb.Error as exc:  # `_chapters` gone (a copy that skipped `_` folders)
+            con.close()
+            raise CacheError("balances en cache incomplètes ou illisibles ("
+                             f"{str(exc).splitlines()[0][:200]}).",
+                             source=str(self.folder),
+                             hint="Importez ou téléchargez de nouveau l'exercice : python -m "
+                                  "budget_core balances import <export.csv>.") from exc
         for name, frame in (("strates", commune_strates()),
                             ("populations", population_by_year())):
             # tables, not registered frames: cursors see them

@@ -12,33 +12,23 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from budget_core.analysis import section_totals
-from budget_core.anonymise import anonymise_totem
-from budget_core.cache import Cache, SyncFilter
-from budget_core.config import settings
-from budget_core.coverage import commune_coverage
-from budget_core.coverage import summary as coverage_summary
-from budget_core.demo import build_demo
 from budget_core.errors import BudgetError, PortalError
-from budget_core.fmt import euros, percent, printable
-from budget_core.formats import read_documents
-from budget_core.fsutil import atomic_write_bytes, read_file
-from budget_core.http import Http, make_session
-from budget_core.metadata import dataset_metadata
-from budget_core.model import ENTITY_TYPES, STAGE_LABELS, STAGES, BudgetDocument
-from budget_core.national import LEVELS, NationalStore
-from budget_core.scdl import documents_csv_bytes
-from budget_core.sources import PublishedResource, load_portals, source_for
-from budget_core.validate import validate_file
+from budget_core.fmt import printable
+from budget_core.model import ENTITY_TYPES, LEVELS, STAGE_LABELS, STAGES
 
 if TYPE_CHECKING:
     from budget_core.balances import BalanceStore, ImportReport
+    from budget_core.national import NationalStore
+    from budget_core.sources import PublishedResource
+    from budget_core.summary import Summary
+
+# Each command imports what it needs when it runs: `convert` or `inspect` of a TOTEM document
+# loads lxml, not pandas, pyarrow, DuckDB, frictionless nor requests (tests/test_convert.py).
 
 
-def describe(document: BudgetDocument) -> dict[str, object]:
+def describe(summary: Summary) -> dict[str, object]:
     """What a document is, as plain data (the `inspect` output)."""
-    info = document.info
-    by_section = section_totals(document.lines, ["amount"])
+    info = summary.info
     return {
         "fichier": info.source_file,
         "format": info.source_format,
@@ -51,20 +41,22 @@ def describe(document: BudgetDocument) -> dict[str, object]:
         "etape": f"{info.stage} — {STAGE_LABELS[info.stage]}",
         "nomenclature": f"{info.nomenclature} / {info.declinaison}",
         "plan_de_comptes": info.plan_year,
-        "lignes": len(document.lines),
-        "lignes_calculees_ignorees": document.calculated_lines_skipped,
+        "lignes": summary.sums.count,
+        "lignes_calculees_ignorees": summary.calculated_lines_skipped,
         "totaux": [
-            {"section": r.section, "sens": r.direction, "operations": r.operation_kind,
-             "montant": str(r.amount)}
-            for r in by_section.itertuples(index=False)
+            {"section": section, "sens": direction, "operations": kind, "montant": str(amount)}
+            for (section, direction, kind), amount in sorted(summary.sums.amount.items())
         ],
-        "avertissements": document.warnings,
+        "avertissements": summary.warnings,
     }
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    documents = read_documents(Path(args.file), nomenclature=args.nomenclature)
-    described = [describe(d) for d in documents]
+    from budget_core.fmt import euros
+    from budget_core.summary import file_summaries
+
+    described = [describe(s) for s in file_summaries(Path(args.file),
+                                                     nomenclature=args.nomenclature)]
     if args.json:
         print(json.dumps(described, ensure_ascii=False, indent=2))
         return 0
@@ -85,20 +77,25 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    documents = read_documents(Path(args.file), nomenclature=args.nomenclature)
-    atomic_write_bytes(Path(args.output), documents_csv_bytes(documents))
-    print(f"{sum(len(d.lines) for d in documents)} lignes écrites dans {args.output} "
-          "(SCDL budget 0.8.3)")
+    from budget_core.convert import convert_file
+
+    rows = convert_file(Path(args.file), Path(args.output), nomenclature=args.nomenclature)
+    print(f"{rows} lignes écrites dans {args.output} (SCDL budget 0.8.3)")
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from budget_core.demo import build_demo
+
     store = build_demo(sources=args.sources)
     print(f"{len(store.documents())} documents dans le jeu de démonstration {store.folder}")
     return 0
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
+    from budget_core.cache import Cache
+    from budget_core.config import settings
+
     config = settings()
     resources = Cache(config.cache_dir).resources()
     print(f"Cache {config.cache_dir} : {len(resources)} ressources publiées connues")
@@ -117,6 +114,9 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    from budget_core.config import settings
+    from budget_core.sources import load_portals
+
     for portal in load_portals(settings().cache_dir):
         state = "" if portal.enabled else " (désactivé : --source pour le synchroniser)"
         print(f"{portal.name:<16} {portal.kind:<13} {portal.url}{state}")
@@ -133,6 +133,11 @@ def _progress(number: int, total: int, resource: PublishedResource) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from budget_core.cache import Cache, SyncFilter
+    from budget_core.config import settings
+    from budget_core.http import Http, make_session
+    from budget_core.sources import load_portals, source_for
+
     config = settings()
     portals = load_portals(config.cache_dir)
     if args.source:
@@ -152,6 +157,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from budget_core.validate import validate_file
+
     report = validate_file(Path(args.file))
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
@@ -161,6 +168,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_anonymise(args: argparse.Namespace) -> int:
+    from budget_core.anonymise import anonymise_totem
+    from budget_core.fsutil import atomic_write_bytes, read_file
+
     source = Path(args.file)
     masked, report = anonymise_totem(read_file(source), source.name)
     atomic_write_bytes(Path(args.output), masked)
@@ -170,12 +180,20 @@ def cmd_anonymise(args: argparse.Namespace) -> int:
 
 
 def cmd_metadata(args: argparse.Namespace) -> int:
+    from budget_core.formats import read_documents
+    from budget_core.metadata import dataset_metadata
+
     documents = [d.info for file in args.files for d in read_documents(Path(file))]
     print(json.dumps(dataset_metadata(documents), ensure_ascii=False, indent=2))
     return 0
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
+    from budget_core.config import settings
+    from budget_core.coverage import commune_coverage
+    from budget_core.coverage import summary as coverage_summary
+    from budget_core.fmt import percent
+
     frame = commune_coverage(settings().store().documents(), args.departement,
                              args.stage, args.year)
     published, total, share = coverage_summary(frame)
@@ -187,6 +205,10 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_national(args: argparse.Namespace) -> int:
+    from budget_core.config import settings
+    from budget_core.fsutil import read_file
+    from budget_core.national import NationalStore
+
     if not (args.file or args.year):
         raise BudgetError("rien à faire : ni exercice (--year) ni fichier (--file) demandé.",
                           hint="Ajoutez --year 2023 (répétable) pour télécharger des exercices "
@@ -206,6 +228,9 @@ def cmd_national(args: argparse.Namespace) -> int:
 
 def _download_national(store: NationalStore, args: argparse.Namespace,
                        cache_dir: Path) -> list[int]:
+    from budget_core.http import Http, make_session
+    from budget_core.sources import load_portals
+
     portal = next((p.url for p in load_portals(cache_dir) if p.name == args.source), None)
     if portal is None:
         raise PortalError(f"aucun portail nommé « {args.source} » dans le registre.")
@@ -220,6 +245,7 @@ def _download_national(store: NationalStore, args: argparse.Namespace,
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from budget_core.config import settings
     from budget_core.fmt import number
     from budget_core.search import search_collectivites
 
@@ -244,6 +270,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_balances(args: argparse.Namespace) -> int:
     from budget_core.balances import BalanceStore
+    from budget_core.config import settings
 
     config = settings()
     with BalanceStore(config.balances_dir, threads=config.duckdb_threads) as store:
@@ -258,6 +285,7 @@ def cmd_balances(args: argparse.Namespace) -> int:
 def _download_balances(store: BalanceStore, args: argparse.Namespace,
                        cache_dir: Path) -> ImportReport:
     from budget_core.balance_download import download, portal_url
+    from budget_core.http import Http, make_session
 
     portal = args.portal or portal_url(cache_dir, args.source)
 
@@ -274,6 +302,8 @@ def _download_balances(store: BalanceStore, args: argparse.Namespace,
 def cmd_chapters(args: argparse.Namespace) -> int:
     from budget_core.balances import BalanceStore
     from budget_core.chapters import chapters
+    from budget_core.config import settings
+    from budget_core.fmt import euros
 
     config = settings()
     with BalanceStore(config.balances_dir, threads=config.duckdb_threads) as balances:
@@ -297,6 +327,9 @@ def cmd_chapters(args: argparse.Namespace) -> int:
 def cmd_peers(args: argparse.Namespace) -> int:
     from budget_core import balance_peers
     from budget_core.balances import BalanceStore
+    from budget_core.config import settings
+    from budget_core.fmt import euros
+    from budget_core.national import NationalStore
 
     config = settings()
     with BalanceStore(config.balances_dir, threads=config.duckdb_threads) as balances, \

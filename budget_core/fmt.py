@@ -11,11 +11,11 @@ import re
 from collections.abc import Callable, Hashable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-from pandas.io.formats.style import Styler
+if TYPE_CHECKING:  # the CLI prints through `printable` without loading pandas
+    import pandas as pd
+    from pandas.io.formats.style import Styler
 
 NNBSP = "\u202f"  # espace fine insécable: the French thousands separator
 # Compact amounts: the largest unit the value reaches, one decimal at most (« 116,3 M€ »).
@@ -108,7 +108,7 @@ def french_table(frame: pd.DataFrame, *, money: Sequence[str] = (),
 def _plain(value: object) -> str:
     """A code, a year, a line number: as written, without pandas' `4.000000` for an integer
     column that holds an empty cell; a yes/no in French."""
-    if isinstance(value, bool | np.bool_):
+    if isinstance(value, bool) or getattr(value, "dtype", None) == "bool":  # numpy's too
         return "oui" if value else "non"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else str(value).replace(".", ",")

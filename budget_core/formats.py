@@ -21,7 +21,6 @@ from budget_core.csvfile import (
 from budget_core.errors import FormatError
 from budget_core.fsutil import read_file, reading
 from budget_core.model import BudgetDocument
-from budget_core.scdl import parse_scdl_bytes
 from budget_core.totem import read_totem, read_totem_stream
 
 ARCHIVES = {b"PK\x03\x04": "ZIP", b"\x1f\x8b": "gzip", b"7z\xbc\xaf": "7z",
@@ -80,6 +79,8 @@ def read_documents(path: Path, *, nomenclature: str | None = None,
     name = name or path.name
     if sniff(*read_head(path, name), name):
         return [read_totem(path, name=name)]
+    from budget_core.scdl import parse_scdl_bytes  # pandas: not for what only reads TOTEM
+
     return parse_scdl_bytes(read_file(path, name), name=name, nomenclature=nomenclature)
 
 
@@ -88,4 +89,6 @@ def read_uploaded(data: bytes, name: str, *, nomenclature: str | None = None
     """Same as read_documents for bytes already in memory (an upload in the app)."""
     if sniff(data[:MAX_HEADER_BYTES], len(data), name):
         return [read_totem_stream(io.BytesIO(data), name=name)]
+    from budget_core.scdl import parse_scdl_bytes
+
     return parse_scdl_bytes(data, name=name, nomenclature=nomenclature)

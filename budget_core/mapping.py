@@ -10,16 +10,11 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 from decimal import Decimal
-
-import numpy as np
-import pandas as pd
-import pyarrow as pa
+from typing import NamedTuple
 
 from budget_core.model import (
     CARRYOVER_NATURES,
-    COLUMN_NAMES,
     DIRECTIONS,
-    LINE_SCHEMA,
     SECTIONS,
     DocumentInfo,
     main_amount_column,
@@ -49,6 +44,9 @@ class RawLine:
     label_hint: str = ""  # the document's own label of the nature
 
 
+# Copies are counted in a set below this many lines (real documents hold a few thousand: no
+# need to load numpy, 0.2 s), with numpy above (a set of a million hashes takes 60 MB).
+NUMPY_FROM = 100_000
 # Columns that are the same on every line of a document: filled once per batch.
 CONSTANT_COLUMNS = ("siret", "siren", "entity_name", "entity_type", "insee", "budget_kind",
                     "budget_label", "year", "stage", "nomenclature", "declinaison", "plan_year",
@@ -58,46 +56,58 @@ MAPPED_COLUMNS = ("section", "direction", "operation_kind", "carryover", "chapte
                   "chapter_label", "chapter_source", "vote_chapter", "nature_code",
                   "nature_label", "nature_known", "fonction_code", "fonction_label",
                   "operation_code", "specialised")
-LINE_COLUMNS_ = tuple(c for c in COLUMN_NAMES if c not in CONSTANT_COLUMNS)
-BATCH_LINES = 50_000
 
 
-class LineBuilder:
-    """Collects mapped lines, then builds the canonical frame.
+class Line(NamedTuple):
+    """A mapped line: its classification (MAPPED_COLUMNS, shared by every line classified
+    alike), its amounts by canonical column, and where it is in the file."""
 
-    Lines are kept as Python lists for at most BATCH_LINES lines, then turned into an Arrow
-    record batch, so memory grows with the compact Arrow size of a document, not with Python
-    objects. A line's mapping depends only on its codes: it is computed once per distinct
-    classification.
+    mapped: tuple[object, ...]
+    amounts: dict[str, Decimal | None]
+    source_line: int
+
+
+class LineMapper:
+    """Maps raw lines to canonical ones, one line at a time, in bounded memory.
+
+    A line's mapping depends only on its codes: it is computed once per distinct
+    classification. Readers hand each line over as they read it; what is done with the
+    mapped lines (an Arrow frame for the app, SCDL rows for `convert`, sums for `inspect`)
+    is up to the caller, so every path shares this one mapping.
     """
 
     def __init__(self, info: DocumentInfo, plan: Plan) -> None:
         self.info = info
         self.plan = plan
         self.amount_column = main_amount_column(info.stage)
-        self.columns: dict[str, list[object]] = {name: [] for name in LINE_COLUMNS_}
-        self.batches: list[pa.RecordBatch] = []
         self.unknown_natures: set[str] = set()
         self.notes: list[str] = []
         self._mapped: dict[RawLine, tuple[object, ...]] = {}
         # 8 bytes a line: the hash of each line that carries money, to count exact copies
         self._hashes = array("q")
+        # the columns every line of the document shares (the SHA-256 aside: known at the end)
+        self.constants: dict[str, object] = {
+            "siret": info.siret, "siren": info.siren, "entity_name": info.entity_name,
+            "entity_type": info.entity_type, "insee": info.insee,
+            "budget_kind": info.budget_kind, "budget_label": info.budget_label,
+            "year": info.year, "stage": info.stage, "nomenclature": info.nomenclature,
+            "declinaison": info.declinaison, "plan_year": plan.year,
+            "source_file": info.source_file}
 
-    def add(self, raw: RawLine, amounts: dict[str, Decimal | None], source_line: int) -> None:
+    def map(self, raw: RawLine, amounts: dict[str, Decimal | None], source_line: int) -> Line:
         if any(amounts.values()):  # a copied line of zeros changes no figure
             self._hashes.append(hash((raw, *amounts.values())))
         mapped = self._mapped.get(raw)
         if mapped is None:
             mapped = self._mapped[raw] = self._map(raw)
-        columns = self.columns
-        for name, value in zip(MAPPED_COLUMNS, mapped, strict=True):
-            columns[name].append(value)
-        for name, value in amounts.items():
-            columns[name].append(value)
-        columns["amount"].append(amounts.get(self.amount_column))
-        columns["source_line"].append(source_line)
-        if len(columns["source_line"]) >= BATCH_LINES:
-            self._flush()
+        return Line(mapped, amounts, source_line)
+
+    def record(self, line: Line) -> dict[str, object]:
+        """The line as {canonical column: value}, as a lines frame's record holds it (but
+        `source_sha256`, known only once the file is read)."""
+        return {**self.constants, **dict(zip(MAPPED_COLUMNS, line.mapped, strict=True)),
+                **line.amounts, "amount": line.amounts.get(self.amount_column),
+                "source_line": line.source_line}
 
     def _map(self, raw: RawLine) -> tuple[object, ...]:
         chapter_code, chapter_source, account_label, known = self._chapter(raw)
@@ -117,21 +127,6 @@ class LineBuilder:
             self.plan.fonction_label(raw.fonction) if raw.fonction else "", raw.operation,
             raw.specialised,
         )
-
-    def _flush(self) -> None:
-        count = len(self.columns["source_line"])
-        if not count:
-            return
-        info = self.info
-        constants = {name: getattr(info, name, None) for name in CONSTANT_COLUMNS}
-        constants["plan_year"] = self.plan.year
-        arrays = [
-            pa.array([constants[name]] * count, type=type_) if name in CONSTANT_COLUMNS
-            else pa.array(self.columns[name], type=type_)
-            for name, type_ in zip(LINE_SCHEMA.names, LINE_SCHEMA.types, strict=True)
-        ]
-        self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=LINE_SCHEMA))
-        self.columns = {name: [] for name in LINE_COLUMNS_}
 
     def _chapter(self, raw: RawLine) -> tuple[str, str, str, bool]:
         """(chapter code, where it came from, the plan's label of the nature, nature in plan)."""
@@ -166,6 +161,10 @@ class LineBuilder:
 
     def duplicates(self) -> int:
         """How many lines carrying money are exact copies of another line (zeros aside)."""
+        if len(self._hashes) < NUMPY_FROM:
+            return len(self._hashes) - len(set(self._hashes))
+        import numpy as np  # sorts 8 bytes a line, where a set takes about 60
+
         return len(self._hashes) - len(np.unique(np.frombuffer(self._hashes, np.int64)))
 
     def _plan_chapter(self, code: str) -> Chapter | None:
@@ -179,15 +178,3 @@ class LineBuilder:
                 return self.plan.chapters[code]
             code = code[:-1]
         return None
-
-    def frame(self, source_sha256: str | None = None) -> pd.DataFrame:
-        """The canonical lines frame (the SHA-256 may be known only once the file is read)."""
-        if source_sha256 is not None:
-            self.info.source_sha256 = source_sha256
-        self._flush()
-        table = pa.Table.from_batches(self.batches, schema=LINE_SCHEMA)
-        if source_sha256 is not None:
-            index = LINE_SCHEMA.get_field_index("source_sha256")
-            table = table.set_column(index, "source_sha256",
-                                     pa.array([source_sha256] * len(table), pa.string()))
-        return table.to_pandas(types_mapper=pd.ArrowDtype)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from budget_core.model import STAGE_LABELS, DocumentInfo
-from budget_core.scdl import SCHEMA_VERSION
+from budget_core.scdlwrite import SCHEMA_VERSION
 
 LICENCE_ID = "lov2"  # data.gouv.fr's id of the Licence Ouverte / Open Licence 2.0
 LICENCE_URL = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"

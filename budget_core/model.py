@@ -1,18 +1,21 @@
 """The canonical budget line: one schema for every source (TOTEM XML, SCDL CSV).
 
 A parsed document is a `BudgetDocument`: its header (`DocumentInfo`) and its lines as a pandas
-DataFrame whose columns are exactly `LINE_SCHEMA` (an Arrow schema, so the same contract holds in
-parquet and DuckDB). Amounts are exact decimals (`decimal128(18, 2)`): totals equal the
-document's figures to the cent, never a float rounding away.
+DataFrame whose columns are exactly `LINE_COLUMNS` (as an Arrow schema: `linetable.LINE_SCHEMA`,
+so the same contract holds in parquet and DuckDB). This module imports neither pandas nor
+pyarrow: what only streams lines (`convert`, `inspect`) or parses arguments stays light.
+Amounts are exact decimals (`decimal128(18, 2)`): totals equal the document's figures to the
+cent, never a float rounding away.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import pyarrow as pa
+if TYPE_CHECKING:  # a frame is built where pandas is loaded already (linetable)
+    import pandas as pd
 
 # Stages (étapes budgétaires) by TOTEM NatDec code.
 STAGE_BY_NATDEC = {"01": "BP", "02": "DM", "03": "BS", "09": "CA", "10": "CFU"}
@@ -37,11 +40,17 @@ ENTITY_TYPE_LABELS = {
     "autre": "Autre établissement",
 }
 
+# OFGL aggregated accounts (data.ofgl.fr), one dataset per level of collectivité.
+LEVELS = {"communes": "ofgl-base-communes", "gfp": "ofgl-base-gfp",
+          "departements": "ofgl-base-departements", "regions": "ofgl-base-regions"}
+
 SECTIONS = {"F": "fonctionnement", "I": "investissement"}
 DIRECTIONS = {"D": "depense", "R": "recette"}
 CARRYOVER_NATURES = ("001", "002")  # résultats reportés: not spending nor income of the year
 
-AMOUNT_TYPE = pa.decimal128(18, 2)
+# Amounts are decimal128(AMOUNT_PRECISION, AMOUNT_SCALE): 16 digits, then cents.
+AMOUNT_PRECISION, AMOUNT_SCALE = 18, 2
+AMOUNT_TYPE_NAME = f"decimal128({AMOUNT_PRECISION}, {AMOUNT_SCALE})"
 CENT = Decimal("0.01")
 
 # The amounts a budget line carries, TOTEM element → canonical column.
@@ -55,43 +64,43 @@ AMOUNT_FIELDS = {
     "MtRAR3112": "mt_rar_3112",
 }
 
-# name, Arrow type, meaning. The order is the column order of every lines frame.
-LINE_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
-    ("siret", pa.string(), "SIRET of the budget (IdEtab), 14 digits"),
-    ("siren", pa.string(), "SIREN of the collectivity: first 9 digits of its SIRET"),
-    ("entity_name", pa.string(), "Name of the collectivity (LibelleColl)"),
-    ("entity_type", pa.string(), "commune, epci, departement, region, syndicat or autre"),
-    ("insee", pa.string(), "INSEE code of the collectivity when the document gives it"),
-    ("budget_kind", pa.string(), "principal or annexe (CodTypBud P/A)"),
-    ("budget_label", pa.string(), "Label of the budget (LibelleEtab)"),
-    ("year", pa.int16(), "Exercice"),
-    ("stage", pa.string(), "BP, BS, DM, CA or CFU"),
-    ("nomenclature", pa.string(), "Norme: M14, M57, M4, M52, M71..."),
-    ("declinaison", pa.string(), "Déclinaison: M14_COM_SUP3500, M57_A, M43_D..."),
-    ("plan_year", pa.int16(), "Year of the DGFiP plan used to map natures (nearest available)"),
-    ("section", pa.string(), "fonctionnement or investissement"),
-    ("direction", pa.string(), "depense or recette"),
-    ("operation_kind", pa.string(), "reel (OpBudg 0) or ordre (OpBudg 1)"),
-    ("carryover", pa.bool_(), "True for 001/002: results carried over, not the year's money"),
-    ("chapter_code", pa.string(), "Chapitre by nature (011, 65, 040...)"),
-    ("chapter_label", pa.string(), "Label of the chapter in the plan"),
-    ("chapter_source", pa.string(), "document (ContNat), plan, plan_parent or unknown"),
-    ("vote_chapter", pa.string(), "Chapter as voted in the document (ContNat), e.g. 4581001"),
-    ("nature_code", pa.string(), "Article (compte par nature)"),
-    ("nature_label", pa.string(), "Label of the nature in the plan (or the document's)"),
-    ("nature_known", pa.bool_(), "False when the nature is in no account of the plan"),
-    ("fonction_code", pa.string(), "Fonction (présentation fonctionnelle), empty if none"),
-    ("fonction_label", pa.string(), "Label of the fonction in the plan"),
-    ("operation_code", pa.string(), "Opération d'équipement, empty if none"),
-    ("specialised", pa.bool_(), "Article spécialisé (ArtSpe); null when the document does not say"),
-    *((column, AMOUNT_TYPE, f"Amount {name} of the document") for name, column in
+# name, Arrow type (as pyarrow names it: `budget_core.linetable.LINE_SCHEMA` is built from
+# it), meaning. The order is the column order of every lines frame.
+LINE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("siret", "string", "SIRET of the budget (IdEtab), 14 digits"),
+    ("siren", "string", "SIREN of the collectivity: first 9 digits of its SIRET"),
+    ("entity_name", "string", "Name of the collectivity (LibelleColl)"),
+    ("entity_type", "string", "commune, epci, departement, region, syndicat or autre"),
+    ("insee", "string", "INSEE code of the collectivity when the document gives it"),
+    ("budget_kind", "string", "principal or annexe (CodTypBud P/A)"),
+    ("budget_label", "string", "Label of the budget (LibelleEtab)"),
+    ("year", "int16", "Exercice"),
+    ("stage", "string", "BP, BS, DM, CA or CFU"),
+    ("nomenclature", "string", "Norme: M14, M57, M4, M52, M71..."),
+    ("declinaison", "string", "Déclinaison: M14_COM_SUP3500, M57_A, M43_D..."),
+    ("plan_year", "int16", "Year of the DGFiP plan used to map natures (nearest available)"),
+    ("section", "string", "fonctionnement or investissement"),
+    ("direction", "string", "depense or recette"),
+    ("operation_kind", "string", "reel (OpBudg 0) or ordre (OpBudg 1)"),
+    ("carryover", "bool", "True for 001/002: results carried over, not the year's money"),
+    ("chapter_code", "string", "Chapitre by nature (011, 65, 040...)"),
+    ("chapter_label", "string", "Label of the chapter in the plan"),
+    ("chapter_source", "string", "document (ContNat), plan, plan_parent or unknown"),
+    ("vote_chapter", "string", "Chapter as voted in the document (ContNat), e.g. 4581001"),
+    ("nature_code", "string", "Article (compte par nature)"),
+    ("nature_label", "string", "Label of the nature in the plan (or the document's)"),
+    ("nature_known", "bool", "False when the nature is in no account of the plan"),
+    ("fonction_code", "string", "Fonction (présentation fonctionnelle), empty if none"),
+    ("fonction_label", "string", "Label of the fonction in the plan"),
+    ("operation_code", "string", "Opération d'équipement, empty if none"),
+    ("specialised", "bool", "Article spécialisé (ArtSpe); null when the document does not say"),
+    *((column, AMOUNT_TYPE_NAME, f"Amount {name} of the document") for name, column in
       AMOUNT_FIELDS.items()),
-    ("amount", AMOUNT_TYPE, "Main amount of the stage: mt_real for CA/CFU, mt_prev otherwise"),
-    ("source_file", pa.string(), "File name the line comes from"),
-    ("source_sha256", pa.string(), "SHA-256 of that file"),
-    ("source_line", pa.int32(), "Line number of the LigneBudget (XML) or row (CSV)"),
+    ("amount", AMOUNT_TYPE_NAME, "Main amount of the stage: mt_real for CA/CFU, mt_prev otherwise"),
+    ("source_file", "string", "File name the line comes from"),
+    ("source_sha256", "string", "SHA-256 of that file"),
+    ("source_line", "int32", "Line number of the LigneBudget (XML) or row (CSV)"),
 )
-LINE_SCHEMA = pa.schema([pa.field(name, type_) for name, type_, _ in LINE_COLUMNS])
 COLUMN_NAMES = tuple(name for name, _, _ in LINE_COLUMNS)
 AMOUNT_COLUMNS = (*AMOUNT_FIELDS.values(), "amount")
 

@@ -21,17 +21,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from budget_core.errors import CacheError
+from budget_core.errors import CacheError, PortalError
 from budget_core.fsutil import atomic_write_bytes
 from budget_core.http import Http
-from budget_core.model import EXECUTED_STAGES
+from budget_core.model import EXECUTED_STAGES, LEVELS
 from budget_core.ods_export import download_export, export_url
 from budget_core.ofgl import CONSOLIDATED, SCHEMA, normalise_export
 from budget_core.population import fiscal_regimes
 from budget_core.store import connect
 
-LEVELS = {"communes": "ofgl-base-communes", "gfp": "ofgl-base-gfp",
-          "departements": "ofgl-base-departements", "regions": "ofgl-base-regions"}
 YEAR_FIELD = "exer"  # the year facet of the ofgl-base-* datasets, used with `refine`
 # The rows compared: a budget principal, or a collectivité's consolidated accounts when the
 # year was imported from a consolidated export (one kind per year file, never both).
@@ -123,6 +121,14 @@ class NationalStore:
                 table = normalise_export(path.read_bytes(), f"{dataset} {year}", level)
             finally:
                 path.unlink()
+            others = sorted(set(table["year"].to_pylist()) - {year})
+            if others:  # the portal ignored `refine`: every year would be stored as this one
+                raise PortalError(f"l'export de {year} contient d'autres exercices ("
+                                  f"{', '.join(map(str, others[:5]))}) : le portail n'a pas "
+                                  "appliqué le filtre « refine », rien n'est gardé.",
+                                  source=url, hint="Réessayez plus tard, ou téléchargez "
+                                                   "l'export et importez-le (il est alors "
+                                                   "réparti par exercice).")
             self._write(level, year, table)
             fetched.append(year)
         return fetched

@@ -15,12 +15,14 @@ from datetime import date
 from decimal import Decimal
 
 from budget_core.errors import FormatError
-from budget_core.model import AMOUNT_TYPE, CENT
+from budget_core.model import AMOUNT_PRECISION, AMOUNT_SCALE, CENT
 
 # decimal128(18, 2): 16 digits before the decimal point at most.
-MAX_INTEGER_DIGITS = AMOUNT_TYPE.precision - AMOUNT_TYPE.scale
+MAX_INTEGER_DIGITS = AMOUNT_PRECISION - AMOUNT_SCALE
 LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+ZERO = Decimal("0.00")
 FIRST_YEAR = 2000  # no dematerialised budget document is older
+MAX_POPULATION = 100_000_000  # more than France: no collectivité states more
 
 # xs:decimal (TOTEM) with cents at most; SCDL also takes a decimal comma, and spaces (plain,
 # no-break, narrow no-break) between groups of exactly three digits.
@@ -40,11 +42,15 @@ def is_siret(text: str) -> bool:
 
 
 def parse_population(text: str | None) -> int | None:
-    """`3 446` (any spaces as thousands separators) → 3446; empty, zero or unreadable → None.
+    """`3 446` (any spaces as thousands separators) → 3446; empty, zero, unreadable or more
+    than MAX_POPULATION → None.
 
-    A document that states a population of 0 (a budget annexe) gives none."""
+    A document that states a population of 0 (a budget annexe) gives none; one that states
+    24 digits made the store's int64 column overflow (a traceback on adding the document)."""
     digits = "".join((text or "").split()).split(",")[0]
-    return int(digits) if is_digits(digits) and int(digits) > 0 else None
+    if not is_digits(digits) or len(digits) > len(str(MAX_POPULATION)):
+        return None
+    return int(digits) if 0 < int(digits) <= MAX_POPULATION else None
 
 
 def last_plausible_year() -> int:
@@ -91,7 +97,8 @@ def parse_amount(text: str, *, source: str, where: str, scdl: bool) -> Decimal |
                           "chiffres avant la virgule.", source=source, where=where,
                           hint="Vérifiez le montant : aucun budget n'atteint 10 millions de "
                                "milliards d'euros.")
-    return amount.quantize(CENT)
+    # -0.00 is 0.00, as Arrow stores it: a streamed CSV and a frame's write the same text
+    return amount.quantize(CENT) or ZERO
 
 
 def _why(text: str, scdl: bool) -> str:

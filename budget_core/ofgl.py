@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from budget_core.errors import FormatError
+from budget_core.numbers import FIRST_YEAR, last_plausible_year, year_error
 
 CONSOLIDATED = "Budget consolidé"
 
@@ -104,11 +105,20 @@ def column_map(level: str, labels: list[str], name: str) -> dict[str, str]:
 
     Raises FormatError naming an unknown header, or the level's columns the export lacks.
     """
+    if level not in HEADERS:
+        raise FormatError(f"niveau OFGL « {level} » inconnu.", source=name,
+                          hint=f"Niveaux possibles : {', '.join(HEADERS)}.")
     known = {_key(label): column for label, column in HEADERS[level].items()}
     ignored = {_key(label) for label in IGNORED}
     mapping: dict[str, str] = {}
     for label in labels:
         key = _key(label)
+        if key in known and known[key] in mapping.values():
+            # « Montant » twice was read as one of the two, unsaid
+            raise FormatError(f"colonne « {label} » écrite deux fois dans l'export OFGL "
+                              "(une seule des deux serait lue).", source=name,
+                              where="ligne 1", hint="Retirez la colonne en double, ou "
+                                                    "téléchargez de nouveau l'export.")
         if key in known:
             mapping[label] = known[key]
         elif key not in ignored and not IGNORED_PATTERN.fullmatch(label):
@@ -162,11 +172,37 @@ def normalise_export(data: bytes, name: str, level: str) -> pa.Table:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise FormatError(f"colonne « {label} » : valeur non numérique ({exc}).",
                               source=name) from exc
+    _check_values(columns, mapping, name)
     if consolidated:
         columns["budget_type"] = pa.array([CONSOLIDATED] * table.num_rows, pa.string())
     columns["name"] = _names(columns, level)
     arrays = [columns.get(f.name, pa.nulls(table.num_rows, f.type)) for f in SCHEMA]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def _check_values(columns: dict[str, pa.Array | pa.ChunkedArray], mapping: dict[str, str],
+                  name: str) -> None:
+    """A row without a plausible year was dropped silently by the store (an empty
+    « Exercice ») or stored as its own year file (1899); `inf` (a float's text) went into the
+    peers' medians and ranks. Each is refused at its line (the header is line 1)."""
+    label_of = {target: label for label, target in mapping.items()}
+    year = columns["year"]
+    ok = pc.fill_null(pc.and_(pc.greater_equal(year, FIRST_YEAR),
+                              pc.less_equal(year, last_plausible_year())), False)
+    if not pc.all(ok).as_py():
+        index = pc.index(ok, False).as_py()
+        raise year_error(str(year[index].as_py() or ""), source=name,
+                         where=f"ligne {index + 2}, colonne « {label_of['year']} »")
+    for target in ("amount", "population", "per_inhabitant"):
+        if target not in columns:
+            continue
+        finite = pc.fill_null(pc.is_finite(columns[target]), True)
+        if not pc.all(finite).as_py():
+            index = pc.index(finite, False).as_py()
+            raise FormatError(f"valeur « {columns[target][index].as_py()} » : un nombre fini "
+                              "est attendu.", source=name,
+                              where=f"ligne {index + 2}, colonne « {label_of[target]} »",
+                              hint="Téléchargez de nouveau l'export OFGL.")
 
 
 def _names(columns: dict[str, pa.Array | pa.ChunkedArray],

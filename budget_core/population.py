@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
+import numbers
 from dataclasses import dataclass
 from importlib import resources
 
@@ -97,8 +99,12 @@ def of_document(siren: str, stated: object, year: int | None = None) -> Populati
     else the INSEE population légale in force in `year` when shipped, else the latest shipped
     (whatever its year: say so). `stated` is the catalogue's `population` cell (None or <NA>
     when the document gives none)."""
-    if isinstance(stated, int | float) and not pd.isna(stated) and stated > 0:
-        return Population(int(stated), "document")
+    # numbers.Real: a cell read with `.iloc` is a numpy integer, not an int (it was ignored,
+    # the INSEE figure used instead); a bool is no population; inf none either.
+    if isinstance(stated, numbers.Real) and not isinstance(stated, bool):
+        value = float(stated)
+        if math.isfinite(value) and value > 0:
+            return Population(int(value), "document")
     legal = in_force(siren, year) if year is not None else None
     if legal:
         return Population(legal, "insee_year", year)

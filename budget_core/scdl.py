@@ -1,4 +1,4 @@
-"""SCDL « budget » CSV (OpenDataFrance schema `scdl/budget`): read every real variant, write 0.8.3.
+"""SCDL « budget » CSV (OpenDataFrance schema `scdl/budget`): read every real variant.
 
 Real files come with `,` or `;`, UTF-8 with or without BOM or Latin-1, decimal point or comma,
 codes ("CA", "D", "1") or labels ("Compte administratif", "dépense", "ordre"). Reading maps each
@@ -7,6 +7,8 @@ row through the same `LineBuilder` as TOTEM, so both give the same canonical lin
 SCDL carries no nomenclature: chapters come from `BGT_CONTNAT` when filled, else from the plan
 de comptes the caller names, else from the plan most collectivities of that type used that year
 (said in the document's warnings).
+
+Writing SCDL 0.8.3 is `scdlwrite`; `csv_safe_bytes` here writes any frame for a download.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ import pandas as pd
 from budget_core.csvfile import MAX_HEADER_BYTES, check_line_breaks, csv_table, decode_csv
 from budget_core.errors import FormatError
 from budget_core.fsutil import read_file
-from budget_core.mapping import LineBuilder, RawLine
+from budget_core.linetable import LineBuilder
+from budget_core.mapping import RawLine
 from budget_core.model import (
-    AMOUNT_FIELDS,
     STAGE_BY_NATDEC,
     STAGE_LABELS,
     BudgetDocument,
@@ -35,30 +37,15 @@ from budget_core.model import (
 )
 from budget_core.nomenclature import best_plan, plan_for, split_nomenclature
 from budget_core.numbers import is_siret, parse_amount, plausible_year, year_error
+from budget_core.scdlwrite import AMOUNT_COLUMNS, FIELDS, SCHEMA_VERSION, neutralise
 
-SCHEMA_VERSION = "0.8.3"
 # One upload must not cost unbounded work: each document costs ~4 ms and ~100 kB however
 # small (a 25 000-SIRET file took 2.6 GB); real files hold one document, a whole collectivity's
 # history a few hundred.
 MAX_DOCUMENTS = 1_000
 SCHEMA_RESOURCE = "scdl_budget_schema_0.8.3.json"
 
-FIELDS = ("BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NOM", "BGT_CONTNAT", "BGT_CONTNAT_LABEL",
-          "BGT_NATURE", "BGT_NATURE_LABEL", "BGT_FONCTION", "BGT_FONCTION_LABEL",
-          "BGT_OPERATION", "BGT_SECTION", "BGT_OPBUDG", "BGT_CODRD", "BGT_MTREAL",
-          "BGT_MTBUDGPREC", "BGT_MTRARPREC", "BGT_MTPROPNOUV", "BGT_MTPREV", "BGT_CREDOUV",
-          "BGT_MTRAR3112", "BGT_ARTSPE")
 REQUIRED = ("BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NATURE", "BGT_CODRD")
-# SCDL amount column → canonical column.
-AMOUNT_COLUMNS = {f"BGT_{field.upper()}": column for field, column in AMOUNT_FIELDS.items()}
-
-ARTSPE_LABEL = {True: "spécialisé", False: "non spécialisé"}
-# The schema's enum has no CFU: a compte financier unique is published as a compte administratif.
-NATDEC_LABEL = {"BP": "budget primitif", "BS": "budget supplémentaire",
-                "DM": "décision modificative", "CA": "compte administratif",
-                "CFU": "compte administratif"}
-
-
 def _key(text: str) -> str:
     """Lower-case, accents removed: `Dépense` and `depense` read the same."""
     decomposed = unicodedata.normalize("NFKD", text.strip().lower())
@@ -228,56 +215,6 @@ def _document(key: tuple[str, int, str], columns: list[str],
 
 def _text(value: object) -> str:
     return "" if value is None or value is pd.NA else str(value)
-
-
-def to_scdl_rows(lines: pd.DataFrame) -> list[list[str]]:
-    """Canonical lines → SCDL 0.8.3 rows (header first), in the document's line order."""
-    rows: list[list[str]] = [list(FIELDS)]
-    for line in lines.to_dict("records"):
-        values = {
-            "BGT_NATDEC": NATDEC_LABEL[line["stage"]], "BGT_ANNEE": str(line["year"]),
-            "BGT_SIRET": line["siret"], "BGT_NOM": line["entity_name"],
-            "BGT_CONTNAT": line["vote_chapter"] or line["chapter_code"],
-            "BGT_CONTNAT_LABEL": line["chapter_label"],
-            "BGT_NATURE": line["nature_code"], "BGT_NATURE_LABEL": line["nature_label"],
-            "BGT_FONCTION": line["fonction_code"], "BGT_FONCTION_LABEL": line["fonction_label"],
-            "BGT_OPERATION": line["operation_code"], "BGT_SECTION": line["section"],
-            "BGT_OPBUDG": "ordre" if line["operation_kind"] == "ordre" else "réel",
-            "BGT_CODRD": "dépense" if line["direction"] == "depense" else "recette",
-            "BGT_ARTSPE": ARTSPE_LABEL.get(line["specialised"], ""),
-            **{field: _text(line[column]) for field, column in AMOUNT_COLUMNS.items()},
-        }
-        rows.append([values[field] for field in FIELDS])
-    return rows
-
-
-def documents_csv_bytes(documents: list[BudgetDocument]) -> bytes:
-    """One SCDL CSV for all the documents a file held."""
-    return scdl_csv_bytes(pd.concat([d.lines for d in documents], ignore_index=True))
-
-
-def scdl_csv_bytes(lines: pd.DataFrame) -> bytes:
-    """The SCDL CSV of canonical lines: comma separated, UTF-8, decimal point."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(
-        [neutralise(cell) for cell in row] for row in to_scdl_rows(lines))
-    return buffer.getvalue().encode("utf-8")
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(cell: str) -> str:
-    """A text cell a spreadsheet would run as a formula (`=cmd|...`) is prefixed with `'`.
-
-    Numbers (including negative amounts) are left alone: only text is neutralised.
-    """
-    if cell.startswith(FORMULA_STARTS):
-        try:
-            float(cell)
-        except ValueError:
-            return "'" + cell
-    return cell
 
 
 def csv_safe_bytes(frame: pd.DataFrame) -> bytes:

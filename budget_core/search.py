@@ -33,6 +33,9 @@ from rapidfuzz import fuzz, process
 from budget_core.model import ENTITY_TYPE_LABELS
 
 MAX_QUERY = 200  # characters read from a query: a name is never longer
+# Results given at most: rapidfuzz fails on a negative limit (C++ vector error) and on one past
+# a C long (`search --limit -1` and `--limit 99999999999999999999` were tracebacks).
+MAX_RESULTS = 1000
 # Close spellings: normalized Indel similarity of the whole names (`fuzz.ratio`): « Grenble »
 # → Grenoble 93, « Montpelier » → Montpellier 95. (WRatio would also score short names found
 # inside the query, « Mont » in « Montpelier », at 90.)
@@ -278,7 +281,11 @@ def catalogue_index(catalogue: pd.DataFrame, known: CollectiviteIndex) -> Collec
     missing = firsts[[siren not in known.by_siren for siren in firsts["siren"]]]
     return CollectiviteIndex(pd.DataFrame({
         "kind": missing["entity_type"], "siren": missing["siren"],
-        "name": missing["entity_name"], "code": missing["insee"].fillna(""),
+        # a document without a name (SCDL without BGT_NOM) is still found, by its SIREN
+        "name": [name if isinstance(name, str) and name.strip() else f"SIREN {siren}"
+                 for name, siren in zip(missing["entity_name"], missing["siren"],
+                                        strict=True)],
+        "code": missing["insee"].fillna(""),
         "departement": "", "region": "", "population": "", "postcodes": "", "detail": ""}))
 
 
@@ -286,8 +293,11 @@ def search_collectivites(query: str, limit: int = 20,
                          catalogue: pd.DataFrame | None = None) -> list[Collectivite]:
     """The collectivités a user means by `query`, best first, at most `limit`, each with the
     number of documents `catalogue` holds for its SIREN. Nothing found, or a query that is no
-    name nor code, gives an empty list."""
+    name nor code, gives an empty list; `limit` is taken from 0 to MAX_RESULTS."""
     query = str(query)[:MAX_QUERY].strip()
+    limit = max(0, min(int(limit), MAX_RESULTS))
+    if not limit:
+        return []
     indexes = [national_index()]
     if catalogue is not None and not catalogue.empty:
         indexes.append(catalogue_index(catalogue, indexes[0]))

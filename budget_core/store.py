@@ -28,7 +28,8 @@ from filelock import FileLock, Timeout
 
 from budget_core.errors import CacheError
 from budget_core.fsutil import atomic_write_bytes
-from budget_core.model import LINE_SCHEMA, BudgetDocument, DocumentInfo
+from budget_core.linetable import LINE_SCHEMA
+from budget_core.model import BudgetDocument, DocumentInfo
 
 DOCUMENT_COLUMNS = ("doc_key", "siret", "siren", "entity_name", "entity_type", "insee",
                     "budget_kind", "budget_label", "year", "stage", "nomenclature",

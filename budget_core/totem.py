@@ -9,14 +9,15 @@ document that declares a DTD is refused.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Generic, TypeVar
 
 from lxml import etree
 
 from budget_core.errors import FormatError
 from budget_core.fsutil import reading
-from budget_core.mapping import LineBuilder, RawLine
+from budget_core.mapping import Line, LineMapper, RawLine
 from budget_core.model import (
     AMOUNT_FIELDS,
     STAGE_BY_NATDEC,
@@ -43,6 +44,7 @@ _LINE = f"{{{NS_BUDGET}}}LigneBudget"
 _BUDGET = f"{{{NS_BUDGET}}}Budget"
 _INFORMATION = f"{{{NS_BUDGET}}}Information"  # InformationsGenerales/Information Code="PopTot"
 _HEADER_TAGS = {f"{{{NS_BUDGET}}}{name}": name for name in HEADER_FIELDS}
+M = TypeVar("M", bound=LineMapper)
 
 
 class _HashingReader:
@@ -69,64 +71,100 @@ def read_totem(path: Path, *, name: str | None = None) -> BudgetDocument:
 
 def read_totem_stream(stream: BinaryIO, *, name: str) -> BudgetDocument:
     """Parse a TOTEM document from an open binary stream (a file, an upload)."""
-    return _parse(_HashingReader(stream), name)
+    from budget_core.linetable import LineBuilder  # pyarrow and pandas: only for a frame
 
-
-def _parse(reader: _HashingReader, name: str) -> BudgetDocument:
-    header: dict[str, str] = {}
-    builder: LineBuilder | None = None
-    skipped = budgets = 0
-    context = etree.iterparse(reader, events=("start", "end"), **SAFE_OPTIONS)
-    try:
-        for event, elem in context:
-            if event == "start":
-                if elem.getparent() is None:
-                    check_root(elem, name)
-                elif elem.tag == _BUDGET:
-                    budgets += 1
-                    if budgets > 1:
-                        raise FormatError(
-                            "un second bloc <Budget> dans le document : un document TOTEM "
-                            "porte un seul budget (un exercice, une étape), les additionner "
-                            "fausserait tous les totaux.", source=name,
-                            where=f"ligne {elem.sourceline}",
-                            hint="Déposez chaque budget dans son propre fichier.")
-                continue
-            tag = elem.tag
-            if tag == _LINE:
-                if elem.get("calculated") == "true":
-                    skipped += 1
-                else:
-                    if builder is None:
-                        builder = _builder(header, name)
-                    _add_line(builder, elem, name)
-                _free(elem)
-            else:
-                if tag in _HEADER_TAGS:
-                    header.setdefault(_HEADER_TAGS[tag], (elem.get("V") or "").strip())
-                elif tag == _INFORMATION and elem.get("Code") == "PopTot":
-                    header.setdefault("PopTot", elem.get("V") or "")
-                parent = elem.getparent()
-                if parent is not None and parent.tag != _LINE:
-                    # Everything but a line's own fields is read once and freed: annexes, or
-                    # millions of stray elements, never pile up in memory.
-                    _free(elem)
-    except etree.XMLSyntaxError as exc:
-        raise FormatError(_syntax_message(exc), source=name, where=f"ligne {exc.lineno}",
-                          hint="Le fichier est tronqué ou mal formé : téléchargez-le à nouveau "
-                               "ou demandez à l'éditeur un export complet.") from exc
-    if builder is None:
-        missing = [f for f in ("IdEtab", "Nomenclature", "NatDec", "Exer") if f not in header]
-        what = ("il manque l'en-tête du budget (" + ", ".join(missing) + ")") if missing \
-            else "aucune ligne budgétaire (LigneBudget)"
-        raise FormatError(f"document incomplet : {what}.", source=name,
-                          hint="Vérifiez qu'il s'agit d'un document budgétaire TOTEM complet "
-                               "et non d'un extrait ou d'un fichier tronqué.")
-    # InformationsGenerales may follow the lines: the population is known only at the end.
-    builder.info.population = parse_population(header.get("PopTot"))
-    lines = builder.frame(source_sha256=reader.sha256.hexdigest())
-    return BudgetDocument(builder.info, lines, calculated_lines_skipped=skipped,
+    document = TotemLines(stream, name, LineBuilder)
+    for line in document:
+        document.mapper.append(line)
+    builder = document.mapper
+    lines = builder.frame(source_sha256=document.sha256)
+    return BudgetDocument(builder.info, lines, calculated_lines_skipped=document.skipped,
                           warnings=builder.warnings(), duplicate_lines=builder.duplicates())
+
+
+class TotemLines(Generic[M]):
+    """One pass over a TOTEM document: iterating gives each budget line, mapped, as soon as
+    its `LigneBudget` ends (then freed). The header is read before the first line and makes
+    `mapper` (a `mapper_class`); once the iteration is over, `mapper.info` also holds the
+    population (`InformationsGenerales` may follow the lines), `skipped` counts the CFU's
+    computed lines left out and `sha256` is the file's."""
+
+    def __init__(self, stream: BinaryIO, name: str, mapper_class: type[M]) -> None:
+        self.reader = _HashingReader(stream)
+        self.name = name
+        self.mapper_class = mapper_class
+        self.header: dict[str, str] = {}
+        self.skipped = 0
+        self._mapper: M | None = None
+
+    @property
+    def mapper(self) -> M:
+        if self._mapper is None:
+            raise RuntimeError("no line read yet")  # a caller's bug, not a document's
+        return self._mapper
+
+    @property
+    def sha256(self) -> str:
+        return self.reader.sha256.hexdigest()
+
+    def __iter__(self) -> Iterator[Line]:
+        # an OSError mid-stream (a disk error, an upload cut) names the file, in French
+        with reading(self.name):
+            yield from self._lines()
+        name, header = self.name, self.header
+        if self._mapper is None:
+            missing = [f for f in ("IdEtab", "Nomenclature", "NatDec", "Exer")
+                       if f not in header]
+            what = ("il manque l'en-tête du budget (" + ", ".join(missing) + ")") if missing \
+                else "aucune ligne budgétaire (LigneBudget)"
+            raise FormatError(f"document incomplet : {what}.", source=name,
+                              hint="Vérifiez qu'il s'agit d'un document budgétaire TOTEM "
+                                   "complet et non d'un extrait ou d'un fichier tronqué.")
+        self._mapper.info.population = parse_population(header.get("PopTot"))
+
+    def _lines(self) -> Iterator[Line]:
+        name, header = self.name, self.header
+        budgets = 0
+        context = etree.iterparse(self.reader, events=("start", "end"), **SAFE_OPTIONS)
+        try:
+            for event, elem in context:
+                if event == "start":
+                    if elem.getparent() is None:
+                        check_root(elem, name)
+                    elif elem.tag == _BUDGET:
+                        budgets += 1
+                        if budgets > 1:
+                            raise FormatError(
+                                "un second bloc <Budget> dans le document : un document TOTEM "
+                                "porte un seul budget (un exercice, une étape), les additionner "
+                                "fausserait tous les totaux.", source=name,
+                                where=f"ligne {elem.sourceline}",
+                                hint="Déposez chaque budget dans son propre fichier.")
+                    continue
+                tag = elem.tag
+                if tag == _LINE:
+                    if elem.get("calculated") == "true":
+                        self.skipped += 1
+                    else:
+                        if self._mapper is None:
+                            self._mapper = _mapper(header, name, self.mapper_class)
+                        yield _line(self._mapper, elem, name)
+                    _free(elem)
+                else:
+                    if tag in _HEADER_TAGS:
+                        header.setdefault(_HEADER_TAGS[tag], (elem.get("V") or "").strip())
+                    elif tag == _INFORMATION and elem.get("Code") == "PopTot":
+                        header.setdefault("PopTot", elem.get("V") or "")
+                    parent = elem.getparent()
+                    if parent is not None and parent.tag != _LINE:
+                        # Everything but a line's own fields is read once and freed: annexes,
+                        # or millions of stray elements, never pile up in memory.
+                        _free(elem)
+        except etree.XMLSyntaxError as exc:
+            raise FormatError(_syntax_message(exc), source=name, where=f"ligne {exc.lineno}",
+                              hint="Le fichier est tronqué ou mal formé : téléchargez-le à "
+                                   "nouveau ou demandez à l'éditeur un export complet."
+                              ) from exc
 
 
 def check_root(root: etree._Element, name: str) -> None:
@@ -168,7 +206,7 @@ def _syntax_message(exc: etree.XMLSyntaxError) -> str:
     return f"XML mal formé ({text})."
 
 
-def _builder(header: dict[str, str], name: str) -> LineBuilder:
+def _mapper(header: dict[str, str], name: str, mapper_class: type[M]) -> M:
     siret = header.get("IdEtab") or header.get("IdColl", "")
     if not is_siret(siret):
         raise FormatError(f"SIRET « {siret} » invalide (IdEtab) : 14 chiffres (0-9) attendus.",
@@ -203,10 +241,10 @@ def _builder(header: dict[str, str], name: str) -> LineBuilder:
     )
     plan = plan_for(nomenclature, info.year, source=name)
     info.plan_year = plan.year
-    return LineBuilder(info, plan)
+    return mapper_class(info, plan)
 
 
-def _add_line(builder: LineBuilder, elem: etree._Element, name: str) -> None:
+def _line(mapper: LineMapper, elem: etree._Element, name: str) -> Line:
     values: dict[str, str] = {}
     section_hint = ""
     for child in elem:
@@ -233,5 +271,5 @@ def _add_line(builder: LineBuilder, elem: etree._Element, name: str) -> None:
         section_hint=section_hint,
         label_hint=values.get("LibCpte", ""),
     )
-    builder.add(raw, amounts, elem.sourceline or 0)
+    return mapper.map(raw, amounts, elem.sourceline or 0)
 

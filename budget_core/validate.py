@@ -14,22 +14,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from pathlib import Path
-
-import pandas as pd
-from frictionless import Detector, Resource, Schema, system
-from frictionless import validate as frictionless_validate
 
 from budget_core.csvfile import MAX_HEADER_BYTES
 from budget_core.errors import BudgetError, FormatError
-from budget_core.formats import read_head, read_uploaded, sniff
-from budget_core.fsutil import read_file
-from budget_core.model import BudgetDocument
-from budget_core.numbers import FIRST_YEAR, is_siret, last_plausible_year, plausible_year
-from budget_core.scdl import SCHEMA_VERSION, scdl_rows, schema_descriptor
+from budget_core.formats import read_head, sniff
+from budget_core.fsutil import read_file, reading
+from budget_core.numbers import FIRST_YEAR, ZERO, is_siret, last_plausible_year, plausible_year
+from budget_core.scdlwrite import SCHEMA_VERSION
+from budget_core.summary import Summary, document_summary, totem_summary
 
 # Kinds of problem, in the order a publisher should fix them, with what to do.
 KINDS = {
@@ -141,6 +136,11 @@ def _french_note(kind: str, note: str, cell: object, column: str | None) -> str:
 
 def _schema_problems(data: bytes) -> list[Problem]:
     """What frictionless finds in the rows as the reader read them (see _value_problems)."""
+    from frictionless import Detector, Resource, Schema, system  # 0.2 s: for SCDL files only
+    from frictionless import validate as frictionless_validate
+
+    from budget_core.scdl import schema_descriptor
+
     schema = Schema.from_descriptor(schema_descriptor())
     with system.use_context(trusted=True):
         # schema_sync: columns are matched by name, not position (a missing column is named)
@@ -164,6 +164,8 @@ def _value_problems(data: bytes, name: str) -> tuple[list[Problem], bytes]:
     schema spells them: frictionless checks exactly what the reader reads, whatever the
     file's encoding and line ends, and a lower-case header is said once, not as 22 columns
     « absentes »."""
+    from budget_core.scdl import scdl_rows
+
     columns, notes, rows = scdl_rows(data, name)
     problems = [Problem("en-tête", note) for note in notes]
     read = io.StringIO()
@@ -186,31 +188,21 @@ def _value_problems(data: bytes, name: str) -> tuple[list[Problem], bytes]:
     return problems, read.getvalue().encode("utf-8")
 
 
-def _voted_gap(section: pd.DataFrame) -> Decimal:
-    """Income minus spending voted in a section, restes à réaliser reported included.
-
-    A budget balances with the previous year's restes à réaliser (MtRARPrec) added to the
-    new credits (MtPrev): Crach's BP 2022 votes 261 663,98 € more investment income than
-    spending in MtPrev alone, exactly what its reported restes à réaliser take back.
-    """
-    voted = {direction: Decimal(0) for direction in ("depense", "recette")}
-    for direction in voted:
-        part = section[section["direction"] == direction]
-        for column in ("mt_prev", "mt_rar_prec"):
-            voted[direction] += Decimal(part[column].sum())
-    return voted["recette"] - voted["depense"]
-
-
-def budget_problems(documents: Iterable[BudgetDocument]) -> list[Problem]:
+def budget_problems(summaries: Iterable[Summary]) -> list[Problem]:
     """The rules of a budget that no table schema can say."""
     problems: list[Problem] = []
-    for document in documents:
-        lines, info = document.lines, document.info
+    for summary in summaries:
+        info, sums = summary.info, summary.sums
         label = f"{info.stage} {info.year} ({info.siret})"
         if info.stage in ("BP", "BS", "DM"):
             for section, name in (("fonctionnement", "de fonctionnement"),
                                   ("investissement", "d'investissement")):
-                gap = _voted_gap(lines[lines["section"] == section])
+                # A budget balances with the previous year's restes à réaliser (MtRARPrec)
+                # added to the new credits (MtPrev): Crach's BP 2022 votes 261 663,98 € more
+                # investment income than spending in MtPrev alone, exactly what its reported
+                # restes à réaliser take back.
+                gap = sums.voted.get((section, "recette"), ZERO) - \
+                    sums.voted.get((section, "depense"), ZERO)
                 if gap < 0:
                     problems.append(Problem("équilibre", f"{label} : section {name} en "
                                             f"déséquilibre, dépenses supérieures aux recettes "
@@ -220,54 +212,79 @@ def budget_problems(documents: Iterable[BudgetDocument]) -> list[Problem]:
                                             f"votée en suréquilibre de {gap} € (restes à "
                                             "réaliser inclus ; admis en investissement, à "
                                             "justifier en fonctionnement).", WARNING))
-        order = lines[lines["operation_kind"] == "ordre"]
         for left, left_dir, right, right_dir in ORDER_PAIRS:
-            a = order.loc[(order["chapter_code"] == left) & (order["direction"] == left_dir),
-                          "amount"].sum()
-            b = order.loc[(order["chapter_code"] == right) & (order["direction"] == right_dir),
-                          "amount"].sum()
-            if Decimal(a) != Decimal(b):
+            a = sums.order.get((left, left_dir), ZERO)
+            b = sums.order.get((right, right_dir), ZERO)
+            if a != b:
                 problems.append(Problem("opérations d'ordre", f"{label} : {left} en dépense "
                                         f"({a} €) ≠ {right} en recette ({b} €)."))
-        if document.duplicate_lines:
-            problems.append(Problem("lignes en double", f"{label} : {document.duplicate_lines} "
+        if summary.duplicate_lines:
+            problems.append(Problem("lignes en double", f"{label} : {summary.duplicate_lines} "
                                     "ligne(s) identique(s) à une autre ligne, montants compris "
                                     "(comptées chacune dans les totaux).", WARNING))
-        unknown = lines.loc[~lines["nature_known"].astype(bool)]
-        for row in unknown.itertuples():
-            problems.append(Problem("nature inconnue", f"nature {row.nature_code} absente du "
+        for nature, source_line in sums.unknown:
+            problems.append(Problem("nature inconnue", f"nature {nature} absente du "
                                     f"plan {info.declinaison} {info.plan_year}.", WARNING,
-                                    int(str(row.source_line)), "BGT_NATURE"))
+                                    source_line, "BGT_NATURE"))
     return problems
 
 
-def validate_bytes(data: bytes, name: str) -> ValidationReport:
-    report = ValidationReport(name)
-    try:
-        if sniff(data[:MAX_HEADER_BYTES], len(data), name):
-            report.schema = "TOTEM (DocumentBudgetaire)"
-        else:
-            problems, read = _value_problems(data, name)
-            report.problems += problems + _schema_problems(read)
-    except BudgetError as exc:  # empty or unreadable: nothing more to check
-        report.problems.append(Problem("fichier", exc.french()))
-        return report
-    try:
-        documents = read_uploaded(data, name)
-    except BudgetError as exc:
-        report.problems.append(Problem("fichier", exc.french()))
-        return report
-    report.documents = len(documents)
-    report.problems += budget_problems(documents)
+def _unreadable(name: str, exc: BudgetError, report: ValidationReport | None = None
+                ) -> ValidationReport:
+    """The report of a file that cannot be read (further)."""
+    report = report or ValidationReport(name)
+    report.problems.append(Problem("fichier", exc.french()))
     return report
 
 
-def validate_file(path: Path) -> ValidationReport:
+def _totem_report(name: str, summarise: Callable[[], Summary]) -> ValidationReport:
+    report = ValidationReport(name, schema="TOTEM (DocumentBudgetaire)")
     try:
-        sniff(*read_head(path, path.name), path.name)  # before reading a huge file whole
-        data = read_file(path)
+        summary = summarise()
+    except BudgetError as exc:
+        return _unreadable(name, exc, report)
+    report.documents = 1
+    report.problems += budget_problems([summary])
+    return report
+
+
+def _scdl_report(data: bytes, name: str) -> ValidationReport:
+    from budget_core.scdl import parse_scdl_bytes  # pandas and frictionless: for SCDL only
+
+    report = ValidationReport(name)
+    try:
+        problems, read = _value_problems(data, name)
+        report.problems += problems + _schema_problems(read)
+        documents = parse_scdl_bytes(data, name=name)
+    except BudgetError as exc:  # empty or unreadable: nothing more to check
+        return _unreadable(name, exc, report)
+    report.documents = len(documents)
+    report.problems += budget_problems(document_summary(d) for d in documents)
+    return report
+
+
+def validate_bytes(data: bytes, name: str) -> ValidationReport:
+    try:
+        totem = sniff(data[:MAX_HEADER_BYTES], len(data), name)
+    except BudgetError as exc:
+        return _unreadable(name, exc)
+    if totem:
+        return _totem_report(name, lambda: totem_summary(io.BytesIO(data), name))
+    return _scdl_report(data, name)
+
+
+def validate_file(path: Path) -> ValidationReport:
+    """A TOTEM document is checked as it is read (bounded memory); an SCDL file is read whole."""
+    name = path.name
+    try:
+        totem = sniff(*read_head(path, name), name)  # before reading a huge file whole
+        if not totem:
+            return _scdl_report(read_file(path), name)
     except FormatError as exc:
-        report = ValidationReport(path.name)
-        report.problems.append(Problem("fichier", exc.french()))
-        return report
-    return validate_bytes(data, path.name)
+        return _unreadable(name, exc)
+
+    def summarise() -> Summary:
+        with reading(name), path.open("rb") as raw:
+            return totem_summary(raw, name)
+
+    return _totem_report(name, summarise)

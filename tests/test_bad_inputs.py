@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from budget_core.errors import BudgetError, FormatError
 from budget_core.fmt import md_escape
 from budget_core.formats import read_documents, read_uploaded
-from budget_core.scdl import csv_safe_bytes, read_scdl, scdl_csv_bytes
+from budget_core.scdl import csv_safe_bytes, read_scdl
+from budget_core.scdlwrite import scdl_csv_bytes
 from budget_core.totem import read_totem
 from budget_core.validate import validate_file
 from tests.conftest import FIXTURES, TOTEM, parsed

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import statistics
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -207,7 +208,7 @@ def test_an_export_received_whole_is_imported_and_its_work_file_removed(
         assert (report.rows, report.years) == (len(raw_rows()), [2024])
         with pytest.raises(FormatError):
             import_bytes(store, b"pas;une;balance\n1;2;3\n", "autre.csv", "communes")
-        assert not list(store.folder.glob(".upload-*"))
+        assert not list(Path(tempfile.gettempdir()).glob("balances-*.csv"))
         assert store.years("communes") == [2024]  # the failed import changed nothing
 
 

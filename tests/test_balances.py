@@ -31,7 +31,7 @@ from budget_core.balances import BalanceStore
 from budget_core.cli import main
 from budget_core.errors import FormatError, PortalError
 from budget_core.http import Http, make_session
-from budget_core.model import LINE_SCHEMA
+from budget_core.linetable import LINE_SCHEMA
 from budget_core.store import Store
 from tests.conftest import FIXTURES
 from tests.portal_server import PortalServer, running

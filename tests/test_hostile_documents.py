@@ -23,10 +23,12 @@ from lxml import etree
 from budget_core.cli import main
 from budget_core.errors import FormatError
 from budget_core.formats import read_documents, read_uploaded
+from budget_core.http import Http, make_session
 from budget_core.numbers import parse_amount
 from budget_core.sources.udata import UdataSource
 from budget_core.validate import validate_file
 from tests.conftest import FIXTURES, TOTEM
+from tests.portal_server import running
 from tests.rawxml import AMOUNTS, NS, budget_lines, value
 
 BAD = Path(__file__).parent / "bad_inputs"
@@ -125,13 +127,16 @@ def test_read_right_like_their_original(capsys: pytest.CaptureFixture[str], name
 @pytest.mark.parametrize(("number", "siren"), [
     ("21560046100085", "215600461"), ("2156004６1", ""), ("21560046¹", "")])
 def test_a_portal_siren_is_ascii_digits(number: str, siren: str) -> None:
-    """data.gouv.fr's business_number_id gives the publisher's SIREN: `６` is no digit."""
-    dataset = {"id": "d", "title": "Budget", "organization": {"business_number_id": number},
-               "resources": [{"id": "r", "title": "budget.csv", "format": "csv",
-                              "url": "https://example.org/budget.csv",
-                              "schema": {"name": "scdl/budget"}}]}
-    [found] = UdataSource("portail", "https://example.org", queries=[])._dataset(dataset)
-    assert found.siren == siren
+    """The organisation record's business_number_id gives the publisher's SIREN: `６` is no
+    digit (served as data.gouv.fr's recorded `/api/1/organizations/<id>/` answer)."""
+    for server in running():
+        server.publish("crach_principal_CA_2021.xml",
+                       (TOTEM / "crach_principal_CA_2021.xml").read_bytes())
+        server.udata_files = ["crach_principal_CA_2021.xml"]
+        server.udata_sirets["646b7187b50b2a93b1ae3d45"] = number
+        http = Http(make_session(retries=0), timeout=5)
+        [found] = UdataSource("portail", server.url, queries=[]).resources(http)
+        assert found.siren == siren
 
 
 def test_a_population_in_superscript_digits_is_no_population() -> None:

@@ -23,7 +23,7 @@ from budget_core.coverage import (
 )
 from budget_core.errors import FormatError
 from budget_core.metadata import dataset_metadata
-from budget_core.scdl import scdl_csv_bytes
+from budget_core.scdlwrite import scdl_csv_bytes
 from budget_core.store import Store
 from budget_core.totem import read_totem_stream
 from budget_core.validate import siret_checksum_ok, validate_bytes, validate_file

@@ -16,14 +16,8 @@ from budget_core.analysis import section_totals
 from budget_core.errors import FormatError
 from budget_core.model import AMOUNT_FIELDS
 from budget_core.nomenclature import Chapter, Plan, load_plan
-from budget_core.scdl import (
-    AMOUNT_COLUMNS,
-    FIELDS,
-    parse_scdl_bytes,
-    read_scdl,
-    scdl_csv_bytes,
-    to_scdl_rows,
-)
+from budget_core.scdl import parse_scdl_bytes, read_scdl
+from budget_core.scdlwrite import AMOUNT_COLUMNS, FIELDS, scdl_csv_bytes, to_scdl_rows
 from tests.conftest import FIXTURES, TOTEM, parsed
 from tests.rawxml import (
     budget_lines,

@@ -33,11 +33,11 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _many(value: Any) -> list[Any]:
-    """A field indexed as a list, or as its one object."""
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+def _many(value: Any) -> list[dict[str, Any]]:
+    """A field indexed as a list, or as its one object; its objects only (a `null` in a list
+    of links dropped the whole record, its good links with it)."""
+    return [item for item in (value if isinstance(value, list) else [value])
+            if isinstance(item, dict)]
 
 
 def _translated(item: dict[str, Any], name: str) -> str:
@@ -77,15 +77,16 @@ class GeonetworkSource(KeywordSource):
         title = _translated(record, "resourceTitle")
         contacts = _many(record.get("contactForResource"))
         organisation = _translated(contacts[0], "organisation") if contacts else ""
-        for index, link in enumerate(_many(record.get("link"))):  # not objects: record skipped
+        identifier = _text(hit.get("_id"))  # `null`: no identifier, not « None »
+        for index, link in enumerate(_many(record.get("link"))):
             url = _translated(link, "url")
             name = _translated(link, "name")
             fmt = _format(link, url)
             if not url or not is_budget_file(fmt, url, text=f"{title} {name}"):
                 continue
             yield PublishedResource(
-                source=self.name, dataset_id=hit.get("_id", ""), dataset_title=title,
-                resource_id=f"{hit.get('_id', '')}#{index}", url=url, format=fmt,
+                source=self.name, dataset_id=identifier, dataset_title=title,
+                resource_id=f"{identifier}#{index}", url=url, format=fmt,
                 title=name, organization=organisation,
-                last_modified=str(record.get("dateStamp") or ""), origins=(self.name,),
+                last_modified=_text(record.get("dateStamp")), origins=(self.name,),
             )

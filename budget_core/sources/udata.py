@@ -38,6 +38,9 @@ class UdataSource(CatalogueSource):
     queries: list[str] = field(default_factory=list)
     page_size: int = 100
     sirens: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    # Organisation records asked at most per sync: a portal inventing an organisation per
+    # dataset made one request each (up to 100 000 over 1 000 pages of 100).
+    max_organisations: int = 5000
 
     def resources(self, http: Http) -> Iterator[PublishedResource]:
         searches: list[dict[str, Any]] = [{"schema": self.schema}]
@@ -73,6 +76,13 @@ class UdataSource(CatalogueSource):
         if not isinstance(identifier, str) or not identifier:
             return ""
         if identifier not in self.sirens:
+            if len(self.sirens) >= self.max_organisations:
+                if len(self.sirens) == self.max_organisations:
+                    self.problems.append(f"{self.url} : plus de {self.max_organisations} "
+                                         "organisations ; les suivantes sont listées sans "
+                                         "SIREN.")
+                    self.sirens[""] = ""  # said once
+                return ""
             url = f"{self.url.rstrip('/')}/api/1/organizations/{quote(identifier, safe='')}/"
             self.sirens[identifier] = ""
             try:
