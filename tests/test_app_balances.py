@@ -192,3 +192,39 @@ def test_pages_about_published_documents_leave_the_balances_out(app: AppTest) ->
     open_page(app, "publier")
     [sheet] = [w for w in app.selectbox if w.key == "fiche"]
     assert sheet.options and not [o for o in sheet.options if "GRENOBLE" in o]
+
+
+def test_evolution_follows_a_budget_across_published_and_balance_years(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chambéry's real rows, also written as 2023 (the only change: `exer`), and a published
+    CA of 2023 (its balance's lines under a TOTEM file's name): Évolution shows 2023 once,
+    from the published CA, and 2024 from the balance, and says both."""
+    head, *rows = SAMPLE.read_text(encoding="utf-8").splitlines()
+    chambery = [r for r in rows if f";{CHAMBERY};" in r]
+    path = tmp_path / "two_years.csv"
+    path.write_text("\n".join([head, *rows, *(r.replace("2024;", "2023;", 1)
+                                              for r in chambery)]), encoding="utf-8")
+    with BalanceStore(tmp_path / "cache" / "balances") as balances:
+        balances.import_csv(path, "communes")
+        published = balances.document(CHAMBERY, 2023)
+    published.info = dataclasses.replace(published.info, source_format="totem",
+                                         source_file="chambery_CA_2023.xml")
+    store = Store(tmp_path / "store")
+    store.add([published])
+    monkeypatch.setenv("BUDGET_DATA_DIR", str(store.folder))
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(ROOT)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.query_params.update(evo_siret=CHAMBERY, evo_etape="CA")
+    open_page(app, "evolution")
+    spent = sum(amount for (siren, direction, _), amount in
+                real_by_chapter([dict(zip(head.split(";"), r.split(";"), strict=True))
+                                 for r in chambery]).items()
+                if siren == CHAMBERY[:9] and direction == "depense")
+    totals = next(pa.ipc.open_stream(d.data.data).read_all().to_pandas()
+                  for d in app.get("vega_lite_chart")[0].proto.datasets)
+    assert sorted(totals["year"].astype(int)) == [2023, 2024]
+    assert [Decimal(str(v)) for v in totals.sort_values("year")["amount"]] == [spent, spent]
+    text = captions(app)
+    assert md_escape("chambery_CA_2023.xml") in text and "CHAMBERY 2024" in text
+    assert "Les comptes de gestion DGFiP (balance comptable) existent aussi pour 2023" in text
