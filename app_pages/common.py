@@ -19,6 +19,7 @@ from budget_core.scdl import csv_safe_bytes
 from budget_core.search import search_collectivites
 from budget_core.selection import (
     UPLOAD_PREFIX,
+    budget_labels,
     budget_name,
     decision_label,
     documents_of,
@@ -246,7 +247,7 @@ def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collect
     if kind != ALL:
         docs = docs[docs["entity_type"] == kind]
     entities = narrowed(docs, box, key).drop_duplicates("siret").sort_values("entity_name")
-    names = dict(zip(entities["siret"], entities.apply(entity_label, axis=1), strict=True))
+    names = dict(zip(entities["siret"], budget_labels(entities), strict=True))
     if not names:
         return None
     return url_selectbox(box, label, list(names), key, names.__getitem__, shared="siret")
