@@ -82,18 +82,25 @@ def test_explorer_shows_the_balance_ca_and_says_its_source(app: AppTest) -> None
     assert "Source : comptes de gestion DGFiP (balance comptable)" in captions(app)
 
 
+def published_as_totem(cache: Path, year: int, folder: Path,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A published CA of Chambéry for `year` in a store the app reads: its balance's lines
+    under a TOTEM file's name (`chambery_CA_<year>.xml`)."""
+    with BalanceStore(cache / "balances") as balances:
+        document = balances.document(CHAMBERY, year)
+    document.info = dataclasses.replace(document.info, source_format="totem",
+                                        source_file=f"chambery_CA_{year}.xml")
+    store = Store(folder)
+    store.add([document])
+    monkeypatch.setenv("BUDGET_DATA_DIR", str(store.folder))
+
+
 def test_a_published_ca_wins_over_the_balance_of_its_budget_year(
         app: AppTest, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A published CA of Chambéry 2024 in the store (its balance's lines under a TOTEM
     file's name): Comparer offers Chambéry once, from the published document, and says the
     balance exists too; the three other communes come from the balances."""
-    with BalanceStore(cache / "balances") as balances:
-        document = balances.document(CHAMBERY, 2024)
-    document.info = dataclasses.replace(document.info, source_format="totem",
-                                        source_file="chambery_CA_2024.xml")
-    store = Store(tmp_path / "store")
-    store.add([document])
-    monkeypatch.setenv("BUDGET_DATA_DIR", str(store.folder))
+    published_as_totem(cache, 2024, tmp_path / "store", monkeypatch)
     app.query_params.update(cmp_etape="CA", cmp_annee="2024",
                             cmp=f"{CHAMBERY},{GRENOBLE}")
     open_page(app, "comparer")
@@ -206,12 +213,7 @@ def test_evolution_follows_a_budget_across_published_and_balance_years(
                                               for r in chambery)]), encoding="utf-8")
     with BalanceStore(tmp_path / "cache" / "balances") as balances:
         balances.import_csv(path, "communes")
-        published = balances.document(CHAMBERY, 2023)
-    published.info = dataclasses.replace(published.info, source_format="totem",
-                                         source_file="chambery_CA_2023.xml")
-    store = Store(tmp_path / "store")
-    store.add([published])
-    monkeypatch.setenv("BUDGET_DATA_DIR", str(store.folder))
+    published_as_totem(tmp_path / "cache", 2023, tmp_path / "store", monkeypatch)
     monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(ROOT)
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
