@@ -4,7 +4,8 @@ that leads to its budgets, or says that none is published here and how to get it
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import documents, entity_label
+from app_pages.common import documents, entity_label, published_documents
+from budget_core import balance_catalogue
 from budget_core.config import settings
 from budget_core.fmt import md_escape, number
 from budget_core.model import ENTITY_TYPE_LABELS
@@ -35,17 +36,29 @@ def with_documents(hit: Collectivite, docs: pd.DataFrame) -> None:
                                    "annee": str(row["year"]), "doc": row["doc_key"]})
 
 
-def without_documents(hit: Collectivite) -> None:
-    """What exists for a collectivité of which no document is in the app's data, and how to
-    get its accounts.
+def balance_links(hit: Collectivite, docs: pd.DataFrame) -> bool:
+    """Links to Explorer on each CA reconstituted from the DGFiP balances of the
+    collectivité (budget principal first, newest year first), marked as such; whether any."""
+    mine = docs[(docs["siren"] == hit.siren) & balance_catalogue.from_balances(docs)]
+    mine = mine.sort_values(["budget_kind", "budget_label", "year"],
+                            ascending=[False, True, False])
+    for row in mine.to_dict("records"):
+        st.page_link("app_pages/explorer.py", icon=":material/account_balance:",
+                     label=f"{md_escape(entity_label(row))} — {row['year']} CA · comptes de "
+                           "gestion DGFiP",
+                     query_params={"siret": row["siret"], "etape": "CA",
+                                   "annee": str(row["year"]), "doc": row["doc_key"]})
+    return not mine.empty
 
-    The one place where its CA derived from the DGFiP balances (comptes de gestion) will be
-    offered once `budget_core.balances` is merged (branch `balances`: `BalanceStore.principal
-    (siren, year)` gives the SIRET of its budget principal, `BalanceStore.document(siret,
-    year)` its `BudgetDocument`): keep that document for the session (`common.keep_upload`)
-    and link Explorer to it, as Données does for an upload, marked « comptes de gestion
-    DGFiP », before the paragraphs below.
-    """
+
+def without_documents(hit: Collectivite, docs: pd.DataFrame) -> None:
+    """What exists for a collectivité of which no document is published in the app's data:
+    its CAs reconstituted from the DGFiP balances when the cache holds them (Explorer,
+    Comparer and Évolution read them as documents), and how to get its accounts."""
+    if balance_links(hit, docs):
+        st.caption(f"Comptes administratifs reconstitués depuis les {balance_catalogue.SOURCE} : "
+                   "les comptes du comptable public, pas les documents votés par la "
+                   "collectivité.")
     st.markdown(f"Aucun document budgétaire de **{md_escape(hit.name)}** n'est publié dans "
                 "les données de l'application (ni dans le jeu de démonstration, ni dans le "
                 "cache local).")
@@ -55,7 +68,10 @@ def without_documents(hit: Collectivite) -> None:
         "publiés en données ouvertes (TOTEM, SCDL), ou déposez son fichier si vous l'avez ;\n"
         "- en ligne de commande : `python -m budget_core sync` (portails), "
         "`python -m budget_core national --year 2023` (comptes agrégés OFGL de toutes les "
-        "collectivités, lus par la page **Se comparer**).")
+        "collectivités, lus par la page **Se comparer**) ;\n"
+        "- ses comptes de gestion (DGFiP), ceux de toutes les collectivités : page "
+        "**Données**, « Balances comptables DGFiP », ou `python -m budget_core balances "
+        "download --year 2024`.")
     st.page_link("app_pages/donnees.py", label="Aller à la page Données",
                  icon=":material/folder_open:")
 
@@ -66,7 +82,8 @@ st.markdown(
     "départements, régions et syndicats (documents **TOTEM** et fichiers **SCDL budget**) : "
     "recettes et dépenses par chapitre, comparaisons, évolution, exécution.")
 
-docs = documents()
+docs = published_documents()
+everything = documents()  # with the CAs of the DGFiP balances no published CA covers
 query = st.text_input("Rechercher une collectivité : commune, intercommunalité, département, "
                       "région (nom, code INSEE, SIREN, SIRET ou code postal)",
                       key="q", bind="query-params",
@@ -79,12 +96,15 @@ if query:
     for rank, hit in enumerate(found):
         held = (f"{hit.documents} document{'s' if hit.documents > 1 else ''}"
                 if hit.documents else "aucun document publié ici")
+        if (everything["siren"] == hit.siren).sum() > hit.documents:
+            held += " · comptes de gestion DGFiP"
         with st.expander(f"{md_escape(hit.label())} — {held}", expanded=rank == 0):
             st.caption(identity(hit))
             if hit.documents:
                 with_documents(hit, docs)
+                balance_links(hit, everything)
             else:
-                without_documents(hit)
+                without_documents(hit, everything)
 
 config = settings()
 if config.is_demo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import altair as alt
@@ -13,7 +14,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
-from budget_core import charts
+from budget_core import balance_catalogue, charts
+from budget_core.balances import BalanceStore
 from budget_core.config import settings
 from budget_core.errors import BudgetError
 from budget_core.fmt import french_table, md_escape
@@ -23,6 +25,7 @@ from budget_core.scdl import csv_safe_bytes
 from budget_core.search import search_collectivites
 from budget_core.selection import (
     UPLOAD_PREFIX,
+    budget_labels,
     budget_name,
     decision_label,
     documents_of,
@@ -88,8 +91,9 @@ def stored_documents() -> pd.DataFrame:
     return catalogue(_version())
 
 
-def documents() -> pd.DataFrame:
-    """The store's catalogue and this session's uploads."""
+def published_documents() -> pd.DataFrame:
+    """The store's catalogue and this session's uploads: the documents collectivités
+    published."""
     stored = stored_documents()
     mine = uploads()
     if not mine:
@@ -98,17 +102,61 @@ def documents() -> pd.DataFrame:
                      ignore_index=True)
 
 
+@st.cache_resource(on_release=BalanceStore.close)
+def balance_store(folder: str) -> BalanceStore:
+    return BalanceStore(Path(folder), threads=settings().duckdb_threads)
+
+
+def balances() -> BalanceStore:
+    """The DGFiP balances of the cache (`Settings.balances_dir`), one connection per folder."""
+    return balance_store(str(settings().balances_dir))
+
+
+@st.cache_data(show_spinner=False)
+def _balance_catalogue(folder: str, version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
+    return balance_catalogue.catalogue(balance_store(folder))
+
+
+def balance_documents() -> pd.DataFrame:
+    """Every budget-year of the balances as catalogue rows (`balance_catalogue`), those a
+    published CA or CFU replaces included."""
+    store = balances()
+    return _balance_catalogue(str(store.folder), store.version())
+
+
+def documents() -> pd.DataFrame:
+    """The published documents, and the CAs of the DGFiP balances for the budget-years no
+    published CA or CFU covers: what every picker offers."""
+    published = published_documents()
+    shown, _ = balance_catalogue.split(balance_documents(), published)
+    if shown.empty:
+        return published
+    return pd.concat([published, shown], ignore_index=True)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def stored_lines(doc_keys: tuple[str, ...], version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
     return store().document_lines(doc_keys)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _balance_lines(key: str, folder: str, version: tuple[tuple[str, float], ...]
+                   ) -> pd.DataFrame:
+    siret, year = balance_catalogue.parse_key(key)
+    return balance_store(folder).document(siret, year).lines
+
+
 def lines_for(doc_keys: Iterable[str]) -> pd.DataFrame:
-    """The lines of these documents (stored or uploaded), each with its `doc_key`."""
+    """The lines of these documents (stored, uploaded or from the balances), each with its
+    `doc_key`."""
     keys = list(dict.fromkeys(doc_keys))
     mine = uploads()
-    parts = [mine[key].lines.assign(doc_key=key) for key in keys if key in mine]
-    stored = tuple(key for key in keys if key not in mine)
+    folder, version = str(balances().folder), balances().version()
+    parts = [mine[key].lines.assign(doc_key=key) if key in mine else
+             _balance_lines(key, folder, version).assign(doc_key=key)
+             for key in keys if key in mine or balance_catalogue.is_balance(key)]
+    stored = tuple(key for key in keys
+                   if key not in mine and not balance_catalogue.is_balance(key))
     if stored or not parts:
         parts.insert(0, stored_lines(stored, _version()))
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -162,6 +210,27 @@ def plotly_chart(build: Callable[..., go.Figure], *args: Any, key: str,
     """`st.plotly_chart(build(*args))` for a function of `budget_core.charts`, the figure
     kept by its inputs: Plotly validates every property it is given as it builds one."""
     st.plotly_chart(_figure(build.__name__, args), key=key, config=config)
+
+
+def source_notes(rows: pd.DataFrame) -> None:
+    """Say where the figures of these documents (catalogue rows) come from when some are
+    the DGFiP's comptes de gestion, and when a published CA shown has its balance too."""
+    derived = rows[balance_catalogue.from_balances(rows)]
+    if len(derived):
+        which = ", ".join(sorted({f"{row['budget_label']} {row['year']}"
+                                  for row in derived.to_dict("records")}))
+        st.caption(f":material/account_balance: Source : {balance_catalogue.SOURCE}, "
+                   f"data.economie.gouv.fr — {md_escape(which)}. Compte administratif "
+                   "reconstitué depuis les comptes du comptable public (compte de gestion), "
+                   "pas le document voté par la collectivité.")
+    balances_held = balance_documents()
+    published = rows[~balance_catalogue.from_balances(rows)]
+    _, both = balance_catalogue.split(balances_held, published)
+    if len(both):
+        years = ", ".join(str(y) for y in sorted(set(both["year"].astype(int))))
+        st.caption(f"Les comptes de gestion DGFiP (balance comptable) existent aussi pour "
+                   f"{years} : le document publié est montré, la balance n'est pas comptée "
+                   "en plus.")
 
 
 def workshop_mode() -> bool:
@@ -250,7 +319,7 @@ def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collect
     if kind != ALL:
         docs = docs[docs["entity_type"] == kind]
     entities = narrowed(docs, box, key).drop_duplicates("siret").sort_values("entity_name")
-    names = dict(zip(entities["siret"], entities.apply(entity_label, axis=1), strict=True))
+    names = dict(zip(entities["siret"], budget_labels(entities), strict=True))
     if not names:
         return None
     return url_selectbox(box, label, list(names), key, names.__getitem__, shared="siret")
@@ -325,21 +394,24 @@ def french_uploader(instructions: str) -> None:
 </style>""")
 
 
-def upload_widget(label: str, key: str) -> tuple[str, bytes] | None:
-    """A TOTEM/SCDL upload within the size limit: (file name, content), or None.
+def upload_widget(label: str, key: str, *, kinds: Sequence[str] = ("xml", "csv"),
+                  what: str = "Document TOTEM (.xml) ou CSV SCDL (.csv)",
+                  smaller: str = "Déposez le document d'un seul budget et d'une seule année."
+                  ) -> tuple[str, bytes] | None:
+    """An upload within the size limit (`BUDGET_MAX_UPLOAD_MB`): (file name, content), or
+    None. `smaller` says how to make a file that fits.
 
     Streamlit's own `server.maxUploadSize` (.streamlit/config.toml) stops larger files first.
     """
     limit = settings().max_upload_mb
     french_uploader(f"{limit} Mo au plus • XML, CSV")
-    upload = st.file_uploader(label, type=["xml", "csv"], key=key,
-                              help=f"Document TOTEM (.xml) ou CSV SCDL (.csv), {limit} Mo au "
-                                   "plus.")
+    upload = st.file_uploader(label, type=list(kinds), key=key,
+                              help=f"{what}, {limit} Mo au plus.")
     if upload is None:
         return None
     if upload.size > limit * 1_000_000:
         st.error(f"Fichier trop volumineux ({upload.size / 1e6:.1f} Mo) : {limit} Mo au plus. "
-                 "Déposez le document d'un seul budget et d'une seule année.")
+                 + smaller)
         return None
     return upload.name, upload.getvalue()
 

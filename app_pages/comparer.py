@@ -12,6 +12,7 @@ from app_pages.common import (
     pick_year,
     remembered,
     show_table,
+    source_notes,
     summary,
     url_multiselect,
     url_selectbox,
@@ -86,6 +87,7 @@ def comparison(same: pd.DataFrame, chosen: list[str], refs: dict[str, str],
              for key, head in heads.items()]
     st.caption("Opérations réelles, hors résultats reportés (001/002). Population de l'année du "
                "budget : " + " ; ".join(notes) + ".")
+    source_notes(picked.reset_index())
     kinds = summary(analysis.nomenclatures, keys)
     if len(kinds) > 1:
         st.caption(f"Nomenclatures différentes ({md_escape(', '.join(kinds))}) : les "

@@ -5,10 +5,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app_pages import comparer_chapitres
 from app_pages.common import (
     chart_data,
-    documents,
     lines_for,
+    published_documents,
     url_multiselect,
     url_selectbox,
 )
@@ -21,24 +22,12 @@ from budget_core.coverage import (
 )
 from budget_core.fmt import compact_euros, euros, md_escape, number, percent, years
 from budget_core.indicators import INDICATORS, from_lines, from_ofgl
-from budget_core.national import NationalStore, own_accounts
+from budget_core.national import CRITERION_LABELS, NationalStore, own_accounts
 from budget_core.ofgl import CONSOLIDATED, HEADERS
 
 LEVEL_LABELS = {"communes": "Communes", "gfp": "Intercommunalités (EPCI)",
                 "departements": "Départements", "regions": "Régions"}
-# Every criterion of NationalStore.PEER_COLUMNS, OFGL's own included (its comparator's).
-CRITERIA = {"strate": "Même strate de population", "departement_code": "Même département",
-            "region_code": "Même région", "epci_siren": "Même intercommunalité",
-            "legal_form": "Même nature juridique (CC, CA, CU, métropole…)",
-            "fiscal_regime": "Même régime fiscal (EPCI)",
-            "overseas": "Même situation (outre-mer ou non)",
-            "rural": "Même classement rural (commune rurale ou non)",
-            "mountain": "Même classement montagne (commune de montagne ou non)",
-            "touristic": "Même classement touristique (commune touristique ou non)",
-            "income_band": "Même tranche de revenu par habitant",
-            "qpv": "Même présence d'un quartier prioritaire (QPV) ou non",
-            "rural_urban": "Même caractère rural ou urbain (départements)",
-            "ctu": "Même statut (collectivité unique ou de Corse, ou non)"}
+CRITERIA = CRITERION_LABELS
 ANY = {"": "Toutes", "custom": "Liste personnalisée"}
 
 
@@ -69,6 +58,16 @@ def show(value: float | None, unit: str) -> str:
 st.title("Se comparer")
 folder = str(settings().national_dir)
 store = national(folder)
+MODES = {"agregats": "Agrégats (comptes OFGL)",
+         "chapitres": "Par chapitre (balances comptables DGFiP, toute commune)"}
+if st.query_params.get("mode") in MODES:  # the code in the link, not the label
+    st.session_state.setdefault("mode", st.query_params["mode"])
+mode = st.radio("Comparer", list(MODES), format_func=MODES.__getitem__, key="mode",
+                horizontal=True)
+st.query_params["mode"] = mode
+if mode == "chapitres":
+    comparer_chapitres.show(store)
+    st.stop()
 levels = [level for level in LEVEL_LABELS if store.years(level)]
 if not levels:
     st.info("Aucun compte national n'est chargé : « python -m budget_core national --year "
@@ -132,7 +131,7 @@ else:
 st.markdown("### Santé financière")
 latest = rows[rows["year"] == rows["year"].max()]
 ofgl_values = from_ofgl(latest)
-ours = own_accounts(documents(), siren, int(rows["year"].max()))
+ours = own_accounts(published_documents(), siren, int(rows["year"].max()))
 own_values = None
 if not ours.empty:
     own = lines_for(ours["doc_key"])

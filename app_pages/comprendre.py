@@ -2,7 +2,13 @@
 
 import streamlit as st
 
-from app_pages.common import documents, pick_document, summary, workshop_mode
+from app_pages.common import (
+    documents,
+    pick_document,
+    source_notes,
+    summary,
+    workshop_mode,
+)
 from budget_core import analysis, indicators
 from budget_core.fmt import compact_euros, euros, md_escape, percent
 from budget_core.model import EXECUTED_STAGES, STAGE_LABELS, STAGES
@@ -27,6 +33,7 @@ verb = "a reçu" if done else "prévoit de recevoir"
 spent = "a dépensé" if done else "prévoit de dépenser"
 name = md_escape(f"{doc['entity_name']} — {doc['budget_label']}")
 st.subheader(f"{name} — {md_escape(document_label(doc))}")
+source_notes(docs[docs["doc_key"] == key])
 
 
 def amounts(shown: dict[str, str]) -> None:

@@ -3,6 +3,7 @@ is loaded, the portals' catalogue and its refresh."""
 
 import streamlit as st
 
+from app_pages import donnees_balances
 from app_pages.common import (
     keep_upload,
     parsed_upload,
@@ -57,6 +58,8 @@ if uploaded:
         count = cache.store.add(uploaded)
         st.success(f"{count} document(s) ajouté(s) au cache {cache.store.folder} : "
                    "l'application lit désormais ce cache.")
+
+donnees_balances.show()
 
 docs = stored_documents()
 st.markdown("#### Documents chargés")

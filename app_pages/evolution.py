@@ -9,6 +9,7 @@ from app_pages.common import (
     pick_direction,
     pick_entity,
     pick_stage,
+    source_notes,
     summary,
     url_multiselect,
     workshop_mode,
@@ -79,3 +80,4 @@ sources = sorted({head.french() for head in heads.values()})
 st.caption("Opérations réelles, hors résultats reportés (001/002). Population de chaque "
            "année : " + " ; ".join(sources) + ".")
 st.caption(md_escape(f"Documents : {', '.join(chosen_docs['source_file'])}."))
+source_notes(chosen_docs)

@@ -5,10 +5,10 @@ import streamlit as st
 from app_pages.common import (
     altair_chart,
     chart_data,
-    documents,
     pick_direction,
     pick_entity,
     pick_year,
+    published_documents,
     summary,
     workshop_mode,
 )
@@ -18,7 +18,7 @@ from budget_core.model import EXECUTED_STAGES
 
 st.title("Prévu / réalisé")
 workshop_mode()
-docs = documents()
+docs = published_documents()
 executed = docs[docs["stage"].isin(EXECUTED_STAGES)]
 c1, c2, c3 = st.columns(3)
 siret = pick_entity(executed, key="exe_siret", container=c1)

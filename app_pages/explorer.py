@@ -11,6 +11,7 @@ from app_pages.common import (
     pick_document,
     plotly_chart,
     show_table,
+    source_notes,
     summary,
     uploads,
     url_selectbox,
@@ -52,6 +53,7 @@ st.caption(f"Montants {amount_kind}s, {operations}, hors résultats reportés (0
            f"Source : {md_escape(doc['source_file'])}"
            + (" (fichier déposé, non enregistré dans le cache)." if key in uploads()
               else "."))
+source_notes(docs[docs["doc_key"] == key])
 if stage == "DM":
     st.info("Une décision modificative ajoute ou retire des crédits au budget déjà voté : ses "
             "montants sont des variations (positives ou négatives), pas un budget complet. "

@@ -8,8 +8,8 @@ import streamlit as st
 from app_pages.common import (
     CHOOSE,
     chart_data,
-    documents,
     entity_label,
+    published_documents,
     show_error,
     show_table,
     store,
@@ -99,7 +99,7 @@ with anonymiser:
 # collectivité for the sheet does not redraw the maps (Altair's GeoJSON specs take seconds).
 @st.fragment
 def metadata_sheet() -> None:
-    docs = documents()
+    docs = published_documents()
     entities = docs.drop_duplicates("siren").sort_values("entity_name")
     names = dict(zip(entities["siren"], entities.apply(entity_label, axis=1), strict=True))
     siren = url_selectbox(st, "Collectivité", list(names), "fiche", names.__getitem__)
@@ -115,7 +115,7 @@ def metadata_sheet() -> None:
 
 @st.fragment
 def publication_map() -> None:
-    docs = documents()
+    docs = published_documents()
     # Open on a map where someone has published (a map of « 0,0 % » everywhere says nothing).
     default = coverage.busiest(docs) or {}
     for name, key in (("stage", "carte_etape"), ("region", "carte_region"),

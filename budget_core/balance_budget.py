@@ -22,6 +22,7 @@ Rules (each pinned on real rows in tests/test_balances.py):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
@@ -66,6 +67,7 @@ CTYPES = {
 COMMUNE_CTYPES = ("101", "410")
 
 
+@functools.lru_cache(maxsize=256)
 def plan_of(nomen: str, year: int) -> Plan:
     """The DGFiP plan a balance row of this norme and year is mapped with."""
     choices = PLANS.get(nomen.strip().upper())
@@ -101,23 +103,29 @@ def insee_code(ndept: str, insee: str) -> str:
     return (ndept[:2] if ndept.startswith("97") else ndept[1:]) + insee
 
 
+def document_info(row: Mapping[Any, Any], entity_name: str, dataset: str) -> DocumentInfo:
+    """What a budget of the balances is (from any of its rows): a CA of the DGFiP's comptes
+    de gestion, named after the collectivité's budget principal (`entity_name`)."""
+    year = int(row["year"])
+    plan = plan_of(str(row["nomen"]), year)
+    ctype = str(row["ctype"] or "")
+    return DocumentInfo(
+        siret=str(row["ident"]), entity_name=entity_name,
+        entity_type=CTYPES.get(ctype) or entity_type_of(str(row["ident"])),
+        budget_kind="principal" if row["cbudg"] == "1" else "annexe",
+        budget_label=str(row["lbudg"]), year=year, stage="CA",
+        nomenclature=str(row["nomen"]), declinaison=plan.declinaison, plan_year=plan.year,
+        insee=insee_code(str(row["ndept"]), str(row["insee"]))
+        if ctype in COMMUNE_CTYPES else "",
+        source_file=dataset, source_format=SOURCE_FORMAT)
+
+
 def document(rows: pd.DataFrame, entity_name: str, dataset: str) -> BudgetDocument:
     """One budget's balance rows (one `ident`, one year; columns of balance_csv.ROW_SCHEMA)
     as a CA document whose lines are the accounts' real and order amounts by chapter."""
     rows = rows.sort_values("compte", kind="stable").reset_index(drop=True)
-    first = rows.iloc[0]
-    year = int(first["year"])
-    plan = plan_of(str(first["nomen"]), year)
-    ctype = str(first["ctype"] or "")
-    info = DocumentInfo(
-        siret=str(first["ident"]), entity_name=entity_name,
-        entity_type=CTYPES.get(ctype) or entity_type_of(str(first["ident"])),
-        budget_kind="principal" if first["cbudg"] == "1" else "annexe",
-        budget_label=str(first["lbudg"]), year=year, stage="CA",
-        nomenclature=str(first["nomen"]), declinaison=plan.declinaison, plan_year=plan.year,
-        insee=insee_code(str(first["ndept"]), str(first["insee"]))
-        if ctype in COMMUNE_CTYPES else "",
-        source_file=dataset, source_format=SOURCE_FORMAT)
+    info = document_info(rows.iloc[0].to_dict(), entity_name, dataset)
+    plan = plan_of(info.nomenclature, info.year)
     digest = hashlib.sha256()
     records: list[dict[str, Any]] = []
     warnings = []

@@ -11,6 +11,7 @@ held (`BalanceStore.publish_parts`).
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -24,8 +25,10 @@ from budget_core.errors import BudgetError, CacheError, PortalError
 from budget_core.http import Http
 from budget_core.numbers import last_plausible_year
 from budget_core.ods_export import dataset_url, download_export, export_url
+from budget_core.sources import load_portals
 
 Progress = Callable[[int, int, str], None]
+SOURCE = "data.economie.gouv.fr"  # the registry's portal of the balances
 # What a part's code may be: it names a file and goes into the `where` filter.
 DEPARTEMENT = re.compile(r"[0-9A-Z]{3}")
 FIRST_BALANCE_YEAR = 2010  # the first year the DGFiP published
@@ -150,3 +153,25 @@ def _fields(http: Http, portal: str, dataset: str) -> list[str]:
         raise PortalError("description du jeu illisible (liste « fields » attendue).",
                           source=url, hint="Le portail a peut-être changé d'API.")
     return [f["name"] for f in fields]
+
+
+def portal_url(cache_dir: Path, source: str = SOURCE) -> str:
+    """The address of a portal of the registry (shipped, or the user's `portals.toml`)."""
+    found = next((p.url for p in load_portals(cache_dir) if p.name == source), None)
+    if found is None:
+        raise PortalError(f"aucun portail nommé « {source} » dans le registre.",
+                          hint="Ajoutez-le à portals.toml ou donnez son adresse (--portal).")
+    return found
+
+
+def import_bytes(store: BalanceStore, data: bytes, name: str, level: str) -> ImportReport:
+    """Import an export received whole (an upload in the app) through a file of the system's
+    temporary folder, removed afterwards whatever happens (and by the system, should the
+    process be killed: not in the balances folder, where it would stay)."""
+    with tempfile.NamedTemporaryFile(prefix="balances-", suffix=".csv", delete=False) as work:
+        path = Path(work.name)
+    try:
+        path.write_bytes(data)
+        return store.import_csv(path, level, name)
+    finally:
+        path.unlink(missing_ok=True)

@@ -45,7 +45,7 @@ from budget_core.balance_csv import batches
 from budget_core.errors import BudgetError, CacheError
 from budget_core.model import DIRECTIONS, SECTIONS, BudgetDocument
 from budget_core.nomenclature import Plan
-from budget_core.population import commune_strates
+from budget_core.population import commune_strates, population_by_year
 from budget_core.store import connect
 
 LEVELS = {
@@ -129,6 +129,11 @@ class BalanceStore:
     def years(self, level: str) -> list[int]:
         return sorted(int(p.parent.name.split("=")[1]) for p in
                       (self.folder / f"level={level}").glob("year=*/part-0.parquet"))
+
+    def version(self) -> tuple[tuple[str, float], ...]:
+        """What changes when a year is imported or replaced (for caches of query results)."""
+        return tuple(sorted((str(p), p.stat().st_mtime) for p in
+                            self.folder.glob("level=*/year=*/part-0.parquet")))
 
     # -- writing ---------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -264,8 +269,10 @@ class BalanceStore:
                              source=str(self.folder),
                              hint="Importez ou téléchargez de nouveau l'exercice : python -m "
                                   "budget_core balances import <export.csv>.") from exc
-        con.from_arrow(pa.Table.from_pandas(commune_strates(), preserve_index=False)).create(
-            "strates")  # a table, not a registered frame: cursors see it
+        for name, frame in (("strates", commune_strates()),
+                            ("populations", population_by_year())):
+            # tables, not registered frames: cursors see them
+            con.from_arrow(pa.Table.from_pandas(frame, preserve_index=False)).create(name)
         return con
 
     def budget_rows(self, siret: str, year: int) -> pd.DataFrame:

@@ -349,3 +349,49 @@ def peer_placement(placed: pd.DataFrame, title: str) -> alt.LayerChart:
                  alt.Tooltip("median_texte:N", title="Médiane du groupe")])
     return _finish(alt.LayerChart(layer=[band, lines], title=title).properties(
         height=360, description=_description(title)))
+
+
+def chapter_peers(placed: pd.DataFrame, title: str) -> alt.LayerChart:
+    """A commune's € per inhabitant in each chapter against its peers' median and 1st–3rd
+    quartile band (frame of balance_peers.placement), each chapter's name and rank on a line
+    above its row (the whole width stays for the values on a phone)."""
+    data = _prepare(placed, "value", "median", "q1", "q3")
+    for column in ("value", "median", "q1", "q3"):
+        data[f"{column}_texte"] = data[column].map(lambda v: f"{fmt.euros(v, 2)}/hab")
+    data["chiffres"] = [fmt.rank(int(r), int(n)) for r, n in zip(data["rank"], data["peers"],
+                                                                  strict=True)]
+    step = BAR + LABEL
+    gap = LABEL / step
+    y = alt.Y("chapitre:N", sort=list(data["chapitre"]), axis=None,
+              scale=alt.Scale(paddingInner=gap, paddingOuter=gap))
+    x = alt.X("montant:Q", title="€ par habitant", axis=euro_axis())
+    tooltip = [alt.Tooltip("chapitre:N", title="Chapitre"),
+               alt.Tooltip("value_texte:N", title="La collectivité"),
+               alt.Tooltip("median_texte:N", title="Médiane du groupe"),
+               alt.Tooltip("q1_texte:N", title="1er quartile"),
+               alt.Tooltip("q3_texte:N", title="3e quartile"),
+               alt.Tooltip("chiffres:N", title="Rang")]
+    band = alt.Chart(data).mark_bar(height=BAR, opacity=0.25, color=PEER_COLOUR[
+        "Médiane du groupe"]).encode(x=alt.X("q1:Q", title="€ par habitant", axis=euro_axis()),
+                                     x2="q3:Q", y=y, tooltip=tooltip)
+    texts = [f"{column}_texte" for column in ("value", "median", "q1", "q3")]
+    long = data.melt(id_vars=["chapitre", *texts, "chiffres"],
+                     value_vars=["median", "value"], var_name="serie", value_name="montant")
+    long["serie"] = long["serie"].map({"value": "La collectivité",
+                                       "median": "Médiane du groupe"})
+    series = list(PEER_COLOUR)
+    marks = alt.Chart(long).mark_point(filled=True, size=170, opacity=1).encode(
+        x=x, y=y, tooltip=tooltip,
+        color=alt.Color("serie:N", title=None, scale=alt.Scale(
+            domain=series, range=list(PEER_COLOUR.values()))),
+        shape=alt.Shape("serie:N", title=None, scale=alt.Scale(
+            domain=series, range=["circle", "diamond"])))
+    line: dict[str, Any] = {"baseline": "bottom", "dy": -BAR / 2 - 3, "fontSize": 14,
+                            "color": TEXT}
+    names = alt.Chart(data).mark_text(align="left", limit=alt.ExprRef("width - 110"),
+                                      **line).encode(x=alt.value(0), y=y, text="chapitre:N")
+    ranks = alt.Chart(data).mark_text(align="right", **line).encode(
+        x=alt.value("width"), y=y, text="chiffres:N")
+    # One row per chapter, and room for the axis and the points when there are only a few.
+    return _finish(alt.LayerChart(layer=[band, marks, names, ranks], title=title).properties(
+        height=max(step * len(data), 120), description=_description(title)))

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from budget_core.errors import BudgetError, PortalError
 from budget_core.fmt import printable
@@ -284,14 +284,10 @@ def cmd_balances(args: argparse.Namespace) -> int:
 
 def _download_balances(store: BalanceStore, args: argparse.Namespace,
                        cache_dir: Path) -> ImportReport:
-    from budget_core.balance_download import download
+    from budget_core.balance_download import download, portal_url
     from budget_core.http import Http, make_session
-    from budget_core.sources import load_portals
 
-    portal = args.portal or next(
-        (p.url for p in load_portals(cache_dir) if p.name == args.source), None)
-    if portal is None:
-        raise PortalError(f"aucun portail nommé « {args.source} » dans le registre.")
+    portal = args.portal or portal_url(cache_dir, args.source)
 
     def progress(number: int, total: int, code: str) -> None:
         print(f"\r{args.level} {args.year} : département {number}/{total} ({code})", end="",
@@ -325,6 +321,42 @@ def cmd_chapters(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"  {row['sens']:<8} {row['section']:<15} {row['code']:<6} {row['libelle'][:40]:<40}"
               f" {euros(Decimal(row['reel']), 2):>20} {euros(Decimal(row['ordre']), 2):>18}")
+    return 0
+
+
+def cmd_peers(args: argparse.Namespace) -> int:
+    from budget_core import balance_peers
+    from budget_core.balances import BalanceStore
+    from budget_core.config import settings
+    from budget_core.fmt import euros
+    from budget_core.national import NationalStore
+
+    config = settings()
+    with BalanceStore(config.balances_dir, threads=config.duckdb_threads) as balances, \
+            NationalStore(config.national_dir, threads=config.duckdb_threads) as national:
+        group = balance_peers.peers(args.group, args.siren, args.year, national, args.liste)
+        if group.missing:
+            raise BudgetError(group.missing)
+        placed = balance_peers.placement(balances, args.year, args.siren, args.sens, group)
+    if placed.empty:
+        raise BudgetError(f"aucun montant réel ({args.sens}) du SIREN {args.siren} dans les "
+                          f"balances de {args.year}.", hint="Téléchargez l'exercice : python "
+                          f"-m budget_core balances download --year {args.year}")
+    rows: list[dict[str, Any]] = [
+        {"chapitre": str(r["chapter_code"]), "libelle": str(r["chapter_label"]),
+         "valeur": float(r["value"]), "mediane": float(r["median"]), "q1": float(r["q1"]),
+         "q3": float(r["q3"]), "rang": int(r["rank"]), "communes": int(r["peers"])}
+        for r in placed.to_dict("records")]
+    if args.json:
+        print(json.dumps({"siren": args.siren, "annee": args.year, "sens": args.sens,
+                          "groupe": group.label, "chapitres": rows}, ensure_ascii=False,
+                         indent=2))
+        return 0
+    print(f"{args.siren} {args.year} {args.sens}, € par habitant — {group.label}")
+    for row in rows:
+        print(f"  {row['chapitre']:<6} {row['libelle'][:40]:<40} "
+              f"{euros(row['valeur'], 2):>14} médiane {euros(row['mediane'], 2):>14} "
+              f"rang {row['rang']}/{row['communes']}")
     return 0
 
 
@@ -415,6 +447,18 @@ def build_parser() -> argparse.ArgumentParser:
     chapters.add_argument("--year", type=int, required=True)
     chapters.add_argument("--json", action="store_true", help="sortie JSON")
     chapters.set_defaults(func=cmd_chapters)
+    peers = commands.add_parser("peers", help="une commune parmi ses pairs, chapitre par "
+                                              "chapitre (balances DGFiP)")
+    peers.add_argument("siren", help="SIREN de la commune")
+    peers.add_argument("--year", type=int, required=True)
+    peers.add_argument("--group", default="strate", help="strate (défaut), departement, "
+                       "region, epci_siren, rural, mountain, touristic, income_band, qpv, all "
+                       "ou custom (avec --liste)")
+    peers.add_argument("--sens", default="depense", choices=["depense", "recette"])
+    peers.add_argument("--liste", action="append", default=[],
+                       help="SIREN d'une commune de la liste (--group custom, répétable)")
+    peers.add_argument("--json", action="store_true", help="sortie JSON")
+    peers.set_defaults(func=cmd_peers)
     return parser
 
 

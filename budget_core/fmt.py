@@ -82,6 +82,11 @@ def years(value: Number | None) -> str:
     return f"{_text(rounded, 1)} {'an' if abs(rounded) < 2 else 'ans'}"
 
 
+def rank(position: int, among: int) -> str:
+    """« 1re sur 12 », « 3e sur 12 »: a collectivité's rank (1 = the highest) in its group."""
+    return f"{position}{'re' if position == 1 else 'e'} sur {among}"
+
+
 def french_table(frame: pd.DataFrame, *, money: Sequence[str] = (),
                  counts: Sequence[str] = (), shares: Sequence[str] = ()) -> Styler:
     """A frame shown the French way whatever the browser's language (Streamlit's own number

@@ -39,6 +39,21 @@ PEER_COLUMNS = ("strate", "departement_code", "region_code", "epci_siren", "lega
                 "fiscal_regime", "overseas", "rural", "mountain", "touristic", "income_band",
                 "qpv", "rural_urban", "ctu")
 
+# The words for each of PEER_COLUMNS, OFGL's own included (its comparator's).
+CRITERION_LABELS = {
+    "strate": "Même strate de population", "departement_code": "Même département",
+    "region_code": "Même région", "epci_siren": "Même intercommunalité",
+    "legal_form": "Même nature juridique (CC, CA, CU, métropole…)",
+    "fiscal_regime": "Même régime fiscal (EPCI)",
+    "overseas": "Même situation (outre-mer ou non)",
+    "rural": "Même classement rural (commune rurale ou non)",
+    "mountain": "Même classement montagne (commune de montagne ou non)",
+    "touristic": "Même classement touristique (commune touristique ou non)",
+    "income_band": "Même tranche de revenu par habitant",
+    "qpv": "Même présence d'un quartier prioritaire (QPV) ou non",
+    "rural_urban": "Même caractère rural ou urbain (départements)",
+    "ctu": "Même statut (collectivité unique ou de Corse, ou non)"}
+
 Progress = Callable[[str, int, int], None]
 
 

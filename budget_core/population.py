@@ -23,6 +23,7 @@ import numbers
 from dataclasses import dataclass
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 SOURCE = ("population municipale, populations légales INSEE diffusées avec le Code officiel "
@@ -127,3 +128,20 @@ def commune_strates() -> pd.DataFrame:
     population = communes["population"].astype("int64")
     return pd.DataFrame({"siren": communes["siren"].to_numpy(), "population": population,
                          "strate": [strate(int(p)) for p in population]})
+
+
+def population_by_year() -> pd.DataFrame:
+    """`siren`, `year`, `population` and `strate` of every commune in each year the history
+    holds (the population totale légale in force that year): per inhabitant, a year's
+    accounts divide by that year's population."""
+    frames = [pd.DataFrame({"siren": list(people), "year": year,
+                            "population": list(people.values())})
+              for year, people in history().items()]
+    frame = pd.concat(frames, ignore_index=True).astype({"year": "int16",
+                                                        "population": "int64"})
+    return frame.assign(strate=strates_of(frame["population"]))
+
+
+def strates_of(populations: pd.Series) -> np.ndarray:
+    """The band of each population, as `strate` gives it (vectorised)."""
+    return np.searchsorted(STRATE_BOUNDS, populations.to_numpy(), side="right")

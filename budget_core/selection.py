@@ -103,18 +103,24 @@ def reference(row: Mapping[str, object] | pd.Series) -> str:
 
 def budget_name(row: Mapping[str, object]) -> str:
     """`CRACH — LOTISSEMENT LE BOCENO (annexe)`: a budget is a SIRET (IdEtab)."""
-    annex = " (annexe)" if row["budget_kind"] == "annexe" else ""
-    return f"{row['entity_name']} — {row['budget_label']}{annex}"
+    return str(budget_labels(pd.DataFrame([dict(row)])).iloc[0])
+
+
+def budget_labels(catalogue: pd.DataFrame) -> pd.Series:
+    """`budget_name` of every row at once: a picker over the DGFiP balances lists some
+    70 000 budgets, which a row-by-row `apply` names in about 2 s."""
+    annex = (catalogue["budget_kind"] == "annexe").map({True: " (annexe)", False: ""})
+    return (catalogue["entity_name"].astype(str) + " — "
+            + catalogue["budget_label"].astype(str) + annex)
 
 
 def budget_names(catalogue: pd.DataFrame) -> dict[str, str]:
     """`CRACH — BUDGET PRINCIPAL — DM n° 2 du 22/11/2021` by document key: two budgets of
     one collectivité, or two DMs of one budget, never share a name."""
-    names = {}
-    for record in catalogue.to_dict("records"):
+    names = dict(zip(catalogue["doc_key"].astype(str), budget_labels(catalogue), strict=True))
+    for record in catalogue[catalogue["stage"] == "DM"].to_dict("records"):
         row = {str(key): value for key, value in record.items()}
-        suffix = f" — {decision_label(row)}" if row["stage"] == "DM" else ""
-        names[str(row["doc_key"])] = budget_name(row) + suffix
+        names[str(row["doc_key"])] += f" — {decision_label(row)}"
     return names
 
 

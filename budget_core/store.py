@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 
 import duckdb
@@ -53,11 +53,19 @@ def document_key(siret: str, year: int, stage: str, sha256: str) -> str:
 def catalogue_rows(documents: Iterable[tuple[BudgetDocument, str]]) -> pd.DataFrame:
     """Catalogue rows of parsed documents under the given keys (the store's, or an upload's
     kept in a session without being stored)."""
+    return document_rows((document.info, key, len(document.lines),
+                          "\n".join(document.warnings)) for document, key in documents)
+
+
+def document_rows(infos: Iterable[tuple[DocumentInfo, str, int, str]]) -> pd.DataFrame:
+    """Catalogue rows from (info, key, line count, warnings): also of documents whose lines
+    are computed only when opened (the DGFiP balances)."""
     rows = []
-    for document, key in documents:
-        info = document.info
-        row = {**asdict(info), "doc_key": key, "siren": info.siren,
-               "line_count": len(document.lines), "warnings": "\n".join(document.warnings)}
+    names = [field.name for field in fields(DocumentInfo)]  # plain values: no deep copy
+    for info, key, line_count, warnings in infos:
+        row = {**{name: getattr(info, name) for name in names}, "doc_key": key,
+               "siren": info.siren,
+               "line_count": line_count, "warnings": warnings}
         rows.append({name: row[name] for name in DOCUMENT_COLUMNS})
     return pd.DataFrame(rows, columns=list(DOCUMENT_COLUMNS)).astype({"population": "Int64"})
 

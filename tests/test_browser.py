@@ -9,6 +9,7 @@ README's from there to docs/screenshots/. The server and the Chromium are tests/
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -166,16 +167,18 @@ def full_screenshot(page: object, path: Path) -> None:
     page.set_viewport_size(size)
 
 
-@pytest.mark.parametrize("size", list(SIZES))
-@pytest.mark.parametrize("name", list(PAGES))
-def test_what_users_see(server: str, page: object, name: str, size: str) -> None:
-    path, bar_charts = PAGES[name]
-    open_at(page, f"{server}/{path}", size)
+def reads_right(page: object, shot: str, bar_charts: int,
+                plot_ok: Callable[[float, float], bool] = lambda w, h: w >= 100 and h >= 100
+                ) -> str:
+    """What every page must show once settled: no error, no English, French numbers,
+    `bar_charts` « par chapitre » charts whose bars show, plots of a readable size
+    (`plot_ok(width, height)`), contrast; a full screenshot `shot` in test-artifacts/. Returns
+    the visible text."""
     page.wait_for_function("() => [...document.querySelectorAll('.vega-embed')]"
                            ".every(e => e.querySelector('svg, canvas'))", timeout=30_000)
     page.wait_for_timeout(500)
     ARTIFACTS.mkdir(exist_ok=True)
-    full_screenshot(page, ARTIFACTS / f"{name}_{size}.png")
+    full_screenshot(page, ARTIFACTS / f"{shot}.png")
     assert page.locator("[data-testid='stException']").count() == 0
     text = page.evaluate(VISIBLE_TEXT)
     assert "Traceback" not in text
@@ -186,8 +189,17 @@ def test_what_users_see(server: str, page: object, name: str, size: str) -> None
     for chart in charts:
         assert chart["widest"] >= chart["chart"] / 4, chart
     for width, height in page.evaluate(PLOT_SIZES):
-        assert width >= 100 and height >= 100, (width, height)
+        assert plot_ok(width, height), (width, height)
     assert page.evaluate(LOW_CONTRAST) == []
+    return str(text)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("name", list(PAGES))
+def test_what_users_see(server: str, page: object, name: str, size: str) -> None:
+    path, bar_charts = PAGES[name]
+    open_at(page, f"{server}/{path}", size)
+    reads_right(page, f"{name}_{size}", bar_charts)
 
 
 def test_comparison_link_holds_sirets_not_names(server: str, page: object) -> None:

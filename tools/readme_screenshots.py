@@ -1,6 +1,7 @@
 """Copy the README's screenshots from the browser test's artefacts to docs/screenshots/.
 
-Usage: python -m pytest tests/test_browser.py && python tools/readme_screenshots.py
+Usage: python -m pytest tests/test_browser.py tests/test_browser_balances.py
+       && python tools/readme_screenshots.py
 
 The browser test writes every page at 1440×900 and 390×844 (full height) to test-artifacts/;
 the README shows a few of them, cut to the first screens so the pictures stay small.
@@ -26,6 +27,10 @@ SHOTS = {
     "execution": ("execution_1440x900", 1500),
     "se-comparer": ("se-comparer_1440x900", 1200),
     "publier": ("publier-carte_1440x900", 1500),
+    # the DGFiP balances (tests/test_browser_balances.py, on the real sample rows)
+    "se-comparer-chapitres": ("se-comparer-chapitres_1440x900", 1300),
+    "accueil-balance": ("accueil-balance_1440x900", 1100),
+    "donnees-balances": ("donnees-balances-import_1440x900", 1100),
 }
 
 
@@ -34,7 +39,8 @@ def main() -> int:
                if not (ARTIFACTS / f"{source}.png").exists()]
     if missing:
         print(f"Absent de {ARTIFACTS} : {', '.join(missing)}. Lancez d'abord "
-              "python -m pytest tests/test_browser.py", file=sys.stderr)
+              "python -m pytest tests/test_browser.py tests/test_browser_balances.py",
+              file=sys.stderr)
         return 1
     OUT.mkdir(parents=True, exist_ok=True)
     for name, (source, height) in SHOTS.items():

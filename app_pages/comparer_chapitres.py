@@ -1,0 +1,130 @@
+"""Se comparer, chapter by chapter: any commune of the DGFiP balances against its peers (median,
+quartiles, rank of each chapter in € per inhabitant), and a map of one chapter. Drawn by
+comparer_national.py when `?mode=chapitres`."""
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.common import (
+    balance_documents,
+    balances,
+    chart_data,
+    narrowed,
+    pick_direction,
+    url_multiselect,
+    url_selectbox,
+)
+from budget_core import balance_catalogue, balance_peers, charts, population
+from budget_core.coverage import commune_map_departements, communes_shapes, departements_shapes
+from budget_core.fmt import md_escape, number
+from budget_core.national import NationalStore
+
+MONEY = ["valeur_par_habitant", "mediane_par_habitant", "premier_quartile",
+         "troisieme_quartile"]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _placement(year: int, siren: str, direction: str, group: balance_peers.Peers,
+               version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
+    return balance_peers.placement(balances(), year, siren, direction, group)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _values(year: int, chapter: str, direction: str, version: tuple[tuple[str, float], ...]
+            ) -> pd.DataFrame:
+    return balance_peers.chapter_values(balances(), year, chapter, direction)
+
+
+def show(national: NationalStore) -> None:
+    """The chapter mode of « Se comparer »."""
+    held = balance_documents()
+    held = held[balance_catalogue.from_balances(held) & (held["budget_kind"] == "principal")
+                & (held["entity_type"] == "commune")]
+    if held.empty:
+        st.info("Aucune balance comptable DGFiP de commune n'est chargée : téléchargez un "
+                "exercice depuis la page Données (ou « python -m budget_core balances "
+                "download --year 2024 »).")
+        st.page_link("app_pages/donnees.py", label="Aller à la page Données",
+                     icon=":material/folder_open:")
+        return
+    version = balances().version()
+    c1, c2 = st.columns([1, 3])
+    year = int(url_selectbox(c1, "Exercice", sorted({int(y) for y in held["year"]},
+                                                    reverse=True), "chap_annee"))
+    of_year = narrowed(held[held["year"] == year], c2, "chap_siren").sort_values(
+        "entity_name")
+    names = dict(zip(of_year["siren"], of_year["entity_name"] + " (" + of_year["insee"]
+                     + ")", strict=True))
+    if not names:
+        st.info("Aucune commune ne correspond à cette recherche.")
+        return
+    siren = str(url_selectbox(c2, "Commune", list(names), "chap_siren", names.__getitem__))
+    c3, c4 = st.columns([1, 3])
+    direction = pick_direction(c3, "chap_sens")
+    group_key = str(url_selectbox(c4, "Comparer avec", list(balance_peers.GROUPS),
+                                  "chap_pairs", balance_peers.GROUPS.__getitem__))
+    custom: list[str] = []
+    if group_key == "custom":
+        custom = url_multiselect(st, "Communes de la liste", list(names), "chap_liste",
+                                 names.__getitem__, default=[siren], max_selections=50)
+    group = balance_peers.peers(group_key, siren, year, national, custom)
+    head = population.of_document(siren, None, year)
+    st.caption(f"Réel, en € par habitant ; budget principal ; population : {head.french()} "
+               f"({number(head.value)} habitants pour la commune). Source : "
+               f"{balance_catalogue.SOURCE}, data.economie.gouv.fr, exercice {year}. Médiane "
+               "et quartiles parmi les communes du groupe qui ont ce chapitre ; chapitres "
+               "rapprochés par leur code quand les nomenclatures diffèrent (M14, M57).")
+    if group.missing:
+        st.info(md_escape(group.missing[0].upper() + group.missing[1:]))
+        return
+    placed = _placement(year, siren, direction, group, version)
+    if placed.empty:
+        st.info("Aucun montant réel de ce sens pour cette commune dans la balance de "
+                f"{year}.")
+        return
+    sens = "Dépenses" if direction == "depense" else "Recettes"
+    st.altair_chart(charts.chapter_peers(placed, f"{sens} réelles : {names[siren]} parmi "
+                                                 f"« {group.label.lower()} »"),
+                    key="chart_chapitres_pairs")
+    chart_data(placed[["chapter_code", "chapter_label", "value", "median", "q1", "q3", "rank",
+                       "peers"]].assign(source=balance_catalogue.SOURCE).rename(columns={
+        "chapter_code": "chapitre", "chapter_label": "libelle",
+        "value": "valeur_par_habitant", "median": "mediane_par_habitant",
+        "q1": "premier_quartile", "q3": "troisieme_quartile", "rank": "rang",
+        "peers": "communes"}), f"se_comparer_chapitres_{siren}_{year}_{direction}.csv",
+        "download_chapitres_pairs", money=MONEY, counts=["rang", "communes"])
+    _maps(placed, siren, year, direction, version)
+
+
+def _maps(placed: pd.DataFrame, siren: str, year: int, direction: str,
+          version: tuple[tuple[str, float], ...]) -> None:
+    st.markdown("### Carte d'un chapitre")
+    labels = dict(zip(placed["chapter_code"], placed["chapter_code"] + " — "
+                      + placed["chapter_label"].fillna(""), strict=True))
+    chapter = str(url_selectbox(st, "Chapitre", list(labels), "chap_carte",
+                                labels.__getitem__))
+    values = _values(year, chapter, direction, version)
+    medians = balance_peers.by_departement(values)
+    present = [f for f in departements_shapes()["features"]
+               if f["properties"]["code"] in set(medians["code"])]
+    if present:
+        st.altair_chart(charts.choropleth(
+            {"features": present}, dict(zip(medians["code"], medians["value"], strict=True)),
+            f"{labels[chapter]} : médiane des communes par département (€/hab)",
+            "€ par habitant", share=False), key="carte_chapitre")
+    chart_data(medians.assign(source=balance_catalogue.SOURCE).rename(columns={
+        "code": "departement", "value": "mediane_par_habitant"}),
+        f"carte_chapitre_{chapter}_{year}.csv", "download_carte_chapitre",
+        money=["mediane_par_habitant"], counts=["communes"])
+    own = values.loc[values["siren"] == siren, "departement"]
+    if len(own) and own.iloc[0] in commune_map_departements():
+        code = str(own.iloc[0])
+        mine = values[values["departement"] == code]
+        st.altair_chart(charts.choropleth(
+            communes_shapes(code), dict(zip(mine["insee"], mine["value"], strict=True)),
+            f"{labels[chapter]} : communes du département {code} (€/hab)", "€ par habitant",
+            share=False), key="carte_chapitre_communes")
+    elif len(own):
+        st.caption(f"Carte des communes : contours embarqués pour le Grand Est seulement "
+                   f"(pas pour le département {own.iloc[0]}).")
+

@@ -1,0 +1,168 @@
+"""A commune against its peers chapter by chapter, from the DGFiP balances (any commune of
+France, published documents or not).
+
+Per chapter, the real amount of each commune's budget principal (the `_chapters` aggregates
+computed at import) divided by the population of the accounts' year: the INSEE population
+totale légale in force that year when shipped (`population.history`, 2022 onwards), else the
+latest population légale shipped (as `population.of_document` does for a budget without its
+own). Peers: the communes of the same strate that year, département, région, intercommunalité,
+one of OFGL's criteria (rural, mountain…: from the OFGL national accounts of that year, when
+loaded), all communes, or a list. A chapter's median and quartiles (linear interpolation, as
+`statistics.quantiles(method="inclusive")`) are among the peers holding that chapter, the
+commune included when it is a peer; rank 1 is the highest amount per inhabitant.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from budget_core.balance_budget import plan_of
+from budget_core.balances import BalanceStore
+from budget_core.errors import BudgetError
+from budget_core.national import CRITERION_LABELS, NationalStore
+from budget_core.population import population_by_year, strates_of, table
+
+LEVEL = "communes"
+# The groups offered, in order. OFGL's own criteria are read from its accounts of the year.
+GROUPS = {
+    "strate": CRITERION_LABELS["strate"], "departement": CRITERION_LABELS["departement_code"],
+    "region": CRITERION_LABELS["region_code"], "epci_siren": "Même intercommunalité (EPCI)",
+    **{c: CRITERION_LABELS[c] for c in ("rural", "mountain", "touristic", "income_band", "qpv")},
+    "all": "Toutes les communes", "custom": "Liste personnalisée"}
+FROM_OFGL = ("epci_siren", "rural", "mountain", "touristic", "income_band", "qpv")
+# € per inhabitant of every commune's budget principal, one chapter kind (direction) and year.
+VALUES_SQL = """
+    WITH pop AS (SELECT s.siren, coalesce(y.population, s.population) AS population
+                 FROM strates s LEFT JOIN populations y ON y.siren = s.siren AND y.year = ?)
+    SELECT c.siren, c.chapter_code, any_value(c.section) AS section,
+           sum(c.real_amount) / any_value(pop.population) AS v
+    FROM chapters c JOIN pop ON pop.siren = c.siren
+    WHERE c.level = ? AND c.year = ? AND c.direction = ? AND c.cbudg = '1'
+      AND c.real_amount <> 0 {chapter}
+    GROUP BY c.siren, c.chapter_code"""
+
+
+@dataclass(frozen=True)
+class Peers:
+    """Who a commune is compared with: SIRENs (None: every commune), or why no group."""
+
+    label: str
+    sirens: tuple[str, ...] | None = None
+    missing: str = ""  # a French sentence when the group cannot be made
+
+
+@functools.lru_cache(maxsize=4)
+def communes(year: int) -> pd.DataFrame:
+    """`siren`, `insee`, `departement`, `region`, `population` and `strate` of every commune
+    in `year` (the population in force that year where shipped, else the latest)."""
+    base = table()[table()["kind"] == "commune"].dropna(subset=["population"])
+    base = base[["siren", "insee", "departement", "region", "population"]]
+    history = population_by_year()
+    of_year = history[history["year"] == year].set_index("siren")["population"]
+    population = base["siren"].map(of_year).fillna(base["population"]).astype("int64")
+    return base.assign(population=population, strate=strates_of(population))
+
+
+def peers(group: str, siren: str, year: int, national: NationalStore | None = None,
+          custom: Sequence[str] = ()) -> Peers:
+    """The peers of a commune for a group of GROUPS."""
+    if group not in GROUPS:
+        raise BudgetError(f"groupe « {group} » inconnu.",
+                          hint=f"Groupes possibles : {', '.join(GROUPS)}.")
+    label = GROUPS[group]
+    if group == "all":
+        return Peers(label)
+    if group == "custom":
+        return Peers(label, tuple(dict.fromkeys(custom)))
+    if group in FROM_OFGL:
+        return _ofgl_peers(group, siren, year, national)
+    column = {"strate": "strate", "departement": "departement", "region": "region"}[group]
+    frame = communes(year)
+    own = frame.loc[frame["siren"] == siren, column]
+    if own.empty or pd.isna(own.iloc[0]):
+        return Peers(label, missing=f"pas de groupe « {label.lower()} » : la commune n'est "
+                                    "pas dans la table des communes (population, COG 2026).")
+    return Peers(label, tuple(frame.loc[frame[column] == own.iloc[0], "siren"]))
+
+
+def _ofgl_peers(group: str, siren: str, year: int, national: NationalStore | None) -> Peers:
+    label = GROUPS[group]
+    if national is None or year not in national.years(LEVEL):
+        return Peers(label, missing=f"« {label} » vient des comptes OFGL des communes de "
+                                    f"{year}, qui ne sont pas chargés : python -m budget_core "
+                                    f"national --level communes --year {year}.")
+    rows = national.query(LEVEL, f"SELECT DISTINCT siren, {group} AS value FROM ofgl "
+                          "WHERE year = ? AND value IS NOT NULL", [year])
+    own = rows.loc[rows["siren"] == siren, "value"]
+    if own.empty:
+        return Peers(label, missing=f"pas de groupe « {label.lower()} » : la commune n'a pas "
+                                    f"cette information dans les comptes OFGL de {year}.")
+    return Peers(label, tuple(rows.loc[rows["value"] == own.iloc[0], "siren"]))
+
+
+def placement(store: BalanceStore, year: int, siren: str, direction: str,
+              group: Peers) -> pd.DataFrame:
+    """Per chapter of the commune (real amounts of its budget principal): `chapter_code`,
+    `chapter_label`, `section`, `value` (€ per inhabitant), `median`, `q1`, `q3`, `rank`
+    (1 = highest) and `peers` (communes of the group holding the chapter)."""
+    if group.sirens is not None and not group.sirens:
+        return pd.DataFrame(columns=["chapter_code", "chapter_label", "section", "value",
+                                     "median", "q1", "q3", "rank", "peers"])
+    # The group as a table joined by hash (list_contains per row costs the list's length).
+    chosen = "" if group.sirens is None else \
+        "SEMI JOIN (SELECT unnest(?) AS siren) AS g ON g.siren = v.siren"
+    sql = f"""
+        WITH v AS ({VALUES_SQL.format(chapter="")}),
+             e AS (SELECT * FROM v WHERE siren = ?),
+             p AS (SELECT v.* FROM v {chosen})
+        SELECT chapter_code, section, value, quartiles[2] AS median, quartiles[1] AS q1,
+               quartiles[3] AS q3, rank, peers FROM (
+            SELECT e.chapter_code, any_value(e.section) AS section, any_value(e.v) AS value,
+                   quantile_cont(p.v, [0.25, 0.5, 0.75]) AS quartiles,
+                   count(p.v) AS peers, 1 + count(p.v) FILTER (WHERE p.v > e.v) AS rank
+            FROM e JOIN p ON p.chapter_code = e.chapter_code GROUP BY e.chapter_code)
+        ORDER BY chapter_code"""
+    args: list[object] = [year, LEVEL, year, direction, siren]
+    if group.sirens is not None:
+        args.append(list(group.sirens))
+    frame = store.query(sql, args)
+    for column in ("value", "median", "q1", "q3"):
+        frame[column] = frame[column].astype("float64")
+    return frame.assign(chapter_label=frame["chapter_code"].map(_labels(store, year, siren)))
+
+
+def _labels(store: BalanceStore, year: int, siren: str) -> dict[str, str]:
+    """Chapter labels from the plan of the commune's own nomenclature that year."""
+    nomen = store.query("SELECT any_value(nomen) AS nomen FROM balances WHERE year = ? AND "
+                        "siren = ? AND cbudg = '1'", [year, siren])["nomen"]
+    if nomen.empty or pd.isna(nomen.iloc[0]):
+        return {}
+    try:
+        plan = plan_of(str(nomen.iloc[0]), year)
+    except BudgetError:
+        return {}
+    return {code: chapter.label for code, chapter in plan.chapters.items()}
+
+
+def chapter_values(store: BalanceStore, year: int, chapter: str, direction: str
+                   ) -> pd.DataFrame:
+    """`siren`, `insee`, `departement` and `value` (€ per inhabitant) of one chapter for every
+    commune holding it that year: what the maps draw."""
+    found = store.query(VALUES_SQL.format(chapter="AND c.chapter_code = ?"),
+                        [year, LEVEL, year, direction, chapter])
+    frame = communes(year)[["siren", "insee", "departement"]]
+    merged = found.merge(frame, on="siren", how="inner")
+    return merged.assign(value=merged["v"].astype("float64"))[
+        ["siren", "insee", "departement", "value"]]
+
+
+def by_departement(values: pd.DataFrame) -> pd.DataFrame:
+    """Median € per inhabitant of the communes of each département (`code`, `value`,
+    `communes`)."""
+    grouped = values.groupby("departement")["value"]
+    return pd.DataFrame({"code": grouped.median().index, "value": grouped.median().to_numpy(),
+                         "communes": grouped.size().to_numpy()})
