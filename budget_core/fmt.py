@@ -92,7 +92,7 @@ def french_table(frame: pd.DataFrame, *, money: Sequence[str] = (),
     """A frame shown the French way whatever the browser's language (Streamlit's own number
     formats follow it): amounts `1 234,50 €`, counts `45 560`, shares `12,5 %`, empty cells
     « — ». The cells stay numbers underneath (Streamlit shows the Styler's text and sorts
-    by value)."""
+    by value), but in a column with an empty cell, which is shown as text (sorted as text)."""
     shown = frame.copy()
     for column in money:
         shown[column] = shown[column].astype(float)
@@ -100,8 +100,15 @@ def french_table(frame: pd.DataFrame, *, money: Sequence[str] = (),
         **{column: partial(euros, decimals=2) for column in money},
         **dict.fromkeys(counts, partial(number, decimals=0)),
         **dict.fromkeys(shares, partial(percent, decimals=1))}
+    # Streamlit's grid draws a missing value as its own « None », whatever the Styler's
+    # na_rep: a column with an empty cell is shown as its French text (« — » for the empty).
+    for column in [c for c in shown.columns if shown[c].isna().any()]:
+        given = formats.pop(column, None)
+        write = given if callable(given) else _plain
+        missing = shown[column].isna().tolist()
+        shown[column] = ["—" if gone else write(value)
+                         for value, gone in zip(shown[column], missing, strict=True)]
     others: list[Hashable] = [column for column in shown.columns if column not in formats]
-    # An empty cell reads « — »: Streamlit draws an empty display text as its own « None ».
     return shown.style.format(formats, na_rep="—").format(_plain, na_rep="—", subset=others)
 
 
