@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from filelock import FileLock, Timeout
 
 from budget_core.balance_csv import ROW_SCHEMA, USED, canonical
 from budget_core.balances import LEVELS, BalanceStore, ImportReport, convert_csv, dataset_id
 from budget_core.errors import BudgetError, CacheError, PortalError
+from budget_core.fsutil import held_lock
 from budget_core.http import Http
 from budget_core.numbers import last_plausible_year
 from budget_core.ods_export import dataset_url, download_export, export_url
@@ -63,22 +63,15 @@ def download(store: BalanceStore, http: Http, portal: str, level: str, year: int
     # `cbudg` is `budget` before 2016, and asking for an absent field fails the export (400).
     select = [f for f in _fields(http, portal, dataset) if canonical(f) in USED]
     folder = store.year_dir(level, year, "_parts")
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(folder / ".download.lock")
-    try:
-        lock.acquire(timeout=0)
-    except Timeout as exc:
-        raise CacheError(f"l'exercice {year} ({level}) est déjà en cours de téléchargement "
-                         "par un autre processus.", source=str(folder),
-                         hint="Attendez la fin de ce téléchargement puis réessayez.") from exc
-    try:
+    with held_lock(folder / ".download.lock", 0, CacheError(
+            f"l'exercice {year} ({level}) est déjà en cours de téléchargement par un autre "
+            "processus.", source=str(folder),
+            hint="Attendez la fin de ce téléchargement puis réessayez.")):
         # What a download killed mid-way left (a part's file, its parquet piece: up to the
         # size of a département each), never published, never removed until now.
         for stale in (*folder.glob(".download-*.part"), *folder.glob(".piece-*.parquet")):
             stale.unlink(missing_ok=True)
         _fetch_parts(http, portal, dataset, year, by_year, parts, select, folder, progress)
-    finally:
-        lock.release()
     held = sorted(folder.glob("ndept=*.parquet"))
     report = store.publish_parts(level, year, held)
     report.parts = [p.stem.split("=", 1)[1] for p in held]

@@ -38,11 +38,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from filelock import FileLock, Timeout
 
 from budget_core import balance_budget
 from budget_core.balance_csv import batches
 from budget_core.errors import BudgetError, CacheError
+from budget_core.fsutil import held_lock
 from budget_core.model import DIRECTIONS, SECTIONS, BudgetDocument
 from budget_core.nomenclature import Plan
 from budget_core.population import commune_strates, population_by_year
@@ -139,26 +139,17 @@ class BalanceStore:
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Path]:
         """The write lock, and a fresh work folder removed afterwards."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self.folder / ".lock")
-        try:
-            lock.acquire(timeout=self.lock_timeout)
-        except Timeout as exc:
-            raise CacheError("les balances sont en cours d'écriture par un autre processus.",
-                             source=str(self.folder),
-                             hint="Attendez la fin de l'import en cours puis réessayez.") from exc
-        try:
+        with held_lock(self.folder / ".lock", self.lock_timeout, CacheError(
+                "les balances sont en cours d'écriture par un autre processus.",
+                source=str(self.folder),
+                hint="Attendez la fin de l'import en cours puis réessayez.")):
             self._recover()
             work = self.folder / "_tmp" / uuid.uuid4().hex
             work.mkdir(parents=True)
-        except BaseException:
-            lock.release()
-            raise
-        try:
-            yield work
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-            lock.release()
+            try:
+                yield work
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
 
     def _recover(self) -> None:
         """Undo what a writer killed mid-way (SIGKILL, power cut) left; the lock is held, so

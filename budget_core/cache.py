@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from filelock import FileLock, Timeout
 
 from budget_core.errors import BudgetError, CacheError
 from budget_core.formats import read_documents
+from budget_core.fsutil import held_lock
 from budget_core.http import Http
 from budget_core.model import BudgetDocument
 from budget_core.population import regions_by_siren
@@ -166,22 +166,12 @@ class Cache:
     # -- sync --------------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Only one sync at a time on a cache folder (another one gets a clear error).
-
-        `filelock` takes an OS lock (flock on POSIX, msvcrt on Windows), released by the
-        system if the process dies, so a killed sync never leaves the cache locked."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self.folder / "sync.lock")
-        try:
-            lock.acquire(timeout=0)
-        except Timeout as exc:
-            raise CacheError("une synchronisation est déjà en cours sur ce cache.",
-                             source=str(self.folder),
-                             hint="Attendez qu'elle se termine puis relancez.") from exc
-        try:
+        """Only one sync at a time on a cache folder (another one gets a clear error; a
+        killed sync never leaves it locked: see `held_lock`)."""
+        with held_lock(self.folder / "sync.lock", 0, CacheError(
+                "une synchronisation est déjà en cours sur ce cache.", source=str(self.folder),
+                hint="Attendez qu'elle se termine puis relancez.")):
             yield
-        finally:
-            lock.release()
 
     def raw_path(self, sha256: str) -> Path:
         return self.raw_dir / sha256[:2] / sha256

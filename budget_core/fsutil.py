@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from budget_core.errors import FormatError
+from filelock import FileLock, Timeout
+
+from budget_core.errors import BudgetError, FormatError
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -65,3 +67,20 @@ def bytes_opener(data: bytes) -> Opener:
 def file_opener(path: Path) -> Opener:
     """An opener over a file (read it inside `reading(name)` for French errors)."""
     return lambda: path.open("rb")
+
+
+@contextmanager
+def held_lock(path: Path, timeout: float, busy: BudgetError) -> Iterator[None]:
+    """An OS lock on `path` held for the block, or `busy` raised when it is not free within
+    `timeout` seconds. `filelock` takes flock on POSIX and msvcrt on Windows, released by the
+    system if the process dies: a killed writer never leaves the lock taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path)
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout as exc:
+        raise busy from exc
+    try:
+        yield
+    finally:
+        lock.release()

@@ -24,10 +24,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from filelock import FileLock, Timeout
 
 from budget_core.errors import CacheError
-from budget_core.fsutil import atomic_write_bytes
+from budget_core.fsutil import atomic_write_bytes, held_lock
 from budget_core.linetable import LINE_SCHEMA
 from budget_core.model import BudgetDocument, DocumentInfo
 
@@ -106,19 +105,11 @@ class Store:
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         """The store's write lock (blocking, up to `lock_timeout` seconds)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self.folder / ".lock")
-        try:
-            lock.acquire(timeout=self.lock_timeout)
-        except Timeout as exc:
-            raise CacheError(f"le cache est occupé par une autre écriture depuis plus de "
-                             f"{self.lock_timeout:.0f} s.", source=str(self.folder),
-                             hint="Attendez la fin de la synchronisation en cours puis "
-                                  "réessayez.") from exc
-        try:
+        with held_lock(self.folder / ".lock", self.lock_timeout, CacheError(
+                f"le cache est occupé par une autre écriture depuis plus de "
+                f"{self.lock_timeout:.0f} s.", source=str(self.folder),
+                hint="Attendez la fin de la synchronisation en cours puis réessayez.")):
             yield
-        finally:
-            lock.release()
 
     def add(self, documents: Iterable[BudgetDocument], *, replaces: str = "") -> int:
         """Store documents (replacing an earlier version of the same budget). Returns count.
