@@ -177,9 +177,12 @@ def summary(compute: Callable[..., Summary], doc_keys: Iterable[str],
     """`compute(lines_for(doc_keys), **options)` for a function of `budget_core` (analysis,
     indicators), cached by the documents and the options: a rerun that changes neither (a
     filter that keeps the document, a widget elsewhere on the page) neither reads the lines
-    again nor sums them (by policy: 0.1 s on Montreuil's CA)."""
+    again nor sums them (by policy: 0.1 s on Montreuil's CA). Keyed by the store's and the
+    balances' versions: a balance-derived CA's key stays the same when its year is imported
+    again."""
     found: Summary = _summary(compute.__module__, compute.__name__,
-                              tuple(dict.fromkeys(doc_keys)), options, _version())
+                              tuple(dict.fromkeys(doc_keys)), options,
+                              (*_version(), *balances().version()))
     return found
 
 
