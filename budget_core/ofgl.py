@@ -21,6 +21,17 @@ communes: identical but for « Siret Budget », « Type de budget », « Nomencl
 and « Montant BP », « Montant BA », « Montant flux BP-BA » on the other). A consolidated export
 is read as one row per collectivité, budget « Budget consolidé » (budgets principal and
 annexes added, cross flows removed, as OFGL computes them).
+
+A download asks its columns by API field name (`export_query`), read from the dataset's
+catalogue record, never written here. That the record pairs names and labels as the reader
+expects is checked on data.ofgl.fr's record of `ofgl-base-regions` (`reg_is_ctu` for « CTU ou
+Collectivité de Corse », `type_de_budget`, `euros_par_habitant`…); public clients select
+`ofgl-base-communes-consolidee` by such names and read the answers (`exer, com_name, siren,
+insee, agregat, montant, euros_par_habitant, ptot, rural, montagne, touristique, qpv,
+epci_name`: dragmakex/h-genai data/explore_ofgl_api.ipynb @ 11b856b1, a recorded answer;
+`outre_mer, categ, reg_code, dep_code`: dataforgoodfr/13_eclaireur_public
+back/scripts/datasets/ofgl_urls.csv @ 87495806). No record of the per-budget communes, EPCI
+or départements datasets was found: their names are whatever the portal declares.
 """
 
 from __future__ import annotations
