@@ -9,8 +9,11 @@ Run: python bench/bench_balances.py [--rows 8000000] [--years 1] [--rounds 3] [-
    (one on average), each budget with about 115 accounts drawn from the M57 plan's own
    accounts (charges, produits, immobilisations, subventions, amortissements, tiers), random
    amounts with order operations part of the budget ones and closing balances that satisfy
-   the identity. The real 2024 file has about 7 M rows a year (≈ 950 MB of CSV): `--rows` scales it.
-2. Import: `BalanceStore.import_csv` of every year, in a fresh process (GNU time: peak RSS).
+   the identity. The real 2024 file has about 7 M rows a year (≈ 950 MB of CSV): `--rows` scales
+   it. Years come as the real downloads do, one at a time: a year's file is written (2 000
+   communes at a time), imported, then deleted, so memory and disk stay bounded at any scale.
+2. Import: `BalanceStore.import_csv` of each year in turn, each in a fresh process (GNU time:
+   peak RSS); the total time and the largest peak are reported.
 3. Two questions, each in its own fresh process per path, paths in rotated order per round:
    - chapter view of one commune (its budget principal, one year): the app reads the rows
      with DuckDB (`BalanceStore.document`, the year's file sorted by SIREN) against pandas
@@ -66,26 +69,29 @@ def account_pool() -> np.ndarray:
     return np.array(budget + tiers)
 
 
-def generate(folder: Path, rows: int, years: int) -> list[Path]:
-    header = SAMPLE.read_text(encoding="utf-8").split("\n", 1)[0].split(";")
-    towns = population_table()
-    towns = towns[towns["kind"] == "commune"].sample(frac=1.0, random_state=0)
-    per_commune = ACCOUNTS_PER_BUDGET * BUDGETS_PER_COMMUNE * years
-    towns = towns.head(max(1, int(rows / per_commune))).reset_index(drop=True)
-    pool = account_pool()
-    rng = np.random.default_rng(0)
-    budgets = rng.integers(0, 3, len(towns))  # annexes per commune: 0, 1 or 2
-    files = []
-    for year in range(2024 - years + 1, 2025):
+class Generator:
+    """The synthetic communes, their budgets and the account pool, shared by every year."""
+
+    def __init__(self, rows: int, years: int) -> None:
+        self.header = SAMPLE.read_text(encoding="utf-8").split("\n", 1)[0].split(";")
+        towns = population_table()
+        towns = towns[towns["kind"] == "commune"].sample(frac=1.0, random_state=0)
+        per_commune = ACCOUNTS_PER_BUDGET * BUDGETS_PER_COMMUNE * years
+        self.towns = towns.head(max(1, int(rows / per_commune))).reset_index(drop=True)
+        self.pool = account_pool()
+        self.rng = np.random.default_rng(0)
+        self.annexes = self.rng.integers(0, 3, len(self.towns))  # 0, 1 or 2 per commune
+
+    def year(self, folder: Path, year: int) -> Path:
+        """Write one year's export, 2 000 communes at a time (memory stays bounded)."""
         path = folder / f"export_{year}.csv"
-        with pacsv.CSVWriter(path, _schema(header), write_options=pacsv.WriteOptions(
+        with pacsv.CSVWriter(path, _schema(self.header), write_options=pacsv.WriteOptions(
                 delimiter=";", quoting_style="none")) as writer:
-            for start in range(0, len(towns), 2000):
-                chunk = towns.iloc[start:start + 2000]
-                writer.write_table(_chunk(chunk, budgets[start:start + 2000], pool, year,
-                                          header, rng))
-        files.append(path)
-    return files
+            for start in range(0, len(self.towns), 2000):
+                chunk = self.towns.iloc[start:start + 2000]
+                writer.write_table(_chunk(chunk, self.annexes[start:start + 2000], self.pool,
+                                          year, self.header, self.rng))
+        return path
 
 
 def _schema(header: list[str]) -> pa.Schema:
@@ -198,24 +204,37 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3, help="processes per path")
     parser.add_argument("--lookups", type=int, default=8, help="communes asked per process")
+    parser.add_argument("--tmp", default=None,
+                        help="folder for the generated exports and store, removed at the end "
+                             "(default: the system's temporary folder)")
     args = parser.parse_args()
     if args.phase:
         run_phase(args.phase[0], Path(args.phase[1]), args.sirens.split(","), args.year)
         return
     require_gnu_time()
     print(f"machine: {machine()}")
-    with tempfile.TemporaryDirectory(dir=ROOT / "data_cache" if (
-            ROOT / "data_cache").exists() else None) as tmp:
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         folder = Path(tmp)
-        started = time.perf_counter()
-        files = generate(folder, args.rows, args.years)
-        size = sum(f.stat().st_size for f in files)
-        print(f"generated {len(files)} yearly export(s), {size / 1e9:.2f} GB of CSV, in "
-              f"{time.perf_counter() - started:.0f} s")
-        imported, peak = phase("import", folder, [], 2024)
-        print(f"import (fresh process): {imported['rows']:,} rows in "
-              f"{imported['seconds']:.1f} s ({imported['rows'] / imported['seconds']:,.0f} "
-              f"rows/s), peak {peak:.0f} MiB")
+        generator = Generator(args.rows, args.years)
+        size, generating, importing, rows, peak = 0, 0.0, 0.0, 0, 0.0
+        for year in range(2024 - args.years + 1, 2025):
+            # As the real downloads come: one yearly file at a time, imported, then deleted,
+            # so the disk holds one year's CSV (about 1.2 GB) besides the store.
+            started = time.perf_counter()
+            export = generator.year(folder, year)
+            generating += time.perf_counter() - started
+            size += export.stat().st_size
+            imported, year_peak = phase("import", folder, [], year)
+            export.unlink()
+            importing += imported["seconds"]
+            rows += imported["rows"]
+            peak = max(peak, year_peak)
+            print(f"  {year}: {imported['rows']:,} rows imported in {imported['seconds']:.1f} s, "
+                  f"peak {year_peak:.0f} MiB; {load()}", flush=True)
+        print(f"generated {args.years} yearly export(s), {size / 1e9:.2f} GB of CSV in all, in "
+              f"{generating:.0f} s")
+        print(f"import (a fresh process per year): {rows:,} rows in {importing:.1f} s "
+              f"({rows / importing:,.0f} rows/s), peak {peak:.0f} MiB (the largest year's)")
         stored = {name: sum(f.stat().st_size for f in (folder / "balances").glob(pattern))
                   for name, pattern in (("rows", "level=*/year=*/*.parquet"),
                                         ("chapters", "_chapters/level=*/year=*/*.parquet"))}

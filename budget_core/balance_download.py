@@ -24,7 +24,7 @@ from budget_core.errors import BudgetError, CacheError, PortalError
 from budget_core.fsutil import held_lock
 from budget_core.http import Http
 from budget_core.numbers import last_plausible_year
-from budget_core.ods_export import dataset_url, download_export, export_url
+from budget_core.ods_export import dataset_fields, download_export, export_url
 from budget_core.sources import load_portals
 
 Progress = Callable[[int, int, str], None]
@@ -61,7 +61,8 @@ def download(store: BalanceStore, http: Http, portal: str, level: str, year: int
                                               "pas encore publié.")
     # The columns this dataset declares among those read: `categ` is missing before 2017 and
     # `cbudg` is `budget` before 2016, and asking for an absent field fails the export (400).
-    select = [f for f in _fields(http, portal, dataset) if canonical(f) in USED]
+    select = [name for name, _ in dataset_fields(http, portal, dataset)
+              if canonical(name) in USED]
     folder = store.year_dir(level, year, "_parts")
     with held_lock(folder / ".download.lock", 0, CacheError(
             f"l'exercice {year} ({level}) est déjà en cours de téléchargement par un autre "
@@ -134,18 +135,6 @@ def _departements(http: Http, portal: str, dataset: str, by_year: str) -> list[s
                           "attendue).", source=url,
                           hint="Précisez les départements avec --departement.")
     return sorted(r["ndept"] for r in answer)
-
-
-def _fields(http: Http, portal: str, dataset: str) -> list[str]:
-    """The field names the dataset declares (`fields[].name` of its catalogue record)."""
-    url = dataset_url(portal, dataset)
-    answer = http.json("GET", url)
-    fields = answer.get("fields") if isinstance(answer, dict) else None
-    if not isinstance(fields, list) or not all(
-            isinstance(f, dict) and isinstance(f.get("name"), str) for f in fields):
-        raise PortalError("description du jeu illisible (liste « fields » attendue).",
-                          source=url, hint="Le portail a peut-être changé d'API.")
-    return [f["name"] for f in fields]
 
 
 def portal_url(cache_dir: Path, source: str = SOURCE) -> str:

@@ -2,7 +2,8 @@
 
 The store's executed documents (CA, CFU) come first: they are the ordonnateur's own
 accounts. The DGFiP balances (the comptable's accounts, every budget of France) answer for
-the budgets the store does not hold.
+the budgets the store does not hold; when they hold the document's budget-year too, the
+answer says so (`also`): every figure is from one source, named.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Chapters:
     source: str  # "documents" or "balances"
     detail: str  # which document or dataset, in French
     view: pd.DataFrame  # balance_budget.chapter_view columns
+    also: str = ""  # in French: the other source holding this budget-year, not counted
 
 
 def chapters(identifier: str, year: int, store: Store, balances: BalanceStore) -> Chapters:
@@ -41,8 +43,12 @@ def chapters(identifier: str, year: int, store: Store, balances: BalanceStore) -
     if len(held):
         row = held.sort_values("stage").iloc[-1]  # a CFU, which replaces the CA, first
         lines = store.document_lines([row["doc_key"]])
+        also = (f"la balance comptable DGFiP (comptes de gestion) de ce budget pour {year} est "
+                "aussi en cache : ses montants ne sont ni montrés ni comptés en plus"
+                if len(balances.budget_rows(str(row["siret"]), year)) else "")
         return Chapters(str(row["siret"]), year, "documents",
-                        f"{row['stage']} {year}, {row['source_file']}", chapter_view(lines))
+                        f"{row['stage']} {year}, {row['source_file']}", chapter_view(lines),
+                        also)
     siret = identifier if len(identifier) == 14 else balances.principal(identifier, year)
     if siret is None:
         raise BudgetError(f"aucun budget principal du SIREN {identifier} pour {year}, ni "

@@ -314,10 +314,12 @@ def cmd_chapters(args: argparse.Namespace) -> int:
         for r in found.view.itertuples()]
     if args.json:
         print(json.dumps({"siret": found.siret, "annee": found.year, "source": found.source,
-                          "detail": found.detail, "chapitres": rows},
+                          "detail": found.detail, "aussi": found.also, "chapitres": rows},
                          ensure_ascii=False, indent=2))
         return 0
     print(f"{found.siret} {found.year} — source : {found.source} ({found.detail})")
+    if found.also:
+        print(f"  ({found.also})")
     for row in rows:
         print(f"  {row['sens']:<8} {row['section']:<15} {row['code']:<6} {row['libelle'][:40]:<40}"
               f" {euros(Decimal(row['reel']), 2):>20} {euros(Decimal(row['ordre']), 2):>18}")

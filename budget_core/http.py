@@ -322,7 +322,14 @@ class Http:
             response.close()
             raise DeadlineExceeded
         if response.status_code >= 400:
+            said = _portal_message(response)
             response.close()
+            if said:  # a refused query (an Opendatasoft field that no longer exists)
+                raise PortalError(f"le serveur a répondu {response.status_code} "
+                                  f"{response.reason} : « {said} ».", source=url,
+                                  hint="Le portail a refusé la requête telle quelle : il a "
+                                       "peut-être renommé ses champs ; signalez-le avec ce "
+                                       "message.")
             raise PortalError(f"le serveur a répondu {response.status_code} "
                               f"{response.reason}.", source=url,
                               hint="Réessayez plus tard ; si l'erreur persiste, la ressource "
@@ -389,6 +396,19 @@ class Http:
                 raise
         return Download(path, digest.hexdigest(), size, response.headers.get("ETag", ""),
                         response.headers.get("Last-Modified", ""))
+
+
+def _portal_message(response: requests.Response) -> str:
+    """What a portal's JSON error says (Opendatasoft: `{"error_code", "message"}`), from its
+    first 4 kB at most; empty for any other body."""
+    if "json" not in response.headers.get("Content-Type", ""):
+        return ""
+    try:
+        head = next(response.iter_content(4096), b"")
+        message = json.loads(head).get("message") if head else None
+    except (ValueError, AttributeError, requests.RequestException):
+        return ""
+    return " ".join(message.split())[:300] if isinstance(message, str) else ""
 
 
 def _verify(url: str, size: int, expected_size: int | None, check: Any,

@@ -34,6 +34,21 @@ def dataset_url(portal: str, dataset: str) -> str:
     return portal.rstrip("/") + DATASET.format(dataset=quote(dataset, safe=""))
 
 
+def dataset_fields(http: Http, portal: str, dataset: str) -> list[tuple[str, str]]:
+    """The fields a dataset declares, as (API name, label) pairs (`fields[].name` and
+    `.label` of its catalogue record, the label empty when none): `select=` and `where=` take
+    the names, `use_labels=true` writes the labels in the export's header."""
+    url = dataset_url(portal, dataset)
+    answer = http.json("GET", url)
+    fields = answer.get("fields") if isinstance(answer, dict) else None
+    if not isinstance(fields, list) or not all(
+            isinstance(f, dict) and isinstance(f.get("name"), str) for f in fields):
+        raise PortalError("description du jeu illisible (liste « fields » attendue).",
+                          source=url, hint="Le portail a peut-être changé d'API.")
+    return [(f["name"], f["label"] if isinstance(f.get("label"), str) else "")
+            for f in fields]
+
+
 def export_url(portal: str, dataset: str, *, fmt: str = "csv", select: Sequence[str] = (),
                where: str = "", refine: str = "", group_by: str = "",
                use_labels: bool = False) -> str:

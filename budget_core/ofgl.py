@@ -21,6 +21,17 @@ communes: identical but for « Siret Budget », « Type de budget », « Nomencl
 and « Montant BP », « Montant BA », « Montant flux BP-BA » on the other). A consolidated export
 is read as one row per collectivité, budget « Budget consolidé » (budgets principal and
 annexes added, cross flows removed, as OFGL computes them).
+
+A download asks its columns by API field name (`export_query`), read from the dataset's
+catalogue record, never written here. That the record pairs names and labels as the reader
+expects is checked on data.ofgl.fr's record of `ofgl-base-regions` (`reg_is_ctu` for « CTU ou
+Collectivité de Corse », `type_de_budget`, `euros_par_habitant`…); public clients select
+`ofgl-base-communes-consolidee` by such names and read the answers (`exer, com_name, siren,
+insee, agregat, montant, euros_par_habitant, ptot, rural, montagne, touristique, qpv,
+epci_name`: dragmakex/h-genai data/explore_ofgl_api.ipynb @ 11b856b1, a recorded answer;
+`outre_mer, categ, reg_code, dep_code`: dataforgoodfr/13_eclaireur_public
+back/scripts/datasets/ofgl_urls.csv @ 87495806). No record of the per-budget communes, EPCI
+or départements datasets was found: their names are whatever the portal declares.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -79,6 +91,10 @@ IGNORED = {"Montant en millions", "Compte Disponible", "code_type_budget", "anne
            "Montant flux BP-BA"}
 IGNORED_PATTERN = re.compile(r"ordre_analyse\d_section\d|(siren|nom|categ)_\d{2}")
 REQUIRED = ("year", "siren", "agregat", "per_inhabitant")
+# Columns stored but read by nothing once stored (another level's names, the budget's
+# identity and plan, the category): an export asks them only as its level's own name.
+UNREAD = {"region_name", "departement_name", "epci_name", "category", "siret", "nomenclature"}
+PRINCIPAL = "Budget principal"  # the budgets the app compares (national.MAIN)
 
 SCHEMA = pa.schema([
     ("year", pa.int16()), ("region_code", pa.string()), ("region_name", pa.string()),
@@ -138,6 +154,46 @@ def column_map(level: str, labels: list[str], name: str) -> dict[str, str]:
                           hint="Demandez l'export avec use_labels=true et ces colonnes, "
                                "au niveau choisi.")
     return mapping
+
+
+@dataclass(frozen=True)
+class ExportQuery:
+    """What an export asks: the API field names to `select`, and `where` the budgets
+    principaux only (the budget type's own field name)."""
+
+    select: tuple[str, ...]
+    budget_field: str
+
+    @property
+    def where(self) -> str:
+        return f'{self.budget_field}="{PRINCIPAL}"'
+
+
+def export_query(level: str, fields: list[tuple[str, str]]) -> ExportQuery | None:
+    """The columns an export of `level` needs, named as the dataset's catalogue record names
+    them (`fields`: (API name, label) pairs, ods_export.dataset_fields), or None when the
+    record lacks one of the level's required columns or the budget type (a consolidated
+    dataset): the full labelled export is then asked, as before.
+
+    `select=` takes API names, not the labels the reader maps, and each dataset has its own
+    (« reg_code » for the label « Code Insee 2022 Région » of ofgl-base-regions): they are read
+    from the portal's own catalogue at download time rather than written here. Labels are
+    matched as the reader matches them (years and case ignored)."""
+    known = {_key(label): column for label, column in HEADERS[level].items()}
+    own_name = NAMES[level][0]
+    select, budget_field, found = [], "", set()
+    for name, label in fields:
+        column = known.get(_key(label))
+        if not name or column is None or column in found:
+            continue
+        if column == "budget_type":
+            budget_field = name
+        if column not in UNREAD or column == own_name:
+            select.append(name)
+            found.add(column)
+    if not {*REQUIRED, own_name, "budget_type"} <= found:
+        return None
+    return ExportQuery(tuple(select), budget_field)
 
 
 def _labels(data: bytes) -> list[str]:

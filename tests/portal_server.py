@@ -28,6 +28,7 @@ import json
 import re
 import threading
 import time
+import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -55,6 +56,10 @@ class PortalServer:
         self.ods_datasets: dict[str, str] = {}  # dataset_id → file name of its CSV export
         # dataset_id → `;` CSV that exports filter (refine, where), cut (select), group (json)
         self.ods_tables: dict[str, bytes] = {}
+        # dataset_id → {API field name: label} (the CSV's header holds the names; an export
+        # asked with use_labels=true writes the labels, as the catalogue record declares them)
+        self.ods_labels: dict[str, dict[str, str]] = {}
+        self.export_bytes: list[int] = []  # the size of each CSV export served, in order
         # udata organisation id → its SIRET (`business_number_id` of its own record only)
         self.udata_sirets = {"646b7187b50b2a93b1ae3d45": "21560046100010"}
         self.page_size = 2
@@ -140,8 +145,10 @@ class PortalServer:
         """The dataset's CSV as the exports endpoint serves it. `refine=<facet>:<value>` keeps
         rows whose first column has the value (the OFGL year); `where` equalities
         `field="value"` joined by `and` (the balances' `exer` and `ndept`) keep matching rows;
-        `select` keeps those columns in that order; `format=json` with `group_by=<field>`
-        gives the distinct values as a list of objects, as exports/json does."""
+        `select` keeps those columns in that order; `use_labels=true` heads them with their
+        labels; `format=json` with `group_by=<field>` gives the distinct values as a list of
+        objects, as exports/json does. A field the dataset lacks, in `select` or `where`, is
+        refused as Opendatasoft refuses it: 400 and its ODSQLError (OdsQueryError)."""
         head, *rows = self.ods_tables[dataset_id].decode("utf-8-sig").split("\n")
         names = head.split(";")
         table = [dict(zip(names, row.split(";"), strict=True)) for row in rows if row]
@@ -149,13 +156,23 @@ class PortalServer:
             value = params["refine"].split(":", 1)[1]
             table = [row for row in table if row[names[0]] == value]
         for field, value in re.findall(r'(\w+)\s*=\s*"([^"]*)"', params.get("where", "")):
+            if field not in names:
+                raise OdsQueryError(field, "where")
             table = [row for row in table if row[field] == value]
         if params.get("format") == "json":
             key = params["group_by"]
             return [{key: value} for value in sorted({row[key] for row in table})]
         chosen = params["select"].split(",") if params.get("select") else names
-        lines = [";".join(chosen), *(";".join(row[c] for c in chosen) for row in table)]
-        return ("\n".join(lines) + "\n").encode()
+        for field in chosen:
+            if field not in names:
+                raise OdsQueryError(field, "select")
+        labels = self.ods_labels.get(dataset_id, {})
+        header = [labels.get(c, c) for c in chosen] if params.get("use_labels") == "true" \
+            else chosen
+        lines = [";".join(header), *(";".join(row[c] for c in chosen) for row in table)]
+        body = ("\n".join(lines) + "\n").encode()
+        self.export_bytes.append(len(body))
+        return body
 
     def ckan_search(self, rows: int, start: int) -> dict[str, Any]:
         envelope = json.loads((API / "ckan_package_show.json").read_text(encoding="utf-8"))
@@ -296,7 +313,11 @@ class PortalServer:
                 if fault == "gzip_bomb":
                     self._send(200, gzip_bomb(), "application/json", encoding="gzip")
                     return
-                body = self._route(path, params)
+                try:
+                    body = self._route(path, params)
+                except OdsQueryError as refused:
+                    self._send(400, json.dumps(refused.answer).encode(), "application/json")
+                    return
                 if body is None:
                     self._send(404, b"{}", "application/json")
                     return
@@ -333,8 +354,9 @@ class PortalServer:
                 record = path.removeprefix("/api/explore/v2.1/catalog/datasets/")
                 if record != path and record in server.ods_tables:  # a dataset's description
                     head = server.ods_tables[record].decode("utf-8-sig").split("\n", 1)[0]
+                    labels = server.ods_labels.get(record, {})
                     return {"dataset_id": record, "has_records": True,
-                            "fields": [{"name": n, "label": n, "type": "text"}
+                            "fields": [{"name": n, "label": labels.get(n, n), "type": "text"}
                                        for n in head.split(";")]}
                 if path.startswith("/api/explore/v2.1/catalog/datasets/") and \
                         path.endswith(("/exports/csv", "/exports/json")):
@@ -415,6 +437,31 @@ class PortalServer:
                 self.wfile.write(body)
 
         return Handler
+
+
+class OdsQueryError(Exception):
+    """A query naming a field the dataset lacks. Opendatasoft answers 400 with this JSON, as
+    public clients of Explore v2.1 portals record it (an unknown field in `select`, in records
+    and exports alike): « ODSQL query is malformed: Unknown field: <name>. Clause(s)
+    containing the error(s): select. »"""
+
+    def __init__(self, field: str, clause: str) -> None:
+        super().__init__(field)
+        self.answer = {"error_code": "ODSQLError",
+                       "message": f"ODSQL query is malformed: Unknown field: {field}. "
+                                  f"Clause(s) containing the error(s): {clause}."}
+
+
+def api_names(labelled: bytes) -> tuple[bytes, dict[str, str]]:
+    """An export written with labels (a real OFGL file) as this server keeps a dataset: the
+    same rows headed by field names, and those names' labels. The names are this server's own
+    (each label lower-cased, accents and signs folded to `_`): the client reads them from the
+    catalogue record, as it must from the real portal, and never writes one itself."""
+    head, rest = labelled.decode("utf-8-sig").split("\n", 1)
+    labels = head.rstrip("\r").split(";")
+    names = [re.sub(r"[^a-z0-9]+", "_", unicodedata.normalize("NFKD", label).encode(
+        "ascii", "ignore").decode().lower()).strip("_") for label in labels]
+    return (";".join(names) + "\n" + rest).encode(), dict(zip(names, labels, strict=True))
 
 
 @functools.cache

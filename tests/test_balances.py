@@ -13,6 +13,7 @@ Mohon. The agreement of a CA and a balance by chapter is therefore not tested.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import json
 from collections.abc import Callable, Iterator
@@ -233,6 +234,34 @@ def test_cli_chapters_prefers_the_document_store(tmp_path: Path,
     assert answer["source"] == "documents" and answer["siret"] == "21930048000015"
     assert main(["chapters", "219300480", "--year", "2031"]) == 1
     assert "ni dans les documents ni dans les balances" in capsys.readouterr().err
+
+
+def test_cli_chapters_names_its_source_and_the_balance_held_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A published CA of Chambéry 2024 in the store (its balance's own lines under a TOTEM
+    file's name, as the pages' test builds it: no real CA of a budget-year the real rows
+    cover exists) and its balance in the cache: the CA answers, named, and the answer says
+    the balance is there too and is not counted."""
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path))
+    assert main(["balances", "import", str(SAMPLE)]) == 0
+    with BalanceStore(tmp_path / "balances") as balances:
+        document = balances.document(CHAMBERY, 2024)
+    document.info = dataclasses.replace(document.info, source_format="totem",
+                                        source_file="chambery_CA_2024.xml")
+    Store(tmp_path / "store").add([document])
+    monkeypatch.setenv("BUDGET_DATA_DIR", str(tmp_path / "store"))
+    capsys.readouterr()
+    assert main(["chapters", "217300656", "--year", "2024", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["source"], answer["detail"]) == ("documents", "CA 2024, chambery_CA_2024.xml")
+    assert answer["aussi"].startswith("la balance comptable DGFiP (comptes de gestion) de ce "
+                                      "budget pour 2024 est aussi en cache")
+    assert main(["chapters", "217300656", "--year", "2024"]) == 0
+    assert "(la balance comptable DGFiP" in capsys.readouterr().out
+    assert main(["chapters", "21380185500015", "--year", "2024", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["source"], answer["aussi"]) == ("balances", "")
 
 
 @pytest.fixture

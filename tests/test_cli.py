@@ -12,7 +12,7 @@ import pytest
 
 from budget_core.cli import build_parser, main
 from tests.conftest import FIXTURES, TOTEM
-from tests.portal_server import running
+from tests.portal_server import api_names, running
 
 GUADELOUPE = FIXTURES / "national" / "ofgl-base-communes_guadeloupe_2024.csv"
 
@@ -126,8 +126,8 @@ def test_national_command_imports_and_downloads_by_year(
     assert code == 0, err
     assert "communes : 1 année(s) ajoutée(s) (2024) ; en cache : 2024" in out
     for server in running():
-        server.ods_tables["ofgl-base-communes"] = GUADELOUPE.read_bytes().replace(
-            b"\n2024;", b"\n2023;")
+        server.ods_tables["ofgl-base-communes"], server.ods_labels["ofgl-base-communes"] = \
+            api_names(GUADELOUPE.read_bytes().replace(b"\n2024;", b"\n2023;"))
         (tmp_path / "portals.toml").write_text(
             f'replace = true\n[[portal]]\nname = "data.ofgl.fr"\nkind = "opendatasoft"\n'
             f'url = "{server.url}"\n', encoding="utf-8")

@@ -14,7 +14,13 @@ import pandas as pd
 import pytest
 
 from budget_core.errors import FormatError
-from budget_core.ofgl import CONSOLIDATED, HEADERS, column_map, normalise_export
+from budget_core.ofgl import (
+    CONSOLIDATED,
+    HEADERS,
+    column_map,
+    export_query,
+    normalise_export,
+)
 from tests.conftest import FIXTURES
 
 NATIONAL = FIXTURES / "national"
@@ -104,6 +110,33 @@ def test_ofgl_catalogue_labels_of_the_regions_dataset_are_all_known() -> None:
     assert mapping["Nom 2023 Région"] == "region_name"
     assert mapping["Type de budget"] == "budget_type" and mapping["Siret Budget"] == "siret"
     assert mapping["CTU ou Collectivité de Corse"] == "ctu"
+
+
+def test_an_export_of_regions_asks_the_catalogue_names_of_the_columns_read() -> None:
+    """`select=` takes API names: those of data.ofgl.fr's own catalogue record of
+    `ofgl-base-regions` (« reg_is_ctu » is « CTU ou Collectivité de Corse »), in its order,
+    without OFGL's display helpers (« montant_en_millions », « ordre_analyse… »,
+    « annee_join », « cbudg ») nor the columns no page reads (« categ », « ident »,
+    « nomen »); `where=` keeps the budgets principaux by the budget type's own name."""
+    catalogue = json.loads((NATIONAL / "ods_catalog_ofgl-base-regions_fields.json").read_text(
+        encoding="utf-8"))
+    fields = [(field["name"], field["label"]) for field in catalogue["fields"]]
+    query = export_query("regions", fields)
+    assert query is not None
+    assert query.select == ("exer", "outre_mer", "reg_is_ctu", "reg_code", "reg_name", "siren",
+                            "lbudg", "type_de_budget", "agregat", "montant", "ptot",
+                            "euros_par_habitant")
+    assert query.where == 'type_de_budget="Budget principal"'
+
+
+def test_a_catalogue_without_the_budget_type_or_a_required_column_asks_everything() -> None:
+    """A record without « Type de budget » (a consolidated dataset) or without « Agrégat »:
+    no `select`, the full labelled export as before (the reader then says what it lacks)."""
+    catalogue = json.loads((NATIONAL / "ods_catalog_ofgl-base-regions_fields.json").read_text(
+        encoding="utf-8"))
+    fields = [(field["name"], field["label"]) for field in catalogue["fields"]]
+    for dropped in ("type_de_budget", "agregat"):
+        assert export_query("regions", [f for f in fields if f[0] != dropped]) is None
 
 
 def test_unknown_header_is_refused_by_name() -> None:

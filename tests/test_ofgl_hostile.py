@@ -16,7 +16,7 @@ from budget_core.http import Http, make_session
 from budget_core.national import NationalStore
 from budget_core.ofgl import normalise_export
 from tests.conftest import FIXTURES
-from tests.portal_server import running
+from tests.portal_server import api_names, running
 
 COMMUNES = FIXTURES / "national" / "ofgl-base-communes_guadeloupe_2024.csv"
 HEAD, *ROWS = COMMUNES.read_text(encoding="utf-8-sig").split("\n")
@@ -80,8 +80,8 @@ def test_a_portal_ignoring_refine_never_stores_every_year_as_one(tmp_path: Path)
     rows counted twice in every median and rank."""
     for server in running():
         head, *rows = COMMUNES.read_bytes().split(b"\n")
-        server.ods_tables["ofgl-base-communes"] = b"\n".join(
-            [head, *rows, *[b"2023" + r[4:] for r in rows if r]])
+        server.ods_tables["ofgl-base-communes"], server.ods_labels["ofgl-base-communes"] = \
+            api_names(b"\n".join([head, *rows, *[b"2023" + r[4:] for r in rows if r]]))
         server.ods_export = functools.partial(  # type: ignore[method-assign]
             ignoring, "refine", server.ods_export)
         with NationalStore(tmp_path, threads=1) as store:
