@@ -193,18 +193,19 @@ FRAME_KEY = {pd.DataFrame: frame_digest}
 
 
 @st.cache_data(show_spinner=False, max_entries=256, hash_funcs=FRAME_KEY)
-def _chart_spec(name: str, args: tuple[Any, ...]) -> dict[str, Any]:
-    build: Callable[..., alt.TopLevelMixin] = getattr(charts, name)
+def _chart_spec(module: str, name: str, args: tuple[Any, ...]) -> dict[str, Any]:
+    build: Callable[..., alt.TopLevelMixin] = getattr(sys.modules[module], name)
     # Streamlit's own conversion, as st.altair_chart makes it (data as Arrow, no theme).
     return _convert_altair_to_vega_lite_spec(build(*args))
 
 
 def altair_chart(build: Callable[..., alt.TopLevelMixin], *args: Any, key: str,
                  box: st.delta_generator.DeltaGenerator | None = None) -> None:
-    """`st.altair_chart(build(*args))` for a function of `budget_core.charts`, its Vega-Lite
-    spec cached by the inputs (small frames: hashing one takes milliseconds): building and
-    validating an Altair chart takes about 0.2 s, at each rerun that draws it."""
-    (box or st).vega_lite_chart(_chart_spec(build.__name__, args), key=key)
+    """`st.altair_chart(build(*args))` for a function of `budget_core.charts` or `.maps`, its
+    Vega-Lite spec cached by the inputs (small frames, a map's codes and values): building and
+    validating an Altair chart takes about 0.2 s, a map 1 to 6 s, at each rerun that draws
+    it."""
+    (box or st).vega_lite_chart(_chart_spec(build.__module__, build.__name__, args), key=key)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64, hash_funcs=FRAME_KEY)
