@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import (
-    altair_chart,
     balance_documents,
     balances,
     chart_data,
@@ -15,8 +14,8 @@ from app_pages.common import (
     url_multiselect,
     url_selectbox,
 )
-from budget_core import balance_catalogue, balance_peers, charts, maps, population
-from budget_core.coverage import commune_map_departements, departements_shapes
+from budget_core import balance_catalogue, balance_peers, charts, population
+from budget_core.coverage import commune_map_departements, communes_shapes, departements_shapes
 from budget_core.fmt import md_escape, number
 from budget_core.national import NationalStore
 
@@ -84,9 +83,9 @@ def show(national: NationalStore) -> None:
                 f"{year}.")
         return
     sens = "Dépenses" if direction == "depense" else "Recettes"
-    altair_chart(charts.chapter_peers, placed, f"{sens} réelles : {names[siren]} parmi "
-                                               f"« {group.label.lower()} »",
-                 key="chart_chapitres_pairs")
+    st.altair_chart(charts.chapter_peers(placed, f"{sens} réelles : {names[siren]} parmi "
+                                                 f"« {group.label.lower()} »"),
+                    key="chart_chapitres_pairs")
     chart_data(placed[["chapter_code", "chapter_label", "value", "median", "q1", "q3", "rank",
                        "peers"]].assign(source=balance_catalogue.SOURCE).rename(columns={
         "chapter_code": "chapitre", "chapter_label": "libelle",
@@ -109,10 +108,10 @@ def _maps(placed: pd.DataFrame, siren: str, year: int, direction: str,
     present = [f for f in departements_shapes()["features"]
                if f["properties"]["code"] in set(medians["code"])]
     if present:
-        altair_chart(maps.departements,
-                     dict(zip(medians["code"], medians["value"], strict=True)),
-                     f"{labels[chapter]} : médiane des communes par département (€/hab)",
-                     "€ par habitant", False, key="carte_chapitre")
+        st.altair_chart(charts.choropleth(
+            {"features": present}, dict(zip(medians["code"], medians["value"], strict=True)),
+            f"{labels[chapter]} : médiane des communes par département (€/hab)",
+            "€ par habitant", share=False), key="carte_chapitre")
     chart_data(medians.assign(source=balance_catalogue.SOURCE).rename(columns={
         "code": "departement", "value": "mediane_par_habitant"}),
         f"carte_chapitre_{chapter}_{year}.csv", "download_carte_chapitre",
@@ -121,9 +120,10 @@ def _maps(placed: pd.DataFrame, siren: str, year: int, direction: str,
     if len(own) and own.iloc[0] in commune_map_departements():
         code = str(own.iloc[0])
         mine = values[values["departement"] == code]
-        altair_chart(maps.communes, code, dict(zip(mine["insee"], mine["value"], strict=True)),
-                     f"{labels[chapter]} : communes du département {code} (€/hab)",
-                     "€ par habitant", False, key="carte_chapitre_communes")
+        st.altair_chart(charts.choropleth(
+            communes_shapes(code), dict(zip(mine["insee"], mine["value"], strict=True)),
+            f"{labels[chapter]} : communes du département {code} (€/hab)", "€ par habitant",
+            share=False), key="carte_chapitre_communes")
     elif len(own):
         st.caption(f"Carte des communes : contours embarqués pour le Grand Est seulement "
                    f"(pas pour le département {own.iloc[0]}).")
