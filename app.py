@@ -8,6 +8,9 @@
 
 import streamlit as st
 
+from app_pages.process import freeze_imported_modules
+
+freeze_imported_modules()
 st.set_page_config(page_title="Budgets des collectivités", page_icon="📊", layout="wide")
 
 PAGES = [

@@ -7,19 +7,16 @@ import streamlit as st
 
 from app_pages import comparer_chapitres
 from app_pages.common import (
+    altair_chart,
     chart_data,
     lines_for,
     published_documents,
     url_multiselect,
     url_selectbox,
 )
-from budget_core import charts
+from budget_core import charts, maps
 from budget_core.config import settings
-from budget_core.coverage import (
-    commune_map_departements,
-    communes_shapes,
-    departements_shapes,
-)
+from budget_core.coverage import commune_map_departements, departements_shapes
 from budget_core.fmt import compact_euros, euros, md_escape, number, percent, years
 from budget_core.indicators import INDICATORS, from_lines, from_ofgl
 from budget_core.national import CRITERION_LABELS, NationalStore, own_accounts
@@ -117,9 +114,8 @@ else:
     m2.metric(f"Médiane du groupe ({int(last['peers'])} collectivités)",
               euros(last["median"], 2) + "/hab")
     m3.metric("Rang (1 = la plus élevée)", f"{int(last['rank'])} / {int(last['peers'])}")
-    st.altair_chart(charts.peer_placement(
-        placed, f"{agregat} : la collectivité parmi son groupe (bande : du 1er au 3e "
-                "quartile)"), key="chart_pairs")
+    altair_chart(charts.peer_placement, placed, f"{agregat} : la collectivité parmi son "
+                 "groupe (bande : du 1er au 3e quartile)", key="chart_pairs")
     chart_data(placed[["year", "value", "median", "q1", "q3", "rank", "peers"]].rename(
         columns={"year": "annee", "value": "valeur_par_habitant",
                  "median": "mediane_par_habitant", "q1": "premier_quartile",
@@ -158,9 +154,8 @@ present = [f for f in departements_shapes()["features"] if f["properties"]["code
 if not values:
     st.info("Pas de carte par département : les comptes OFGL de ce niveau n'en donnent pas.")
 elif present:
-    st.altair_chart(charts.choropleth({"features": present}, values,
-                                      f"{agregat} : médiane par département (€/hab)",
-                                      "€ par habitant", share=False), key="carte_nationale")
+    altair_chart(maps.departements, values, f"{agregat} : médiane par département (€/hab)",
+                 "€ par habitant", False, key="carte_nationale")
     chart_data(by_departement.rename(columns={"code": "departement",
                                               "value": "mediane_par_habitant"}),
                f"carte_{level}_{agregat}.csv", "download_carte",
@@ -174,10 +169,10 @@ if level == "communes" and len(departement) and departement.iloc[0] in \
         commune_map_departements():
     code = str(departement.iloc[0])
     by_commune = store.commune_values(agregat, int(rows["year"].max()), code)
-    st.altair_chart(charts.choropleth(
-        communes_shapes(code), dict(zip(by_commune["code"], by_commune["value"], strict=True)),
-        f"{agregat} : communes du département {code} (€/hab)", "€ par habitant", share=False),
-        key="carte_communes_nationale")
+    altair_chart(maps.communes, code,
+                 dict(zip(by_commune["code"], by_commune["value"], strict=True)),
+                 f"{agregat} : communes du département {code} (€/hab)", "€ par habitant",
+                 False, key="carte_communes_nationale")
     chart_data(by_commune.rename(columns={"code": "insee", "value": "valeur_par_habitant"}),
                f"carte_communes_{code}_{agregat}.csv", "download_carte_communes",
                money=["valeur_par_habitant"])

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_pages.common import (
     CHOOSE,
+    altair_chart,
     chart_data,
     entity_label,
     published_documents,
@@ -16,7 +17,7 @@ from app_pages.common import (
     upload_widget,
     url_selectbox,
 )
-from budget_core import charts, coverage
+from budget_core import coverage, maps
 from budget_core.anonymise import anonymise_totem
 from budget_core.errors import BudgetError
 from budget_core.fmt import md_escape, percent
@@ -130,12 +131,11 @@ def publication_map() -> None:
                         index=years.index(default.get("year", years[0])), placeholder=CHOOSE)
     region = url_selectbox(c3, "Région", list(REGIONS), "carte_region", REGIONS.__getitem__)
     by_departement = coverage.departement_coverage(docs, stage, int(year), region=region)
-    shapes = coverage.departements_shapes()
     codes = set(by_departement["departement"])
-    st.altair_chart(charts.choropleth(
-        {"features": [f for f in shapes["features"] if f["properties"]["code"] in codes]},
-        dict(zip(by_departement["departement"], by_departement["share"], strict=True)),
-        f"Communes ayant publié leur {stage} {year}", "communes"), key="carte_region_chart")
+    altair_chart(maps.departements,
+                 dict(zip(by_departement["departement"], by_departement["share"], strict=True)),
+                 f"Communes ayant publié leur {stage} {year}", "communes",
+                 key="carte_region_chart")
     chart_data(by_departement.rename(columns={"published": "publiees", "share": "part"}),
                f"publication_{stage}_{year}_{region}.csv", "download_carte_region",
                counts=["communes", "publiees"], shares=["part"])
@@ -145,11 +145,10 @@ def publication_map() -> None:
     st.metric(f"Communes du département {departement} ayant publié leur {stage} {year}",
               percent(share), f"{published} sur {total}", delta_color="off")
     if departement in coverage.commune_map_departements():
-        st.altair_chart(charts.choropleth(
-            coverage.communes_shapes(departement),
-            {row.insee: 1.0 if row.published else 0.0 for row in frame.itertuples()},
-            f"Communes du {departement} : {stage} {year} publié", "publié"),
-            key="carte_communes_chart")
+        altair_chart(maps.communes, departement,
+                     {row.insee: 1.0 if row.published else 0.0 for row in frame.itertuples()},
+                     f"Communes du {departement} : {stage} {year} publié", "publié",
+                     key="carte_communes_chart")
     show_table(frame.rename(columns={"insee": "INSEE", "siren": "SIREN", "name": "Commune",
                                      "population": "Population", "published": "Publié"}),
                counts=["Population"])

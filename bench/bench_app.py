@@ -38,7 +38,10 @@ Pages are read from app.py's `st.Page(..., url_path=...)` calls, so pages added 
 measured too. The baseline is a trivial page (one selectbox, one line of text) added to the
 same navigation, served by the same server, measured by the same code in the same rounds,
 interleaved with the pages (order rotated each round): what Streamlit itself costs for a page
-load and a rerun on this machine. A thin entry script (written to a temporary folder, with
+load and a rerun on this machine. The same page is also served alone, by a `streamlit run` of
+it with no app.py (« bare streamlit », measured beside the baseline in every round): the
+difference is what app.py's navigation and the process's state (its imported modules, caches
+and other sessions) add to a trivial rerun. A thin entry script (written to a temporary folder, with
 `app_pages` linked into it) runs app.py unchanged, with `st.navigation` given the baseline
 page in addition. Targets printed beside the figures: a widget change under 1 s (issue 11) and
 under 200 ms (issue 13). Peak memory of the shared server process (its own VmHWM) is printed
@@ -76,8 +79,7 @@ QUIET_MS = 300
 TIMEOUT_MS = 30_000
 TARGETS_S = (1.0, 0.2)  # issue 11, issue 13
 
-ENTRY = '''"""Benchmark entry (bench/bench_app.py): app.py unchanged, plus a baseline page."""
-import os
+TIMING = '''import os
 import time
 from pathlib import Path
 
@@ -98,7 +100,9 @@ if not getattr(script_runner.ScriptRunner._run_script, "bench_timed", False):
 
     _timed.bench_timed = True
     script_runner.ScriptRunner._run_script = _timed
-
+'''
+ENTRY = '''"""Benchmark entry (bench/bench_app.py): app.py unchanged, plus a baseline page."""
+''' + TIMING + '''
 if not getattr(st.navigation, "bench_baseline", False):
     _navigation = st.navigation
 
@@ -116,6 +120,11 @@ BASELINE_PAGE = '''import streamlit as st
 choice = st.selectbox("Choix", ["un", "deux", "trois"])
 st.write(f"Choisi : {choice}")
 '''
+# The same page run alone by `streamlit run` (no app.py, no navigation, nothing imported but
+# Streamlit): Streamlit's own floor for a rerun on this machine.
+BARE_ENTRY = '''"""Benchmark entry (bench/bench_app.py): the baseline page alone."""
+''' + TIMING + "\n" + BASELINE_PAGE
+BARE = "bare streamlit"
 
 # Records, in the page's own clock: inputs, script-state changes, messages from the server and
 # the last DOM change. A very fast rerun may never show « running » in the DOM (React batches
@@ -231,12 +240,13 @@ def runs_log(folder: Path) -> Path:
 
 
 @contextmanager
-def server(folder: Path, root: Path = ROOT) -> Iterator[tuple[str, int]]:
-    """`streamlit run` of the entry script running `root`'s app.py; yields (base URL, server
-    pid)."""
+def server(folder: Path, root: Path = ROOT, *, bare: bool = False
+           ) -> Iterator[tuple[str, int]]:
+    """`streamlit run` of the entry script running `root`'s app.py (`bare`: the baseline page
+    alone); yields (base URL, server pid)."""
     (folder / "app_pages").symlink_to(root / "app_pages", target_is_directory=True)
-    (folder / "entry.py").write_text(ENTRY % {"baseline": BASELINE, "app": str(root / "app.py")},
-                                     encoding="utf-8")
+    entry = BARE_ENTRY if bare else ENTRY % {"baseline": BASELINE, "app": str(root / "app.py")}
+    (folder / "entry.py").write_text(entry, encoding="utf-8")
     (folder / "baseline.py").write_text(BASELINE_PAGE, encoding="utf-8")
     runs_log(folder).touch()
     port = free_port()
@@ -470,6 +480,7 @@ def main() -> None:
     if args.against:
         roots["against"] = args.against.resolve()
     results = {label: {spec.url_path: Result() for spec in specs} for label in roots}
+    results[BARE] = {BASELINE: Result()}
     print(f"machine: {machine()}")
     print("checkouts: " + "; ".join(f"{label} {root}" for label, root in roots.items()))
     print(f"pages from app.py: {', '.join(s.url_path for s in specs[1:])}; "
@@ -490,11 +501,20 @@ def main() -> None:
                 folder.mkdir()
                 url, pid = stack.enter_context(server(folder, root))
                 served[label] = (url, pid, runs_log(folder))
+            folder = Path(tmp) / "bare"
+            folder.mkdir()
+            url, pid = stack.enter_context(server(folder, bare=True))
+            served[BARE] = (url, pid, runs_log(folder))
             measure_rounds(browser, served, specs, results, args.rounds, args.changes)
             peaks = {label: peak_mib(pid) for label, (_, pid, _) in served.items()}
         browser.close()
     for label in roots:
         report(label, specs, results[label], peaks[label])
+    bare = results[BARE][BASELINE]
+    print(f"\n{BARE}: the baseline page alone (`streamlit run` of it: no app.py, no "
+          f"navigation), same rounds: change {Spread.of(bare.change).text(digits=3)}, python "
+          f"{Spread.of(bare.change_python).text(digits=3)} ({len(bare.change)} changes)"
+          + "".join(f"; {problem}" for problem in dict.fromkeys(bare.problems)))
     if args.against:
         compare(specs, results)
 
@@ -503,16 +523,20 @@ def measure_rounds(browser: Browser, served: dict[str, tuple[str, int, Path]],
                    specs: list[PageSpec], results: dict[str, dict[str, Result]], rounds: int,
                    changes: int) -> None:
     """Every page, `rounds` times in rotated order, on each server (checkouts alternating:
-    this one first in even rounds, the other first in odd ones)."""
+    this one first in even rounds, the other first in odd ones); the bare server's page beside
+    the baseline."""
     for round_number in range(rounds):
         shift = round_number % len(specs)
         labels = list(served)[::-1 if round_number % 2 else 1]
         for spec in [*specs[shift:], *specs[:shift]]:
             for label in labels:
+                if label == BARE and spec.url_path != BASELINE:
+                    continue
                 url, _, log = served[label]
                 result = results[label][spec.url_path]
                 try:
-                    measure_page(browser, address(url, spec), changes, result, log)
+                    measure_page(browser, f"{url}/" if label == BARE else address(url, spec),
+                                 changes, result, log)
                 except Exception as exc:  # a page being edited by others must not stop us
                     result.problems.append(
                         f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")

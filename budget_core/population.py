@@ -39,11 +39,20 @@ def table() -> pd.DataFrame:
                            compression="gzip")
 
 
+@functools.cache
+def _latest() -> dict[str, int]:
+    """The population of the first row of each SIREN that has one on that row. A dict of
+    text to numbers: read once, not at each budget of each rerun (Évolution asked for eight
+    budgets, each deduplicating the whole table), and never walked by the garbage collector."""
+    first = table().drop_duplicates("siren").dropna(subset=["population"])
+    return dict(zip(first["siren"].tolist(), first["population"].astype("int64").tolist(),
+                    strict=True))
+
+
 def by_siren(sirens: list[str]) -> dict[str, int | None]:
     """Population of each SIREN; None when the source has none (département, syndicat...)."""
-    known = table().drop_duplicates("siren").set_index("siren")["population"]
-    return {s: int(known[s]) if s in known.index and pd.notna(known[s]) else None
-            for s in sirens}
+    latest = _latest()
+    return {s: latest.get(s) for s in sirens}
 
 
 def regions_by_siren() -> dict[str, str]:

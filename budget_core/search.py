@@ -23,9 +23,10 @@ import heapq
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import pandas as pd
 from rapidfuzz import fuzz, process
@@ -117,47 +118,51 @@ class CollectiviteIndex:
         text = table.reindex(columns=list(_Row._fields)).fillna("").astype(str)
         rows = [_Row(*values) for values in zip(*(text[c].tolist() for c in _Row._fields),
                                                 strict=True)]
-        self.entities = [r for r in rows if r.kind != "alias"]  # results made when found
-        self.population = [int(r.population or 0) for r in self.entities]
-        self.by_siren = {e.siren: i for i, e in enumerate(self.entities)}
-        self.by_code: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        self.by_postcode: dict[str, list[int]] = defaultdict(list)
-        self.names: list[str] = []  # folded names and their variants
-        self.name_entity: list[int] = []
-        self.name_found_by: list[str] = []  # "" for an entity's own name
+        entities = [r for r in rows if r.kind != "alias"]  # results made when found
+        self.by_siren = {e.siren: i for i, e in enumerate(entities)}
+        by_code: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        by_postcode: dict[str, list[int]] = defaultdict(list)
+        names: list[tuple[str, int, str]] = []  # folded name or variant, entity, found by
         for r in rows:
             if r.siren in self.by_siren:
-                self._add(r, self.by_siren[r.siren])
-        self.name_population = [self.population[e] for e in self.name_entity]
-        self.exact: dict[str, list[int]] = defaultdict(list)
+                entity = self.by_siren[r.siren]
+                found_by = (f"{ALIAS_LABELS.get(r.detail, r.detail)} {r.name}"
+                            if r.kind == "alias" else "")  # "" for an entity's own name
+                if r.code:
+                    by_code[r.code].append((entity, found_by))
+                for postcode in r.postcodes.split():
+                    by_postcode[postcode].append(entity)
+                names += [(name, entity, found_by) for name in _variants(r)]
+        exact: dict[str, list[int]] = defaultdict(list)
         tokens: dict[str, set[int]] = defaultdict(set)
-        for i, name in enumerate(self.names):
-            self.exact[name].append(i)
+        for i, (name, _, _) in enumerate(names):
+            exact[name].append(i)
             for token in name.split():
                 tokens[token].add(i)
-        self.sorted_names = sorted((name, i) for i, name in enumerate(self.names))
-        self.by_length = sorted(range(len(self.names)), key=lambda i: len(self.names[i]))
-        self.lengths = [len(self.names[i]) for i in self.by_length]
-        self.names_by_length = [self.names[i] for i in self.by_length]
-        self.tokens = tokens
-        self.sorted_tokens = sorted(tokens)
+        by_length = sorted(range(len(names)), key=lambda i: len(names[i][0]))
+        # Everything is kept in tuples (of text and numbers), not lists, sets or named tuples:
+        # the index lives as long as the process, and Streamlit runs a full garbage collection
+        # after every rerun, which walks every list, set and named tuple (146,000 of them here,
+        # 0.07 to 0.2 s a rerun, on every page, once a search had built the index) but stops
+        # walking a tuple of text and numbers once it has seen it.
+        self.entities = tuple(tuple(r) for r in entities)
+        self.population = tuple(int(r.population or 0) for r in entities)
+        self.names = tuple(name for name, _, _ in names)
+        self.name_entity = tuple(entity for _, entity, _ in names)
+        self.name_found_by = tuple(found_by for _, _, found_by in names)
+        self.name_population = tuple(self.population[e] for e in self.name_entity)
+        self.by_code = _frozen(by_code)
+        self.by_postcode = _frozen(by_postcode)
+        self.exact = _frozen(exact)
+        self.tokens = _frozen(tokens)
+        self.sorted_tokens = tuple(sorted(tokens))
+        self.sorted_names = tuple(sorted((name, i) for i, name in enumerate(self.names)))
+        self.by_length = tuple(by_length)
+        self.lengths = tuple(len(self.names[i]) for i in by_length)
+        self.names_by_length = tuple(self.names[i] for i in by_length)
 
-    def _add(self, row: _Row, entity: int) -> None:
-        found_by = (f"{ALIAS_LABELS.get(row.detail, row.detail)} {row.name}"
-                    if row.kind == "alias" else "")
-        if row.code:
-            self.by_code[row.code].append((entity, found_by))
-        for postcode in row.postcodes.split():
-            self.by_postcode[postcode].append(entity)
-        folded = fold(row.name)
-        first, _, rest = folded.partition(" ")
-        names = [folded]
-        if row.kind == "epci" and first in EPCI_FORMS:
-            names.append(f"{EPCI_FORMS[first]} {rest}")
-        for name in names:
-            self.names.append(name)
-            self.name_entity.append(entity)
-            self.name_found_by.append(found_by)
+    def entity(self, number: int) -> _Row:
+        return _Row._make(self.entities[number])
 
     def _with_prefix(self, prefix: str) -> list[int]:
         start = bisect.bisect_left(self.sorted_names, (prefix, -1))
@@ -177,7 +182,7 @@ class CollectiviteIndex:
             for token in self.sorted_tokens[start:]:
                 if not token.startswith(word):
                     break
-                ids |= self.tokens[token]
+                ids.update(self.tokens[token])
             found = ids if found is None else found & ids
             if not found:
                 return set()
@@ -191,9 +196,9 @@ class CollectiviteIndex:
             return []
         words = folded.split()
         longer = [i for end in range(len(words) - 1, 0, -1)
-                  for i in self.exact.get(" ".join(words[:end]), [])]
+                  for i in self.exact.get(" ".join(words[:end]), ())]
         ranked: dict[int, int] = {}
-        for rank, ids in ((EXACT, self.exact.get(folded, [])), (PREFIX, self._with_prefix(folded)),
+        for rank, ids in ((EXACT, self.exact.get(folded, ())), (PREFIX, self._with_prefix(folded)),
                           (WORDS, self._holding_words(words)), (LONGER, longer)):
             kept = [i for i in ids if i not in ranked and self._in(i, departement)]
             for i in heapq.nlargest(limit * 4, kept, key=self.name_population.__getitem__):
@@ -205,7 +210,7 @@ class CollectiviteIndex:
         return hits
 
     def _in(self, name: int, departement: str | None) -> bool:
-        entity = self.entities[self.name_entity[name]]
+        entity = self.entity(self.name_entity[name])
         return departement is None or departement in entity.departement.split(", ")
 
     def _close(self, folded: str, limit: int) -> dict[int, float]:
@@ -239,9 +244,9 @@ class CollectiviteIndex:
             return [_Hit(self.by_siren[code], EXACT, True, 100.0, "")] if (
                 code in self.by_siren) else []
         hits = [_Hit(entity, EXACT, not found_by, 100.0, found_by)
-                for entity, found_by in self.by_code.get(code, [])]
+                for entity, found_by in self.by_code.get(code, ())]
         hits += [_Hit(entity, PREFIX, True, 100.0, f"code postal {code}")
-                 for entity in self.by_postcode.get(code, [])]
+                 for entity in self.by_postcode.get(code, ())]
         return hits
 
     def ranked(self, hits: list[_Hit]
@@ -256,13 +261,31 @@ class CollectiviteIndex:
 
     def _key(self, hit: _Hit) -> tuple[int, bool, float, int, str]:
         return (-hit.rank, not hit.own_name, -hit.score, -self.population[hit.entity],
-                self.entities[hit.entity].name)
+                self.entity(hit.entity).name)
 
     def _result(self, hit: _Hit) -> Collectivite:
-        r = self.entities[hit.entity]
+        r = self.entity(hit.entity)
         return Collectivite(kind=r.kind, name=r.name, siren=r.siren, code=r.code,
                             departement=r.departement, population=self.population[hit.entity]
                             or None, detail=r.detail, found_by=hit.found_by)
+
+
+def _variants(row: _Row) -> list[str]:
+    """A row's folded name, and, for an EPCI written « CC ... », its name spelt out."""
+    folded = fold(row.name)
+    first, _, rest = folded.partition(" ")
+    if row.kind == "epci" and first in EPCI_FORMS:
+        return [folded, f"{EPCI_FORMS[first]} {rest}"]
+    return [folded]
+
+
+Key = TypeVar("Key")
+Item = TypeVar("Item")
+
+
+def _frozen(lists: Mapping[Key, Iterable[Item]]) -> dict[Key, tuple[Item, ...]]:
+    """Each list (or set) of the mapping as a tuple, in its order."""
+    return {key: tuple(items) for key, items in lists.items()}
 
 
 @functools.cache

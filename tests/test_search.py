@@ -9,6 +9,7 @@ the demo catalogue, never from the search's own output.
 from __future__ import annotations
 
 import csv
+import gc
 import gzip
 import json
 import subprocess
@@ -23,7 +24,7 @@ from lxml import etree
 
 from budget_core.cli import main
 from budget_core.config import DEMO_DIR
-from budget_core.search import budgets_of, fold, search_collectivites
+from budget_core.search import budgets_of, fold, national_index, search_collectivites
 from budget_core.store import Store
 from tests.conftest import FIXTURES, TOTEM
 
@@ -227,3 +228,17 @@ def test_the_search_command(capsys: pytest.CaptureFixture[str],
     assert {r["documents"] for r in found} == {0}
     assert main(["search", "zzzzqqq"]) == 1
     assert "Aucune collectivité ne correspond à « zzzzqqq »" in capsys.readouterr().err
+
+
+def test_the_national_index_leaves_the_garbage_collector_nothing_to_walk() -> None:
+    """The index lives as long as the server, and Streamlit runs a full collection after
+    every rerun: each list, set or named tuple the index held was walked every time (146,000
+    of them, 0.07 to 0.2 s a rerun). Tuples of text and numbers are left alone once a
+    collection has seen them (one collection a level of nesting)."""
+    index = national_index()
+    gc.collect()
+    gc.collect()
+    walked = [name for name, value in vars(index).items() if gc.is_tracked(value)]
+    assert walked == []
+    assert len(index.entities) > 35_000  # every commune of France, still searchable
+    assert search_collectivites("montreuil")[0].label() == "Montreuil (93)"

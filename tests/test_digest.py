@@ -1,0 +1,48 @@
+"""Content digests of frames, the app's cache keys for charts (budget_core/digest.py)."""
+
+from __future__ import annotations
+
+import pickle
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from budget_core import analysis
+from budget_core.config import DEMO_DIR
+from budget_core.digest import frame_digest
+from budget_core.store import Store
+
+MONTREUIL = "21930048000015"
+
+
+@pytest.fixture(scope="module")
+def chapters() -> pd.DataFrame:
+    """Montreuil's spending by chapter, as Explorer charts it (Arrow text and decimals)."""
+    store = Store(DEMO_DIR)
+    docs = store.documents()
+    key = docs[(docs["siret"] == MONTREUIL) & (docs["stage"] == "CA")]["doc_key"].iloc[0]
+    table = analysis.by_chapter(store.document_lines((key,)), include_order=False)
+    return table[table["direction"] == "depense"]
+
+
+def test_the_same_figures_read_again_give_the_same_key(chapters: pd.DataFrame) -> None:
+    """A page's frames come out of `st.cache_data`, which unpickles a copy at each rerun:
+    two copies, filtered alike, are keyed alike (the chart's spec is found again)."""
+    first, second = (pickle.loads(pickle.dumps(chapters)) for _ in range(2))
+    assert frame_digest(first[first["section"] != ""]) == \
+        frame_digest(second[second["section"] != ""])
+
+
+def test_one_cent_a_label_a_type_or_an_order_more_gives_another_key(
+        chapters: pd.DataFrame) -> None:
+    first = chapters.index[0]
+    one_cent = chapters.copy()
+    one_cent.loc[first, "amount"] = one_cent.loc[first, "amount"] + Decimal("0.01")
+    relabelled = chapters.copy()
+    relabelled.loc[first, "chapter_label"] = relabelled.loc[first, "chapter_label"] + " "
+    as_float = chapters.assign(amount=chapters["amount"].astype(float))
+    keys = {frame_digest(frame) for frame in (
+        chapters, one_cent, relabelled, as_float, chapters.iloc[::-1],
+        chapters.rename(columns={"amount": "montant"}), chapters.reset_index(drop=True))}
+    assert len(keys) == 7
