@@ -20,16 +20,27 @@ from budget_core.config import settings
 from budget_core.errors import BudgetError
 from budget_core.fmt import french_table, md_escape
 from budget_core.formats import read_uploaded
-from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES, BudgetDocument
+from budget_core.model import (
+    ENTITY_TYPE_LABELS,
+    EXECUTED_STAGES,
+    STAGE_LABELS,
+    STAGES,
+    BudgetDocument,
+)
+from budget_core.pickers import LIST_AT_MOST, PickerIndex, departement_names
 from budget_core.scdl import csv_safe_bytes
 from budget_core.search import search_collectivites
 from budget_core.selection import (
     UPLOAD_PREFIX,
     budget_labels,
     budget_name,
+    budget_names,
+    comparable,
     decision_label,
     documents_of,
     pick_index,
+    richest,
+    series_documents,
     still_valid,
 )
 from budget_core.store import Store, catalogue_rows
@@ -124,14 +135,97 @@ def balance_documents() -> pd.DataFrame:
     return _balance_catalogue(str(store.folder), store.version())
 
 
+def catalogue_versions() -> tuple[tuple[str, float], ...]:
+    """The store's and the balances' versions: what the catalogue is made of."""
+    return (*_version(), *balances().version())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _documents(versions: tuple[tuple[str, float], ...], uploaded: tuple[str, ...]
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    # Keyed by the uploads' keys, which name their content (`depot_<sha256>_<siret>`).
+    published = published_documents()
+    shown, apart = balance_catalogue.split(balance_documents(), published)
+    return (published if shown.empty else pd.concat([published, shown], ignore_index=True),
+            apart)
+
+
 def documents() -> pd.DataFrame:
     """The published documents, and the CAs of the DGFiP balances for the budget-years no
-    published CA or CFU covers: what every picker offers."""
-    published = published_documents()
-    shown, _ = balance_catalogue.split(balance_documents(), published)
-    if shown.empty:
-        return published
-    return pd.concat([published, shown], ignore_index=True)
+    published CA or CFU covers: what every picker offers.
+
+    The same frame at every rerun while the store, the balances and the session's uploads
+    are unchanged (a resource, not a copy: read it, never modify it in place): at the scale
+    of France it holds some 70 000 rows, which a cached copy unpickles, splits and joins
+    again in about a second."""
+    return _documents(catalogue_versions(), tuple(uploads()))[0]
+
+
+def balances_apart() -> pd.DataFrame:
+    """The balance-derived CAs that a published CA or CFU of the same budget-year replaces."""
+    return _documents(catalogue_versions(), tuple(uploads()))[1]
+
+
+def _executed() -> pd.DataFrame:
+    docs = published_documents()
+    return docs[docs["stage"].isin(EXECUTED_STAGES)]
+
+
+# The catalogue rows a page picks from, by name: every document, the budgets with two years
+# or more of a stage (Évolution), the executed published documents (Prévu / réalisé).
+PICKED: dict[str, Callable[[], pd.DataFrame]] = {
+    "documents": documents, "evolution": lambda: series_documents(documents()),
+    "executed": _executed}
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _picked(rows: str, versions: tuple[tuple[str, float], ...], uploaded: tuple[str, ...]
+            ) -> pd.DataFrame:
+    return PICKED[rows]()
+
+
+def picked(rows: str) -> pd.DataFrame:
+    """`PICKED[rows]`, made once per version of the catalogue (read it, never modify it)."""
+    return _picked(rows, catalogue_versions(), tuple(uploads()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _picker_index(rows: str, versions: tuple[tuple[str, float], ...],
+                  uploaded: tuple[str, ...]) -> PickerIndex:
+    return PickerIndex.of(picked(rows), "siret", budget_labels)
+
+
+def picker_index(rows: str = "documents") -> PickerIndex:
+    """The budgets of `picked(rows)` as a collectivité picker lists them, sorted and named
+    once per version of the catalogue."""
+    return _picker_index(rows, catalogue_versions(), tuple(uploads()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _comparable(stage: str | None, year: int | None, versions: tuple[tuple[str, float], ...],
+                uploaded: tuple[str, ...]) -> tuple[pd.DataFrame, PickerIndex]:
+    same = comparable(documents(), stage, year)
+    return same, PickerIndex.of(same, "ref", lambda rows: rows["doc_key"].map(
+        budget_names(rows)))
+
+
+def comparable_index(stage: str | None, year: int | None) -> tuple[pd.DataFrame,
+                                                                     PickerIndex]:
+    """The documents of one stage and year (`selection.comparable`, read them, never modify
+    them) and their picker, named by `budget_names`, made once per version of the
+    catalogue."""
+    return _comparable(stage, year, catalogue_versions(), tuple(uploads()))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _richest(versions: tuple[tuple[str, float], ...], uploaded: tuple[str, ...]
+             ) -> tuple[str | None, int | None]:
+    return richest(documents())
+
+
+def richest_choice() -> tuple[str | None, int | None]:
+    """`selection.richest` of `documents()`, once per version of the catalogue."""
+    return _richest(catalogue_versions(), tuple(uploads()))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -181,16 +275,21 @@ def summary(compute: Callable[..., Summary], doc_keys: Iterable[str],
     balances' versions: a balance-derived CA's key stays the same when its year is imported
     again."""
     found: Summary = _summary(compute.__module__, compute.__name__,
-                              tuple(dict.fromkeys(doc_keys)), options,
-                              (*_version(), *balances().version()))
+                              tuple(dict.fromkeys(doc_keys)), options, catalogue_versions())
     return found
+
+
+def vega_lite_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """Streamlit's own conversion, as st.altair_chart makes it (data as Arrow, no theme), for
+    `st.vega_lite_chart` to draw a spec kept in a cache."""
+    spec: dict[str, Any] = _convert_altair_to_vega_lite_spec(chart)
+    return spec
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _chart_spec(name: str, args: tuple[Any, ...]) -> dict[str, Any]:
     build: Callable[..., alt.TopLevelMixin] = getattr(charts, name)
-    # Streamlit's own conversion, as st.altair_chart makes it (data as Arrow, no theme).
-    return _convert_altair_to_vega_lite_spec(build(*args))
+    return vega_lite_spec(build(*args))
 
 
 def altair_chart(build: Callable[..., alt.TopLevelMixin], *args: Any, key: str,
@@ -226,9 +325,8 @@ def source_notes(rows: pd.DataFrame) -> None:
                    f"data.economie.gouv.fr — {md_escape(which)}. Compte administratif "
                    "reconstitué depuis les comptes du comptable public (compte de gestion), "
                    "pas le document voté par la collectivité.")
-    balances_held = balance_documents()
     published = rows[~balance_catalogue.from_balances(rows)]
-    _, both = balance_catalogue.split(balances_held, published)
+    _, both = balance_catalogue.split(balances_apart(), published)
     if len(both):
         years = ", ".join(str(y) for y in sorted(set(both["year"].astype(int))))
         st.caption(f"Les comptes de gestion DGFiP (balance comptable) existent aussi pour "
@@ -293,36 +391,57 @@ entity_label = budget_name
 NARROW_ABOVE = 30  # collectivités in a picker beyond which a search box narrows the list
 
 
-def narrowed(docs: pd.DataFrame, box: st.delta_generator.DeltaGenerator, key: str
-             ) -> pd.DataFrame:
-    """The documents of the collectivités a search box finds, when the picker would list
-    more than `NARROW_ABOVE` of them (a cache synced from the portals holds thousands): by
-    name forgiving accents and typos, INSEE code, SIREN, SIRET or postcode, as on Accueil."""
-    if docs["siren"].nunique() <= NARROW_ABOVE:
-        return docs
+def _departement_label(code: str) -> str:
+    name = departement_names().get(code)
+    return f"{code} — {name}" if name else (code or "Autres (sans département)")
+
+
+def narrowed(index: PickerIndex, kind: str | None, box: st.delta_generator.DeltaGenerator,
+             key: str, wanted: object = None) -> dict[str, str]:
+    """value → label of the options a picker lists: all of them when it would list up to
+    `NARROW_ABOVE` collectivités; else those a search box finds (by name forgiving accents
+    and typos, INSEE code, SIREN, SIRET or postcode, as on Accueil), and, with no search,
+    all of them up to `pickers.LIST_AT_MOST` options, else those of one département (the
+    balances of all France: some 69 457 budgets), that of `wanted` (the value a link or
+    another page chose) at first."""
+    if index.collectivites(kind) <= NARROW_ABOVE:
+        return index.choices(kind)
     query = box.text_input("Rechercher une collectivité", key=f"{key}_q", bind="query-params",
                            placeholder="nom, code INSEE, SIREN ou code postal")
-    if not query:
-        return docs
-    found = {hit.siren for hit in search_collectivites(query, NARROW_ABOVE, docs)}
-    return docs[docs["siren"].isin(found)]
+    if query:
+        found = {hit.siren for hit in search_collectivites(query, NARROW_ABOVE,
+                                                           index.unindexed)}
+        return index.choices(kind, sirens=found)
+    if len(index.of_type(kind)) <= LIST_AT_MOST:
+        return index.choices(kind)
+    departement = url_selectbox(box, "Département", index.departements(kind), f"{key}_dep",
+                                _departement_label, fallback=index.departement_of(wanted))
+    return index.choices(kind, departement=departement)
 
 
-def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collectivité",
+def kept(index: PickerIndex, kind: str | None, key: str, default: Sequence[str]
+         ) -> dict[str, str]:
+    """value → label of what a multiselect over `index` holds (chosen on this page, else
+    linked as `?key=a,b`, else `default`) that is still an option of this type: listed beside
+    what `narrowed` offers, so that a choice from another département stays chosen."""
+    current = st.session_state.get(key)
+    linked = [value for value in st.query_params.get(key, "").split(",") if value]
+    return (index.choices(kind, values=linked if current is None else current)
+            or index.choices(kind, values=default))
+
+
+def pick_entity(index: PickerIndex, *, key: str = "siret", label: str = "Collectivité",
                 container: st.delta_generator.DeltaGenerator | None = None,
                 type_container: st.delta_generator.DeltaGenerator | None = None
                 ) -> str | None:
-    """Type de collectivité (in `type_container`, else above) then budget of a collectivité;
-    returns the budget's SIRET."""
+    """Type de collectivité (in `type_container`, else above) then budget of a collectivité
+    among `index`'s; returns the budget's SIRET."""
     box = container or st
-    types = [t for t in ENTITY_TYPE_LABELS if t in set(docs["entity_type"])]
-    kind = url_selectbox(type_container or box, "Type de collectivité", [ALL, *types],
-                         f"{key}_type",
-                         lambda t: ENTITY_TYPE_LABELS.get(t, t))
-    if kind != ALL:
-        docs = docs[docs["entity_type"] == kind]
-    entities = narrowed(docs, box, key).drop_duplicates("siret").sort_values("entity_name")
-    names = dict(zip(entities["siret"], budget_labels(entities), strict=True))
+    kind = url_selectbox(type_container or box, "Type de collectivité", [ALL, *index.types],
+                         f"{key}_type", lambda t: ENTITY_TYPE_LABELS.get(t, t))
+    wanted = (st.session_state.get(key) or st.query_params.get(key)
+              or remembered().get("siret"))
+    names = narrowed(index, None if kind == ALL else kind, box, key, wanted)
     if not names:
         return None
     return url_selectbox(box, label, list(names), key, names.__getitem__, shared="siret")
@@ -332,7 +451,8 @@ def pick_stage(docs: pd.DataFrame, *, key: str = "etape",
                container: st.delta_generator.DeltaGenerator | None = None,
                fallback: str | None = None) -> str | None:
     box = container or st
-    stages = [s for s in STAGES if s in set(docs["stage"])]
+    held = set(docs["stage"].unique())
+    stages = [s for s in STAGES if s in held]
     if not stages:
         return None
     return url_selectbox(box, "Étape budgétaire", stages, key,
@@ -343,18 +463,18 @@ def pick_stage(docs: pd.DataFrame, *, key: str = "etape",
 def pick_year(box: st.delta_generator.DeltaGenerator, docs: pd.DataFrame, key: str,
               fallback: int | None = None) -> int | None:
     """The year among those of these documents, latest first."""
-    years = sorted({int(y) for y in docs["year"]}, reverse=True)
+    years = sorted({int(y) for y in docs["year"].unique()}, reverse=True)
     return url_selectbox(box, "Année", years, key, shared="year",
                          fallback=fallback) if years else None
 
 
-def pick_document(docs: pd.DataFrame, *boxes: st.delta_generator.DeltaGenerator
-                  ) -> pd.Series | None:
+def pick_document(docs: pd.DataFrame, index: PickerIndex,
+                  *boxes: st.delta_generator.DeltaGenerator) -> pd.Series | None:
     """Type, budget, stage, year, then the document, in five boxes (containers): a year has
     several DMs (and a file uploaded in this session may stand beside a stored one), each
     its own document; the « Document » list shows only when there is a choice."""
     type_box, entity_box, stage_box, year_box, doc_box = boxes
-    siret = pick_entity(docs, container=entity_box, type_container=type_box)
+    siret = pick_entity(index, container=entity_box, type_container=type_box)
     mine = docs[docs["siret"] == siret]
     stage = pick_stage(mine, container=stage_box)
     year = pick_year(year_box, mine[mine["stage"] == stage], "annee")

@@ -2,6 +2,8 @@
 quartiles, rank of each chapter in € per inhabitant), and a map of one chapter. Drawn by
 comparer_national.py when `?mode=chapitres`."""
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -9,16 +11,20 @@ from app_pages.common import (
     balance_documents,
     balances,
     chart_data,
+    kept,
     narrowed,
     pick_direction,
     url_multiselect,
     url_selectbox,
+    vega_lite_spec,
 )
 from budget_core import balance_catalogue, balance_peers, charts, population
 from budget_core.coverage import commune_map_departements, communes_shapes, departements_shapes
 from budget_core.fmt import md_escape, number
 from budget_core.national import NationalStore
+from budget_core.pickers import PickerIndex
 
+Spec = dict[str, Any]
 MONEY = ["valeur_par_habitant", "mediane_par_habitant", "premier_quartile",
          "troisieme_quartile"]
 
@@ -29,32 +35,60 @@ def _placement(year: int, siren: str, direction: str, group: balance_peers.Peers
     return balance_peers.placement(balances(), year, siren, direction, group)
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _communes(version: tuple[tuple[str, float], ...]) -> dict[int, PickerIndex]:
+    held = balance_documents()
+    held = held[balance_catalogue.from_balances(held) & (held["budget_kind"] == "principal")
+                & (held["entity_type"] == "commune")]
+    return {int(year): PickerIndex.of(rows, "siren", lambda r: r["entity_name"].astype(str)
+                                      + " (" + r["insee"].astype(str) + ")")
+            for year, rows in held.groupby("year")}
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
-def _values(year: int, chapter: str, direction: str, version: tuple[tuple[str, float], ...]
-            ) -> pd.DataFrame:
-    return balance_peers.chapter_values(balances(), year, chapter, direction)
+def _maps_of(year: int, chapter: str, direction: str, siren: str, title: str,
+             version: tuple[tuple[str, float], ...]
+             ) -> tuple[pd.DataFrame, Spec | None, str | None, Spec | None]:
+    """The départements' medians, their map, the commune's département and the map of its
+    communes (None when not drawn), keyed by their inputs: the map of 101 départements is a
+    large spec (geometry and values) that Altair builds and validates in about as long as
+    the rest of the page takes."""
+    values = balance_peers.chapter_values(balances(), year, chapter, direction)
+    medians = balance_peers.by_departement(values)
+    present = [f for f in departements_shapes()["features"]
+               if f["properties"]["code"] in set(medians["code"])]
+    france = vega_lite_spec(charts.choropleth(
+        {"features": present}, dict(zip(medians["code"], medians["value"], strict=True)),
+        f"{title} : médiane des communes par département (€/hab)", "€ par habitant",
+        share=False)) if present else None
+    own = values.loc[values["siren"] == siren, "departement"]
+    code = str(own.iloc[0]) if len(own) else None
+    commune_map = None
+    if code in commune_map_departements():
+        mine = values[values["departement"] == code]
+        commune_map = vega_lite_spec(charts.choropleth(
+            communes_shapes(str(code)), dict(zip(mine["insee"], mine["value"], strict=True)),
+            f"{title} : communes du département {code} (€/hab)", "€ par habitant",
+            share=False))
+    return medians, france, code, commune_map
 
 
 def show(national: NationalStore) -> None:
     """The chapter mode of « Se comparer »."""
-    held = balance_documents()
-    held = held[balance_catalogue.from_balances(held) & (held["budget_kind"] == "principal")
-                & (held["entity_type"] == "commune")]
-    if held.empty:
+    version = balances().version()
+    by_year = _communes(version)
+    if not by_year:
         st.info("Aucune balance comptable DGFiP de commune n'est chargée : téléchargez un "
                 "exercice depuis la page Données (ou « python -m budget_core balances "
                 "download --year 2024 »).")
         st.page_link("app_pages/donnees.py", label="Aller à la page Données",
                      icon=":material/folder_open:")
         return
-    version = balances().version()
     c1, c2 = st.columns([1, 3])
-    year = int(url_selectbox(c1, "Exercice", sorted({int(y) for y in held["year"]},
-                                                    reverse=True), "chap_annee"))
-    of_year = narrowed(held[held["year"] == year], c2, "chap_siren").sort_values(
-        "entity_name")
-    names = dict(zip(of_year["siren"], of_year["entity_name"] + " (" + of_year["insee"]
-                     + ")", strict=True))
+    year = int(url_selectbox(c1, "Exercice", sorted(by_year, reverse=True), "chap_annee"))
+    index = by_year[year]
+    names = narrowed(index, "commune", c2, "chap_siren",
+                     st.session_state.get("chap_siren") or st.query_params.get("chap_siren"))
     if not names:
         st.info("Aucune commune ne correspond à cette recherche.")
         return
@@ -65,8 +99,9 @@ def show(national: NationalStore) -> None:
                                   "chap_pairs", balance_peers.GROUPS.__getitem__))
     custom: list[str] = []
     if group_key == "custom":
-        custom = url_multiselect(st, "Communes de la liste", list(names), "chap_liste",
-                                 names.__getitem__, default=[siren], max_selections=50)
+        listed = {**kept(index, "commune", "chap_liste", [siren]), **names}
+        custom = url_multiselect(st, "Communes de la liste", list(listed), "chap_liste",
+                                 listed.__getitem__, default=[siren], max_selections=50)
     group = balance_peers.peers(group_key, siren, year, national, custom)
     head = population.of_document(siren, None, year)
     st.caption(f"Réel, en € par habitant ; budget principal ; population : {head.french()} "
@@ -103,28 +138,16 @@ def _maps(placed: pd.DataFrame, siren: str, year: int, direction: str,
                       + placed["chapter_label"].fillna(""), strict=True))
     chapter = str(url_selectbox(st, "Chapitre", list(labels), "chap_carte",
                                 labels.__getitem__))
-    values = _values(year, chapter, direction, version)
-    medians = balance_peers.by_departement(values)
-    present = [f for f in departements_shapes()["features"]
-               if f["properties"]["code"] in set(medians["code"])]
-    if present:
-        st.altair_chart(charts.choropleth(
-            {"features": present}, dict(zip(medians["code"], medians["value"], strict=True)),
-            f"{labels[chapter]} : médiane des communes par département (€/hab)",
-            "€ par habitant", share=False), key="carte_chapitre")
+    medians, france, code, commune_map = _maps_of(year, chapter, direction, siren,
+                                                  labels[chapter], version)
+    if france is not None:
+        st.vega_lite_chart(france, key="carte_chapitre")
     chart_data(medians.assign(source=balance_catalogue.SOURCE).rename(columns={
         "code": "departement", "value": "mediane_par_habitant"}),
         f"carte_chapitre_{chapter}_{year}.csv", "download_carte_chapitre",
         money=["mediane_par_habitant"], counts=["communes"])
-    own = values.loc[values["siren"] == siren, "departement"]
-    if len(own) and own.iloc[0] in commune_map_departements():
-        code = str(own.iloc[0])
-        mine = values[values["departement"] == code]
-        st.altair_chart(charts.choropleth(
-            communes_shapes(code), dict(zip(mine["insee"], mine["value"], strict=True)),
-            f"{labels[chapter]} : communes du département {code} (€/hab)", "€ par habitant",
-            share=False), key="carte_chapitre_communes")
-    elif len(own):
+    if commune_map is not None:
+        st.vega_lite_chart(commune_map, key="carte_chapitre_communes")
+    elif code is not None:
         st.caption(f"Carte des communes : contours embarqués pour le Grand Est seulement "
-                   f"(pas pour le département {own.iloc[0]}).")
-
+                   f"(pas pour le département {code}).")

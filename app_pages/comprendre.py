@@ -5,6 +5,7 @@ import streamlit as st
 from app_pages.common import (
     documents,
     pick_document,
+    picker_index,
     source_notes,
     summary,
     workshop_mode,
@@ -21,7 +22,7 @@ st.markdown(
     "par lequel son assemblée **prévoit et autorise** les recettes et les dépenses d'une "
     "année. Cette page l'explique pas à pas, avec les chiffres du budget choisi.")
 docs = documents()
-doc = pick_document(docs, *st.columns([1, 3]), *st.columns(3))
+doc = pick_document(docs, picker_index(), *st.columns([1, 3]), *st.columns(3))
 if doc is None:
     st.info("Aucun budget n'est chargé. Ajoutez un fichier depuis la page Données.")
     st.stop()
