@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import (
+    altair_chart,
     balance_documents,
     balances,
     chart_data,
@@ -45,32 +46,41 @@ def _communes(version: tuple[tuple[str, float], ...]) -> dict[int, PickerIndex]:
             for year, rows in held.groupby("year")}
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _empty_map(departement: str | None) -> tuple[dict[str, Any], Spec]:
+    """The shapes of France's départements (None) or of one département's communes, and
+    their map's spec with no value, made once: `charts.amounts_map_spec` puts the values in."""
+    shapes = departements_shapes() if departement is None else communes_shapes(departement)
+    return shapes, vega_lite_spec(charts.choropleth(shapes, {}, "", "€ par habitant",
+                                                    share=False))
+
+
+def _map(departement: str | None, values: dict[str, float], title: str) -> Spec:
+    shapes, spec = _empty_map(departement)
+    if departement is None:  # the départements of the balances only
+        shapes = {"features": [f for f in shapes["features"]
+                               if f["properties"]["code"] in values]}
+    return charts.amounts_map_spec(spec, shapes, values, title)
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _maps_of(year: int, chapter: str, direction: str, siren: str, title: str,
              version: tuple[tuple[str, float], ...]
              ) -> tuple[pd.DataFrame, Spec | None, str | None, Spec | None]:
     """The départements' medians, their map, the commune's département and the map of its
-    communes (None when not drawn), keyed by their inputs: the map of 101 départements is a
-    large spec (geometry and values) that Altair builds and validates in about as long as
-    the rest of the page takes."""
+    communes (None when not drawn), keyed by their inputs."""
     values = balance_peers.chapter_values(balances(), year, chapter, direction)
     medians = balance_peers.by_departement(values)
-    present = [f for f in departements_shapes()["features"]
-               if f["properties"]["code"] in set(medians["code"])]
-    france = vega_lite_spec(charts.choropleth(
-        {"features": present}, dict(zip(medians["code"], medians["value"], strict=True)),
-        f"{title} : médiane des communes par département (€/hab)", "€ par habitant",
-        share=False)) if present else None
+    by_code = dict(zip(medians["code"], medians["value"], strict=True))
+    france = _map(None, by_code, f"{title} : médiane des communes par département (€/hab)")
     own = values.loc[values["siren"] == siren, "departement"]
     code = str(own.iloc[0]) if len(own) else None
     commune_map = None
     if code in commune_map_departements():
         mine = values[values["departement"] == code]
-        commune_map = vega_lite_spec(charts.choropleth(
-            communes_shapes(str(code)), dict(zip(mine["insee"], mine["value"], strict=True)),
-            f"{title} : communes du département {code} (€/hab)", "€ par habitant",
-            share=False))
-    return medians, france, code, commune_map
+        commune_map = _map(code, dict(zip(mine["insee"], mine["value"], strict=True)),
+                           f"{title} : communes du département {code} (€/hab)")
+    return (medians, france if france["data"]["values"] else None, code, commune_map)
 
 
 def show(national: NationalStore) -> None:
@@ -118,9 +128,9 @@ def show(national: NationalStore) -> None:
                 f"{year}.")
         return
     sens = "Dépenses" if direction == "depense" else "Recettes"
-    st.altair_chart(charts.chapter_peers(placed, f"{sens} réelles : {names[siren]} parmi "
-                                                 f"« {group.label.lower()} »"),
-                    key="chart_chapitres_pairs")
+    altair_chart(charts.chapter_peers, placed, f"{sens} réelles : {names[siren]} parmi "
+                                               f"« {group.label.lower()} »",
+                 key="chart_chapitres_pairs")
     chart_data(placed[["chapter_code", "chapter_label", "value", "median", "q1", "q3", "rank",
                        "peers"]].assign(source=balance_catalogue.SOURCE).rename(columns={
         "chapter_code": "chapitre", "chapter_label": "libelle",
