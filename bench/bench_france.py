@@ -180,7 +180,9 @@ def main() -> None:
                     times[name].setdefault(key, []).extend(values)
                 for key, value in result["opened"].items():
                     opened[name].setdefault(key, []).append(value)
-                print(f"round {number + 1}, {name}: done ({load()})", flush=True)
+                print(f"round {number + 1}, {name} ({load()}): " + "; ".join(
+                    f"{key.split(':')[0]} {statistics.median(v):.2f}"
+                    for key, v in result["times"].items()), flush=True)
         report(times, opened, args)
     print(f"{load()} at the end")
 
