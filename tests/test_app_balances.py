@@ -11,10 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -27,7 +26,7 @@ from budget_core.fmt import compact_euros, md_escape
 from budget_core.store import Store
 from tests.portal_server import running
 from tests.test_app import ROOT, open_page
-from tests.test_balance_peers import history_2024, real_by_chapter
+from tests.test_balance_peers import counted_queries, history_2024, real_by_chapter
 from tests.test_balances import CHAMBERY, DATASET, EXPORT, GRENOBLE, SAMPLE, raw_rows
 
 GRENOBLE_CA = f"dgfip_{GRENOBLE}_2024"
@@ -239,14 +238,7 @@ def test_a_widget_change_queries_no_balance_again(app: AppTest,
     """The balances' catalogue (one grouped query over every account row: 2 to 3 s for all
     of France) is read once per version of the folder, and the pickers' lists are made from
     it once: a widget change that keeps the document runs no query of the balances."""
-    queries: list[str] = []
-    query = BalanceStore.query
-
-    def counted(store: BalanceStore, sql: str, params: Sequence[object] = ()) -> Any:
-        queries.append(sql)
-        return query(store, sql, params)
-
-    monkeypatch.setattr(BalanceStore, "query", counted)
+    queries = counted_queries(monkeypatch)
     app.query_params.update(siret=GRENOBLE, etape="CA", annee="2024", doc=GRENOBLE_CA)
     open_page(app, "explorer")
     assert queries.count(balance_catalogue.BUDGETS_SQL) == 1

@@ -243,11 +243,8 @@ def test_cli_peers_prints_what_the_page_shows(sample: BalanceStore, tmp_path: Pa
     assert "Groupes possibles : strate" in capsys.readouterr().err
 
 
-def test_placements_and_maps_of_a_year_read_the_aggregates_once(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every commune's € per inhabitant by chapter is one query a year (both directions):
-    each placement computing its own took 0.5 to 3 s at the scale of France. What is left
-    per commune is the plan of its nomenclature (chapter labels), one lookup in its rows."""
+def counted_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of every `BalanceStore.query` from now on, in order (the queries still run)."""
     queries: list[str] = []
     query = BalanceStore.query
 
@@ -256,6 +253,15 @@ def test_placements_and_maps_of_a_year_read_the_aggregates_once(
         return query(store, sql, params)
 
     monkeypatch.setattr(BalanceStore, "query", counted)
+    return queries
+
+
+def test_placements_and_maps_of_a_year_read_the_aggregates_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every commune's € per inhabitant by chapter is one query a year (both directions):
+    each placement computing its own took 0.5 to 3 s at the scale of France. What is left
+    per commune is the plan of its nomenclature (chapter labels), one lookup in its rows."""
+    queries = counted_queries(monkeypatch)
     with BalanceStore(tmp_path / "balances") as store:
         store.import_csv(SAMPLE, "communes")
         region = balance_peers.peers("region", GRENOBLE[:9], 2024)
