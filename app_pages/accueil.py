@@ -4,7 +4,8 @@ that leads to its budgets, or says that none is published here and how to get it
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import documents, entity_label, published_documents
+from app_pages.catalogue import documents, published_documents
+from app_pages.common import entity_label
 from budget_core import balance_catalogue
 from budget_core.config import settings
 from budget_core.fmt import md_escape, number

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 import altair as alt
@@ -14,15 +13,21 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
+from app_pages.catalogue import (
+    balance_store,
+    balances,
+    balances_apart,
+    catalogue_versions,
+    store,
+    uploads,
+)
 from budget_core import balance_catalogue, charts
-from budget_core.balances import BalanceStore
 from budget_core.config import settings
 from budget_core.errors import BudgetError
 from budget_core.fmt import french_table, md_escape
 from budget_core.formats import read_uploaded
 from budget_core.model import (
     ENTITY_TYPE_LABELS,
-    EXECUTED_STAGES,
     STAGE_LABELS,
     STAGES,
     BudgetDocument,
@@ -32,46 +37,18 @@ from budget_core.scdl import csv_safe_bytes
 from budget_core.search import search_collectivites
 from budget_core.selection import (
     UPLOAD_PREFIX,
-    budget_labels,
     budget_name,
-    budget_names,
-    comparable,
     decision_label,
     documents_of,
     pick_index,
-    richest,
-    series_documents,
     still_valid,
 )
-from budget_core.store import Store, catalogue_rows
 
 ALL = "Tous"
 CHOOSE = "Choisir"  # every selectbox's placeholder (Streamlit's own is in English)
 
 
-def store() -> Store:
-    """The store the app reads (cheap to make; cached results are keyed by its folder)."""
-    return settings().store()
-
-
-def _version() -> tuple[tuple[str, float], ...]:
-    return store().version()
-
-
-@st.cache_data(show_spinner=False)
-def catalogue(version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
-    return store().documents()
-
-
-UPLOADS = "uploads"  # session state: documents uploaded on Données, never written to the store
 CHOICE = "choice"  # session state: the last budget, year, stage and document chosen
-
-
-def uploads() -> dict[str, BudgetDocument]:
-    """Documents uploaded in this session, by key (`depot_<sha256>_<siret>`): pickers offer
-    them beside the stored ones."""
-    found: dict[str, BudgetDocument] = st.session_state.setdefault(UPLOADS, {})
-    return found
 
 
 PARSED = "parsed_upload"  # session state: the last upload's identity and documents
@@ -95,137 +72,6 @@ def keep_upload(document: BudgetDocument) -> str:
     key = f"{UPLOAD_PREFIX}{document.info.source_sha256[:16]}_{document.info.siret}"
     uploads()[key] = document
     return key
-
-
-def stored_documents() -> pd.DataFrame:
-    """The store's catalogue only."""
-    return catalogue(_version())
-
-
-def published_documents() -> pd.DataFrame:
-    """The store's catalogue and this session's uploads: the documents collectivités
-    published."""
-    stored = stored_documents()
-    mine = uploads()
-    if not mine:
-        return stored
-    return pd.concat([stored, catalogue_rows((doc, key) for key, doc in mine.items())],
-                     ignore_index=True)
-
-
-@st.cache_resource(on_release=BalanceStore.close)
-def balance_store(folder: str) -> BalanceStore:
-    return BalanceStore(Path(folder), threads=settings().duckdb_threads)
-
-
-def balances() -> BalanceStore:
-    """The DGFiP balances of the cache (`Settings.balances_dir`), one connection per folder."""
-    return balance_store(str(settings().balances_dir))
-
-
-@st.cache_data(show_spinner=False)
-def _balance_catalogue(folder: str, version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
-    return balance_catalogue.catalogue(balance_store(folder))
-
-
-def balance_documents() -> pd.DataFrame:
-    """Every budget-year of the balances as catalogue rows (`balance_catalogue`), those a
-    published CA or CFU replaces included."""
-    store = balances()
-    return _balance_catalogue(str(store.folder), store.version())
-
-
-def catalogue_versions() -> tuple[tuple[str, float], ...]:
-    """The store's and the balances' versions: what the catalogue is made of."""
-    return (*_version(), *balances().version())
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _documents(versions: tuple[tuple[str, float], ...], uploaded: tuple[str, ...]
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    # Keyed by the uploads' keys, which name their content (`depot_<sha256>_<siret>`).
-    published = published_documents()
-    shown, apart = balance_catalogue.split(balance_documents(), published)
-    return (published if shown.empty else pd.concat([published, shown], ignore_index=True),
-            apart)
-
-
-def documents() -> pd.DataFrame:
-    """The published documents, and the CAs of the DGFiP balances for the budget-years no
-    published CA or CFU covers: what every picker offers.
-
-    The same frame at every rerun while the store, the balances and the session's uploads
-    are unchanged (a resource, not a copy: read it, never modify it in place): at the scale
-    of France it holds some 70 000 rows, which a cached copy unpickles, splits and joins
-    again in about a second."""
-    return _documents(catalogue_versions(), tuple(uploads()))[0]
-
-
-def balances_apart() -> pd.DataFrame:
-    """The balance-derived CAs that a published CA or CFU of the same budget-year replaces."""
-    return _documents(catalogue_versions(), tuple(uploads()))[1]
-
-
-def _executed() -> pd.DataFrame:
-    docs = published_documents()
-    return docs[docs["stage"].isin(EXECUTED_STAGES)]
-
-
-# The catalogue rows a page picks from, by name: every document, the budgets with two years
-# or more of a stage (Évolution), the executed published documents (Prévu / réalisé).
-PICKED: dict[str, Callable[[], pd.DataFrame]] = {
-    "documents": documents, "evolution": lambda: series_documents(documents()),
-    "executed": _executed}
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _picked(rows: str, versions: tuple[tuple[str, float], ...], uploaded: tuple[str, ...]
-            ) -> pd.DataFrame:
-    return PICKED[rows]()
-
-
-def picked(rows: str) -> pd.DataFrame:
-    """`PICKED[rows]`, made once per version of the catalogue (read it, never modify it)."""
-    return _picked(rows, catalogue_versions(), tuple(uploads()))
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _picker_index(rows: str, versions: tuple[tuple[str, float], ...],
-                  uploaded: tuple[str, ...]) -> PickerIndex:
-    return PickerIndex.of(picked(rows), "siret", budget_labels)
-
-
-def picker_index(rows: str = "documents") -> PickerIndex:
-    """The budgets of `picked(rows)` as a collectivité picker lists them, sorted and named
-    once per version of the catalogue."""
-    return _picker_index(rows, catalogue_versions(), tuple(uploads()))
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _comparable(stage: str | None, year: int | None, versions: tuple[tuple[str, float], ...],
-                uploaded: tuple[str, ...]) -> tuple[pd.DataFrame, PickerIndex]:
-    same = comparable(documents(), stage, year)
-    return same, PickerIndex.of(same, "ref", lambda rows: rows["doc_key"].map(
-        budget_names(rows)))
-
-
-def comparable_index(stage: str | None, year: int | None) -> tuple[pd.DataFrame,
-                                                                     PickerIndex]:
-    """The documents of one stage and year (`selection.comparable`, read them, never modify
-    them) and their picker, named by `budget_names`, made once per version of the
-    catalogue."""
-    return _comparable(stage, year, catalogue_versions(), tuple(uploads()))
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _richest(versions: tuple[tuple[str, float], ...], uploaded: tuple[str, ...]
-             ) -> tuple[str | None, int | None]:
-    return richest(documents())
-
-
-def richest_choice() -> tuple[str | None, int | None]:
-    """`selection.richest` of `documents()`, once per version of the catalogue."""
-    return _richest(catalogue_versions(), tuple(uploads()))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -252,7 +98,7 @@ def lines_for(doc_keys: Iterable[str]) -> pd.DataFrame:
     stored = tuple(key for key in keys
                    if key not in mine and not balance_catalogue.is_balance(key))
     if stored or not parts:
-        parts.insert(0, stored_lines(stored, _version()))
+        parts.insert(0, stored_lines(stored, store().version()))
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 

@@ -3,20 +3,22 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import (
-    ALL,
-    altair_chart,
+from app_pages.catalogue import (
     catalogue_versions,
     comparable_index,
     documents,
+    picker_index,
+    richest_choice,
+)
+from app_pages.common import (
+    ALL,
+    altair_chart,
     kept,
     narrowed,
     pick_direction,
     pick_stage,
     pick_year,
-    picker_index,
     remembered,
-    richest_choice,
     show_table,
     source_notes,
     summary,

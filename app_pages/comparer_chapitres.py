@@ -7,10 +7,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app_pages.catalogue import balance_documents, balances
 from app_pages.common import (
     altair_chart,
-    balance_documents,
-    balances,
     chart_data,
     kept,
     narrowed,

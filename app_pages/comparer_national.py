@@ -6,13 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import comparer_chapitres
-from app_pages.common import (
-    chart_data,
-    lines_for,
-    published_documents,
-    url_multiselect,
-    url_selectbox,
-)
+from app_pages.catalogue import published_documents
+from app_pages.common import chart_data, lines_for, url_multiselect, url_selectbox
 from budget_core import charts
 from budget_core.config import settings
 from budget_core.coverage import (

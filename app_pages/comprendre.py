@@ -2,14 +2,8 @@
 
 import streamlit as st
 
-from app_pages.common import (
-    documents,
-    pick_document,
-    picker_index,
-    source_notes,
-    summary,
-    workshop_mode,
-)
+from app_pages.catalogue import documents, picker_index
+from app_pages.common import pick_document, source_notes, summary, workshop_mode
 from budget_core import analysis, indicators
 from budget_core.fmt import compact_euros, euros, md_escape, percent
 from budget_core.model import EXECUTED_STAGES, STAGE_LABELS, STAGES

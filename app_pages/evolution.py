@@ -2,14 +2,13 @@
 
 import streamlit as st
 
+from app_pages.catalogue import picked, picker_index
 from app_pages.common import (
     altair_chart,
     chart_data,
     pick_direction,
     pick_entity,
     pick_stage,
-    picked,
-    picker_index,
     source_notes,
     summary,
     url_multiselect,

@@ -2,14 +2,13 @@
 
 import streamlit as st
 
+from app_pages.catalogue import picked, picker_index
 from app_pages.common import (
     altair_chart,
     chart_data,
     pick_direction,
     pick_entity,
     pick_year,
-    picked,
-    picker_index,
     summary,
     workshop_mode,
 )

@@ -3,18 +3,16 @@
 import pandas as pd
 import streamlit as st
 
+from app_pages.catalogue import documents, picker_index, uploads
 from app_pages.common import (
     altair_chart,
     chart_data,
-    documents,
     pick_direction,
     pick_document,
-    picker_index,
     plotly_chart,
     show_table,
     source_notes,
     summary,
-    uploads,
     url_selectbox,
     workshop_mode,
 )
