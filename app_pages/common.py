@@ -26,12 +26,7 @@ from budget_core.config import settings
 from budget_core.errors import BudgetError
 from budget_core.fmt import french_table, md_escape
 from budget_core.formats import read_uploaded
-from budget_core.model import (
-    ENTITY_TYPE_LABELS,
-    STAGE_LABELS,
-    STAGES,
-    BudgetDocument,
-)
+from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES, BudgetDocument
 from budget_core.pickers import LIST_AT_MOST, PickerIndex, departement_names
 from budget_core.scdl import csv_safe_bytes
 from budget_core.search import search_collectivites
