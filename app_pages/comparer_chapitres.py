@@ -30,9 +30,12 @@ MONEY = ["valeur_par_habitant", "mediane_par_habitant", "premier_quartile",
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _placement(year: int, siren: str, direction: str, group: balance_peers.Peers,
-               version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
-    return balance_peers.placement(balances(), year, siren, direction, group)
+def _placement(year: int, siren: str, direction: str, group_key: str,
+               custom: tuple[str, ...], version: tuple[tuple[str, float], ...],
+               _group: balance_peers.Peers) -> pd.DataFrame:
+    # Keyed by the group's name and list, not by its SIRENs (`_group` is not hashed): hashing
+    # the 11 000 SIRENs of a strate took a fifth of a rerun at the scale of France.
+    return balance_peers.placement(balances(), year, siren, direction, _group)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -121,7 +124,7 @@ def show(national: NationalStore) -> None:
     if group.missing:
         st.info(md_escape(group.missing[0].upper() + group.missing[1:]))
         return
-    placed = _placement(year, siren, direction, group, version)
+    placed = _placement(year, siren, direction, group_key, tuple(custom), version, group)
     if placed.empty:
         st.info("Aucun montant réel de ce sens pour cette commune dans la balance de "
                 f"{year}.")
