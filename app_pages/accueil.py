@@ -4,7 +4,8 @@ that leads to its budgets, or says that none is published here and how to get it
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import documents, entity_label, published_documents
+from app_pages.catalogue import documents, published_documents
+from app_pages.common import entity_label
 from budget_core import balance_catalogue
 from budget_core.config import settings
 from budget_core.fmt import md_escape, number
@@ -90,6 +91,9 @@ query = st.text_input("Rechercher une collectivité : commune, intercommunalité
                       placeholder="ex. Montreuil, st denis 974, 56470, 219300480")
 if query:
     found = search_collectivites(query, SHOWN, docs)
+    # The rows of the collectivités found, in one pass over the catalogue (some 70 000 rows
+    # with the DGFiP balances of all France) instead of two per result.
+    everything = everything[everything["siren"].isin({hit.siren for hit in found})]
     if not found:
         st.warning(f"Aucune collectivité ne correspond à « {md_escape(query)} » : vérifiez "
                    "l'orthographe, ou cherchez par code INSEE, SIREN ou code postal.")

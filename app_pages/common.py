@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 import altair as alt
@@ -14,54 +13,38 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
+from app_pages.catalogue import (
+    balance_store,
+    balances,
+    balances_apart,
+    catalogue_versions,
+    store,
+    uploads,
+)
 from budget_core import balance_catalogue, charts
-from budget_core.balances import BalanceStore
 from budget_core.config import settings
 from budget_core.digest import frame_digest
 from budget_core.errors import BudgetError
 from budget_core.fmt import french_table, md_escape
 from budget_core.formats import read_uploaded
 from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES, BudgetDocument
+from budget_core.pickers import LIST_AT_MOST, PickerIndex, departement_names
 from budget_core.scdl import csv_safe_bytes
 from budget_core.search import search_collectivites
 from budget_core.selection import (
     UPLOAD_PREFIX,
-    budget_labels,
     budget_name,
     decision_label,
     documents_of,
     pick_index,
     still_valid,
 )
-from budget_core.store import Store, catalogue_rows
 
 ALL = "Tous"
 CHOOSE = "Choisir"  # every selectbox's placeholder (Streamlit's own is in English)
 
 
-def store() -> Store:
-    """The store the app reads (cheap to make; cached results are keyed by its folder)."""
-    return settings().store()
-
-
-def _version() -> tuple[tuple[str, float], ...]:
-    return store().version()
-
-
-@st.cache_data(show_spinner=False)
-def catalogue(version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
-    return store().documents()
-
-
-UPLOADS = "uploads"  # session state: documents uploaded on Données, never written to the store
 CHOICE = "choice"  # session state: the last budget, year, stage and document chosen
-
-
-def uploads() -> dict[str, BudgetDocument]:
-    """Documents uploaded in this session, by key (`depot_<sha256>_<siret>`): pickers offer
-    them beside the stored ones."""
-    found: dict[str, BudgetDocument] = st.session_state.setdefault(UPLOADS, {})
-    return found
 
 
 PARSED = "parsed_upload"  # session state: the last upload's identity and documents
@@ -85,54 +68,6 @@ def keep_upload(document: BudgetDocument) -> str:
     key = f"{UPLOAD_PREFIX}{document.info.source_sha256[:16]}_{document.info.siret}"
     uploads()[key] = document
     return key
-
-
-def stored_documents() -> pd.DataFrame:
-    """The store's catalogue only."""
-    return catalogue(_version())
-
-
-def published_documents() -> pd.DataFrame:
-    """The store's catalogue and this session's uploads: the documents collectivités
-    published."""
-    stored = stored_documents()
-    mine = uploads()
-    if not mine:
-        return stored
-    return pd.concat([stored, catalogue_rows((doc, key) for key, doc in mine.items())],
-                     ignore_index=True)
-
-
-@st.cache_resource(on_release=BalanceStore.close)
-def balance_store(folder: str) -> BalanceStore:
-    return BalanceStore(Path(folder), threads=settings().duckdb_threads)
-
-
-def balances() -> BalanceStore:
-    """The DGFiP balances of the cache (`Settings.balances_dir`), one connection per folder."""
-    return balance_store(str(settings().balances_dir))
-
-
-@st.cache_data(show_spinner=False)
-def _balance_catalogue(folder: str, version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
-    return balance_catalogue.catalogue(balance_store(folder))
-
-
-def balance_documents() -> pd.DataFrame:
-    """Every budget-year of the balances as catalogue rows (`balance_catalogue`), those a
-    published CA or CFU replaces included."""
-    store = balances()
-    return _balance_catalogue(str(store.folder), store.version())
-
-
-def documents() -> pd.DataFrame:
-    """The published documents, and the CAs of the DGFiP balances for the budget-years no
-    published CA or CFU covers: what every picker offers."""
-    published = published_documents()
-    shown, _ = balance_catalogue.split(balance_documents(), published)
-    if shown.empty:
-        return published
-    return pd.concat([published, shown], ignore_index=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -159,7 +94,7 @@ def lines_for(doc_keys: Iterable[str]) -> pd.DataFrame:
     stored = tuple(key for key in keys
                    if key not in mine and not balance_catalogue.is_balance(key))
     if stored or not parts:
-        parts.insert(0, stored_lines(stored, _version()))
+        parts.insert(0, stored_lines(stored, store().version()))
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
@@ -182,9 +117,15 @@ def summary(compute: Callable[..., Summary], doc_keys: Iterable[str],
     balances' versions: a balance-derived CA's key stays the same when its year is imported
     again."""
     found: Summary = _summary(compute.__module__, compute.__name__,
-                              tuple(dict.fromkeys(doc_keys)), options,
-                              (*_version(), *balances().version()))
+                              tuple(dict.fromkeys(doc_keys)), options, catalogue_versions())
     return found
+
+
+def vega_lite_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """Streamlit's own conversion, as st.altair_chart makes it (data as Arrow, no theme), for
+    `st.vega_lite_chart` to draw a spec kept in a cache."""
+    spec: dict[str, Any] = _convert_altair_to_vega_lite_spec(chart)
+    return spec
 
 
 # Frames in a chart's arguments are keyed by their pickle's digest (`digest.frame_digest`):
@@ -195,8 +136,7 @@ FRAME_KEY = {pd.DataFrame: frame_digest}
 @st.cache_data(show_spinner=False, max_entries=256, hash_funcs=FRAME_KEY)
 def _chart_spec(module: str, name: str, args: tuple[Any, ...]) -> dict[str, Any]:
     build: Callable[..., alt.TopLevelMixin] = getattr(sys.modules[module], name)
-    # Streamlit's own conversion, as st.altair_chart makes it (data as Arrow, no theme).
-    return _convert_altair_to_vega_lite_spec(build(*args))
+    return vega_lite_spec(build(*args))
 
 
 def altair_chart(build: Callable[..., alt.TopLevelMixin], *args: Any, key: str,
@@ -233,9 +173,8 @@ def source_notes(rows: pd.DataFrame) -> None:
                    f"data.economie.gouv.fr — {md_escape(which)}. Compte administratif "
                    "reconstitué depuis les comptes du comptable public (compte de gestion), "
                    "pas le document voté par la collectivité.")
-    balances_held = balance_documents()
     published = rows[~balance_catalogue.from_balances(rows)]
-    _, both = balance_catalogue.split(balances_held, published)
+    _, both = balance_catalogue.split(balances_apart(), published)
     if len(both):
         years = ", ".join(str(y) for y in sorted(set(both["year"].astype(int))))
         st.caption(f"Les comptes de gestion DGFiP (balance comptable) existent aussi pour "
@@ -300,36 +239,57 @@ entity_label = budget_name
 NARROW_ABOVE = 30  # collectivités in a picker beyond which a search box narrows the list
 
 
-def narrowed(docs: pd.DataFrame, box: st.delta_generator.DeltaGenerator, key: str
-             ) -> pd.DataFrame:
-    """The documents of the collectivités a search box finds, when the picker would list
-    more than `NARROW_ABOVE` of them (a cache synced from the portals holds thousands): by
-    name forgiving accents and typos, INSEE code, SIREN, SIRET or postcode, as on Accueil."""
-    if docs["siren"].nunique() <= NARROW_ABOVE:
-        return docs
+def _departement_label(code: str) -> str:
+    name = departement_names().get(code)
+    return f"{code} — {name}" if name else (code or "Autres (sans département)")
+
+
+def narrowed(index: PickerIndex, kind: str | None, box: st.delta_generator.DeltaGenerator,
+             key: str, wanted: object = None) -> dict[str, str]:
+    """value → label of the options a picker lists: all of them when it would list up to
+    `NARROW_ABOVE` collectivités; else those a search box finds (by name forgiving accents
+    and typos, INSEE code, SIREN, SIRET or postcode, as on Accueil), and, with no search,
+    all of them up to `pickers.LIST_AT_MOST` options, else those of one département (the
+    balances of all France: some 69 457 budgets), that of `wanted` (the value a link or
+    another page chose) at first."""
+    if index.collectivites(kind) <= NARROW_ABOVE:
+        return index.choices(kind)
     query = box.text_input("Rechercher une collectivité", key=f"{key}_q", bind="query-params",
                            placeholder="nom, code INSEE, SIREN ou code postal")
-    if not query:
-        return docs
-    found = {hit.siren for hit in search_collectivites(query, NARROW_ABOVE, docs)}
-    return docs[docs["siren"].isin(found)]
+    if query:
+        found = {hit.siren for hit in search_collectivites(query, NARROW_ABOVE,
+                                                           index.unindexed)}
+        return index.choices(kind, sirens=found)
+    if len(index.of_type(kind)) <= LIST_AT_MOST:
+        return index.choices(kind)
+    departement = url_selectbox(box, "Département", index.departements(kind), f"{key}_dep",
+                                _departement_label, fallback=index.departement_of(wanted))
+    return index.choices(kind, departement=departement)
 
 
-def pick_entity(docs: pd.DataFrame, *, key: str = "siret", label: str = "Collectivité",
+def kept(index: PickerIndex, kind: str | None, key: str, default: Sequence[str]
+         ) -> dict[str, str]:
+    """value → label of what a multiselect over `index` holds (chosen on this page, else
+    linked as `?key=a,b`, else `default`) that is still an option of this type: listed beside
+    what `narrowed` offers, so that a choice from another département stays chosen."""
+    current = st.session_state.get(key)
+    linked = [value for value in st.query_params.get(key, "").split(",") if value]
+    return (index.choices(kind, values=linked if current is None else current)
+            or index.choices(kind, values=default))
+
+
+def pick_entity(index: PickerIndex, *, key: str = "siret", label: str = "Collectivité",
                 container: st.delta_generator.DeltaGenerator | None = None,
                 type_container: st.delta_generator.DeltaGenerator | None = None
                 ) -> str | None:
-    """Type de collectivité (in `type_container`, else above) then budget of a collectivité;
-    returns the budget's SIRET."""
+    """Type de collectivité (in `type_container`, else above) then budget of a collectivité
+    among `index`'s; returns the budget's SIRET."""
     box = container or st
-    types = [t for t in ENTITY_TYPE_LABELS if t in set(docs["entity_type"])]
-    kind = url_selectbox(type_container or box, "Type de collectivité", [ALL, *types],
-                         f"{key}_type",
-                         lambda t: ENTITY_TYPE_LABELS.get(t, t))
-    if kind != ALL:
-        docs = docs[docs["entity_type"] == kind]
-    entities = narrowed(docs, box, key).drop_duplicates("siret").sort_values("entity_name")
-    names = dict(zip(entities["siret"], budget_labels(entities), strict=True))
+    kind = url_selectbox(type_container or box, "Type de collectivité", [ALL, *index.types],
+                         f"{key}_type", lambda t: ENTITY_TYPE_LABELS.get(t, t))
+    wanted = (st.session_state.get(key) or st.query_params.get(key)
+              or remembered().get("siret"))
+    names = narrowed(index, None if kind == ALL else kind, box, key, wanted)
     if not names:
         return None
     return url_selectbox(box, label, list(names), key, names.__getitem__, shared="siret")
@@ -339,7 +299,8 @@ def pick_stage(docs: pd.DataFrame, *, key: str = "etape",
                container: st.delta_generator.DeltaGenerator | None = None,
                fallback: str | None = None) -> str | None:
     box = container or st
-    stages = [s for s in STAGES if s in set(docs["stage"])]
+    held = set(docs["stage"].unique())
+    stages = [s for s in STAGES if s in held]
     if not stages:
         return None
     return url_selectbox(box, "Étape budgétaire", stages, key,
@@ -350,18 +311,18 @@ def pick_stage(docs: pd.DataFrame, *, key: str = "etape",
 def pick_year(box: st.delta_generator.DeltaGenerator, docs: pd.DataFrame, key: str,
               fallback: int | None = None) -> int | None:
     """The year among those of these documents, latest first."""
-    years = sorted({int(y) for y in docs["year"]}, reverse=True)
+    years = sorted({int(y) for y in docs["year"].unique()}, reverse=True)
     return url_selectbox(box, "Année", years, key, shared="year",
                          fallback=fallback) if years else None
 
 
-def pick_document(docs: pd.DataFrame, *boxes: st.delta_generator.DeltaGenerator
-                  ) -> pd.Series | None:
+def pick_document(docs: pd.DataFrame, index: PickerIndex,
+                  *boxes: st.delta_generator.DeltaGenerator) -> pd.Series | None:
     """Type, budget, stage, year, then the document, in five boxes (containers): a year has
     several DMs (and a file uploaded in this session may stand beside a stored one), each
     its own document; the « Document » list shows only when there is a choice."""
     type_box, entity_box, stage_box, year_box, doc_box = boxes
-    siret = pick_entity(docs, container=entity_box, type_container=type_box)
+    siret = pick_entity(index, container=entity_box, type_container=type_box)
     mine = docs[docs["siret"] == siret]
     stage = pick_stage(mine, container=stage_box)
     year = pick_year(year_box, mine[mine["stage"] == stage], "annee")

@@ -3,10 +3,18 @@
 import pandas as pd
 import streamlit as st
 
+from app_pages.catalogue import (
+    catalogue_versions,
+    comparable_index,
+    documents,
+    picker_index,
+    richest_choice,
+)
 from app_pages.common import (
     ALL,
     altair_chart,
-    documents,
+    kept,
+    narrowed,
     pick_direction,
     pick_stage,
     pick_year,
@@ -22,40 +30,45 @@ from budget_core import analysis, charts, population
 from budget_core.fmt import md_escape, number
 from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS
 from budget_core.scdl import csv_safe_bytes
-from budget_core.selection import (
-    budget_names,
-    default_comparison,
-    ordered,
-    reference,
-    richest,
-)
+from budget_core.selection import default_comparison
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _default(stage: str | None, year: int | None, kind: str, first: str | None,
+             versions: tuple[tuple[str, float], ...]) -> list[str]:
+    same, _ = comparable_index(stage, year)
+    return default_comparison(same if kind == ALL else same[same["entity_type"] == kind],
+                              first)
+
 
 st.title("Comparer des budgets")
 atelier = workshop_mode()
 docs = documents()
 c1, c2, c3 = st.columns(3)
 # Nothing chosen yet: open where the most budgets can be compared.
-widest_stage, widest_year = richest(docs)
+widest_stage, widest_year = richest_choice()
 stage = pick_stage(docs, key="cmp_etape", container=c1, fallback=widest_stage)
 year = pick_year(c2, docs[docs["stage"] == stage], "cmp_annee", fallback=widest_year)
-types = [t for t in ENTITY_TYPE_LABELS if t in set(docs["entity_type"])]
-kind = url_selectbox(c3, "Type de collectivité", [ALL, *types], "cmp_type",
+kind = url_selectbox(c3, "Type de collectivité", [ALL, *picker_index().types], "cmp_type",
                      lambda t: ENTITY_TYPE_LABELS.get(t, t))
-same = ordered(docs[(docs["stage"] == stage) & (docs["year"] == year)])
-if kind != ALL:
-    same = same[same["entity_type"] == kind]
-refs = {reference(row): str(row["doc_key"]) for row in same.to_dict("records")}
-by_key = budget_names(same)
-names = {ref: by_key[key] for ref, key in refs.items()}
-default = default_comparison(same, remembered().get("siret"))
+same, index = comparable_index(stage, year)
+of_kind = None if kind == ALL else kind
+default = _default(stage, year, kind, remembered().get("siret"), catalogue_versions())
+# The budgets listed: those chosen (or linked, or the default) and those the search or the
+# département finds, never the 69 457 budgets of a France-scale catalogue at once.
+listed = kept(index, of_kind, "cmp", default)
+names = {**listed, **narrowed(index, of_kind, st, "cmp", next(iter(listed), None))}
 chosen = url_multiselect(st, "Budgets à comparer (2 à 10)", list(names), "cmp",
                          names.__getitem__, default=default, max_selections=10)
+picked = same[same["ref"].isin(chosen)]
+refs = dict(zip(picked["ref"], picked["doc_key"].astype(str), strict=True))
+by_key = {refs[ref]: names[ref] for ref in chosen}
 
 
 # A fragment: « En € par habitant » and « Sens » rerun the chart and the table alone (with the
 # choices of the page's last run), not the pickers above.
 @st.fragment
-def comparison(same: pd.DataFrame, chosen: list[str], refs: dict[str, str],
+def comparison(picked: pd.DataFrame, chosen: list[str], refs: dict[str, str],
                by_key: dict[str, str], stage: str | None, year: int | None, atelier: bool
                ) -> None:
     o1, o2 = st.columns(2)
@@ -67,7 +80,7 @@ def comparison(same: pd.DataFrame, chosen: list[str], refs: dict[str, str],
         return
 
     keys = [refs[ref] for ref in chosen]
-    picked = same.set_index("doc_key").loc[keys]
+    picked = picked.set_index("doc_key").loc[keys]
     heads = {key: population.of_document(str(row["siren"]), row["population"], int(row["year"]))
              for key, row in picked.iterrows()}
     frame = summary(analysis.compare, keys, names=by_key,
@@ -112,4 +125,4 @@ def comparison(same: pd.DataFrame, chosen: list[str], refs: dict[str, str],
                            mime="text/csv", key="download_comparer")
 
 
-comparison(same, chosen, refs, by_key, stage, year, atelier)
+comparison(picked, chosen, refs, by_key, stage, year, atelier)

@@ -2,59 +2,105 @@
 quartiles, rank of each chapter in € per inhabitant), and a map of one chapter. Drawn by
 comparer_national.py when `?mode=chapitres`."""
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
+from app_pages.catalogue import balance_documents, balances
 from app_pages.common import (
-    balance_documents,
-    balances,
+    altair_chart,
     chart_data,
+    kept,
     narrowed,
     pick_direction,
     url_multiselect,
     url_selectbox,
+    vega_lite_spec,
 )
 from budget_core import balance_catalogue, balance_peers, charts, population
 from budget_core.coverage import commune_map_departements, communes_shapes, departements_shapes
 from budget_core.fmt import md_escape, number
 from budget_core.national import NationalStore
+from budget_core.pickers import PickerIndex
 
+Spec = dict[str, Any]
 MONEY = ["valeur_par_habitant", "mediane_par_habitant", "premier_quartile",
          "troisieme_quartile"]
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _placement(year: int, siren: str, direction: str, group: balance_peers.Peers,
-               version: tuple[tuple[str, float], ...]) -> pd.DataFrame:
-    return balance_peers.placement(balances(), year, siren, direction, group)
+def _placement(year: int, siren: str, direction: str, group_key: str,
+               custom: tuple[str, ...], version: tuple[tuple[str, float], ...],
+               _group: balance_peers.Peers) -> pd.DataFrame:
+    # Keyed by the group's name and list, not by its SIRENs (`_group` is not hashed): hashing
+    # the 11 000 SIRENs of a strate took a fifth of a rerun at the scale of France.
+    return balance_peers.placement(balances(), year, siren, direction, _group)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _communes(version: tuple[tuple[str, float], ...]) -> dict[int, PickerIndex]:
+    held = balance_documents()
+    held = held[balance_catalogue.from_balances(held) & (held["budget_kind"] == "principal")
+                & (held["entity_type"] == "commune")]
+    return {int(year): PickerIndex.of(rows, "siren", lambda r: r["entity_name"].astype(str)
+                                      + " (" + r["insee"].astype(str) + ")")
+            for year, rows in held.groupby("year")}
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _empty_map(departement: str | None) -> tuple[dict[str, Any], Spec]:
+    """The shapes of France's départements (None) or of one département's communes, and
+    their map's spec with no value, made once: `charts.amounts_map_spec` puts the values in."""
+    shapes = departements_shapes() if departement is None else communes_shapes(departement)
+    return shapes, vega_lite_spec(charts.choropleth(shapes, {}, "", "€ par habitant",
+                                                    share=False))
+
+
+def _map(departement: str | None, values: dict[str, float], title: str) -> Spec:
+    shapes, spec = _empty_map(departement)
+    if departement is None:  # the départements of the balances only
+        shapes = {"features": [f for f in shapes["features"]
+                               if f["properties"]["code"] in values]}
+    return charts.amounts_map_spec(spec, shapes, values, title)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _values(year: int, chapter: str, direction: str, version: tuple[tuple[str, float], ...]
-            ) -> pd.DataFrame:
-    return balance_peers.chapter_values(balances(), year, chapter, direction)
+def _maps_of(year: int, chapter: str, direction: str, siren: str, title: str,
+             version: tuple[tuple[str, float], ...]
+             ) -> tuple[pd.DataFrame, Spec | None, str | None, Spec | None]:
+    """The départements' medians, their map, the commune's département and the map of its
+    communes (None when not drawn), keyed by their inputs."""
+    values = balance_peers.chapter_values(balances(), year, chapter, direction)
+    medians = balance_peers.by_departement(values)
+    by_code = dict(zip(medians["code"], medians["value"], strict=True))
+    france = _map(None, by_code, f"{title} : médiane des communes par département (€/hab)")
+    own = values.loc[values["siren"] == siren, "departement"]
+    code = str(own.iloc[0]) if len(own) else None
+    commune_map = None
+    if code in commune_map_departements():
+        mine = values[values["departement"] == code]
+        commune_map = _map(code, dict(zip(mine["insee"], mine["value"], strict=True)),
+                           f"{title} : communes du département {code} (€/hab)")
+    return (medians, france if france["data"]["values"] else None, code, commune_map)
 
 
 def show(national: NationalStore) -> None:
     """The chapter mode of « Se comparer »."""
-    held = balance_documents()
-    held = held[balance_catalogue.from_balances(held) & (held["budget_kind"] == "principal")
-                & (held["entity_type"] == "commune")]
-    if held.empty:
+    version = balances().version()
+    by_year = _communes(version)
+    if not by_year:
         st.info("Aucune balance comptable DGFiP de commune n'est chargée : téléchargez un "
                 "exercice depuis la page Données (ou « python -m budget_core balances "
                 "download --year 2024 »).")
         st.page_link("app_pages/donnees.py", label="Aller à la page Données",
                      icon=":material/folder_open:")
         return
-    version = balances().version()
     c1, c2 = st.columns([1, 3])
-    year = int(url_selectbox(c1, "Exercice", sorted({int(y) for y in held["year"]},
-                                                    reverse=True), "chap_annee"))
-    of_year = narrowed(held[held["year"] == year], c2, "chap_siren").sort_values(
-        "entity_name")
-    names = dict(zip(of_year["siren"], of_year["entity_name"] + " (" + of_year["insee"]
-                     + ")", strict=True))
+    year = int(url_selectbox(c1, "Exercice", sorted(by_year, reverse=True), "chap_annee"))
+    index = by_year[year]
+    names = narrowed(index, "commune", c2, "chap_siren",
+                     st.session_state.get("chap_siren") or st.query_params.get("chap_siren"))
     if not names:
         st.info("Aucune commune ne correspond à cette recherche.")
         return
@@ -65,8 +111,9 @@ def show(national: NationalStore) -> None:
                                   "chap_pairs", balance_peers.GROUPS.__getitem__))
     custom: list[str] = []
     if group_key == "custom":
-        custom = url_multiselect(st, "Communes de la liste", list(names), "chap_liste",
-                                 names.__getitem__, default=[siren], max_selections=50)
+        listed = {**kept(index, "commune", "chap_liste", [siren]), **names}
+        custom = url_multiselect(st, "Communes de la liste", list(listed), "chap_liste",
+                                 listed.__getitem__, default=[siren], max_selections=50)
     group = balance_peers.peers(group_key, siren, year, national, custom)
     head = population.of_document(siren, None, year)
     st.caption(f"Réel, en € par habitant ; budget principal ; population : {head.french()} "
@@ -77,15 +124,15 @@ def show(national: NationalStore) -> None:
     if group.missing:
         st.info(md_escape(group.missing[0].upper() + group.missing[1:]))
         return
-    placed = _placement(year, siren, direction, group, version)
+    placed = _placement(year, siren, direction, group_key, tuple(custom), version, group)
     if placed.empty:
         st.info("Aucun montant réel de ce sens pour cette commune dans la balance de "
                 f"{year}.")
         return
     sens = "Dépenses" if direction == "depense" else "Recettes"
-    st.altair_chart(charts.chapter_peers(placed, f"{sens} réelles : {names[siren]} parmi "
-                                                 f"« {group.label.lower()} »"),
-                    key="chart_chapitres_pairs")
+    altair_chart(charts.chapter_peers, placed, f"{sens} réelles : {names[siren]} parmi "
+                                               f"« {group.label.lower()} »",
+                 key="chart_chapitres_pairs")
     chart_data(placed[["chapter_code", "chapter_label", "value", "median", "q1", "q3", "rank",
                        "peers"]].assign(source=balance_catalogue.SOURCE).rename(columns={
         "chapter_code": "chapitre", "chapter_label": "libelle",
@@ -103,28 +150,16 @@ def _maps(placed: pd.DataFrame, siren: str, year: int, direction: str,
                       + placed["chapter_label"].fillna(""), strict=True))
     chapter = str(url_selectbox(st, "Chapitre", list(labels), "chap_carte",
                                 labels.__getitem__))
-    values = _values(year, chapter, direction, version)
-    medians = balance_peers.by_departement(values)
-    present = [f for f in departements_shapes()["features"]
-               if f["properties"]["code"] in set(medians["code"])]
-    if present:
-        st.altair_chart(charts.choropleth(
-            {"features": present}, dict(zip(medians["code"], medians["value"], strict=True)),
-            f"{labels[chapter]} : médiane des communes par département (€/hab)",
-            "€ par habitant", share=False), key="carte_chapitre")
+    medians, france, code, commune_map = _maps_of(year, chapter, direction, siren,
+                                                  labels[chapter], version)
+    if france is not None:
+        st.vega_lite_chart(france, key="carte_chapitre")
     chart_data(medians.assign(source=balance_catalogue.SOURCE).rename(columns={
         "code": "departement", "value": "mediane_par_habitant"}),
         f"carte_chapitre_{chapter}_{year}.csv", "download_carte_chapitre",
         money=["mediane_par_habitant"], counts=["communes"])
-    own = values.loc[values["siren"] == siren, "departement"]
-    if len(own) and own.iloc[0] in commune_map_departements():
-        code = str(own.iloc[0])
-        mine = values[values["departement"] == code]
-        st.altair_chart(charts.choropleth(
-            communes_shapes(code), dict(zip(mine["insee"], mine["value"], strict=True)),
-            f"{labels[chapter]} : communes du département {code} (€/hab)", "€ par habitant",
-            share=False), key="carte_chapitre_communes")
-    elif len(own):
+    if commune_map is not None:
+        st.vega_lite_chart(commune_map, key="carte_chapitre_communes")
+    elif code is not None:
         st.caption(f"Carte des communes : contours embarqués pour le Grand Est seulement "
-                   f"(pas pour le département {own.iloc[0]}).")
-
+                   f"(pas pour le département {code}).")

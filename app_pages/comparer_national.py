@@ -6,14 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import comparer_chapitres
-from app_pages.common import (
-    altair_chart,
-    chart_data,
-    lines_for,
-    published_documents,
-    url_multiselect,
-    url_selectbox,
-)
+from app_pages.catalogue import published_documents
+from app_pages.common import altair_chart, chart_data, lines_for, url_multiselect, url_selectbox
 from budget_core import charts, maps
 from budget_core.config import settings
 from budget_core.coverage import commune_map_departements, departements_shapes

@@ -2,13 +2,8 @@
 
 import streamlit as st
 
-from app_pages.common import (
-    documents,
-    pick_document,
-    source_notes,
-    summary,
-    workshop_mode,
-)
+from app_pages.catalogue import documents, picker_index
+from app_pages.common import pick_document, source_notes, summary, workshop_mode
 from budget_core import analysis, indicators
 from budget_core.fmt import compact_euros, euros, md_escape, percent
 from budget_core.model import EXECUTED_STAGES, STAGE_LABELS, STAGES
@@ -21,7 +16,7 @@ st.markdown(
     "par lequel son assemblée **prévoit et autorise** les recettes et les dépenses d'une "
     "année. Cette page l'explique pas à pas, avec les chiffres du budget choisi.")
 docs = documents()
-doc = pick_document(docs, *st.columns([1, 3]), *st.columns(3))
+doc = pick_document(docs, picker_index(), *st.columns([1, 3]), *st.columns(3))
 if doc is None:
     st.info("Aucun budget n'est chargé. Ajoutez un fichier depuis la page Données.")
     st.stop()

@@ -4,14 +4,8 @@ is loaded, the portals' catalogue and its refresh."""
 import streamlit as st
 
 from app_pages import donnees_balances
-from app_pages.common import (
-    keep_upload,
-    parsed_upload,
-    show_error,
-    show_table,
-    stored_documents,
-    upload_widget,
-)
+from app_pages.catalogue import stored_documents
+from app_pages.common import keep_upload, parsed_upload, show_error, show_table, upload_widget
 from budget_core import analysis
 from budget_core.cache import Cache
 from budget_core.config import settings

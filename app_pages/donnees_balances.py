@@ -5,7 +5,8 @@ import datetime
 
 import streamlit as st
 
-from app_pages.common import balances, show_error, upload_widget
+from app_pages.catalogue import balances
+from app_pages.common import show_error, upload_widget
 from budget_core.balance_download import SOURCE, download, import_bytes, portal_url
 from budget_core.balances import LEVELS, ImportReport
 from budget_core.config import settings

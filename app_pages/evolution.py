@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from app_pages.catalogue import picked, picker_index
 from app_pages.common import (
     altair_chart,
     chart_data,
-    documents,
     pick_direction,
     pick_entity,
     pick_stage,
@@ -19,14 +19,9 @@ from budget_core.fmt import md_escape
 
 st.title("Évolution sur plusieurs années")
 workshop_mode()
-# A year has one BP, CA or CFU but several DMs: a series of DMs would sum documents.
-docs = documents()
-docs = docs[docs["stage"] != "DM"].drop_duplicates(["siret", "stage", "year"])
-years_per_budget = docs.groupby(["siret", "stage"])["year"].nunique()
-several = years_per_budget[years_per_budget >= 2].index.get_level_values("siret")
-docs = docs[docs["siret"].isin(several)]
+docs = picked("evolution")  # budgets with two years or more of a stage
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
-siret = pick_entity(docs, key="evo_siret", container=c1)
+siret = pick_entity(picker_index("evolution"), key="evo_siret", container=c1)
 mine = docs[docs["siret"] == siret]
 stage = pick_stage(mine, key="evo_etape", container=c2)
 direction = pick_direction(c3, "evo_sens")

@@ -2,26 +2,24 @@
 
 import streamlit as st
 
+from app_pages.catalogue import picked, picker_index
 from app_pages.common import (
     altair_chart,
     chart_data,
     pick_direction,
     pick_entity,
     pick_year,
-    published_documents,
     summary,
     workshop_mode,
 )
 from budget_core import analysis, charts
 from budget_core.fmt import compact_euros, euros, percent
-from budget_core.model import EXECUTED_STAGES
 
 st.title("Prévu / réalisé")
 workshop_mode()
-docs = published_documents()
-executed = docs[docs["stage"].isin(EXECUTED_STAGES)]
+executed = picked("executed")
 c1, c2, c3 = st.columns(3)
-siret = pick_entity(executed, key="exe_siret", container=c1)
+siret = pick_entity(picker_index("executed"), key="exe_siret", container=c1)
 mine = executed[executed["siret"] == siret]
 year = pick_year(c2, mine, "exe_annee")
 direction = pick_direction(c3, "exe_sens")

@@ -3,17 +3,16 @@
 import pandas as pd
 import streamlit as st
 
+from app_pages.catalogue import documents, picker_index, uploads
 from app_pages.common import (
     altair_chart,
     chart_data,
-    documents,
     pick_direction,
     pick_document,
     plotly_chart,
     show_table,
     source_notes,
     summary,
-    uploads,
     url_selectbox,
     workshop_mode,
 )
@@ -32,7 +31,7 @@ if docs.empty:
 filters = st.sidebar if atelier else st.container()
 who = filters.columns([1, 3]) if not atelier else [filters] * 2
 what = filters.columns(4) if not atelier else [filters] * 4
-doc = pick_document(docs, *who, *what[:3])
+doc = pick_document(docs, picker_index(), *who, *what[:3])
 include_order = what[3].toggle("Inclure les opérations d'ordre", key="ordre",
                                bind="query-params",
                                help="Les opérations d'ordre (amortissements, virements entre "

@@ -5,15 +5,14 @@ import json
 import pandas as pd
 import streamlit as st
 
+from app_pages.catalogue import published_documents, store
 from app_pages.common import (
     CHOOSE,
     altair_chart,
     chart_data,
     entity_label,
-    published_documents,
     show_error,
     show_table,
-    store,
     upload_widget,
     url_selectbox,
 )

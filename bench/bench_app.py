@@ -1,7 +1,11 @@
 """Every page of the app in headless Chromium: first render and widget-change latency.
 
 Run: python bench/bench_app.py [--rounds 3] [--changes 3] [--only explorer] [--no-cold]
-     [--against ../main-worktree]
+     [--against ../main-worktree] [--cache DIR] [--query mode=chapitres]
+
+`--cache DIR` serves the app on another cache (BUDGET_CACHE_DIR), e.g. one holding a year of
+DGFiP balances for all of France (bench_france.py prepares one); `--query` adds a query string
+to every page's URL (`mode=chapitres` opens Se comparer by chapter).
 
 What is measured, on the embedded demo data (BUDGET_DATA_DIR unset), against `streamlit run`
 on 127.0.0.1 (one shared server, plus one per page for the cold render), with Debian's
@@ -418,7 +422,9 @@ def cold_render(browser: Browser, folder: Path, spec: PageSpec, result: Result) 
 
 
 def address(url: str, spec: PageSpec) -> str:
-    return f"{url}/" if spec.default else f"{url}/{spec.url_path}"
+    path = f"{url}/" if spec.default else f"{url}/{spec.url_path}"
+    query = os.environ.get("BENCH_QUERY", "")
+    return f"{path}?{query}" if query and spec.url_path != BASELINE else path
 
 
 def python_runs(log: Path) -> list[float]:
@@ -471,7 +477,16 @@ def main() -> None:
     parser.add_argument("--against", type=Path, default=None,
                         help="another checkout (a worktree of main) served beside this one and "
                              "measured in the same rounds, alternately")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="the cache folder the servers read (BUDGET_CACHE_DIR): one whose "
+                             "balances hold a year of all France, say (bench_france.py)")
+    parser.add_argument("--query", default="",
+                        help="added to every page's URL but the baseline's, e.g. "
+                             "mode=chapitres (Se comparer by chapter)")
     args = parser.parse_args()
+    if args.cache:  # the servers inherit the environment
+        os.environ["BUDGET_CACHE_DIR"] = str(args.cache.resolve())
+    os.environ["BENCH_QUERY"] = args.query
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is needed (apt-get install -y chromium)")
     specs = [p for p in pages_of(ROOT / "app.py") if args.only in p.url_path]

@@ -284,17 +284,35 @@ def money_flow_sankey(links: pd.DataFrame, title: str) -> go.Figure:
     return figure
 
 
+def territory_features(shapes: dict[str, Any], values: dict[str, float], *,
+                       share: bool) -> list[dict[str, Any]]:
+    """The shapes' features, each with its value (`valeur`) and the value in French
+    (`texte`): what a choropleth draws."""
+    def text(value: float | None) -> str:
+        return fmt.percent(value) if share else fmt.euros(value, 2)
+
+    return [{**feature, "properties": {**feature["properties"], "valeur": value,
+                                       "texte": text(value)}}
+            for feature in shapes["features"]
+            for value in [values.get(feature["properties"]["code"])]]
+
+
+def amounts_map_spec(spec: dict[str, Any], shapes: dict[str, Any],
+                     values: dict[str, float], title: str) -> dict[str, Any]:
+    """The Vega-Lite spec of `choropleth(shapes, values, title, legend, share=False)` from
+    the spec of the same map made once with other values and title: Altair walks every
+    coordinate of the geometry to make a spec (about 1 s for the 96 départements on a loaded
+    machine), of which only the features' values and the title change. (A map of shares
+    also sets its colour scale from the values: not this one.)"""
+    return {**spec, "title": title,
+            "data": {"values": territory_features(shapes, values, share=False)}}
+
+
 def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, legend: str,
                *, share: bool = True) -> alt.Chart:
     """Map of a value by territory code (`properties.code` of the shapes): a share from 0 to
     1 (in %), or an amount (€)."""
-    def text(value: float | None) -> str:
-        return fmt.percent(value) if share else fmt.euros(value, 2)
-
-    features = [{**feature, "properties": {**feature["properties"], "valeur": value,
-                                           "texte": text(value)}}
-                for feature in shapes["features"]
-                for value in [values.get(feature["properties"]["code"])]]
+    features = territory_features(shapes, values, share=share)
     # Shares run up to the highest one: 3 % among 0 % would be as pale as 0 % on 0–100 %.
     top = max((v for v in values.values() if v is not None), default=0) or 1
     labels = (f"format(datum.value * 100, ',.1~f') + '{fmt.NNBSP}%'" if share

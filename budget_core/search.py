@@ -23,7 +23,7 @@ import heapq
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import NamedTuple, TypeVar
@@ -163,6 +163,10 @@ class CollectiviteIndex:
 
     def entity(self, number: int) -> _Row:
         return _Row._make(self.entities[number])
+
+    def each_entity(self) -> Iterator[_Row]:
+        """Every collectivité of the index (not its aliases), as named rows made on demand."""
+        return map(_Row._make, self.entities)
 
     def _with_prefix(self, prefix: str) -> list[int]:
         start = bisect.bisect_left(self.sorted_names, (prefix, -1))

@@ -90,6 +90,16 @@ def documents_of(catalogue: pd.DataFrame, siret: str, year: int, stage: str) -> 
     return ordered(chosen)
 
 
+def series_documents(catalogue: pd.DataFrame) -> pd.DataFrame:
+    """The documents Évolution follows: budgets with two years or more of a stage, one
+    document a year. A year has one BP, CA or CFU but several DMs: a series of DMs would sum
+    documents."""
+    docs = catalogue[catalogue["stage"] != "DM"].drop_duplicates(["siret", "stage", "year"])
+    years_per_budget = docs.groupby(["siret", "stage"])["year"].nunique()
+    several = years_per_budget[years_per_budget >= 2].index.get_level_values("siret")
+    return docs[docs["siret"].isin(several)]
+
+
 UPLOAD_PREFIX = "depot_"  # document keys of files uploaded in a session, never stored
 
 
@@ -99,6 +109,15 @@ def reference(row: Mapping[str, object] | pd.Series) -> str:
     (it may stand beside the stored document of the same budget)."""
     key = str(row["doc_key"])
     return key if row["stage"] == "DM" or key.startswith(UPLOAD_PREFIX) else str(row["siret"])
+
+
+def comparable(catalogue: pd.DataFrame, stage: str | None, year: int | None
+               ) -> pd.DataFrame:
+    """The documents of one stage and year in reading order, each with its `ref`
+    (`reference`, vectorised: Comparer lists some 69 457 of them at the scale of France)."""
+    same = ordered(catalogue[(catalogue["stage"] == stage) & (catalogue["year"] == year)])
+    by_key = (same["stage"] == "DM") | same["doc_key"].astype(str).str.startswith(UPLOAD_PREFIX)
+    return same.assign(ref=same["doc_key"].where(by_key, same["siret"]).astype(str))
 
 
 def budget_name(row: Mapping[str, object]) -> str:

@@ -19,13 +19,14 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from budget_core import balance_catalogue
 from budget_core.balances import BalanceStore
 from budget_core.config import DEMO_DIR
 from budget_core.fmt import compact_euros, md_escape
 from budget_core.store import Store
 from tests.portal_server import running
 from tests.test_app import ROOT, open_page
-from tests.test_balance_peers import history_2024, real_by_chapter
+from tests.test_balance_peers import counted_queries, history_2024, real_by_chapter
 from tests.test_balances import CHAMBERY, DATASET, EXPORT, GRENOBLE, SAMPLE, raw_rows
 
 GRENOBLE_CA = f"dgfip_{GRENOBLE}_2024"
@@ -230,3 +231,38 @@ def test_evolution_follows_a_budget_across_published_and_balance_years(
     text = captions(app)
     assert md_escape("chambery_CA_2023.xml") in text and "CHAMBERY 2024" in text
     assert "Les comptes de gestion DGFiP (balance comptable) existent aussi pour 2023" in text
+
+
+def test_a_widget_change_queries_no_balance_again(app: AppTest,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The balances' catalogue (one grouped query over every account row: 2 to 3 s for all
+    of France) is read once per version of the folder, and the pickers' lists are made from
+    it once: a widget change that keeps the document runs no query of the balances."""
+    queries = counted_queries(monkeypatch)
+    app.query_params.update(siret=GRENOBLE, etape="CA", annee="2024", doc=GRENOBLE_CA)
+    open_page(app, "explorer")
+    assert queries.count(balance_catalogue.BUDGETS_SQL) == 1
+    queries.clear()
+    for include_order in (True, False):
+        app.toggle(key="ordre").set_value(include_order).run()
+    app.selectbox(key="siret_type").set_value("commune").run()
+    assert not app.exception and queries == []
+
+
+def test_past_the_list_limit_a_picker_asks_for_the_departement_of_the_budget_linked(
+        app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the scale of France a picker would list 69 457 budgets: past `LIST_AT_MOST` it
+    lists one département's, that of the budget a link names (Chambéry: `ndept` « 073 » in
+    the raw rows); choosing another département lists its budgets."""
+    monkeypatch.setattr("app_pages.common.LIST_AT_MOST", 3)
+    monkeypatch.setattr("app_pages.common.NARROW_ABOVE", 1)
+    departement_of = {row["ident"]: row["ndept"][1:] for row in raw_rows()}
+    app.query_params.update(siret=CHAMBERY, etape="CA", annee="2024")
+    open_page(app, "explorer")
+    assert app.selectbox(key="siret_dep").value == departement_of[CHAMBERY] == "73"
+    assert app.selectbox(key="siret").value == CHAMBERY
+    assert len(app.selectbox(key="siret").options) == len(
+        {s for s, code in departement_of.items() if code == "73"})
+    app.selectbox(key="siret_dep").set_value(departement_of[GRENOBLE]).run()
+    assert not app.exception and app.selectbox(key="siret").value == GRENOBLE
+    assert "GRENOBLE" in app.subheader[0].value

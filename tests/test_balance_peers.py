@@ -14,10 +14,11 @@ import json
 import statistics
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -240,3 +241,42 @@ def test_cli_peers_prints_what_the_page_shows(sample: BalanceStore, tmp_path: Pa
     assert "qui ne sont pas chargés" in capsys.readouterr().err
     assert main(["peers", GRENOBLE[:9], "--year", "2024", "--group", "voisins"]) == 1
     assert "Groupes possibles : strate" in capsys.readouterr().err
+
+
+def counted_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of every `BalanceStore.query` from now on, in order (the queries still run)."""
+    queries: list[str] = []
+    query = BalanceStore.query
+
+    def counted(store: BalanceStore, sql: str, params: Sequence[object] = ()) -> Any:
+        queries.append(sql)
+        return query(store, sql, params)
+
+    monkeypatch.setattr(BalanceStore, "query", counted)
+    return queries
+
+
+def test_placements_and_maps_of_a_year_read_the_aggregates_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every commune's € per inhabitant by chapter is one query a year (both directions):
+    each placement computing its own took 0.5 to 3 s at the scale of France. What is left
+    per commune is the plan of its nomenclature (chapter labels), one lookup in its rows."""
+    queries = counted_queries(monkeypatch)
+    with BalanceStore(tmp_path / "balances") as store:
+        store.import_csv(SAMPLE, "communes")
+        region = balance_peers.peers("region", GRENOBLE[:9], 2024)
+        for siren in (GRENOBLE[:9], CHAMBERY[:9]):
+            for direction in ("recette", "depense"):
+                balance_peers.placement(store, 2024, siren, direction, region)
+                balance_peers.placement(store, 2024, siren, direction,
+                                        balance_peers.peers("all", siren, 2024))
+        balance_peers.chapter_values(store, 2024, "13", "recette")
+        assert queries.count(balance_peers.VALUES_SQL) == 1
+        # Then each placement holding a chapter reads its labels' plan: 6 of the 8, as
+        # Grenoble has no real spending in the sample.
+        assert len(queries) == 1 + 6 and {q for q in queries if q != balance_peers.VALUES_SQL
+                                          } == {balance_peers.LABELS_SQL}
+        store.import_csv(SAMPLE, "communes")  # a new version of the year is read again
+        queries.clear()
+        balance_peers.chapter_values(store, 2024, "13", "recette")
+        assert queries == [balance_peers.VALUES_SQL]

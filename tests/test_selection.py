@@ -15,12 +15,14 @@ from budget_core.nomenclature import load_plan
 from budget_core.selection import (
     UPLOAD_PREFIX,
     budget_names,
+    comparable,
     decision_label,
     default_comparison,
     documents_of,
     pick_index,
     reference,
     richest,
+    series_documents,
     still_valid,
 )
 from budget_core.store import Store
@@ -209,3 +211,29 @@ def test_an_upload_is_named_by_its_key_beside_the_stored_document() -> None:
     uploaded = {**stored, "doc_key": f"{UPLOAD_PREFIX}0123456789abcdef_21560134500014"}
     assert reference(stored) == "21560134500014"
     assert reference(uploaded) == uploaded["doc_key"]
+
+
+def test_comparable_documents_carry_the_reference_a_link_names_them_by() -> None:
+    """Comparer's list of a stage and year, made in one step (70 000 rows at the scale of
+    France): each row's `ref` is what `reference` gives that row (a DM by its key)."""
+    catalogue = Store(DEMO_DIR).documents()
+    for stage, year in {(str(s), int(y)) for s, y in zip(catalogue["stage"], catalogue["year"],
+                                                          strict=True)}:
+        same = comparable(catalogue, stage, year)
+        assert len(same) == ((catalogue["stage"] == stage) & (catalogue["year"] == year)).sum()
+        assert list(same["ref"]) == [reference(row) for row in same.to_dict("records")]
+    dms = comparable(catalogue, "DM", 2021)
+    assert len(dms) >= 2 and list(dms["ref"]) == list(dms["doc_key"])
+
+
+def test_evolution_follows_budgets_with_two_years_of_a_stage_and_no_dm() -> None:
+    catalogue = Store(DEMO_DIR).documents()
+    years: dict[tuple[str, str], set[int]] = {}
+    for row in catalogue.to_dict("records"):
+        if row["stage"] != "DM":
+            years.setdefault((str(row["siret"]), str(row["stage"])), set()).add(int(row["year"]))
+    followed = series_documents(catalogue)
+    assert "DM" not in set(followed["stage"])
+    assert set(followed["siret"]) == {siret for (siret, _), held in years.items()
+                                      if len(held) >= 2}
+    assert not followed.duplicated(["siret", "stage", "year"]).any()
