@@ -324,14 +324,15 @@ class Http:
         if response.status_code >= 400:
             said = _portal_message(response)
             response.close()
-            if said:  # a refused query (an Opendatasoft field that no longer exists)
-                raise PortalError(f"le serveur a répondu {response.status_code} "
-                                  f"{response.reason} : « {said} ».", source=url,
+            answer = f"le serveur a répondu {response.status_code} {response.reason}" + (
+                f" : « {said} »." if said else ".")
+            if said and response.status_code == 400:  # a query refused as written (an
+                # Opendatasoft field that no longer exists); a 404 or 503 says its own
+                raise PortalError(answer, source=url,
                                   hint="Le portail a refusé la requête telle quelle : il a "
                                        "peut-être renommé ses champs ; signalez-le avec ce "
                                        "message.")
-            raise PortalError(f"le serveur a répondu {response.status_code} "
-                              f"{response.reason}.", source=url,
+            raise PortalError(answer, source=url,
                               hint="Réessayez plus tard ; si l'erreur persiste, la ressource "
                                    "a peut-être été retirée.")
         return response

@@ -218,6 +218,13 @@ def normalise_export(data: bytes, name: str, level: str) -> pa.Table:
                 include_columns=list(mapping), strings_can_be_null=True))
     except pa.ArrowInvalid as exc:
         raise FormatError(f"export OFGL illisible ({exc}).", source=name) from exc
+    if table.num_rows == 0:  # checking its years failed with an IndexError (a traceback)
+        raise FormatError("export OFGL sans aucune ligne (seulement l'en-tête) : rien n'est "
+                          "gardé.", source=name,
+                          hint="Vérifiez l'exercice et le niveau demandés ; un export "
+                               "téléchargé filtre les budgets principaux (« Type de budget » "
+                               "= « Budget principal ») : si le portail les nomme autrement, "
+                               "signalez-le.")
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     for label in table.column_names:
         target = mapping[label]

@@ -40,6 +40,8 @@ from urllib.parse import parse_qs, urlparse
 FIXTURES = Path(__file__).parent / "fixtures"
 API = FIXTURES / "api"
 LAST_MODIFIED = "Wed, 01 Mar 2023 10:00:00 GMT"
+NOT_FOUND = ("The requested URL was not found on the server. If you entered the URL "
+             "manually please check your spelling and try again.")
 
 
 class PortalServer:
@@ -319,7 +321,10 @@ class PortalServer:
                     self._send(400, json.dumps(refused.answer).encode(), "application/json")
                     return
                 if body is None:
-                    self._send(404, b"{}", "application/json")
+                    # udata's API is a flask-restx one: a missing resource is its JSON 404
+                    # with Werkzeug's description as `message`
+                    self._send(404, json.dumps({"message": NOT_FOUND}).encode()
+                               if path.startswith("/api/1/") else b"{}", "application/json")
                     return
                 if fault == "self_next":
                     body["next_page"] = f"{server.url}{self.path}"

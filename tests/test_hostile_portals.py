@@ -386,3 +386,16 @@ def test_a_deadline_only_cuts_its_own_call() -> None:
         server.server_close()
     assert isinstance(results["a"], PortalError)
     assert results["b"] == {"b": "x" * 25}
+
+
+def test_a_json_error_that_is_not_a_refused_query_keeps_its_own_advice(
+        portal: PortalServer) -> None:
+    """A portal's JSON error message is said whatever the status, but only a 400 (a query
+    refused as written: an Opendatasoft field renamed) says to report renamed fields. udata's
+    404 for an organisation gone (flask-restx: `{"message": ...}`) was told « il a peut-être
+    renommé ses champs ; signalez-le », the wrong advice for a resource removed."""
+    with pytest.raises(PortalError) as caught:
+        quick().json("GET", f"{portal.url}/api/1/organizations/000000000000000000000000/")
+    said = caught.value.french()
+    assert "répondu 404" in said and "The requested URL was not found" in said
+    assert "renommé ses champs" not in said and "retirée" in said

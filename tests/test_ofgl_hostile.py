@@ -89,3 +89,23 @@ def test_a_portal_ignoring_refine_never_stores_every_year_as_one(tmp_path: Path)
             with pytest.raises(PortalError, match="d'autres exercices"):
                 store.download(http, server.url, "communes", [2023])
             assert store.years("communes") == []
+
+
+def test_an_export_with_a_header_and_no_row_is_refused_and_nothing_stored(
+        tmp_path: Path) -> None:
+    """A download asks `where=<budget type>="Budget principal"`: a portal writing that value
+    otherwise (« Principal ») answers the header alone. Checking its years crashed with
+    pyarrow's IndexError (a traceback in the app); an empty year stored would have been
+    taken as loaded, and never asked again."""
+    for server in running():
+        data = COMMUNES.read_bytes().replace(b";Budget principal;", b";Principal;")
+        assert b"Budget principal" not in data
+        server.ods_tables["ofgl-base-communes"], server.ods_labels["ofgl-base-communes"] = \
+            api_names(data)
+        with NationalStore(tmp_path, threads=1) as store:
+            http = Http(make_session(retries=0), timeout=10)
+            with pytest.raises(FormatError, match="sans aucune ligne"):
+                store.download(http, server.url, "communes", [2024])
+            assert store.years("communes") == []
+    with pytest.raises(FormatError, match="sans aucune ligne"):
+        normalise_export(export([]), "en-tete.csv", "communes")
