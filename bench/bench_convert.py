@@ -49,6 +49,12 @@ the reference runs, from a venv of the same interpreter that sees the same packa
 lists the app environment's site-packages directories as plain paths, so their `.pth` files
 are not executed): the floors are then alike and the ratios compare the two programs only.
 
+Each table is printed twice: wall time, what a user waits, and CPU time (user + system of the
+process, from getrusage): on a machine whose cores are shared with other jobs, wall times grow
+with their load while CPU times barely move, so the CPU ratios are the steadier comparison of
+the two programs (a process that waits on the disk, as our fsync does, shows it in wall time
+only).
+
 `--against DIR` also runs another checkout's `budget_core` (a worktree of main, say) in the
 same rounds, with the same interpreter, and prints each command's time there and this
 checkout's speed-up over it: a before/after that the machine's load falls on alike.
@@ -215,16 +221,24 @@ def startup_costs(reference: Path, repeat: int, interpreter: str) -> None:
               f"{Spread.of(peaks[name]).median:.0f} |")
 
 
+HEADER = ("| document | MB | rows ours / ref | reference convert s | floor s ref / ours | "
+          "ceiling | convert s | × | ↑floor | inspect s | × | ↑floor | validate s | × | "
+          "↑floor | peak MiB ref / convert / inspect / validate |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
 def above_floor(reference: float, reference_floor: float, mine: float, floor: float) -> str:
     """What the reference does once started over what ours does once started."""
     return ratio(reference - reference_floor, mine - floor)
 
 
 def report_file(path: Path, runs: dict[str, list[Run]], rows: dict[str, int],
-                speedups: dict[str, list[float]]) -> str:
-    """One row of the main table; adds this file's ratios to `speedups`."""
+                speedups: dict[str, list[float]], measure: Callable[[Run], float],
+                digits: int = 2) -> str:
+    """One row of a table of `measure` (wall or CPU seconds of a run); adds this file's
+    ratios to `speedups`."""
     nothing = Spread.of([])  # the reference, not run above --reference-max-mb
-    time_of = {name: Spread.of([r.seconds for r in rs]) for name, rs in runs.items()}
+    time_of = {name: Spread.of([measure(r) for r in rs]) for name, rs in runs.items()}
     peak_of = {name: Spread.of([r.peak_mib for r in rs]) for name, rs in runs.items()}
     base = time_of.get("reference convert", nothing).median
     floor = time_of["ours floor"].median
@@ -234,7 +248,7 @@ def report_file(path: Path, runs: dict[str, list[Run]], rows: dict[str, int],
     cells = []
     for command in COMMANDS:
         mine = time_of[f"ours {command}"]
-        cells += [mine.text(), ratio(base, mine.median),
+        cells += [mine.text(digits=digits), ratio(base, mine.median),
                   above_floor(base, base_floor, mine.median, floor)]
         if base == base and mine.median == mine.median:
             speedups[command].append(base / mine.median)
@@ -245,18 +259,19 @@ def report_file(path: Path, runs: dict[str, list[Run]], rows: dict[str, int],
                        ("reference convert", "ours convert", "ours inspect", "ours validate"))
     return (f"| {path.name} | {path.stat().st_size / 1e6:.2f} | "
             f"{rows.get('ours convert', -1)} / {rows.get('reference convert', -1)} | "
-            f"{time_of.get('reference convert', nothing).text()} | {base_floor:.3f} / "
+            f"{time_of.get('reference convert', nothing).text(digits=digits)} | {base_floor:.3f} / "
             f"{floor:.3f} | {ceiling:.1f}× | {' | '.join(cells)} | {peaks} |")
 
 
 def report_against(path: Path, runs: dict[str, list[Run]]) -> str:
-    """One row of the before/after table: the other checkout's medians, this one's, ratio."""
+    """One row of the before/after table: the other checkout's medians, this one's, ratio;
+    wall then CPU seconds."""
     cells = []
-    for command in COMMANDS:
-        before = Spread.of([r.seconds for r in runs[f"base {command}"]])
-        after = Spread.of([r.seconds for r in runs[f"ours {command}"]])
-        cells += [f"{before.median:.3f} → {after.median:.3f}", ratio(before.median,
-                                                                      after.median)]
+    for measure in (lambda r: r.seconds, lambda r: r.cpu_seconds):
+        for command in COMMANDS:
+            before = Spread.of([measure(r) for r in runs[f"base {command}"]]).median
+            after = Spread.of([measure(r) for r in runs[f"ours {command}"]]).median
+            cells += [f"{before:.3f} → {after:.3f}", ratio(before, after)]
     return f"| {path.name} | {' | '.join(cells)} |"
 
 
@@ -308,34 +323,41 @@ def main() -> None:
               "median / ours (above 1: ours faster); floors: `python -c pass` of each side, "
               "same rounds; ceiling: the reference / our floor (the most any code of ours "
               "could reach); ↑floor: (reference − its floor) / (ours − our floor)")
-        print("| document | MB | rows ours / ref | reference convert s | floor s ref / ours | "
-              "ceiling | convert s | × | ↑floor | inspect s | × | ↑floor | validate s | × | "
-              "↑floor | peak MiB ref / convert / inspect / validate |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-        speedups: dict[str, list[float]] = {key: [] for key in (
-            *COMMANDS, *(f"{c} above floor" for c in COMMANDS), "ceiling")}
-        against_rows = []
+        print(f"\nwall time\n{HEADER}")
+        speedups: dict[str, dict[str, list[float]]] = {
+            kind: {key: [] for key in (*COMMANDS, *(f"{c} above floor" for c in COMMANDS),
+                                       "ceiling")} for kind in ("wall", "CPU")}
+        against_rows, cpu_rows = [], []
         for path in files:
             runs, rows = measure_file(path, work, args.repeat, folder, args.reference_max_mb)
-            print(report_file(path, runs, rows, speedups), flush=True)
+            print(report_file(path, runs, rows, speedups["wall"], lambda r: r.seconds),
+                  flush=True)
+            cpu_rows.append(report_file(path, runs, rows, speedups["CPU"],
+                                        lambda r: r.cpu_seconds, digits=3))
             if args.against:
                 against_rows.append(report_against(path, runs))
             failed = [f"{name}: exit {r.returncode}: {r.stderr.strip()[-200:]}"
                       for name, rs in runs.items() for r in rs[:1] if r.returncode != 0]
             for line in failed:
                 print(f"  failed {path.name} {line}")
-        print("\nspeed-up against the reference's conversion, over the documents "
-              "(median, min–max; goal of issue 13: ≥ 5× on every document):")
-        for key, values in speedups.items():
-            spread = Spread.of(values)
-            reached = sum(v >= 5 for v in values)
-            print(f"  {key:<20} {spread.text(digits=2)}×  — ≥ 5× on {reached} of "
-                  f"{len(values)} documents")
+        print("\nCPU seconds (user + system) of the same runs: what each process used, "
+              "whatever else the machine was running")
+        print(f"\nCPU time\n{HEADER}")
+        print("\n".join(cpu_rows))
+        for kind, ratios in speedups.items():
+            print(f"\nspeed-up against the reference's conversion, {kind} time, over the "
+                  "documents (median, min–max; goal of issue 13: ≥ 5× on every document):")
+            for key, values in ratios.items():
+                spread = Spread.of(values)
+                reached = sum(v >= 5 for v in values)
+                print(f"  {key:<20} {spread.text(digits=2)}×  — ≥ 5× on {reached} of "
+                      f"{len(values)} documents")
         if against_rows:
             print(f"\nbefore ({args.against}) → after ({ROOT}), seconds, median of the same "
                   "rounds; ×: before / after")
-            print("| document | convert s | × | inspect s | × | validate s | × |")
-            print("|---|---|---|---|---|---|---|")
+            print("| document | wall convert s | × | inspect s | × | validate s | × | "
+                  "CPU convert s | × | inspect s | × | validate s | × |")
+            print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
             print("\n".join(against_rows))
         print(f"{load()} at the end")
 
