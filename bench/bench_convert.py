@@ -37,17 +37,20 @@ minutes and 1.1 GiB per run; at 200 MB it would need tens of minutes and many GB
 show our figures, with no ratio.
 
 The interpreter floor. In the same rounds, interleaved with the commands, each side's
-`python -c pass` is timed in its own environment: no process of that interpreter can take
-less. The « ceiling » is the reference's conversion over our floor: the most any code of ours
-could reach on that document (below 5×, the goal of issue 13 is out of reach there whatever we
-do, short of not starting Python). « above floor » compares what each side does once started:
-(reference − its floor) / (ours − our floor). On this machine the two floors differ: the app's
-environment (the pyenv interpreter's site-packages) holds a sandbox `.pth` that imports certifi
-at every start (about 30 ms here), which the reference's venv does not run (a venv without
-system site-packages reads no `.pth` of the base interpreter). `--ours-venv` runs ours the way
-the reference runs, from a venv of the same interpreter that sees the same packages (its `.pth`
-lists the app environment's site-packages directories as plain paths, so their `.pth` files
-are not executed): the floors are then alike and the ratios compare the two programs only.
+`python -c pass` is timed in its own environment: no process of that interpreter can take less.
+The « ceiling » is the reference's conversion over our floor: the most any code of ours could
+reach on that document (below 5×, the goal of issue 13 is out of reach there whatever we do,
+short of not starting Python). « ceiling, lxml » (in the summary) is the same over
+`python -c "import lxml.etree"`, timed in the same rounds: what any converter that parses with
+lxml, as both sides do, could reach at best. « above floor » compares what each side does once
+started: (reference − its floor) / (ours − our floor). On this machine the two floors differ:
+the app's environment (the pyenv interpreter's site-packages) holds a sandbox `.pth` that
+imports certifi at every start (about 30 ms here), which the reference's venv does not run (a
+venv without system site-packages reads no `.pth` of the base interpreter). `--ours-venv` runs
+ours the way the reference runs, from a venv of the same interpreter that sees the same
+packages (its `.pth` lists the app environment's site-packages directories as plain paths, so
+their `.pth` files are not executed): the floors are then alike and the ratios compare the two
+programs only.
 
 Each table is printed twice: wall time, what a user waits, and CPU time (user + system of the
 process, from getrusage): on a machine whose cores are shared with other jobs, wall times grow
@@ -152,6 +155,7 @@ def jobs(reference: Path, plans: Path, interpreter: str, against: Path | None) -
             lambda i, o: [str(reference), "budget", str(i), "--plans-de-comptes", str(plans)],
             writes_stdout=True),
         Job("ours floor", lambda i, o: [interpreter, "-c", "pass"]),
+        Job("ours lxml floor", lambda i, o: [interpreter, "-c", "import lxml.etree"]),
         Job("reference floor", lambda i, o: [ref_python, "-c", "pass"]),
         *(ours("base", interpreter, against) if against else []),
     ]
@@ -245,6 +249,7 @@ def report_file(path: Path, runs: dict[str, list[Run]], rows: dict[str, int],
     base_floor = time_of["reference floor"].median
     ceiling = base / floor if base == base else float("nan")
     speedups["ceiling"].append(ceiling)
+    speedups["ceiling, lxml"].append(base / time_of["ours lxml floor"].median)
     cells = []
     for command in COMMANDS:
         mine = time_of[f"ours {command}"]
@@ -326,7 +331,7 @@ def main() -> None:
         print(f"\nwall time\n{HEADER}")
         speedups: dict[str, dict[str, list[float]]] = {
             kind: {key: [] for key in (*COMMANDS, *(f"{c} above floor" for c in COMMANDS),
-                                       "ceiling")} for kind in ("wall", "CPU")}
+                                       "ceiling", "ceiling, lxml")} for kind in ("wall", "CPU")}
         against_rows, cpu_rows = [], []
         for path in files:
             runs, rows = measure_file(path, work, args.repeat, folder, args.reference_max_mb)
