@@ -54,9 +54,10 @@ programs only.
 
 Each table is printed twice: wall time, what a user waits, and CPU time (user + system of the
 process, from getrusage): on a machine whose cores are shared with other jobs, wall times grow
-with their load while CPU times barely move, so the CPU ratios are the steadier comparison of
-the two programs (a process that waits on the disk, as our fsync does, shows it in wall time
-only).
+with their load while CPU times move much less (shared caches still slow a busy core: the
+reference's CPU time moved by up to 40 % between two runs at load 3 to 12, ours by up to 15 %),
+so the CPU ratios are the steadier comparison of the two programs (a process that waits on the
+disk, as our fsync does, shows it in wall time only).
 
 `--against DIR` also runs another checkout's `budget_core` (a worktree of main, say) in the
 same rounds, with the same interpreter, and prints each command's time there and this
