@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -28,13 +29,17 @@ GNU_TIME = "/usr/bin/time"
 
 @dataclass(frozen=True)
 class Run:
-    """One whole-process run: wall seconds, peak resident MiB, exit code, output."""
+    """One whole-process run: wall seconds, peak resident MiB, exit code, output, and the CPU
+    seconds it used (user + system, microseconds from getrusage of the waited children, GNU
+    time's own millisecond included): on a machine shared with other jobs, the CPU a process
+    uses moves much less than its wall time."""
 
     seconds: float
     peak_mib: float
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float = float("nan")
 
 
 def require_gnu_time() -> None:
@@ -51,10 +56,13 @@ def run_measured(command: Sequence[str], *, cwd: Path | None = None,
         wrapped = [GNU_TIME, "-f", "%M", "-o", report.name, *command]
         out = stdout_path.open("wb") if stdout_path else subprocess.PIPE
         try:
+            used = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             done = subprocess.run(wrapped, cwd=cwd, env=dict(env) if env else None, stdout=out,
                                   stderr=subprocess.PIPE, timeout=timeout, check=False)
             seconds = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # GNU time and its child
+            cpu = after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime
         finally:
             if stdout_path:
                 out.close()  # type: ignore[union-attr]
@@ -63,7 +71,7 @@ def run_measured(command: Sequence[str], *, cwd: Path | None = None,
         peak_kib = float(lines[-1]) if lines and lines[-1].strip().isdigit() else float("nan")
     text = done.stdout.decode("utf-8", "replace") if done.stdout else ""
     return Run(seconds, peak_kib / 1024, done.returncode, text,
-               done.stderr.decode("utf-8", "replace"))
+               done.stderr.decode("utf-8", "replace"), cpu)
 
 
 @dataclass(frozen=True)

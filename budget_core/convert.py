@@ -37,7 +37,7 @@ def canonical_lines(path: Path, *, nomenclature: str | None = None
     name = path.name
     if sniff(*read_head(path, name), name):
         with reading(name), path.open("rb") as raw:
-            document = TotemLines(raw, name, LineMapper)
+            document = TotemLines(raw, name, LineMapper, hashed=False)  # no SHA-256 in SCDL
             for line in document:
                 yield document.mapper.record(line)
         return

@@ -16,7 +16,6 @@ from __future__ import annotations
 import _csv
 import codecs
 import csv
-import hashlib
 import io
 import itertools
 import re
@@ -88,6 +87,8 @@ def scan_csv(opener: Opener, name: str) -> CsvBytes:
     refused at that byte's line; otherwise Windows-1252, or Latin-1 when a byte is undefined
     in Windows-1252.
     """
+    import hashlib  # OpenSSL, 3 ms to load: not for what only reads TOTEM
+
     with opener() as handle:  # a first line that never ends is refused from the first MB
         check_line_breaks(handle.read(MAX_HEADER_BYTES), handle.seek(0, io.SEEK_END), name)
     digest, size, nonblank, head = hashlib.sha256(), 0, False, b""

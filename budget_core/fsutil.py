@@ -11,8 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from filelock import FileLock, Timeout
-
 from budget_core.errors import BudgetError, FormatError
 
 
@@ -74,6 +72,9 @@ def held_lock(path: Path, timeout: float, busy: BudgetError) -> Iterator[None]:
     """An OS lock on `path` held for the block, or `busy` raised when it is not free within
     `timeout` seconds. `filelock` takes flock on POSIX and msvcrt on Windows, released by the
     system if the process dies: a killed writer never leaves the lock taken."""
+    # filelock (with logging, platform...) costs 15 ms to import: only what takes a lock pays
+    from filelock import FileLock, Timeout
+
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(path)
     try:

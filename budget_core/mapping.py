@@ -8,7 +8,6 @@ the nature, the direction and the kind of operation.
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -28,9 +27,9 @@ CLASS_SECTION = {"0": "", "1": "I", "2": "I", "3": "I", "4": "I", "5": "I", "6":
 ZERO_CHAPTER_SECTION = {"001": "I", "002": "F", "021": "I", "023": "F", "024": "I"}
 
 
-@dataclass(frozen=True)
-class RawLine:
-    """A line as a document states it, before any mapping."""
+class RawLine(NamedTuple):
+    """A line as a document states it, before any mapping. A named tuple, not a frozen
+    dataclass: one is built and hashed per line, and a tuple builds and hashes in C."""
 
     nature: str
     direction: str  # "D" or "R"

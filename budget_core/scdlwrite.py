@@ -28,6 +28,8 @@ FIELDS = ("BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NOM", "BGT_CONTNAT", "BGT
           "BGT_MTRAR3112", "BGT_ARTSPE")
 # SCDL amount column → canonical column.
 AMOUNT_COLUMNS = {f"BGT_{field.upper()}": column for field, column in AMOUNT_FIELDS.items()}
+# The canonical amount columns in the order FIELDS writes them (BGT_MTREAL first).
+ROW_AMOUNTS = tuple(AMOUNT_COLUMNS[field] for field in FIELDS if field in AMOUNT_COLUMNS)
 
 ARTSPE_LABEL: dict[object, str] = {True: "spécialisé", False: "non spécialisé"}
 # The schema's enum has no CFU: a compte financier unique is published as a compte administratif.
@@ -51,22 +53,18 @@ def neutralise(cell: str) -> str:
 
 
 def scdl_cells(line: Mapping[str, object]) -> list[str]:
-    """One canonical line ({column: value}, None when missing) → its SCDL row, in FIELDS order."""
-    values = {
-        "BGT_NATDEC": NATDEC_LABEL[str(line["stage"])], "BGT_ANNEE": str(line["year"]),
-        "BGT_SIRET": line["siret"], "BGT_NOM": line["entity_name"],
-        "BGT_CONTNAT": line["vote_chapter"] or line["chapter_code"],
-        "BGT_CONTNAT_LABEL": line["chapter_label"],
-        "BGT_NATURE": line["nature_code"], "BGT_NATURE_LABEL": line["nature_label"],
-        "BGT_FONCTION": line["fonction_code"], "BGT_FONCTION_LABEL": line["fonction_label"],
-        "BGT_OPERATION": line["operation_code"], "BGT_SECTION": line["section"],
-        "BGT_OPBUDG": "ordre" if line["operation_kind"] == "ordre" else "réel",
-        "BGT_CODRD": "dépense" if line["direction"] == "depense" else "recette",
-        "BGT_ARTSPE": ARTSPE_LABEL.get(line["specialised"], ""),
-        **{field: "" if line[column] is None else str(line[column])
-           for field, column in AMOUNT_COLUMNS.items()},
-    }
-    return [str(values[field]) for field in FIELDS]
+    """One canonical line ({column: value}, None when missing) → its SCDL row, in FIELDS order
+    (built as a list in that order: once per line of every document converted)."""
+    return [
+        NATDEC_LABEL[str(line["stage"])], str(line["year"]), str(line["siret"]),
+        str(line["entity_name"]), str(line["vote_chapter"] or line["chapter_code"]),
+        str(line["chapter_label"]), str(line["nature_code"]), str(line["nature_label"]),
+        str(line["fonction_code"]), str(line["fonction_label"]), str(line["operation_code"]),
+        str(line["section"]), "ordre" if line["operation_kind"] == "ordre" else "réel",
+        "dépense" if line["direction"] == "depense" else "recette",
+        *("" if line[column] is None else str(line[column]) for column in ROW_AMOUNTS),
+        ARTSPE_LABEL.get(line["specialised"], ""),
+    ]
 
 
 # Rows of a frame turned into Python objects at a time: a whole document's would take ~2 kB a
@@ -95,7 +93,8 @@ def write_scdl(out: TextIO, lines: Iterable[Mapping[str, object]]) -> int:
     writer.writerow(FIELDS)
     count = 0
     for line in lines:
-        writer.writerow([neutralise(cell) for cell in scdl_cells(line)])
+        writer.writerow([neutralise(cell) if cell.startswith(FORMULA_STARTS) else cell
+                         for cell in scdl_cells(line)])
         count += 1
     return count
 

@@ -86,12 +86,14 @@ def document_summary(document: BudgetDocument) -> Summary:
                    document.duplicate_lines)
 
 
-def totem_summary(stream: BinaryIO, name: str) -> Summary:
-    """Summary of a TOTEM document, summed as its lines are read."""
-    document = TotemLines(stream, name, LineMapper)
+def totem_summary(stream: BinaryIO, name: str, *, hashed: bool = True) -> Summary:
+    """Summary of a TOTEM document, summed as its lines are read; its SHA-256 in `info`
+    unless `hashed` is False (what reports no SHA-256 does not pay for it)."""
+    document = TotemLines(stream, name, LineMapper, hashed=hashed)
     sums = LineSums().add_all(document.mapper.record(line) for line in document)
     mapper = document.mapper
-    mapper.info.source_sha256 = document.sha256
+    if hashed:
+        mapper.info.source_sha256 = document.sha256
     return Summary(mapper.info, sums, document.skipped, mapper.warnings(), mapper.duplicates())
 
 

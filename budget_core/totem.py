@@ -2,13 +2,13 @@
 
 Documents can weigh hundreds of MB: the file is read once with `lxml.etree.iterparse`, each
 `LigneBudget` is mapped as soon as it ends and then freed, and the SHA-256 is computed on the
-same pass. The parser resolves no entity, loads no DTD and never touches the network; a
-document that declares a DTD is refused.
+same pass (by the readers that report it: `convert` writes no SHA-256 and does not pay it).
+The parser resolves no entity, loads no DTD and never touches the network; a document that
+declares a DTD is refused.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Generic, TypeVar
@@ -44,6 +44,7 @@ _LINE = f"{{{NS_BUDGET}}}LigneBudget"
 _BUDGET = f"{{{NS_BUDGET}}}Budget"
 _INFORMATION = f"{{{NS_BUDGET}}}Information"  # InformationsGenerales/Information Code="PopTot"
 _HEADER_TAGS = {f"{{{NS_BUDGET}}}{name}": name for name in HEADER_FIELDS}
+_ARTSPE = {"true": True, "false": False}  # ArtSpe; absent or anything else: not said
 M = TypeVar("M", bound=LineMapper)
 
 
@@ -51,14 +52,14 @@ class _HashingReader:
     """File wrapper that feeds a SHA-256 with every byte lxml reads."""
 
     def __init__(self, raw: BinaryIO) -> None:
+        import hashlib  # OpenSSL, 3 ms to load: only for the readers that report the SHA-256
+
         self.raw = raw
         self.sha256 = hashlib.sha256()
-        self.size = 0
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)
         self.sha256.update(data)
-        self.size += len(data)
         return data
 
 
@@ -87,10 +88,12 @@ class TotemLines(Generic[M]):
     its `LigneBudget` ends (then freed). The header is read before the first line and makes
     `mapper` (a `mapper_class`); once the iteration is over, `mapper.info` also holds the
     population (`InformationsGenerales` may follow the lines), `skipped` counts the CFU's
-    computed lines left out and `sha256` is the file's."""
+    computed lines left out and `sha256` is the file's (unless `hashed` is False)."""
 
-    def __init__(self, stream: BinaryIO, name: str, mapper_class: type[M]) -> None:
-        self.reader = _HashingReader(stream)
+    def __init__(self, stream: BinaryIO, name: str, mapper_class: type[M], *,
+                 hashed: bool = True) -> None:
+        self.hashing = _HashingReader(stream) if hashed else None
+        self.reader = self.hashing or stream
         self.name = name
         self.mapper_class = mapper_class
         self.header: dict[str, str] = {}
@@ -105,7 +108,9 @@ class TotemLines(Generic[M]):
 
     @property
     def sha256(self) -> str:
-        return self.reader.sha256.hexdigest()
+        if self.hashing is None:
+            raise RuntimeError("read with hashed=False")  # a caller's bug, not a document's
+        return self.hashing.sha256.hexdigest()
 
     def __iter__(self) -> Iterator[Line]:
         # an OSError mid-stream (a disk error, an upload cut) names the file, in French
@@ -248,7 +253,10 @@ def _line(mapper: LineMapper, elem: etree._Element, name: str) -> Line:
     values: dict[str, str] = {}
     section_hint = ""
     for child in elem:
-        local = etree.QName(child).localname
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue  # a comment or a processing instruction holds no value
+        local = tag.rpartition("}")[2]  # what etree.QName(child).localname says, faster
         value = (child.get("V") or "").strip()
         if local == "CaracSup" and child.get("Code") == "Section":
             section_hint = value
@@ -256,18 +264,19 @@ def _line(mapper: LineMapper, elem: etree._Element, name: str) -> Line:
             values[local] = value
     nature = values.get("Nature", "")
     direction = values.get("CodRD", "")
+    where = f"LigneBudget ligne {elem.sourceline}"
     if not nature or direction not in ("D", "R"):
         raise FormatError("ligne budgétaire sans Nature ou sans CodRD (D/R).", source=name,
-                          where=f"LigneBudget ligne {elem.sourceline}",
+                          where=where,
                           hint="Chaque LigneBudget doit porter sa nature et son sens.")
-    amounts = {column: parse_amount(values.get(field, ""), source=name, scdl=False,
-                                    where=f"LigneBudget ligne {elem.sourceline}, {field}")
+    amounts = {column: parse_amount(text, source=name, scdl=False, where=f"{where}, {field}")
+               if (text := values.get(field)) else None  # absent or empty: no amount
                for field, column in AMOUNT_FIELDS.items()}
     raw = RawLine(
         nature=nature, direction=direction, order=values.get("OpBudg") == "1",
         order_kind=values.get("TypOpBudg"), contnat=values.get("ContNat", ""),
         fonction=values.get("Fonction", ""), operation=values.get("Operation", ""),
-        specialised={"true": True, "false": False}.get(values.get("ArtSpe", "")),
+        specialised=_ARTSPE.get(values.get("ArtSpe", "")),
         section_hint=section_hint,
         label_hint=values.get("LibCpte", ""),
     )

@@ -288,7 +288,7 @@ def _check(opener: Opener, name: str, report: ValidationReport) -> None:
     if is_totem:  # checked as it is read: neither pandas, pyarrow nor frictionless loaded
         report.schema = "TOTEM (DocumentBudgetaire)"
         with opener() as handle:
-            summaries = [totem_summary(handle, name)]
+            summaries = [totem_summary(handle, name, hashed=False)]  # no SHA-256 reported
     else:
         scanned = scan_csv(opener, name)
         with tempfile.TemporaryDirectory(prefix="budget-validate-") as folder:

@@ -63,6 +63,23 @@ def test_odd_documents_stream_as_their_frames(name: str, tmp_path: Path) -> None
     assert streamed(BAD / name, tmp_path) == scdl_csv_bytes(read_totem(BAD / name).lines)
 
 
+def test_comments_inside_budget_lines_are_ignored(tmp_path: Path) -> None:
+    """A comment or a processing instruction inside a LigneBudget holds no value: the rows
+    are the document's own, as if they were not there (they made the reader fail with a
+    Python traceback instead of reading the line)."""
+    source = TOTEM / "crach_lotissement_DM1_2022.xml"
+    commented = tmp_path / "commented.xml"
+    commented.write_bytes(source.read_bytes().replace(
+        b"<LigneBudget>", b"<LigneBudget><!-- saisie du 3 mai --><?editeur x?>"))
+    rows = list(csv.DictReader(io.StringIO(streamed(commented, tmp_path).decode("utf-8"))))
+    assert len(rows) == len(budget_lines(source)) == 20
+    sums: dict[tuple[str, str], Decimal] = {}
+    for row in rows:
+        key = (CODRD[row["BGT_CODRD"]], OPBUDG[row["BGT_OPBUDG"]])
+        sums[key] = sums.get(key, Decimal(0)) + Decimal(row["BGT_MTPREV"] or "0")
+    assert sums == sums_by_direction_and_order(source, "MtPrev")
+
+
 def test_a_document_cut_mid_lines_keeps_the_previous_output(tmp_path: Path) -> None:
     """Rows are written as they are read, to a temporary file: a document that breaks after
     its first lines leaves the previous output as it was, and no temporary file behind."""
@@ -108,6 +125,9 @@ def test_streamed_summary_is_the_frames(totem_path: Path) -> None:
 # HTTP client, the frame libraries (each costs 0.1 to 0.5 s and tens of MB at every call).
 HEAVY = ("streamlit", "altair", "plotly", "duckdb", "frictionless", "requests", "pandas",
          "pyarrow", "numpy")
+# Nor what is off a TOTEM command's path, each a few ms at every start: file locks (and the
+# logging they load), datetime; OpenSSL's hashlib but for `inspect`, which prints the SHA-256.
+OFF_PATH = ("filelock", "logging", "datetime")
 LOADED = ("import sys\nfrom budget_core.cli import main\ncode = main(sys.argv[1:])\n"
           "print('LOADED', *sorted({m.partition('.')[0] for m in sys.modules}), "
           "file=sys.stderr)\nsys.exit(code)")
@@ -125,6 +145,8 @@ def test_totem_commands_load_only_what_they_need(command: list[str], tmp_path: P
                   if line.startswith("LOADED")).split()
     assert "lxml" in loaded  # the check sees the modules a command did load
     assert [name for name in HEAVY if name in loaded] == []
+    assert [name for name in OFF_PATH if name in loaded] == []
+    assert ("hashlib" in loaded) == (args[0] == "inspect")
 
 
 def test_scdl_conversion_still_goes_through_its_frames(tmp_path: Path) -> None:
