@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench.settled import OBSERVER, SETTLED
 from budget_core.config import DEMO_DIR
 from budget_core.formats import read_documents
 from budget_core.model import BudgetDocument
@@ -96,7 +97,7 @@ def streamlit_server(**settings: str) -> Iterator[str]:
             try:
                 if requests.get(f"{url}/_stcore/health", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up, or busy starting
                 time.sleep(0.5)
         else:
             process.kill()
@@ -133,6 +134,7 @@ def browser_context(browser: object) -> Iterator[object]:
     (Streamlit's scripts are not fetched again at each test)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000},
                                   accept_downloads=True)
+    context.add_init_script(OBSERVER)
     yield context
     context.close()
 
@@ -145,9 +147,53 @@ def page(browser_context: object) -> Iterator[object]:
     tab.close()
 
 
-def settle(page: object) -> None:
-    """Wait until Streamlit has finished running the page's script."""
-    # 60 s: the first page a fresh server runs, on a loaded 2-core machine, once took over 30.
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
-                           timeout=60_000)
-    page.wait_for_timeout(500)
+# Waits on what a fixed pause stood for, seen by bench/settled.py's observer in the page (each
+# context that settles its pages adds OBSERVER as an init script): the script's run over and
+# drawn. 60 s: the first page a fresh server runs, on a loaded 2-core machine, once took over 30.
+SETTLE_TIMEOUT_MS = 60_000
+QUIET_MS = 300  # no DOM change for that long: what is drawn after the script ended is drawn
+# The last pointer-down or Enter since the previous settle (the input whose rerun to wait for);
+# 0 on a page not settled yet (its first run, after a load); null when there was no input.
+LAST_INPUT = """() => {
+    const b = window.__bench, after = b.settled ?? -1;
+    const inputs = b.inputs.filter((t) => t > after);
+    return inputs.length ? inputs[inputs.length - 1] : (after < 0 ? 0 : null);
+}"""
+# No input to wait for (a resize, say): the app idle and the DOM quiet since `since`.
+QUIET = """([since, quiet]) => {
+    const b = window.__bench, app = document.querySelector("[data-testid='stApp']");
+    return app.getAttribute('data-test-script-state') === 'notRunning'
+        && !document.querySelector("[data-testid='stSpinner']")
+        && performance.now() - Math.max(b.lastMutation, since) > quiet;
+}"""
+# Every element is drawn: none still waits for its code (Streamlit loads the code of charts,
+# tables... at their first use and shows a skeleton meanwhile: seconds on a loaded machine,
+# without a DOM change), each Vega chart has its SVG (or canvas), each Plotly chart shown its
+# .main-svg (Plotly draws one in another tab when it is opened).
+DRAWN = """() => !document.querySelector("[data-testid='stSkeleton']")
+    && [...document.querySelectorAll('.vega-embed')]
+        .every((chart) => chart.querySelector('svg, canvas'))
+    && [...document.querySelectorAll('.js-plotly-plot')]
+        .filter((chart) => chart.getClientRects().length)
+        .every((chart) => chart.querySelector('.main-svg'))"""
+# Two animation frames: the last change is laid out and painted. Marks the page settled.
+PAINTED = """() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => {
+    window.__bench.settled = performance.now();
+    done(true);
+})))"""
+
+
+def settle(page: object, *, rerun: bool = True) -> None:
+    """Wait until Streamlit has run the page's script (after a load, or for the rerun the last
+    click or Enter since the previous settle started) and the page is drawn: the app reports
+    `notRunning`, no spinner, every element drawn, no DOM change for QUIET_MS, then two frames
+    painted. `rerun=False` after what the browser alone handles (a resize, a tab, an
+    expander, the sidebar): only drawn and quiet since now."""
+    since = page.evaluate(LAST_INPUT) if rerun else None
+    if since is None:
+        idle, arg = QUIET, [page.evaluate("performance.now()"), QUIET_MS]
+    else:
+        idle, arg = SETTLED, [since, QUIET_MS, False]
+    page.wait_for_function(f"(arg) => ({idle})(arg) && ({DRAWN})()", arg=arg,
+                           timeout=SETTLE_TIMEOUT_MS, polling=50)
+    page.evaluate(PAINTED)

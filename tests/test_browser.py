@@ -162,7 +162,7 @@ def full_screenshot(page: object, path: Path) -> None:
     height = page.evaluate("() => document.querySelector(\"[data-testid='stMain']\")"
                            ".scrollHeight")
     page.set_viewport_size({"width": size["width"], "height": max(height, size["height"])})
-    page.wait_for_timeout(800)  # charts re-fit their container
+    settle(page, rerun=False)  # charts re-fit their container
     page.screenshot(path=str(path))
     page.set_viewport_size(size)
 
@@ -170,27 +170,27 @@ def full_screenshot(page: object, path: Path) -> None:
 def reads_right(page: object, shot: str, bar_charts: int,
                 plot_ok: Callable[[float, float], bool] = lambda w, h: w >= 100 and h >= 100
                 ) -> str:
-    """What every page must show once settled: no error, no English, French numbers,
-    `bar_charts` « par chapitre » charts whose bars show, plots of a readable size
-    (`plot_ok(width, height)`), contrast; a full screenshot `shot` in test-artifacts/. Returns
-    the visible text."""
-    page.wait_for_function("() => [...document.querySelectorAll('.vega-embed')]"
-                           ".every(e => e.querySelector('svg, canvas'))", timeout=30_000)
-    page.wait_for_timeout(500)
-    ARTIFACTS.mkdir(exist_ok=True)
-    full_screenshot(page, ARTIFACTS / f"{shot}.png")
-    assert page.locator("[data-testid='stException']").count() == 0
-    text = page.evaluate(VISIBLE_TEXT)
-    assert "Traceback" not in text
-    assert ENGLISH.findall(text) == []
-    assert US_NUMBER.findall(text) == []
-    charts = page.evaluate(BAR_WIDTHS)
-    assert len(charts) == bar_charts, charts
-    for chart in charts:
-        assert chart["widest"] >= chart["chart"] / 4, chart
-    for width, height in page.evaluate(PLOT_SIZES):
-        assert plot_ok(width, height), (width, height)
-    assert page.evaluate(LOW_CONTRAST) == []
+    """What every page must show once settled (`settle`: every chart drawn): no error, no
+    English, French numbers, `bar_charts` « par chapitre » charts whose bars show, plots of a
+    readable size (`plot_ok(width, height)`), contrast, checked at the tab's viewport size; then
+    (whatever they found) a full screenshot `shot` in test-artifacts/. Returns the visible
+    text."""
+    try:
+        assert page.locator("[data-testid='stException']").count() == 0
+        text = page.evaluate(VISIBLE_TEXT)
+        assert "Traceback" not in text
+        assert ENGLISH.findall(text) == []
+        assert US_NUMBER.findall(text) == []
+        charts = page.evaluate(BAR_WIDTHS)
+        assert len(charts) == bar_charts, charts
+        for chart in charts:
+            assert chart["widest"] >= chart["chart"] / 4, chart
+        for width, height in page.evaluate(PLOT_SIZES):
+            assert plot_ok(width, height), (width, height)
+        assert page.evaluate(LOW_CONTRAST) == []
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        full_screenshot(page, ARTIFACTS / f"{shot}.png")
     return str(text)
 
 
@@ -289,7 +289,7 @@ def test_publication_map_opens_where_someone_has_published(server: str, page: ob
     # Denis (COG 2026: Saint-Denis and Pierrefitte-sur-Seine merged in 2025).
     assert "1 sur 39" in metric.inner_text()
     assert "0,0" not in metric.inner_text()
-    page.wait_for_timeout(1000)
+    settle(page, rerun=False)  # the map drawn in its tab
     full_screenshot(page, ARTIFACTS / "publier-carte_1440x900.png")
     assert ENGLISH.findall(page.evaluate(VISIBLE_TEXT)) == []
 
@@ -297,12 +297,14 @@ def test_publication_map_opens_where_someone_has_published(server: str, page: ob
 def test_sankey_hover_is_french(server: str, page: object) -> None:
     """Plotly's own hover said « incoming flow count » and « 116,313,558 € »."""
     open_at(page, f"{server}/{PAGES['explorer'][0]}", "1440x900")
+    hover_text = ("() => [...document.querySelectorAll('.hoverlayer')]"
+                  ".map(h => h.textContent).join(' ').trim()")
     for kind in (".sankey-link", ".sankey-node"):
+        page.mouse.move(0, 0)  # the previous label gone: the next one is this mark's
+        page.wait_for_function(f"() => !({hover_text})()")
         mark = page.locator(kind).first
         mark.scroll_into_view_if_needed()
         mark.hover(force=True)
-        page.wait_for_timeout(500)
-        text = page.evaluate("() => [...document.querySelectorAll('.hoverlayer')]"
-                             ".map(h => h.textContent).join(' ')")
+        text = page.wait_for_function(hover_text).json_value()
         assert re.search(r" : .*\d{1,3}(\u202f\d{3})*,\d{2}\u202f€", text), text
         assert ENGLISH.findall(text) == [] and US_NUMBER.findall(text) == []

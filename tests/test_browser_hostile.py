@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.settled import OBSERVER
 from tests.conftest import CHROMIUM, HOSTILE_NAME, ROOT, hostile_store, settle, streamlit_server
 
 pytestmark = [pytest.mark.browser,
@@ -28,6 +29,7 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def tab(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.add_init_script(OBSERVER)  # what settle() reads
     yield context.new_page()
     context.close()
 

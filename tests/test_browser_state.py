@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTIFACTS, CHROMIUM, TOTEM
+from tests.conftest import ARTIFACTS, CHROMIUM, TOTEM, settle
 from tests.rawxml import budget_lines, value
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -31,12 +31,6 @@ def size(request: pytest.FixtureRequest, page: object) -> str:
     """Each test at 1440×900 and at 390×844."""
     page.set_viewport_size(SIZES[request.param])
     return str(request.param)
-
-
-def settle(page: object) -> None:
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
-                           timeout=60_000)
-    page.wait_for_timeout(800)
 
 
 def shot(page: object, name: str, size: str) -> None:
@@ -68,7 +62,8 @@ def go_to(page: object, title: str, path: str, size: str) -> None:
     settle(page)
     if size == "mobile" and nav.is_visible():  # the sidebar covers a phone's page
         page.locator("[data-testid='stSidebarCollapseButton'] button").click()
-        page.wait_for_timeout(500)
+        nav.wait_for(state="hidden")
+        settle(page, rerun=False)  # its slide over
 
 
 def test_the_choice_is_kept_across_pages(server: str, page: object, size: str) -> None:

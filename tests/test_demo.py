@@ -7,11 +7,13 @@ byte-for-byte reproducible. A plan or a reader that changes without the demo bei
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from filelock import FileLock
 
 from budget_core.config import DEMO_DIR
 from budget_core.demo import build_demo
@@ -25,8 +27,17 @@ def assert_same_rows(shipped: Path, fresh: Path) -> None:
 
 @pytest.fixture(scope="module")
 def rebuilt(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("demo")
-    build_demo(target=target)
+    """The demo store built once per run, by whichever worker asks first: the others wait on
+    the lock and read it. An xdist worker's temporary folder is in the run's (its parent);
+    without workers the run's is getbasetemp() itself (its parent holds earlier runs)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    target, built = root / "demo-rebuilt", root / "demo-rebuilt.done"
+    with FileLock(root / "demo-rebuilt.lock"):
+        if not built.exists():
+            build_demo(target=target)
+            built.touch()
     return target
 
 
