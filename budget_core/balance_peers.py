@@ -52,10 +52,9 @@ LABELS_SQL = ("SELECT any_value(nomen) AS nomen FROM balances WHERE year = ? AND
               "AND cbudg = '1'")
 
 
-# What a caller gets back for the columns `_values` stores as categorical: plain strings, the
-# dtypes they have always had (the query's own for `section`).
-PLAIN: dict[str, str | pd.ArrowDtype] = {
-    "siren": "object", "chapter_code": "object", "section": pd.ArrowDtype(pa.string())}
+# `section` as `placement` has always returned it: the query's own Arrow strings (`_values`
+# stores it as categorical).
+SECTION = pd.ArrowDtype(pa.string())
 
 
 @dataclass(frozen=True)
@@ -171,7 +170,7 @@ def placement(store: BalanceStore, year: int, siren: str, direction: str,
     (1 = highest) and `peers` (communes of the group holding the chapter)."""
     columns = ["chapter_code", "section", "value", "median", "q1", "q3", "rank", "peers"]
     every = values(store, year, direction)
-    own = every.of([siren]).astype(PLAIN).set_index("chapter_code")
+    own = every.of([siren]).set_index("chapter_code")
     peers = every.of(group.sirens)
     peers = peers[peers["chapter_code"].isin(own.index)]
     if peers.empty:
@@ -184,10 +183,14 @@ def placement(store: BalanceStore, year: int, siren: str, direction: str,
     frame = pd.DataFrame({
         "section": own["section"], "value": own["v"], "median": quartiles[0.5],
         "q1": quartiles[0.25], "q3": quartiles[0.75],
-        "rank": 1 + pd.Series(above, index=peers["chapter_code"]).groupby(level=0).sum(),
+        "rank": 1 + pd.Series(above, index=peers["chapter_code"]).groupby(
+            level=0, observed=True).sum(),
         "peers": grouped.size()}).dropna(subset=["peers"])
-    frame = frame.rename_axis("chapter_code").reset_index().sort_values("chapter_code")
-    frame = frame.astype({"rank": "int64", "peers": "int64"})[columns].reset_index(drop=True)
+    # Categorical up to here (one dtype for every index: aligning them is fast), plain after.
+    frame = frame.rename_axis("chapter_code").reset_index().astype(
+        {"chapter_code": "str", "section": SECTION})
+    frame = frame.sort_values("chapter_code").astype({"rank": "int64", "peers": "int64"})
+    frame = frame[columns].reset_index(drop=True)
     return frame.assign(chapter_label=frame["chapter_code"].map(_labels(store, year, siren)))
 
 
@@ -208,7 +211,7 @@ def chapter_values(store: BalanceStore, year: int, chapter: str, direction: str
     """`siren`, `insee`, `departement` and `value` (€ per inhabitant) of one chapter for every
     commune holding it that year: what the maps draw."""
     every = values(store, year, direction).rows
-    found = every[every["chapter_code"] == chapter].astype(PLAIN)
+    found = every[every["chapter_code"] == chapter].astype({"siren": "object"})
     frame = communes(year)[["siren", "insee", "departement"]]
     merged = found.merge(frame, on="siren", how="inner")
     return merged.assign(value=merged["v"])[["siren", "insee", "departement", "value"]]
