@@ -12,6 +12,7 @@ fresh process per checkout (this one, then CHECKOUT, in alternating order):
   buffers, Python strings and Arrow buffers alike; tracemalloc would miss Arrow's allocator)
   and the resident size the call adds (VmRSS after minus before, the DuckDB result freed:
   noisy, as the allocators keep freed pages);
+- the whole process's peak resident size (GNU time, as `measure.json_phase`);
 - then `placement` of 5 communes of different sizes against every commune and against their
   département (the two largest and the most common groups), the median of 5 calls each.
 
@@ -24,13 +25,12 @@ import argparse
 import gc
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from measure import Spread, machine, ratio
+from measure import Spread, json_phase, load, machine, ratio, require_gnu_time
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -81,12 +81,8 @@ def run_phase(checkout: Path, cache: Path) -> None:
 
 
 def phase(checkout: Path, cache: Path) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, __file__, "--phase", str(checkout), str(cache)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise SystemExit(f"{checkout}: {done.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    result, peak = json_phase([sys.executable, __file__, "--phase", str(checkout), str(cache)])
+    return {**result, "process_peak_mib": peak}
 
 
 def main() -> None:
@@ -99,6 +95,7 @@ def main() -> None:
     if args.phase:
         run_phase(*args.phase)
         return
+    require_gnu_time()
     print(machine())
     results: dict[str, list[dict[str, Any]]] = {"after": [], "before": []}
     for i in range(args.rounds):
@@ -110,6 +107,7 @@ def main() -> None:
     for name, runs in results.items():
         figures = {"rows held (MiB)": [r["held_mib"] for r in runs],
                    "RSS added by _values (MiB)": [r["rss_added_mib"] for r in runs],
+                   "process peak (MiB, GNU time)": [r["process_peak_mib"] for r in runs],
                    "_values (s)": [r["values_s"] for r in runs],
                    **{f"placement {g} (ms)": [r["placement_s"][g] * 1000 for r in runs]
                       for g in runs[0]["placement_s"]}}
@@ -119,6 +117,7 @@ def main() -> None:
         b, a = medians["before"][key], medians["after"][key]
         print(f"| {key} | {b.text(digits=1)} | {a.text(digits=1)} | "
               f"{ratio(b.median, a.median)} |")
+    print(f"at the end: {load()}")
 
 
 if __name__ == "__main__":
