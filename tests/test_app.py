@@ -333,8 +333,11 @@ def test_publication_map_draws_communes_of_a_grand_est_departement(app: AppTest)
 
 def test_an_overseas_region_says_why_it_has_no_publication_map(app: AppTest) -> None:
     # The shipped map of départements is metropolitan France: Guadeloupe (région 01) has no
-    # shapes, so the page says so instead of drawing an empty map. Guadeloupe has 32 communes
-    # (COG), none of which is in the demo data.
+    # shapes, so the page says so instead of drawing an empty map. Its communes, counted in
+    # the shipped COG table as read by pandas, have none in the demo data.
+    cog = pd.read_csv(ROOT / "budget_core" / "data" / "population.csv.gz", dtype=str)
+    guadeloupe = cog[(cog["kind"] == "commune") & (cog["region"] == "01")]
+    assert len(guadeloupe) == 32 and set(guadeloupe["departement"]) == {"971"}
     open_page(app, "publier", carte_etape="CA", carte_annee=2021, carte_region="01",
               carte_departement="971")
     assert app.get("vega_lite_chart") == []
