@@ -121,7 +121,7 @@ class Values:
     sorted by SIREN, with where each SIREN's rows are: a group of 5 000 peers is 5 000 slices,
     not a scan of a million rows."""
 
-    rows: pd.DataFrame  # siren, chapter_code, section, v
+    rows: pd.DataFrame  # siren, chapter_code, section (categorical), v
     where: dict[str, tuple[int, int]]
 
     def of(self, sirens: Sequence[str] | None) -> pd.DataFrame:
