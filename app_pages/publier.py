@@ -131,13 +131,26 @@ def publication_map() -> None:
     region = url_selectbox(c3, "Région", list(REGIONS), "carte_region", REGIONS.__getitem__)
     by_departement = coverage.departement_coverage(docs, stage, int(year), region=region)
     codes = set(by_departement["departement"])
-    altair_chart(maps.departements,
-                 dict(zip(by_departement["departement"], by_departement["share"], strict=True)),
-                 f"Communes ayant publié leur {stage} {year}", "communes",
-                 key="carte_region_chart")
+    mapped = bool(codes & coverage.departements_with_shapes())
+    if mapped:
+        altair_chart(maps.departements,
+                     dict(zip(by_departement["departement"], by_departement["share"],
+                              strict=True)),
+                     f"Communes ayant publié leur {stage} {year}", "communes",
+                     key="carte_region_chart")
+    else:
+        published = int(by_departement["published"].sum())
+        st.info(f"Pas de carte pour la région {REGIONS[region]} : les contours livrés avec "
+                "l'application (IGN Admin Express) ne couvrent que les départements de "
+                f"métropole. Communes de la région ayant publié leur {stage} {year} dans "
+                f"les données chargées : {published} sur "
+                f"{int(by_departement['communes'].sum())}. Le tableau par département "
+                "ci-dessous (à télécharger en CSV) et le choix d'un département en donnent "
+                "le détail.")
     chart_data(by_departement.rename(columns={"published": "publiees", "share": "part"}),
                f"publication_{stage}_{year}_{region}.csv", "download_carte_region",
-               counts=["communes", "publiees"], shares=["part"])
+               counts=["communes", "publiees"], shares=["part"],
+               title="Données du graphique" if mapped else "Publication par département")
     departement = url_selectbox(st, "Département", sorted(codes), "carte_departement")
     frame = coverage.commune_coverage(docs, departement, stage, int(year))
     published, total, share = coverage.summary(frame)

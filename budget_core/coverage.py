@@ -99,6 +99,13 @@ def commune_map_departements() -> list[str]:
                   if entry.name.startswith("communes-"))
 
 
+def departements_with_shapes() -> frozenset[str]:
+    """Départements the embedded map of départements holds: metropolitan France only, so the
+    overseas régions (Guadeloupe, Martinique, Guyane, La Réunion, Mayotte) have no map."""
+    return frozenset(feature["properties"]["code"]
+                     for feature in departements_shapes()["features"])
+
+
 def communes_shapes(departement: str) -> dict[str, Any]:
     return _geojson(f"communes-{departement}.geojson.gz")
 

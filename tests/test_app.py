@@ -331,6 +331,25 @@ def test_publication_map_draws_communes_of_a_grand_est_departement(app: AppTest)
     assert app.metric[0].proto.delta == "0 sur 431"
 
 
+def test_an_overseas_region_says_why_it_has_no_publication_map(app: AppTest) -> None:
+    # The shipped map of départements is metropolitan France: Guadeloupe (région 01) has no
+    # shapes, so the page says so instead of drawing an empty map. Its communes, counted in
+    # the shipped COG table as read by pandas, have none in the demo data.
+    cog = pd.read_csv(ROOT / "budget_core" / "data" / "population.csv.gz", dtype=str)
+    guadeloupe = cog[(cog["kind"] == "commune") & (cog["region"] == "01")]
+    assert len(guadeloupe) == 32 and set(guadeloupe["departement"]) == {"971"}
+    open_page(app, "publier", carte_etape="CA", carte_annee=2021, carte_region="01",
+              carte_departement="971")
+    assert app.get("vega_lite_chart") == []
+    [info] = [i.value for i in app.info if "Guadeloupe" in i.value]
+    assert "ne couvrent que les départements de métropole" in info
+    assert "ayant publié leur CA 2021 dans les données chargées : 0 sur 32" in info
+    assert app.expander[0].label == "Publication par département (tableau et CSV)"
+    assert app.metric[0].proto.delta == "0 sur 32"
+    communes = app.dataframe[-2].value
+    assert len(communes) == 32 and not communes["Publié"].any()
+
+
 def test_se_comparer_places_an_entity_among_its_peers(app: AppTest) -> None:
     open_page(app, "comparer_national", niveau="communes", siren_national="219711017",
               agregat="Epargne brute", pairs="departement_code")

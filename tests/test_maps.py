@@ -7,7 +7,7 @@ import gzip
 import json
 from importlib import resources
 
-from budget_core import maps
+from budget_core import coverage, maps
 
 
 def shipped(name: str) -> dict:
@@ -38,3 +38,10 @@ def test_a_map_of_communes_draws_every_commune_of_its_departement() -> None:
     assert sorted(values) == sorted(communes)
     assert values[troyes] == 1.0
     assert [v for code, v in values.items() if code != troyes] == [None] * (len(communes) - 1)
+
+
+def test_the_map_of_departements_holds_metropolitan_france_only() -> None:
+    codes = {f["properties"]["code"] for f in shipped("departements.geojson.gz")["features"]}
+    assert coverage.departements_with_shapes() == codes
+    assert {"2A", "2B", "29", "95"} <= codes
+    assert not codes & {"971", "972", "973", "974", "976"}  # overseas: no shapes shipped
