@@ -125,6 +125,5 @@ c4.metric("Années", f"{docs['year'].min()}–{docs['year'].max()}" if len(docs)
 st.markdown("#### Données chargées")
 summary = docs.groupby(["entity_type", "stage"]).size().rename("documents").reset_index()
 summary["entity_type"] = summary["entity_type"].map(ENTITY_TYPE_LABELS)
-st.dataframe(summary.rename(columns={"entity_type": "Type", "stage": "Étape"}),
-             hide_index=True)
+st.table(summary.rename(columns={"entity_type": "Type", "stage": "Étape"}), hide_index=True)
 st.caption(f"Source des données : {config.data_dir}")
