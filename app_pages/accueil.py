@@ -55,16 +55,21 @@ def balance_links(hit: Collectivite, docs: pd.DataFrame) -> bool:
 def without_documents(hit: Collectivite, docs: pd.DataFrame) -> None:
     """What exists for a collectivité of which no document is published in the app's data:
     its CAs reconstituted from the DGFiP balances when the cache holds them (Explorer,
-    Comparer and Évolution read them as documents), and how to get its accounts."""
+    Comparer and Évolution read them as documents). How to get its accounts is said once,
+    below the results (`how_to_get_accounts`), not in each of them."""
     if balance_links(hit, docs):
         st.caption(f"Comptes administratifs reconstitués depuis les {balance_catalogue.SOURCE} : "
                    "les comptes du comptable public, pas les documents votés par la "
                    "collectivité.")
     st.markdown(f"Aucun document budgétaire de **{md_escape(hit.name)}** n'est publié dans "
                 "les données de l'application (ni dans le jeu de démonstration, ni dans le "
-                "cache local).")
+                "cache local) : voir sous les résultats comment obtenir ses comptes.")
+
+
+def how_to_get_accounts() -> None:
+    """Where to get the accounts of the collectivités found that have no document here."""
     st.markdown(
-        "Pour obtenir ses comptes :\n"
+        "Pour obtenir les comptes d'une collectivité sans document publié ici :\n"
         "- page **Données** : « Actualiser depuis les portails » télécharge les budgets "
         "publiés en données ouvertes (TOTEM, SCDL), ou déposez son fichier si vous l'avez ;\n"
         "- en ligne de commande : `python -m budget_core sync` (portails), "
@@ -109,6 +114,8 @@ if query:
                 balance_links(hit, everything)
             else:
                 without_documents(hit, everything)
+    if not all(hit.documents for hit in found):
+        how_to_get_accounts()
 
 config = settings()
 if config.is_demo:
@@ -123,7 +130,7 @@ c3.metric("Documents", len(docs))
 c4.metric("Années", f"{docs['year'].min()}–{docs['year'].max()}" if len(docs) else "—")
 
 st.markdown("#### Données chargées")
-summary = docs.groupby(["entity_type", "stage"]).size().rename("documents").reset_index()
+summary = docs.groupby(["entity_type", "stage"]).size().rename("Documents").reset_index()
 summary["entity_type"] = summary["entity_type"].map(ENTITY_TYPE_LABELS)
 st.table(summary.rename(columns={"entity_type": "Type", "stage": "Étape"}), hide_index=True)
 st.caption(f"Source des données : {config.data_dir}")
