@@ -1,6 +1,8 @@
 """Accueil: what the tool is, what is loaded, and a search over every collectivité of France
 that leads to its budgets, or says that none is published here and how to get its accounts."""
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -37,34 +39,48 @@ def with_documents(hit: Collectivite, docs: pd.DataFrame) -> None:
                                    "annee": str(row["year"]), "doc": row["doc_key"]})
 
 
-def balance_links(hit: Collectivite, docs: pd.DataFrame) -> bool:
-    """Links to Explorer on each CA reconstituted from the DGFiP balances of the
-    collectivité (budget principal first, newest year first), marked as such; whether any."""
-    mine = docs[(docs["siren"] == hit.siren) & balance_catalogue.from_balances(docs)]
+def balances_by_siren(rows: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """The CAs reconstituted from the DGFiP balances among `rows`, by SIREN (budget principal
+    first, newest year first): one pass for all the results, not a filter and a sort each."""
+    mine = rows[balance_catalogue.from_balances(rows)]
     mine = mine.sort_values(["budget_kind", "budget_label", "year"],
                             ascending=[False, True, False])
+    grouped: dict[str, list[dict[str, Any]]] = {}
     for row in mine.to_dict("records"):
+        grouped.setdefault(row["siren"], []).append(row)
+    return grouped
+
+
+def balance_links(balances: list[dict[str, Any]]) -> None:
+    """Links to Explorer on each of a collectivité's CAs reconstituted from the DGFiP
+    balances (`balances_by_siren`), marked as such."""
+    for row in balances:
         st.page_link("app_pages/explorer.py", icon=":material/account_balance:",
                      label=f"{md_escape(entity_label(row))} — {row['year']} CA · comptes de "
                            "gestion DGFiP",
                      query_params={"siret": row["siret"], "etape": "CA",
                                    "annee": str(row["year"]), "doc": row["doc_key"]})
-    return not mine.empty
 
 
-def without_documents(hit: Collectivite, docs: pd.DataFrame) -> None:
+def without_documents(hit: Collectivite, balances: list[dict[str, Any]]) -> None:
     """What exists for a collectivité of which no document is published in the app's data:
     its CAs reconstituted from the DGFiP balances when the cache holds them (Explorer,
-    Comparer and Évolution read them as documents), and how to get its accounts."""
-    if balance_links(hit, docs):
+    Comparer and Évolution read them as documents). How to get its accounts is said once,
+    below the results (`how_to_get_accounts`), not in each of them."""
+    if balances:
+        balance_links(balances)
         st.caption(f"Comptes administratifs reconstitués depuis les {balance_catalogue.SOURCE} : "
                    "les comptes du comptable public, pas les documents votés par la "
                    "collectivité.")
     st.markdown(f"Aucun document budgétaire de **{md_escape(hit.name)}** n'est publié dans "
                 "les données de l'application (ni dans le jeu de démonstration, ni dans le "
-                "cache local).")
+                "cache local) : voir sous les résultats comment obtenir ses comptes.")
+
+
+def how_to_get_accounts() -> None:
+    """Where to get the accounts of the collectivités found that have no document here."""
     st.markdown(
-        "Pour obtenir ses comptes :\n"
+        "Pour obtenir les comptes d'une collectivité sans document publié ici :\n"
         "- page **Données** : « Actualiser depuis les portails » télécharge les budgets "
         "publiés en données ouvertes (TOTEM, SCDL), ou déposez son fichier si vous l'avez ;\n"
         "- en ligne de commande : `python -m budget_core sync` (portails), "
@@ -84,31 +100,36 @@ st.markdown(
     "recettes et dépenses par chapitre, comparaisons, évolution, exécution.")
 
 docs = published_documents()
-everything = documents()  # with the CAs of the DGFiP balances no published CA covers
 query = st.text_input("Rechercher une collectivité : commune, intercommunalité, département, "
                       "région (nom, code INSEE, SIREN, SIRET ou code postal)",
                       key="q", bind="query-params",
                       placeholder="ex. Montreuil, st denis 974, 56470, 219300480")
 if query:
     found = search_collectivites(query, SHOWN, docs)
-    # The rows of the collectivités found, in one pass over the catalogue (some 70 000 rows
-    # with the DGFiP balances of all France) instead of two per result.
-    everything = everything[everything["siren"].isin({hit.siren for hit in found})]
+    # With the CAs of the DGFiP balances no published CA covers: the rows of the
+    # collectivités found, in one pass over the catalogue (some 70 000 rows with the balances
+    # of all France) instead of two per result.
+    everything = documents()
+    balances = balances_by_siren(
+        everything[everything["siren"].isin({hit.siren for hit in found})])
     if not found:
         st.warning(f"Aucune collectivité ne correspond à « {md_escape(query)} » : vérifiez "
                    "l'orthographe, ou cherchez par code INSEE, SIREN ou code postal.")
     for rank, hit in enumerate(found):
         held = (f"{hit.documents} document{'s' if hit.documents > 1 else ''}"
                 if hit.documents else "aucun document publié ici")
-        if (everything["siren"] == hit.siren).sum() > hit.documents:
+        mine = balances.get(hit.siren, [])
+        if mine:
             held += " · comptes de gestion DGFiP"
         with st.expander(f"{md_escape(hit.label())} — {held}", expanded=rank == 0):
             st.caption(identity(hit))
             if hit.documents:
                 with_documents(hit, docs)
-                balance_links(hit, everything)
+                balance_links(mine)
             else:
-                without_documents(hit, everything)
+                without_documents(hit, mine)
+    if not all(hit.documents for hit in found):
+        how_to_get_accounts()
 
 config = settings()
 if config.is_demo:
@@ -123,8 +144,7 @@ c3.metric("Documents", len(docs))
 c4.metric("Années", f"{docs['year'].min()}–{docs['year'].max()}" if len(docs) else "—")
 
 st.markdown("#### Données chargées")
-summary = docs.groupby(["entity_type", "stage"]).size().rename("documents").reset_index()
+summary = docs.groupby(["entity_type", "stage"]).size().rename("Documents").reset_index()
 summary["entity_type"] = summary["entity_type"].map(ENTITY_TYPE_LABELS)
-st.dataframe(summary.rename(columns={"entity_type": "Type", "stage": "Étape"}),
-             hide_index=True)
+st.table(summary.rename(columns={"entity_type": "Type", "stage": "Étape"}), hide_index=True)
 st.caption(f"Source des données : {config.data_dir}")

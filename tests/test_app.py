@@ -59,6 +59,11 @@ def test_home_lists_the_demo_data_and_finds_an_entity(app: AppTest) -> None:
     app.run()
     assert not app.exception
     assert [m.value for m in app.metric][2] == str(len(Store(DEMO_DIR).documents()))
+    # « Données chargées »: a static table (no canvas grid to redraw at each search) counting
+    # every document once, by type and stage.
+    loaded = app.table[0].value
+    assert list(loaded.columns) == ["Type", "Étape", "Documents"]
+    assert loaded["Documents"].sum() == len(Store(DEMO_DIR).documents())
     app.text_input(key="q").input("montreuil").run()
     links = app.get("page_link")
     assert links and "VILLE DE MONTREUIL" in links[0].proto.label
@@ -82,7 +87,8 @@ def test_home_search_reaches_every_collectivite(app: AppTest) -> None:
     text = " ".join(m.value for m in app.markdown)
     assert (f"Aucun document budgétaire de **{md_escape('La Trinité-sur-Mer')}** n'est publié"
             in text)
-    assert "python -m budget_core sync" in text
+    # How to get the accounts is said once below the results, not once per collectivité.
+    assert text.count("python -m budget_core sync") == 1
     assert {link.proto.page.rsplit("/", 1)[-1] for link in app.get("page_link")} == {
         "donnees"}
     app.text_input(key="q").input("zzzzqqq").run()
