@@ -16,7 +16,6 @@ the years), else the one above, whatever its year (then said so).
 
 from __future__ import annotations
 
-import bisect
 import functools
 import math
 import numbers
@@ -126,17 +125,12 @@ def of_document(siren: str, stated: object, year: int | None = None) -> Populati
 STRATE_BOUNDS = (100, 200, 500, 2_000, 3_500, 5_000, 10_000, 20_000, 50_000, 100_000)
 
 
-def strate(population: int) -> int:
-    """The band of a population: 0 (under 100 inhabitants) to 10 (100 000 and more)."""
-    return bisect.bisect_right(STRATE_BOUNDS, population)
-
-
 def commune_strates() -> pd.DataFrame:
     """`siren`, `population` and `strate` of every commune whose population is known."""
     communes = table()[(table()["kind"] == "commune")].dropna(subset=["population"])
     population = communes["population"].astype("int64")
     return pd.DataFrame({"siren": communes["siren"].to_numpy(), "population": population,
-                         "strate": [strate(int(p)) for p in population]})
+                         "strate": strates_of(population)})
 
 
 def population_by_year() -> pd.DataFrame:
@@ -152,5 +146,5 @@ def population_by_year() -> pd.DataFrame:
 
 
 def strates_of(populations: pd.Series) -> np.ndarray:
-    """The band of each population, as `strate` gives it (vectorised)."""
+    """The band of each population: 0 (under 100 inhabitants) to 10 (100 000 and more)."""
     return np.searchsorted(STRATE_BOUNDS, populations.to_numpy(), side="right")
