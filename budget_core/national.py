@@ -26,14 +26,14 @@ from budget_core.fsutil import atomic_write_bytes
 from budget_core.http import Http
 from budget_core.model import EXECUTED_STAGES, LEVELS
 from budget_core.ods_export import dataset_fields, download_export, export_url
-from budget_core.ofgl import CONSOLIDATED, SCHEMA, export_query, normalise_export
+from budget_core.ofgl import CONSOLIDATED, PRINCIPAL, SCHEMA, export_query, normalise_export
 from budget_core.population import fiscal_regimes
 from budget_core.store import connect
 
 YEAR_FIELD = "exer"  # the year facet of the ofgl-base-* datasets, used with `refine`
 # The rows compared: a budget principal, or a collectivité's consolidated accounts when the
 # year was imported from a consolidated export (one kind per year file, never both).
-MAIN = f"budget_type IN ('Budget principal', '{CONSOLIDATED}')"
+MAIN = f"budget_type IN ('{PRINCIPAL}', '{CONSOLIDATED}')"
 # Columns that can group peers (each only where the level's export fills it).
 PEER_COLUMNS = ("strate", "departement_code", "region_code", "epci_siren", "legal_form",
                 "fiscal_regime", "overseas", "rural", "mountain", "touristic", "income_band",

@@ -94,7 +94,7 @@ REQUIRED = ("year", "siren", "agregat", "per_inhabitant")
 # Columns stored but read by nothing once stored (another level's names, the budget's
 # identity and plan, the category): an export asks them only as its level's own name.
 UNREAD = {"region_name", "departement_name", "epci_name", "category", "siret", "nomenclature"}
-PRINCIPAL = "Budget principal"  # the budgets the app compares (national.MAIN)
+PRINCIPAL = "Budget principal"  # the budgets the app compares (with CONSOLIDATED: national.MAIN)
 
 SCHEMA = pa.schema([
     ("year", pa.int16()), ("region_code", pa.string()), ("region_name", pa.string()),
