@@ -7,12 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.catalogue import documents, published_documents
-from app_pages.common import entity_label
 from budget_core import balance_catalogue
 from budget_core.config import settings
 from budget_core.fmt import md_escape, number
 from budget_core.model import ENTITY_TYPE_LABELS
 from budget_core.search import Collectivite, budgets_of, search_collectivites
+from budget_core.selection import budget_labels
 
 SHOWN = 10  # results listed; the query narrows the rest
 
@@ -32,19 +32,22 @@ def identity(hit: Collectivite) -> str:
 
 def with_documents(hit: Collectivite, docs: pd.DataFrame) -> None:
     """One link per budget of the collectivité, to Explorer on its newest document."""
-    for row in budgets_of(docs, hit.siren).to_dict("records"):
+    budgets = budgets_of(docs, hit.siren)
+    for row, name in zip(budgets.to_dict("records"), budget_labels(budgets), strict=True):
         st.page_link("app_pages/explorer.py", icon=":material/search:",
-                     label=f"{md_escape(entity_label(row))} — {row['year']} {row['stage']}",
+                     label=f"{md_escape(name)} — {row['year']} {row['stage']}",
                      query_params={"siret": row["siret"], "etape": row["stage"],
                                    "annee": str(row["year"]), "doc": row["doc_key"]})
 
 
 def balances_by_siren(rows: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     """The CAs reconstituted from the DGFiP balances among `rows`, by SIREN (budget principal
-    first, newest year first): one pass for all the results, not a filter and a sort each."""
+    first, newest year first), each named (`name`): one pass for all the results, not a
+    filter, a sort and a frame per link."""
     mine = rows[balance_catalogue.from_balances(rows)]
     mine = mine.sort_values(["budget_kind", "budget_label", "year"],
                             ascending=[False, True, False])
+    mine = mine.assign(name=budget_labels(mine))
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in mine.to_dict("records"):
         grouped.setdefault(row["siren"], []).append(row)
@@ -56,7 +59,7 @@ def balance_links(balances: list[dict[str, Any]]) -> None:
     balances (`balances_by_siren`), marked as such."""
     for row in balances:
         st.page_link("app_pages/explorer.py", icon=":material/account_balance:",
-                     label=f"{md_escape(entity_label(row))} — {row['year']} CA · comptes de "
+                     label=f"{md_escape(row['name'])} — {row['year']} CA · comptes de "
                            "gestion DGFiP",
                      query_params={"siret": row["siret"], "etape": "CA",
                                    "annee": str(row["year"]), "doc": row["doc_key"]})

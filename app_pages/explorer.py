@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages.catalogue import documents, picker_index, uploads
+from app_pages.catalogue import picker_index, uploads
 from app_pages.common import (
     altair_chart,
     chart_data,
@@ -23,15 +23,15 @@ from budget_core.selection import document_label
 
 st.title("Explorer un budget")
 atelier = workshop_mode()
-docs = documents()
-if docs.empty:
+index = picker_index()
+if index.options.empty:
     st.info("Aucun budget n'est chargé. Ajoutez un fichier depuis la page Données.")
     st.stop()
 
 filters = st.sidebar if atelier else st.container()
 who = filters.columns([1, 3]) if not atelier else [filters] * 2
 what = filters.columns(4) if not atelier else [filters] * 4
-doc = pick_document(docs, picker_index(), *who, *what[:3])
+doc = pick_document(index, *who, *what[:3])
 include_order = what[3].toggle("Inclure les opérations d'ordre", key="ordre",
                                bind="query-params",
                                help="Les opérations d'ordre (amortissements, virements entre "
@@ -52,7 +52,8 @@ st.caption(f"Montants {amount_kind}s, {operations}, hors résultats reportés (0
            f"Source : {md_escape(doc['source_file'])}"
            + (" (fichier déposé, non enregistré dans le cache)." if key in uploads()
               else "."))
-source_notes(docs[docs["doc_key"] == key])
+budget = index.rows_of(doc["siret"])
+source_notes(budget[budget["doc_key"] == key])
 if stage == "DM":
     st.info("Une décision modificative ajoute ou retire des crédits au budget déjà voté : ses "
             "montants sont des variations (positives ou négatives), pas un budget complet. "
