@@ -58,9 +58,10 @@ class PickerIndex:
     """The options of a picker, sorted and named once: one row per value (`value`, `siren`,
     `entity_type`, `departement`, `label`) in the order the picker lists them, and the same
     rows by type and by type and département, so that a rerun filters nothing. It also finds
-    the catalogue rows of one value (`rows_of`: a budget's documents) by a binary search:
-    comparing a SIRET with 69 457 rows and taking the matches cost 3 ms a filter, and a page
-    made three of them at each rerun."""
+    the catalogue rows of one value (`rows_of`: a budget's documents) as a slice of the rows
+    sorted once by value: comparing a SIRET with 69 457 rows and taking the matches cost 3 ms
+    a filter (the take of each column as much as the comparison), and a page made three of
+    them at each rerun."""
 
     options: pd.DataFrame
     unindexed: pd.DataFrame  # catalogue rows of collectivités the national index lacks
@@ -70,17 +71,17 @@ class PickerIndex:
                                                                  repr=False)
     _collectivites: dict[str | None, int] = field(default_factory=dict, repr=False)
     _departement: dict[str, str] = field(default_factory=dict, repr=False)  # by value
-    # The catalogue rows, their values in sorted order and the positions of that order.
+    # The catalogue rows sorted by value (a budget's rows stay in the catalogue's order), and
+    # their values: a budget's rows are a slice of them, which copies nothing.
     _rows: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     _sorted: np.ndarray = field(default_factory=lambda: np.array([], dtype=object), repr=False)
-    _order: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.intp), repr=False)
 
     @classmethod
     def of(cls, rows: pd.DataFrame, value: str, label: Callable[[pd.DataFrame], pd.Series]
            ) -> PickerIndex:
         """From catalogue rows: the first row of each `value` (a SIRET, a SIREN, a
         reference), sorted by collectivité name, named by `label` (vectorised). `rows` is
-        kept as it is (read it, never modify it)."""
+        kept, sorted by value (its rows are read, never modified)."""
         firsts = rows.drop_duplicates(value).sort_values("entity_name", kind="stable")
         options = pd.DataFrame({
             "value": firsts[value].astype(object), "siren": firsts["siren"].astype(object),
@@ -100,7 +101,7 @@ class PickerIndex:
                    [t for t in ENTITY_TYPE_LABELS if t in present], by_type, by_place,
                    {kind: int(frame["siren"].nunique()) for kind, frame in by_type.items()},
                    dict(zip(options["value"], options["departement"], strict=True)),
-                   rows, values[order], order)
+                   rows.iloc[order], values[order])
 
     def of_type(self, kind: str | None) -> pd.DataFrame:
         return self._by_type.get(kind, self.options.iloc[:0])
@@ -116,7 +117,7 @@ class PickerIndex:
         wanted = str(value)
         start = int(np.searchsorted(self._sorted, wanted, side="left"))
         end = int(np.searchsorted(self._sorted, wanted, side="right"))
-        return self._rows.iloc[np.sort(self._order[start:end])]
+        return self._rows.iloc[start:end]
 
     def departements(self, kind: str | None) -> list[str]:
         """The départements of this type's options, in code order (`` last: none known)."""
