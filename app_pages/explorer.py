@@ -16,6 +16,7 @@ from app_pages.common import (
     url_selectbox,
     workshop_mode,
 )
+from app_pages.filters import document_key, picked_apart
 from budget_core import analysis, charts
 from budget_core.fmt import compact_euros, euros, md_escape
 from budget_core.model import EXECUTED_STAGES
@@ -28,15 +29,24 @@ if index.options.empty:
     st.info("Aucun budget n'est chargé. Ajoutez un fichier depuis la page Données.")
     st.stop()
 
-filters = st.sidebar if atelier else st.container()
-who = filters.columns([1, 3]) if not atelier else [filters] * 2
-what = filters.columns(4) if not atelier else [filters] * 4
-doc = pick_document(index, *who, *what[:3])
-include_order = what[3].toggle("Inclure les opérations d'ordre", key="ordre",
-                               bind="query-params",
-                               help="Les opérations d'ordre (amortissements, virements entre "
-                                    "sections) ne sont pas des flux d'argent : les inclure "
-                                    "compte deux fois les mêmes montants.")
+
+
+def choose() -> tuple[pd.Series | None, bool]:
+    """The document and whether order operations are included, picked in the filters."""
+    filters = st.sidebar if atelier else st.container()
+    who = filters.columns([1, 3]) if not atelier else [filters] * 2
+    what = filters.columns(4) if not atelier else [filters] * 4
+    doc = pick_document(index, *who, *what[:3])
+    include_order = what[3].toggle("Inclure les opérations d'ordre", key="ordre",
+                                   bind="query-params",
+                                   help="Les opérations d'ordre (amortissements, virements "
+                                        "entre sections) ne sont pas des flux d'argent : les "
+                                        "inclure compte deux fois les mêmes montants.")
+    return doc, include_order
+
+
+doc, include_order = picked_apart(choose, lambda chosen: (document_key(chosen[0]),
+                                                          chosen[1]), "explorer_drawn")
 if doc is None:
     st.info("Aucun budget ne correspond à ces filtres : changez le type, l'étape ou l'année.")
     st.stop()
