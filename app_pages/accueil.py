@@ -102,37 +102,45 @@ st.markdown(
     "départements, régions et syndicats (documents **TOTEM** et fichiers **SCDL budget**) : "
     "recettes et dépenses par chapitre, comparaisons, évolution, exécution.")
 
+# A fragment: typing a query reruns the search and its results alone, not the counts and
+# the table below (nor their redraw in the browser).
+@st.fragment
+def search(docs: pd.DataFrame) -> None:
+    """The search box and, for a query, the collectivités found with their links."""
+    query = st.text_input("Rechercher une collectivité : commune, intercommunalité, département, "
+                          "région (nom, code INSEE, SIREN, SIRET ou code postal)",
+                          key="q", bind="query-params",
+                          placeholder="ex. Montreuil, st denis 974, 56470, 219300480")
+    if query:
+        found = search_collectivites(query, SHOWN, docs)
+        # With the CAs of the DGFiP balances no published CA covers: the rows of the
+        # collectivités found, in one pass over the catalogue (some 70 000 rows with the balances
+        # of all France) instead of two per result.
+        everything = documents()
+        balances = balances_by_siren(
+            everything[everything["siren"].isin({hit.siren for hit in found})])
+        if not found:
+            st.warning(f"Aucune collectivité ne correspond à « {md_escape(query)} » : vérifiez "
+                       "l'orthographe, ou cherchez par code INSEE, SIREN ou code postal.")
+        for rank, hit in enumerate(found):
+            held = (f"{hit.documents} document{'s' if hit.documents > 1 else ''}"
+                    if hit.documents else "aucun document publié ici")
+            mine = balances.get(hit.siren, [])
+            if mine:
+                held += " · comptes de gestion DGFiP"
+            with st.expander(f"{md_escape(hit.label())} — {held}", expanded=rank == 0):
+                st.caption(identity(hit))
+                if hit.documents:
+                    with_documents(hit, docs)
+                    balance_links(mine)
+                else:
+                    without_documents(hit, mine)
+        if not all(hit.documents for hit in found):
+            how_to_get_accounts()
+
+
 docs = published_documents()
-query = st.text_input("Rechercher une collectivité : commune, intercommunalité, département, "
-                      "région (nom, code INSEE, SIREN, SIRET ou code postal)",
-                      key="q", bind="query-params",
-                      placeholder="ex. Montreuil, st denis 974, 56470, 219300480")
-if query:
-    found = search_collectivites(query, SHOWN, docs)
-    # With the CAs of the DGFiP balances no published CA covers: the rows of the
-    # collectivités found, in one pass over the catalogue (some 70 000 rows with the balances
-    # of all France) instead of two per result.
-    everything = documents()
-    balances = balances_by_siren(
-        everything[everything["siren"].isin({hit.siren for hit in found})])
-    if not found:
-        st.warning(f"Aucune collectivité ne correspond à « {md_escape(query)} » : vérifiez "
-                   "l'orthographe, ou cherchez par code INSEE, SIREN ou code postal.")
-    for rank, hit in enumerate(found):
-        held = (f"{hit.documents} document{'s' if hit.documents > 1 else ''}"
-                if hit.documents else "aucun document publié ici")
-        mine = balances.get(hit.siren, [])
-        if mine:
-            held += " · comptes de gestion DGFiP"
-        with st.expander(f"{md_escape(hit.label())} — {held}", expanded=rank == 0):
-            st.caption(identity(hit))
-            if hit.documents:
-                with_documents(hit, docs)
-                balance_links(mine)
-            else:
-                without_documents(hit, mine)
-    if not all(hit.documents for hit in found):
-        how_to_get_accounts()
+search(docs)
 
 config = settings()
 if config.is_demo:
