@@ -78,8 +78,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from budget_core.convert import convert_file
+    from budget_core.fsutil import output_path
 
-    rows = convert_file(Path(args.file), Path(args.output), nomenclature=args.nomenclature)
+    output = output_path(Path(args.output), Path(args.file))
+    rows = convert_file(Path(args.file), output, nomenclature=args.nomenclature)
     print(f"{rows} lignes écrites dans {args.output} (SCDL budget 0.8.3)")
     return 0
 
@@ -169,11 +171,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_anonymise(args: argparse.Namespace) -> int:
     from budget_core.anonymise import anonymise_totem
-    from budget_core.fsutil import atomic_write_bytes, read_file
+    from budget_core.fsutil import atomic_write_bytes, output_path, read_file
 
     source = Path(args.file)
+    output = output_path(Path(args.output), source)
     masked, report = anonymise_totem(read_file(source), source.name)
-    atomic_write_bytes(Path(args.output), masked)
+    atomic_write_bytes(output, masked)
     print(report.french())
     print(f"Document anonymisé écrit dans {args.output}")
     return 0
@@ -513,22 +516,49 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 class _Printable(io.TextIOBase):
-    """A terminal stream that every printed text goes through `fmt.printable` on its way."""
+    """A terminal stream that every printed text goes through `fmt.printable` on its way; a
+    write the system refuses (a full disk behind `> file`) is a StreamError."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, name: str) -> None:
         self._stream = stream
+        self._name = name
 
     def write(self, text: str) -> int:
-        self._stream.write(printable(text))
+        try:
+            self._stream.write(printable(text))
+        except BrokenPipeError:  # the reader left: main says nothing
+            raise
+        except OSError as exc:
+            raise self._refused(exc) from exc
         return len(text)
 
     def flush(self) -> None:
-        self._stream.flush()
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._refused(exc) from exc
+
+    def _refused(self, exc: OSError) -> StreamError:
+        return StreamError(f"écriture impossible ({exc.strerror or exc}).", source=self._name,
+                           hint="Vérifiez la place libre là où elle est redirigée.")
+
+
+class StreamError(BudgetError):
+    """The standard output or error cannot be written: nothing more can be printed there."""
+
+
+ERROR_STREAM = "<sortie d'erreur>"
+INTERRUPTED = 130  # 128 + SIGINT, what shells report for a command stopped by Ctrl-C
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.stdout is None or sys.stderr is None:  # started with `>&-` or `2>&-`
+        return _closed_streams()
     streams = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Printable(sys.stdout), _Printable(sys.stderr)
+    sys.stdout = _Printable(sys.stdout, "<sortie standard>")
+    sys.stderr = _Printable(sys.stderr, ERROR_STREAM)
     try:
         arguments = sys.argv[1:] if argv is None else list(argv)
         first = arguments[0] if arguments else None
@@ -536,12 +566,39 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      ).parse_known_args(arguments)
         if unknown:  # refused by the whole parser, whose usage lists every command
             args = build_parser().parse_args(arguments)
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a full disk behind `> file` is told now, not at exit
+        return code
+    except StreamError as exc:
+        _silence(streams)
+        if exc.source != ERROR_STREAM:  # else nowhere is left to say it
+            print(f"Erreur : {exc.french()}", file=streams[1])
+        return 1
     except BudgetError as exc:
         print(f"Erreur : {exc.french()}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: outputs are written atomically, none is half-written
+        print("Erreur : interrompu (Ctrl-C). Aucun fichier n'a été écrit à moitié : un "
+              "fichier de sortie en cours d'écriture est resté tel qu'il était. Que faire : "
+              "relancez la commande.", file=sys.stderr)
+        return INTERRUPTED
     except BrokenPipeError:  # `budget cache | head`: the reader stopped reading, no traceback
-        os.dup2(os.open(os.devnull, os.O_WRONLY), streams[0].fileno())
+        _silence(streams)
         return 1
     finally:
         sys.stdout, sys.stderr = streams
+
+
+def _silence(streams: tuple[TextIO, TextIO]) -> None:
+    """Point standard output at /dev/null: what it still buffers must not fail at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), streams[0].fileno())
+
+
+def _closed_streams() -> int:
+    """Started with standard output or error closed: refuse before doing anything, since
+    what the command prints (or its error) would be lost."""
+    if sys.stderr is not None:
+        print("Erreur : la sortie standard est fermée : ce que la commande affiche serait "
+              "perdu. Que faire : redirigez-la vers un fichier ou vers /dev/null.",
+              file=sys.stderr)
+    return 1

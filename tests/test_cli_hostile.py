@@ -1,0 +1,239 @@
+"""The command line given what nobody here wrote: real files of other kinds (GeoJSON, portal
+API payloads, OFGL and DGFiP exports, SCDL and TOTEM documents to the wrong command), empty
+files, folders, outputs it cannot or must not write, closed or full standard streams, Ctrl-C
+in the middle of a conversion, two conversions writing one file. Each refusal is a French
+message saying what, where and what to do, exit code non-zero, no traceback, and no output
+half-written (outputs go through `fsutil.atomic_writer`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from budget_core.cli import main
+from tests.conftest import FIXTURES, TOTEM
+
+ROOT = Path(__file__).resolve().parent.parent
+GEOJSON = FIXTURES / "geo" / "regions-version-simplifiee.geojson"
+API = sorted((FIXTURES / "api").glob("*.json"))
+OFGL = FIXTURES / "national" / "ofgl-base-communes_guadeloupe_2024.csv"
+BALANCES = FIXTURES / "balances" / "balance-comptable-communes-2024_sample20.csv"
+SCDL = FIXTURES / "scdl_expected" / "crach_lotissement_CA_2021.csv"
+CRACH = TOTEM / "crach_principal_CA_2021.xml"
+# Budget documents' commands, given files that are no budget document.
+NOT_BUDGETS = [GEOJSON, *API, FIXTURES / "geo" / "decoupage_extract.json", OFGL, BALANCES]
+# An output path, when the command writes one.
+WRITES = {"convert": "sortie.csv", "anonymise": "sortie.xml"}
+
+
+def refused(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """The error a command prints (in-process: an exception would fail the test), checked
+    to be French, to name a place and to say what to do."""
+    code = main(list(args))
+    _, err = capsys.readouterr()
+    assert code == 1, err
+    assert err.startswith("Erreur : Fichier « ") and " Que faire : " in err, err
+    return err
+
+
+@pytest.mark.parametrize("path", NOT_BUDGETS, ids=lambda p: p.name)
+@pytest.mark.parametrize("command", ["inspect", "convert", "anonymise", "metadata"])
+def test_a_file_of_another_kind_is_refused_and_nothing_written(
+        command: str, path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = ["-o", str(tmp_path / WRITES[command])] if command in WRITES else []
+    assert path.name in refused(capsys, command, str(path), *output)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", NOT_BUDGETS, ids=lambda p: p.name)
+def test_validate_says_a_file_of_another_kind_is_not_valid(
+        path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`validate` reports (exit 1) rather than fails: the report names the file and what is
+    missing."""
+    assert main(["validate", str(path)]) == 1
+    out, _ = capsys.readouterr()
+    assert out.startswith(f"{path.name} : NON valide") and "Que faire" in out
+
+
+@pytest.mark.parametrize("path", [GEOJSON, *API, OFGL, SCDL, CRACH], ids=lambda p: p.name)
+def test_balances_import_refuses_what_is_no_dgfip_balance(
+        path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The GeoJSON's one line of 225 495 characters stopped Python's CSV reader (« field
+    larger than field limit ») with a traceback."""
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    assert "ligne 1" in refused(capsys, "balances", "import", str(path))
+    assert not list((tmp_path / "cache").rglob("*.parquet"))
+
+
+@pytest.mark.parametrize("path", [GEOJSON, *API, BALANCES, SCDL, CRACH], ids=lambda p: p.name)
+def test_national_import_refuses_what_is_no_ofgl_export(
+        path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    refused(capsys, "national", "--level", "communes", "--file", str(path))
+    assert not list((tmp_path / "cache").rglob("*.parquet"))
+
+
+@pytest.mark.parametrize("command", ["inspect", "convert", "validate", "anonymise", "metadata"])
+def test_an_empty_file_a_folder_and_a_missing_path_are_refused(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "vide.xml").write_bytes(b"")
+    (tmp_path / "dossier.xml").mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("vide.xml", "dossier.xml", "absent.xml"):
+        output = ["-o", str(out / WRITES[command])] if command in WRITES else []
+        code = main([command, str(tmp_path / name), *output])
+        written, err = capsys.readouterr()
+        assert code == 1
+        message = written if command == "validate" else err
+        assert name in message and "Que faire" in message, message
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", sorted(WRITES))
+def test_a_path_with_spaces_and_accents_is_read_and_written(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "Budgets été 2021" / "Crach (principal)"
+    folder.mkdir(parents=True)
+    source = folder / "crâch été.xml"
+    source.write_bytes(CRACH.read_bytes())
+    output = folder / f"sortie à jour.{WRITES[command].split('.')[1]}"
+    assert main([command, str(source), "-o", str(output)]) == 0, capsys.readouterr().err
+    assert output.stat().st_size > 0
+
+
+@pytest.mark.parametrize("command", sorted(WRITES))
+def test_the_file_read_is_never_replaced_by_the_output(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`convert doc.xml -o doc.xml` replaced the document by its CSV, exit 0."""
+    source = tmp_path / "doc.xml"
+    source.write_bytes(CRACH.read_bytes())
+    for same in (source, tmp_path / "." / "doc.xml"):
+        assert "le fichier de sortie est le fichier lu" in refused(
+            capsys, command, str(source), "-o", str(same))
+    assert source.read_bytes() == CRACH.read_bytes()
+
+
+@pytest.mark.parametrize("command", sorted(WRITES))
+def test_an_output_in_a_missing_folder_or_on_a_folder_is_refused(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing folder was created, with its parents (a typing error made a tree); a folder
+    as output failed with a traceback (IsADirectoryError)."""
+    missing = tmp_path / "manquant" / "sous-dossier" / WRITES[command]
+    assert "n'existe pas" in refused(capsys, command, str(CRACH), "-o", str(missing))
+    assert "est un dossier" in refused(capsys, command, str(CRACH), "-o", str(tmp_path))
+    assert "pas un dossier" in refused(capsys, command, str(CRACH), "-o",
+                                       str(CRACH / WRITES[command]))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", sorted(WRITES))
+def test_a_folder_refusing_writes_is_a_french_error(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A read-only folder (root writes anywhere but in /sys): a traceback
+    (PermissionError) before."""
+    folder = tmp_path / "lecture seule"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.geteuid() == 0:
+        folder = Path("/sys")
+    try:
+        err = refused(capsys, command, str(CRACH), "-o", str(folder / WRITES[command]))
+    finally:
+        (tmp_path / "lecture seule").chmod(0o755)
+    assert "écriture impossible" in err
+    assert not (folder / WRITES[command]).exists()
+
+
+def cli(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+    """`python -m budget_core args` in a real process, as users start it."""
+    return subprocess.run([sys.executable, "-m", "budget_core", *args], cwd=ROOT,
+                          **{"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **options},
+                          text=True, timeout=300)
+
+
+def test_closed_or_full_standard_streams_are_french_errors(tmp_path: Path) -> None:
+    """`> /dev/full` (a full disk) and `>&-` failed with tracebacks (OSError, AttributeError)."""
+    with Path("/dev/full").open("w") as full:
+        done = cli("inspect", str(CRACH), stdout=full)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("Erreur : Fichier « <sortie standard> » : écriture "
+                                  "impossible") and "Que faire" in done.stderr
+    closed = cli("inspect", str(CRACH), stdout=None, preexec_fn=lambda: os.close(1))
+    assert closed.returncode == 1 and "Traceback" not in closed.stderr
+    assert closed.stderr.startswith("Erreur : la sortie standard est fermée")
+    done = cli("inspect", str(CRACH), stdin=subprocess.DEVNULL)  # nothing reads stdin
+    assert done.returncode == 0, done.stderr
+
+
+def test_ctrl_c_mid_conversion_leaves_the_previous_output_whole(tmp_path: Path) -> None:
+    """SIGINT while a 30 MB document (real lines repeated, as bench/bench_convert.py makes
+    it) is converted: exit 130 with a French message, no traceback, the previous output as it
+    was and no temporary file left."""
+    source = TOTEM / "Montreuil_CA_2022.xml"
+    data = source.read_bytes()
+    start, end = data.index(b"<LigneBudget>"), data.rindex(b"</LigneBudget>") + 14
+    big = tmp_path / "grand.xml"
+    with big.open("wb") as out:
+        out.write(data[:start])
+        for _ in range(30_000_000 // (end - start)):
+            out.write(data[start:end])
+        out.write(data[end:])
+    output = tmp_path / "sortie.csv"
+    output.write_text("précédent", encoding="utf-8")
+    running = subprocess.Popen(
+        [sys.executable, "-m", "budget_core", "convert", str(big), "-o", str(output)], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal does
+    deadline = time.monotonic() + 120
+    while not [p for p in tmp_path.glob(".sortie.csv.*.tmp") if p.stat().st_size > 100_000]:
+        assert running.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    running.send_signal(signal.SIGINT)
+    _, err = running.communicate(timeout=60)
+    assert running.returncode == 128 + signal.SIGINT and "Traceback" not in err
+    assert err.startswith("Erreur : interrompu (Ctrl-C).") and "Que faire" in err
+    assert output.read_text(encoding="utf-8") == "précédent"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grand.xml", "sortie.csv"]
+
+
+def test_two_conversions_writing_one_file_leave_one_whole_conversion(tmp_path: Path) -> None:
+    """Each writes its own temporary file and renames it: the output is one of the two
+    conversions, byte for byte, never a mix."""
+    sources = [TOTEM / "Montreuil_CA_2021.xml", TOTEM / "Montreuil_CA_2022.xml"]
+    alone = []
+    for number, source in enumerate(sources):
+        assert cli("convert", str(source), "-o", str(tmp_path / f"{number}.csv")).returncode == 0
+        alone.append((tmp_path / f"{number}.csv").read_bytes())
+    both = tmp_path / "les deux.csv"
+    running = [subprocess.Popen([sys.executable, "-m", "budget_core", "convert", str(source),
+                                 "-o", str(both)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True) for source in sources]
+    for process in running:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    assert both.read_bytes() in alone
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_document_still_being_written_is_refused(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Read while another process is writing it: the part written so far is a truncated
+    document, refused at its last line, nothing written."""
+    data = (TOTEM / "Montreuil_CA_2022.xml").read_bytes()
+    partial = tmp_path / "en_cours.xml"
+    partial.write_bytes(data[:len(data) // 3])
+    output = tmp_path / "sortie.csv"
+    for command in ("inspect", "convert"):
+        extra = ["-o", str(output)] if command == "convert" else []
+        assert "tronqué" in refused(capsys, command, str(partial), *extra)
+    assert not output.exists()
