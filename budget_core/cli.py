@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from budget_core.errors import BudgetError, PortalError
 from budget_core.fmt import printable
@@ -200,6 +200,10 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     frame = commune_coverage(settings().store().documents(), args.departement,
                              args.stage, args.year)
     published, total, share = coverage_summary(frame)
+    if not total:
+        raise BudgetError(f"aucune commune connue dans le département « {args.departement} ».",
+                          hint="Donnez le code INSEE du département, ex. 10 pour l'Aube, 2A "
+                               "pour la Corse-du-Sud, 974 pour La Réunion.")
     print(f"{percent(share)} des communes du département {args.departement} ont publié leur "
           f"{args.stage} {args.year} ({published} sur {total}).")
     for row in frame[frame["published"]].itertuples():
@@ -502,10 +506,42 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
 }
 
 
+# argparse's own messages (English), as said in French: (pattern, French with its groups).
+ARGPARSE_FRENCH = (
+    (r"the following arguments are required: (.+)", r"arguments obligatoires manquants : \1"),
+    (r"argument (\S+): invalid choice: '?(.*?)'? \(choose from (.+)\)",
+     r"argument \1 : « \2 » n'est pas un choix possible (choix : \3)"),
+    (r"argument (\S+): invalid int value: '?(.*?)'?", r"argument \1 : « \2 » n'est pas un "
+                                                       r"nombre entier"),
+    (r"argument (\S+): invalid float value: '?(.*?)'?", r"argument \1 : « \2 » n'est pas un "
+                                                         r"nombre"),
+    (r"argument (\S+): not allowed with argument (\S+)",
+     r"argument \1 : incompatible avec l'argument \2"),
+    (r"argument (\S+): expected one argument", r"argument \1 : une valeur est attendue"),
+    (r"unrecognized arguments: (.+)", r"arguments inconnus : \1"),
+)
+
+
+class _FrenchParser(argparse.ArgumentParser):
+    """argparse's refusals (a missing or unknown argument, a bad value) in French, with what
+    to do: the usage line, then « Erreur : … Que faire : … --help », exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        import re
+
+        for english, french in ARGPARSE_FRENCH:
+            if (found := re.fullmatch(english, message)) is not None:
+                message = found.expand(french)
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, f"Erreur : {message}. Que faire : « {self.prog} --help » décrit les "
+                     "arguments.\n")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or of `command` alone: what `main` parses when the first
     argument names one (declaring the 15 commands' arguments took 10 ms at every start)."""
-    parser = argparse.ArgumentParser(
+    parser = _FrenchParser(
         prog="python -m budget_core",
         description="Explorer les budgets des collectivités locales (TOTEM, SCDL).")
     commands = parser.add_subparsers(dest="command", required=True)

@@ -171,7 +171,7 @@ def test_closed_or_full_standard_streams_are_french_errors(tmp_path: Path) -> No
     closed = cli("inspect", str(CRACH), stdout=None, preexec_fn=lambda: os.close(1))
     assert closed.returncode == 1 and "Traceback" not in closed.stderr
     assert closed.stderr.startswith("Erreur : la sortie standard est fermée")
-    done = cli("inspect", str(CRACH), stdin=subprocess.DEVNULL)  # nothing reads stdin
+    done = cli("inspect", str(CRACH), preexec_fn=lambda: os.close(0))  # nothing reads stdin
     assert done.returncode == 0, done.stderr
 
 
@@ -237,3 +237,37 @@ def test_a_document_still_being_written_is_refused(tmp_path: Path,
         extra = ["-o", str(output)] if command == "convert" else []
         assert "tronqué" in refused(capsys, command, str(partial), *extra)
     assert not output.exists()
+
+
+def test_peers_and_coverage_on_a_fresh_cache_say_what_is_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`peers` before any balance was downloaded failed with pandas' KeyError; `coverage` of
+    a département that does not exist said « 0,0 % … (0 sur 0) », exit 0."""
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["peers", "219300480", "--year", "2022"]) == 1
+    assert "balances download --year 2022" in capsys.readouterr().err
+    assert main(["coverage", "--departement", "abc", "--year", "2022"]) == 1
+    err = capsys.readouterr().err
+    assert "aucune commune connue dans le département « abc »" in err and "Que faire" in err
+
+
+@pytest.mark.parametrize(("args", "french"), [
+    (["coverage", "--departement", "10", "--year", "2022", "--stage", "ZZ"],
+     "argument --stage : « ZZ » n'est pas un choix possible"),
+    (["coverage", "--departement", "10", "--year", "deux mille"],
+     "argument --year : « deux mille » n'est pas un nombre entier"),
+    (["convert", str(CRACH)], "arguments obligatoires manquants : -o/--output"),
+    (["national", "--year", "2023", "--file", str(OFGL)],
+     "argument --file : incompatible avec l'argument --year"),
+    (["inspect", str(CRACH), str(CRACH)], "arguments inconnus : "),
+    (["resume"], "argument command : « resume » n'est pas un choix possible"),
+])
+def test_arguments_refused_are_said_in_french(args: list[str], french: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse said « error: the following arguments are required… » in English."""
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2
+    assert f"Erreur : {french}" in err and "--help » décrit les arguments" in err
