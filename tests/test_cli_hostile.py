@@ -7,6 +7,7 @@ half-written (outputs go through `fsutil.atomic_writer`)."""
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -271,3 +272,91 @@ def test_arguments_refused_are_said_in_french(args: list[str], french: str,
     err = capsys.readouterr().err
     assert stopped.value.code == 2
     assert f"Erreur : {french}" in err and "--help » décrit les arguments" in err
+
+
+def with_amount(source: Path, separator: str, column: str, value: str) -> bytes:
+    """The real export `source` with `value` as the `column` cell of its first row (whose
+    cells hold no quoted separator)."""
+    head, first, *rest = source.read_bytes().decode("utf-8-sig").split("\n")
+    cells = first.split(separator)
+    cells[head.split(separator).index(column)] = value
+    return "\n".join([head, separator.join(cells), *rest]).encode()
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("13900,5", "valeur non numérique « 13900,5 » (virgule décimale"),
+    ("99999999999999999999.99", "hors limites : au plus 16 chiffres avant la virgule"),
+    ("-1e17", "hors limites"),
+    ("inf", "un nombre fini est attendu"),
+])
+def test_an_ofgl_amount_out_of_reason_is_refused_at_its_line(
+        value: str, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """On the real Guadeloupe export: a comma decimal (a spreadsheet's re-save) said
+    pyarrow's English and no line; 10^20 € was stored."""
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "ofgl.csv"
+    path.write_bytes(with_amount(OFGL, ";", "Montant", value))
+    err = refused(capsys, "national", "--level", "communes", "--file", str(path))
+    assert "ligne 2, colonne « Montant »" in err and said in err
+    assert not list((tmp_path / "cache").rglob("*.parquet"))
+
+
+@pytest.mark.parametrize("value", ["-0", "1e3", "5.701571408753887e-05"])
+def test_an_ofgl_amount_written_as_the_exports_write_numbers_is_read(
+        value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The real export itself writes exponents (« Montant en € par habitant »
+    5.701571408753887e-05, « Montant en millions » 1.49000000004889e-06): OFGL's amounts are
+    floats, read as such, exponent or not."""
+    assert b"5.701571408753887e-05" in OFGL.read_bytes()
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "ofgl.csv"
+    path.write_bytes(with_amount(OFGL, ";", "Montant", value))
+    assert main(["national", "--level", "communes", "--file", str(path)]) == 0
+    assert "1 année(s) ajoutée(s) (2024)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("1e3", "notation scientifique"), ("13900,5", "virgule décimale"),
+    ("99999999999999999999.99", "au plus 16 chiffres"), ("NaN", "« N » non admis"),
+])
+def test_a_balance_amount_out_of_reason_is_refused_at_its_line(
+        value: str, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "balance.csv"
+    path.write_bytes(with_amount(BALANCES, ";", "sc", value))
+    err = refused(capsys, "balances", "import", str(path))
+    assert "ligne 2, colonne sc" in err and said in err
+    assert not list((tmp_path / "cache").rglob("*.parquet"))
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("1e3", "notation scientifique"), ('"1,234.56"', "virgule et point à la fois"),
+    ("99999999999999999999.99", "au plus 16 chiffres"), ("1.005", "plus de deux décimales"),
+])
+@pytest.mark.parametrize("command", ["inspect", "convert"])
+def test_an_scdl_amount_out_of_reason_is_refused_at_its_line(
+        command: str, value: str, said: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "budget.csv"
+    path.write_bytes(with_amount(SCDL, ",", "BGT_MTREAL", value))
+    output = ["-o", str(tmp_path / "sortie.csv")] if command == "convert" else []
+    err = refused(capsys, command, str(path), *output)
+    assert "ligne 2, colonne BGT_MTREAL" in err and said in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["budget.csv"]
+
+
+@pytest.mark.parametrize(("value", "amount"), [
+    ("-0", "0.00"), ("-0.00", "0.00"), ('"13 900,00"', "13900.00"), ("+13900", "13900.00")])
+def test_an_scdl_amount_in_a_readable_spelling_is_converted(
+        value: str, amount: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Negative zero is zero (no « -0.00 » in the output); a decimal comma with grouped
+    thousands is the amount it says."""
+    path = tmp_path / "budget.csv"
+    path.write_bytes(with_amount(SCDL, ",", "BGT_MTREAL", value))
+    assert main(["convert", str(path), "-o", str(tmp_path / "sortie.csv")]) == 0
+    with (tmp_path / "sortie.csv").open(encoding="utf-8", newline="") as written:
+        first = next(csv.DictReader(written))
+    assert first["BGT_MTREAL"] == amount
