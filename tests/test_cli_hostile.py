@@ -100,6 +100,27 @@ def test_an_empty_file_a_folder_and_a_missing_path_are_refused(
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["inspect", "convert", "anonymise", "metadata",
+                                     "balances", "national"])
+def test_an_unreadable_file_is_a_french_error(command: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A file without read permission; root reads those, so for root a file whose read
+    fails (/proc/self/mem at offset 0: « Input/output error »)."""
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "illisible.xml"
+    path.write_bytes(CRACH.read_bytes())
+    path.chmod(0)
+    if os.geteuid() == 0:
+        path = Path("/proc/self/mem")
+    args = {"balances": ["balances", "import", str(path)],
+            "national": ["national", "--file", str(path)]}.get(command, [command, str(path)])
+    output = ["-o", str(tmp_path / WRITES[command])] if command in WRITES else []
+    assert "lecture impossible" in refused(capsys, *args, *output)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == ["illisible.xml"]
+    assert not list(tmp_path.rglob("*.parquet"))
+
+
 @pytest.mark.parametrize("command", sorted(WRITES))
 def test_a_path_with_spaces_and_accents_is_read_and_written(
         command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
