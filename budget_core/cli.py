@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any
 
 from budget_core.errors import BudgetError, PortalError
-from budget_core.fmt import printable
 from budget_core.model import ENTITY_TYPES, LEVELS, STAGE_LABELS, STAGES
 
 if TYPE_CHECKING:
@@ -506,42 +503,12 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
 }
 
 
-# argparse's own messages (English), as said in French: (pattern, French with its groups).
-ARGPARSE_FRENCH = (
-    (r"the following arguments are required: (.+)", r"arguments obligatoires manquants : \1"),
-    (r"argument (\S+): invalid choice: '?(.*?)'? \(choose from (.+)\)",
-     r"argument \1 : « \2 » n'est pas un choix possible (choix : \3)"),
-    (r"argument (\S+): invalid int value: '?(.*?)'?", r"argument \1 : « \2 » n'est pas un "
-                                                       r"nombre entier"),
-    (r"argument (\S+): invalid float value: '?(.*?)'?", r"argument \1 : « \2 » n'est pas un "
-                                                         r"nombre"),
-    (r"argument (\S+): not allowed with argument (\S+)",
-     r"argument \1 : incompatible avec l'argument \2"),
-    (r"argument (\S+): expected one argument", r"argument \1 : une valeur est attendue"),
-    (r"unrecognized arguments: (.+)", r"arguments inconnus : \1"),
-)
-
-
-class _FrenchParser(argparse.ArgumentParser):
-    """argparse's refusals (a missing or unknown argument, a bad value) in French, with what
-    to do: the usage line, then « Erreur : … Que faire : … --help », exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        import re
-
-        for english, french in ARGPARSE_FRENCH:
-            if (found := re.fullmatch(english, message)) is not None:
-                message = found.expand(french)
-                break
-        self.print_usage(sys.stderr)
-        self.exit(2, f"Erreur : {message}. Que faire : « {self.prog} --help » décrit les "
-                     "arguments.\n")
-
-
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or of `command` alone: what `main` parses when the first
     argument names one (declaring the 15 commands' arguments took 10 ms at every start)."""
-    parser = _FrenchParser(
+    from budget_core.terminal import FrenchParser
+
+    parser = FrenchParser(
         prog="python -m budget_core",
         description="Explorer les budgets des collectivités locales (TOTEM, SCDL).")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -551,90 +518,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-class _Printable(io.TextIOBase):
-    """A terminal stream that every printed text goes through `fmt.printable` on its way; a
-    write the system refuses (a full disk behind `> file`) is a StreamError."""
-
-    def __init__(self, stream: TextIO, name: str) -> None:
-        self._stream = stream
-        self._name = name
-
-    def write(self, text: str) -> int:
-        try:
-            self._stream.write(printable(text))
-        except BrokenPipeError:  # the reader left: main says nothing
-            raise
-        except OSError as exc:
-            raise self._refused(exc) from exc
-        return len(text)
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise self._refused(exc) from exc
-
-    def _refused(self, exc: OSError) -> StreamError:
-        return StreamError(f"écriture impossible ({exc.strerror or exc}).", source=self._name,
-                           hint="Vérifiez la place libre là où elle est redirigée.")
-
-
-class StreamError(BudgetError):
-    """The standard output or error cannot be written: nothing more can be printed there."""
-
-
-ERROR_STREAM = "<sortie d'erreur>"
-INTERRUPTED = 130  # 128 + SIGINT, what shells report for a command stopped by Ctrl-C
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    if sys.stdout is None or sys.stderr is None:  # started with `>&-` or `2>&-`
-        return _closed_streams()
-    streams = sys.stdout, sys.stderr
-    sys.stdout = _Printable(sys.stdout, "<sortie standard>")
-    sys.stderr = _Printable(sys.stderr, ERROR_STREAM)
-    try:
+    from budget_core.terminal import guarded
+
+    def run() -> int:
         arguments = sys.argv[1:] if argv is None else list(argv)
         first = arguments[0] if arguments else None
         args, unknown = build_parser(first if first in COMMANDS else None
                                      ).parse_known_args(arguments)
         if unknown:  # refused by the whole parser, whose usage lists every command
             args = build_parser().parse_args(arguments)
-        code = int(args.func(args))
-        sys.stdout.flush()  # a full disk behind `> file` is told now, not at exit
-        return code
-    except StreamError as exc:
-        _silence(streams)
-        if exc.source != ERROR_STREAM:  # else nowhere is left to say it
-            print(f"Erreur : {exc.french()}", file=streams[1])
-        return 1
-    except BudgetError as exc:
-        print(f"Erreur : {exc.french()}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:  # Ctrl-C: outputs are written atomically, none is half-written
-        print("Erreur : interrompu (Ctrl-C). Aucun fichier n'a été écrit à moitié : un "
-              "fichier de sortie en cours d'écriture est resté tel qu'il était. Que faire : "
-              "relancez la commande.", file=sys.stderr)
-        return INTERRUPTED
-    except BrokenPipeError:  # `budget cache | head`: the reader stopped reading, no traceback
-        _silence(streams)
-        return 1
-    finally:
-        sys.stdout, sys.stderr = streams
+        return int(args.func(args))
 
-
-def _silence(streams: tuple[TextIO, TextIO]) -> None:
-    """Point standard output at /dev/null: what it still buffers must not fail at exit."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), streams[0].fileno())
-
-
-def _closed_streams() -> int:
-    """Started with standard output or error closed: refuse before doing anything, since
-    what the command prints (or its error) would be lost."""
-    if sys.stderr is not None:
-        print("Erreur : la sortie standard est fermée : ce que la commande affiche serait "
-              "perdu. Que faire : redirigez-la vers un fichier ou vers /dev/null.",
-              file=sys.stderr)
-    return 1
+    return guarded(run)
