@@ -83,40 +83,48 @@ def test_national_import_refuses_what_is_no_ofgl_export(
     assert not list((tmp_path / "cache").rglob("*.parquet"))
 
 
-@pytest.mark.parametrize("command", ["inspect", "convert", "validate", "anonymise", "metadata"])
+READING = ["inspect", "convert", "validate", "anonymise", "metadata", "balances", "national"]
+
+
+def reading(command: str, path: Path, folder: Path) -> list[str]:
+    """The arguments of `command` reading `path` (an output, if it writes one, in `folder`)."""
+    output = ["-o", str(folder / WRITES[command])] if command in WRITES else []
+    return {"balances": ["balances", "import", str(path)],
+            "national": ["national", "--file", str(path)]}.get(command,
+                                                                [command, str(path), *output])
+
+
+@pytest.mark.parametrize("command", READING)
 def test_an_empty_file_a_folder_and_a_missing_path_are_refused(
-        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
     (tmp_path / "vide.xml").write_bytes(b"")
     (tmp_path / "dossier.xml").mkdir()
     out = tmp_path / "out"
     out.mkdir()
     for name in ("vide.xml", "dossier.xml", "absent.xml"):
-        output = ["-o", str(out / WRITES[command])] if command in WRITES else []
-        code = main([command, str(tmp_path / name), *output])
+        code = main(reading(command, tmp_path / name, out))
         written, err = capsys.readouterr()
         assert code == 1
         message = written if command == "validate" else err
         assert name in message and "Que faire" in message, message
-    assert list(out.iterdir()) == []
+    assert list(out.iterdir()) == [] and not list(tmp_path.rglob("*.parquet"))
 
 
-@pytest.mark.parametrize("command", ["inspect", "convert", "anonymise", "metadata",
-                                     "balances", "national"])
+@pytest.mark.parametrize("command", [c for c in READING if c != "validate"])
 def test_an_unreadable_file_is_a_french_error(command: str, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     """A file without read permission; root reads those, so for root a file whose read
-    fails (/proc/self/mem at offset 0: « Input/output error »)."""
+    fails (/proc/self/mem at offset 0: « Input/output error »). (`validate` reports it.)"""
     monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
     path = tmp_path / "illisible.xml"
     path.write_bytes(CRACH.read_bytes())
     path.chmod(0)
     if os.geteuid() == 0:
         path = Path("/proc/self/mem")
-    args = {"balances": ["balances", "import", str(path)],
-            "national": ["national", "--file", str(path)]}.get(command, [command, str(path)])
-    output = ["-o", str(tmp_path / WRITES[command])] if command in WRITES else []
-    assert "lecture impossible" in refused(capsys, *args, *output)
+    assert "lecture impossible" in refused(capsys, *reading(command, path, tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == ["illisible.xml"]
     assert not list(tmp_path.rglob("*.parquet"))
 
