@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -389,3 +390,40 @@ def test_an_scdl_amount_in_a_readable_spelling_is_converted(
     with (tmp_path / "sortie.csv").open(encoding="utf-8", newline="") as written:
         first = next(csv.DictReader(written))
     assert first["BGT_MTREAL"] == amount
+
+
+@pytest.mark.parametrize("command", sorted(WRITES))
+def test_an_output_that_is_no_regular_file_is_never_replaced(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A named pipe, or a link to /dev/null, was replaced by the output (renamed onto it):
+    run as root, `-o /dev/null` would have replaced the machine's /dev/null by a CSV."""
+    pipe = tmp_path / "tube"
+    os.mkfifo(pipe)
+    to_null = tmp_path / "vers-null.csv"
+    to_null.symlink_to(os.devnull)
+    for target in (pipe, to_null):
+        assert "n'est pas un fichier ordinaire" in refused(capsys, command, str(CRACH), "-o",
+                                                           str(target))
+    assert stat.S_ISFIFO(pipe.lstat().st_mode) and to_null.is_symlink()
+    assert stat.S_ISCHR(Path(os.devnull).stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tube", "vers-null.csv"]
+
+
+@pytest.mark.parametrize("command", sorted(WRITES))
+def test_an_output_gets_the_permissions_of_a_new_file_or_of_the_file_it_replaces(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Outputs were created 0600 (mkstemp's), unreadable to a web server publishing them; a
+    link to the output was replaced by the file instead of its target."""
+    umask = os.umask(0)
+    os.umask(umask)
+    new = tmp_path / WRITES[command]
+    assert main([command, str(CRACH), "-o", str(new)]) == 0, capsys.readouterr().err
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~umask
+    kept = tmp_path / f"publié-{WRITES[command]}"
+    kept.write_text("précédent", encoding="utf-8")
+    kept.chmod(0o640)
+    link = tmp_path / f"dernier-{WRITES[command]}"
+    link.symlink_to(kept.name)
+    assert main([command, str(CRACH), "-o", str(link)]) == 0, capsys.readouterr().err
+    assert link.is_symlink() and kept.read_bytes() == new.read_bytes()
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640
