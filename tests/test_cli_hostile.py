@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -427,3 +428,28 @@ def test_an_output_gets_the_permissions_of_a_new_file_or_of_the_file_it_replaces
     assert main([command, str(CRACH), "-o", str(link)]) == 0, capsys.readouterr().err
     assert link.is_symlink() and kept.read_bytes() == new.read_bytes()
     assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+
+
+def test_a_demo_rebuilt_from_an_incomplete_folder_leaves_the_previous_demo(
+        tmp_path: Path) -> None:
+    """`demo --sources DIR` with a folder holding the national export and one document but
+    not the SCDL file: the demo was emptied first, then left with one document of 20 (what
+    the app opens on). It is now built beside and swapped in whole. (Library level: the
+    command writes the package's own demo.)"""
+    from budget_core.config import DEMO_DIR
+    from budget_core.demo import NATIONAL_FILE, build_demo
+    from budget_core.errors import FormatError
+    from budget_core.store import Store
+
+    demo = tmp_path / "demo"
+    shutil.copytree(DEMO_DIR, demo)
+    shipped = sorted(Store(demo).documents()["doc_key"])
+    sources = tmp_path / "sources"
+    (sources / NATIONAL_FILE).parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / NATIONAL_FILE, sources / NATIONAL_FILE)
+    (sources / "totem").mkdir()
+    shutil.copy(CRACH, sources / "totem")
+    with pytest.raises(FormatError, match=r"morbihan_CA_2021\.csv"):
+        build_demo(target=demo, sources=sources)
+    assert sorted(Store(demo).documents()["doc_key"]) == shipped
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "sources"]
