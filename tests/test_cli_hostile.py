@@ -453,3 +453,22 @@ def test_a_demo_rebuilt_from_an_incomplete_folder_leaves_the_previous_demo(
         build_demo(target=demo, sources=sources)
     assert sorted(Store(demo).documents()["doc_key"]) == shipped
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "sources"]
+
+
+@pytest.mark.xfail(strict=True, reason="in totem.py/xmlsafe.py (rewritten on branch expat): "
+                   "the reason shown is lxml's English « Excessive depth in document: 256, use "
+                   "XML_PARSE_HUGE option », under « le fichier est tronqué ou mal formé »")
+@pytest.mark.parametrize("command", ["inspect", "convert"])
+def test_a_document_nested_too_deep_is_told_in_french(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """200 000 nested elements in a TOTEM root (made at test time, as tests/bad_inputs'
+    generated files): refused, nothing written, but the why is a developer's hint in English
+    and the what to do (« tronqué ») misleads."""
+    deep = tmp_path / "profond.xml"
+    deep.write_text('<?xml version="1.0"?><DocumentBudgetaire xmlns="http://www.minefi.gouv.fr'
+                    '/cp/demat/docbudgetaire">' + "<a>" * 200_000 + "</a>" * 200_000
+                    + "</DocumentBudgetaire>", encoding="utf-8")
+    output = ["-o", str(tmp_path / "sortie.csv")] if command == "convert" else []
+    err = refused(capsys, command, str(deep), *output)
+    assert not (tmp_path / "sortie.csv").exists()
+    assert "XML_PARSE_HUGE" not in err and "profond" in err.replace("profond.xml", "")
