@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from budget_core import balance_catalogue
 from budget_core.balances import BalanceStore
@@ -94,28 +93,8 @@ def balance_documents() -> pd.DataFrame:
 
 
 def catalogue_versions() -> tuple[tuple[str, float], ...]:
-    """The store's and the balances' versions: what the catalogue is made of, read once per
-    script run (a few file stats and a listing of the balances' years each time).
-
-    Once per run, not once per session: the versions are what tells every cache below that
-    an import, a sync or an upload made the catalogue change, in this session or another,
-    and the next run (a widget changed, a page opened, a fragment rerun) reads them again.
-    Streamlit gives each run a new `cursors` dict (`ScriptRunContext.reset`), which tells
-    one run from the next; outside a script run (bare mode, tests) they are read each time.
-    A page that writes the store or the balances reads them directly afterwards in the same
-    run (Données), not through these versions."""
-    run = get_script_run_ctx()
-    token = run.cursors if run is not None else None
-    held = st.session_state.get(_RUN_VERSIONS) if token is not None else None
-    if held is not None and held[0] is token:
-        return held[1]
-    versions = (*_version(), *balances().version())
-    if token is not None:
-        st.session_state[_RUN_VERSIONS] = (token, versions)
-    return versions
-
-
-_RUN_VERSIONS = "_catalogue_versions_of_run"  # session state: (this run's token, versions)
+    """The store's and the balances' versions: what the catalogue is made of."""
+    return (*_version(), *balances().version())
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

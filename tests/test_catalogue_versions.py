@@ -1,5 +1,5 @@
-"""The pickers' catalogue is cached by the versions of the store and the balances: read once
-per script run, and read again at the next run, so that what another session imports is seen."""
+"""The pickers' catalogue is cached by the versions of the store and the balances, read at
+every run: what another session imports is seen at the next widget change."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from budget_core.balances import BalanceStore
 from budget_core.formats import read_documents
 from budget_core.store import Store
 from tests.conftest import TOTEM
@@ -34,22 +33,6 @@ def explorer(app: AppTest) -> AppTest:
     app.switch_page("app_pages/explorer.py").run()
     assert not app.exception
     return app
-
-
-def test_the_versions_are_read_once_per_run(app: AppTest,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """Explorer asks for the catalogue, its picker's index and the balance CAs set apart,
-    each cached by the versions: a rerun stats the store and lists the balances' years once
-    (six times each before, once per cached wrapper)."""
-    explorer(app)
-    reads: list[str] = []
-    for kind in (Store, BalanceStore):
-        real = kind.version
-        monkeypatch.setattr(kind, "version", lambda self, real=real, name=kind.__name__:
-                            reads.append(name) or real(self))
-    app.run()
-    assert not app.exception
-    assert sorted(reads) == ["BalanceStore", "Store"]
 
 
 def test_a_document_imported_by_another_session_is_offered_at_the_next_run(
