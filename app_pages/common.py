@@ -141,10 +141,10 @@ def _chart_spec(module: str, name: str, args: tuple[Any, ...]) -> dict[str, Any]
 
 def altair_chart(build: Callable[..., alt.TopLevelMixin], *args: Any, key: str,
                  box: st.delta_generator.DeltaGenerator | None = None) -> None:
-    """`st.altair_chart(build(*args))` for a function of `budget_core.charts` or `.maps`, its
-    Vega-Lite spec cached by the inputs (small frames, a map's codes and values): building and
-    validating an Altair chart takes about 0.2 s, a map 1 to 6 s, at each rerun that draws
-    it."""
+    """`st.altair_chart(build(*args))` for a function of `budget_core.charts`, its Vega-Lite
+    spec cached by the inputs (small frames): building and validating an Altair chart takes
+    about 0.2 s at each rerun that draws it. (Maps need no cache: `budget_core.maps` puts new
+    values into a spec made once.)"""
     (box or st).vega_lite_chart(_chart_spec(build.__module__, build.__name__, args), key=key)
 
 

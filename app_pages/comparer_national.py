@@ -10,7 +10,7 @@ from app_pages.catalogue import published_documents
 from app_pages.common import altair_chart, chart_data, lines_for, url_multiselect, url_selectbox
 from budget_core import charts, maps
 from budget_core.config import settings
-from budget_core.coverage import commune_map_departements, departements_shapes
+from budget_core.coverage import commune_map_departements, departements_with_shapes
 from budget_core.fmt import compact_euros, euros, md_escape, number, percent, years
 from budget_core.indicators import INDICATORS, from_lines, from_ofgl
 from budget_core.national import CRITERION_LABELS, NationalStore, own_accounts
@@ -144,12 +144,12 @@ for indicator in INDICATORS:
 st.markdown("### Carte")
 by_departement = store.departement_medians(level, agregat, int(rows["year"].max()))
 values = dict(zip(by_departement["code"], by_departement["value"], strict=True))
-present = [f for f in departements_shapes()["features"] if f["properties"]["code"] in values]
 if not values:
     st.info("Pas de carte par département : les comptes OFGL de ce niveau n'en donnent pas.")
-elif present:
-    altair_chart(maps.departements, values, f"{agregat} : médiane par département (€/hab)",
-                 "€ par habitant", False, key="carte_nationale")
+elif set(values) & departements_with_shapes():
+    st.vega_lite_chart(maps.departements(values, f"{agregat} : médiane par département "
+                                         "(€/hab)", "€ par habitant", share=False),
+                       key="carte_nationale")
     chart_data(by_departement.rename(columns={"code": "departement",
                                               "value": "mediane_par_habitant"}),
                f"carte_{level}_{agregat}.csv", "download_carte",
@@ -163,10 +163,11 @@ if level == "communes" and len(departement) and departement.iloc[0] in \
         commune_map_departements():
     code = str(departement.iloc[0])
     by_commune = store.commune_values(agregat, int(rows["year"].max()), code)
-    altair_chart(maps.communes, code,
-                 dict(zip(by_commune["code"], by_commune["value"], strict=True)),
-                 f"{agregat} : communes du département {code} (€/hab)", "€ par habitant",
-                 False, key="carte_communes_nationale")
+    st.vega_lite_chart(maps.communes(code, dict(zip(by_commune["code"], by_commune["value"],
+                                                    strict=True)),
+                                     f"{agregat} : communes du département {code} (€/hab)",
+                                     "€ par habitant", share=False),
+                       key="carte_communes_nationale")
     chart_data(by_commune.rename(columns={"code": "insee", "value": "valeur_par_habitant"}),
                f"carte_communes_{code}_{agregat}.csv", "download_carte_communes",
                money=["valeur_par_habitant"])

@@ -9,7 +9,7 @@ the same rules in Vega's expression language (`COMPACT_EUROS`). Colours: the Oka
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -297,15 +297,10 @@ def territory_features(shapes: dict[str, Any], values: dict[str, float], *,
             for value in [values.get(feature["properties"]["code"])]]
 
 
-def amounts_map_spec(spec: dict[str, Any], shapes: dict[str, Any],
-                     values: dict[str, float], title: str) -> dict[str, Any]:
-    """The Vega-Lite spec of `choropleth(shapes, values, title, legend, share=False)` from
-    the spec of the same map made once with other values and title: Altair walks every
-    coordinate of the geometry to make a spec (about 1 s for the 96 départements on a loaded
-    machine), of which only the features' values and the title change. (A map of shares
-    also sets its colour scale from the values: not this one.)"""
-    return {**spec, "title": title,
-            "data": {"values": territory_features(shapes, values, share=False)}}
+def share_domain(values: Mapping[str, float | None]) -> list[float]:
+    """A map of shares runs from 0 to the highest one: 3 % among 0 % would be as pale as 0 %
+    on 0–100 %."""
+    return [0, max((v for v in values.values() if v is not None), default=0) or 1]
 
 
 def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, legend: str,
@@ -313,14 +308,12 @@ def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, leg
     """Map of a value by territory code (`properties.code` of the shapes): a share from 0 to
     1 (in %), or an amount (€)."""
     features = territory_features(shapes, values, share=share)
-    # Shares run up to the highest one: 3 % among 0 % would be as pale as 0 % on 0–100 %.
-    top = max((v for v in values.values() if v is not None), default=0) or 1
     labels = (f"format(datum.value * 100, ',.1~f') + '{fmt.NNBSP}%'" if share
               else COMPACT_EUROS)
     chart = alt.Chart(alt.Data(values=features), title=title).mark_geoshape(
         stroke="white", strokeWidth=0.4).encode(
         color=alt.Color("properties.valeur:Q", title=legend,
-                        scale=alt.Scale(scheme="blues", domain=[0, top]) if share
+                        scale=alt.Scale(scheme="blues", domain=share_domain(values)) if share
                         else alt.Scale(scheme="blues"),
                         legend=alt.Legend(labelExpr=labels, direction="horizontal",
                                           gradientLength=280, labelOverlap=True)),
