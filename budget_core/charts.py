@@ -99,8 +99,9 @@ def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour:
     drawn = alt.Chart(bars).mark_bar().encode(
         x=alt.X(f"{value}:Q", title=None, axis=euro_axis()), y=y, color=colour,
         tooltip=list(tooltip))
-    if group:
-        drawn = drawn.encode(yOffset=alt.YOffset(f"{group}:N"))
+    if group:  # in the order of the rows, as the colour key lists them
+        drawn = drawn.encode(yOffset=alt.YOffset(f"{group}:N",
+                                                 sort=list(dict.fromkeys(bars[group]))))
     line: dict[str, Any] = {"baseline": "bottom", "dy": -band / 2 - 3, "fontSize": 14,
                             "color": TEXT}
     names = alt.Chart(labels).mark_text(
@@ -132,29 +133,32 @@ def chapter_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     return _finish(_labelled_bars(data, rows, "amount", colour, tooltip, title))
 
 
-def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.Chart:
-    """Grouped bars: one group per chapter, one bar per budget (frame of analysis.compare).
+def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.LayerChart:
+    """Grouped bars: one group per chapter, one bar per budget (frame of analysis.compare),
+    each chapter's name on a line above its bars, largest chapters first.
 
     Bars are side by side (yOffset by budget), never stacked: two budgets of one collectivité
-    (principal and annexe) are two bars of two colours with their own names.
+    (principal and annexe) are two bars of two colours with their own names. The key names
+    them above the bars, on two lines (collectivité, then budget) that the chart's whole width
+    holds: beside chapter names at the left, it had a third of a phone's width and cut them.
     """
     data = _prepare(frame, value)
+    data["montant"] = data[value].map(lambda v: fmt.euros(v, 2))
     budgets = list(dict.fromkeys(data["budget"]))
-    colours = alt.Scale(domain=budgets, range=PALETTE[:len(budgets)])
-    chart = alt.Chart(data, title=title).mark_bar().encode(
-        x=alt.X(f"{value}:Q", title="€" if value == "amount" else "€ par habitant",
-                axis=_value_axis(value)),
-        # Labels cut at 200 px (the tooltip has them whole): bars keep the width on a phone.
-        y=alt.Y("chapitre:N", title=None, sort="-x", axis=alt.Axis(labelLimit=200)),
-        yOffset=alt.YOffset("budget:N", sort=budgets),
-        color=alt.Color("budget:N", title="Budget", scale=colours,
-                        legend=alt.Legend(orient="bottom", direction="vertical",
-                                          labelLimit=600)),
-        tooltip=[alt.Tooltip("budget:N", title="Budget"),
-                 alt.Tooltip("chapitre:N", title="Chapitre"),
-                 alt.Tooltip(f"{value}:Q", title="Montant", format=EUROS)],
-    ).properties(height=max(160, 22 * len(data)))
-    return _finish(chart)
+    totals = data.groupby("chapitre", sort=False)[value].sum().reset_index()
+    rows = totals.sort_values(value, ascending=False, kind="stable").assign(chiffres="")
+    colour = alt.Color("budget:N", title="Budget", sort=budgets,
+                       scale=alt.Scale(domain=budgets, range=PALETTE[:len(budgets)]),
+                       legend=alt.Legend(orient="top", direction="vertical",
+                                         labelExpr="split(datum.label, ' — ')",
+                                         labelLimit=alt.ExprRef("width - 30")))
+    tooltip = [alt.Tooltip("budget:N", title="Budget"),
+               alt.Tooltip("chapitre:N", title="Chapitre"),
+               alt.Tooltip("montant:N", title="€ par habitant" if value == "per_inhabitant"
+                           else "Montant")]
+    unit = " (€ par habitant)" if value == "per_inhabitant" else ""
+    return _finish(_labelled_bars(data, rows, value, colour, tooltip, title + unit,
+                                  group="budget", figures=0))
 
 
 def _nomenclature_marks(changes: list[tuple[int, str, str]]) -> list[alt.Chart]:

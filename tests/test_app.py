@@ -172,9 +172,9 @@ def test_compare_two_communes_per_inhabitant(app: AppTest) -> None:
 def test_compare_two_budgets_of_crach_grouped_with_their_own_names(app: AppTest) -> None:
     open_page(app, "comparer", cmp_etape="BP", cmp_annee=2022,
               cmp=["21560046100010", "21560046100085"])
-    spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)
-    assert spec["encoding"]["yOffset"]["field"] == "budget"
-    assert spec["encoding"]["color"]["field"] == "budget"
+    bars = json.loads(app.get("vega_lite_chart")[0].proto.spec)["layer"][0]
+    assert bars["encoding"]["yOffset"]["field"] == "budget"
+    assert bars["encoding"]["color"]["field"] == "budget"
     [rows] = chart_data(app)
     loans = rows[rows["chapter_code"] == "16"].set_index("budget")["amount"]
     crach = {path: sum(Decimal(xml_value(line, "MtPrev") or "0") for line in budget_lines(path)
