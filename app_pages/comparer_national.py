@@ -114,56 +114,97 @@ level = url_selectbox(c1, "Niveau", levels, "niveau", LEVEL_LABELS.__getitem__)
 names = _names(FOLDER, version(FOLDER), level)
 siren = url_selectbox(c2, "Collectivité", list(names), "siren_national", names.__getitem__)
 entity = _entity(FOLDER, version(FOLDER), level, siren)
-year = entity["year"]
-c3, c4 = st.columns(2)
-agregat = url_selectbox(c3, "Agrégat", entity["agregats"], "agregat")
-available = ask(NationalStore.peer_columns, level)
-peers = {**{c: CRITERIA[c] for c in available}, **ANY}
-peer = url_selectbox(c4, "Comparer avec", list(peers), "pairs", peers.__getitem__)
-lacking = [label for c, label in CRITERIA.items() if c not in available
-           and (c == "strate" or c in HEADERS[level].values())]
-if lacking:
-    c4.caption("Non renseigné dans les comptes OFGL de ce niveau : "
-               + ", ".join(label.lower() for label in lacking) + ".")
-custom: list[str] = []
-if peer == "custom":
-    custom = url_multiselect(st, "Collectivités de la liste", list(names), "liste",
-                             names.__getitem__, default=[siren], max_selections=50)
-placed = ask(NationalStore.placement, level, siren, agregat,
-             peer if peer not in ("", "custom") else None, tuple(custom))
-population = entity["population"]
-scope = ("comptes consolidés : budget principal et budgets annexes, flux croisés retirés"
-         if entity["consolidated"] else "budget principal")
-st.caption(f"Montants en € par habitant ; population totale INSEE {year} selon "
-           f"l'OFGL ({number(population) if population is not None else '—'} habitants). "
-           f"Source : OFGL, comptes des collectivités ({scope}).")
-if placed.empty and peer in entity["no_criterion"]:
-    st.info(f"Pas de groupe « {peers[peer].lower()} » : ce critère n'est pas renseigné pour "
-            "cette collectivité dans les comptes OFGL. Choisissez un autre groupe.")
-elif placed.empty:
-    st.info("Pas de valeur pour cet agrégat.")
-else:
-    last = placed.iloc[-1]
-    m1, m2, m3 = st.columns(3)
-    m1.metric(f"{md_escape(names[siren])} ({int(last['year'])})",
-              euros(last["value"], 2) + "/hab")
-    m2.metric(f"Médiane du groupe ({int(last['peers'])} collectivités)",
-              euros(last["median"], 2) + "/hab")
-    m3.metric("Rang (1 = la plus élevée)", f"{int(last['rank'])} / {int(last['peers'])}")
-    altair_chart(charts.peer_placement, placed, f"{agregat} : la collectivité parmi son "
-                 "groupe (bande : du 1er au 3e quartile)", key="chart_pairs")
-    chart_data(placed[["year", "value", "median", "q1", "q3", "rank", "peers"]].rename(
-        columns={"year": "annee", "value": "valeur_par_habitant",
-                 "median": "mediane_par_habitant", "q1": "premier_quartile",
-                 "q3": "troisieme_quartile", "rank": "rang", "peers": "collectivites"}),
-        f"se_comparer_{siren}_{agregat}.csv", "download_pairs",
-        money=["valeur_par_habitant", "mediane_par_habitant", "premier_quartile",
-               "troisieme_quartile"])
+
+
+# A fragment: « Agrégat », « Comparer avec » and the custom list rerun the placement and the
+# maps alone, not the pickers above nor the indicators below (some thirty elements), which
+# depend on the collectivité only.
+@st.fragment
+def agregat_view(level: str, siren: str, names: dict[str, str], entity: dict[str, Any]
+                 ) -> None:
+    year = entity["year"]
+    c3, c4 = st.columns(2)
+    agregat = url_selectbox(c3, "Agrégat", entity["agregats"], "agregat")
+    available = ask(NationalStore.peer_columns, level)
+    peers = {**{c: CRITERIA[c] for c in available}, **ANY}
+    peer = url_selectbox(c4, "Comparer avec", list(peers), "pairs", peers.__getitem__)
+    lacking = [label for c, label in CRITERIA.items() if c not in available
+               and (c == "strate" or c in HEADERS[level].values())]
+    if lacking:
+        c4.caption("Non renseigné dans les comptes OFGL de ce niveau : "
+                   + ", ".join(label.lower() for label in lacking) + ".")
+    custom: list[str] = []
+    if peer == "custom":
+        custom = url_multiselect(st, "Collectivités de la liste", list(names), "liste",
+                                 names.__getitem__, default=[siren], max_selections=50)
+    placed = ask(NationalStore.placement, level, siren, agregat,
+                 peer if peer not in ("", "custom") else None, tuple(custom))
+    population = entity["population"]
+    scope = ("comptes consolidés : budget principal et budgets annexes, flux croisés retirés"
+             if entity["consolidated"] else "budget principal")
+    st.caption(f"Montants en € par habitant ; population totale INSEE {year} selon "
+               f"l'OFGL ({number(population) if population is not None else '—'} habitants). "
+               f"Source : OFGL, comptes des collectivités ({scope}).")
+    if placed.empty and peer in entity["no_criterion"]:
+        st.info(f"Pas de groupe « {peers[peer].lower()} » : ce critère n'est pas renseigné pour "
+                "cette collectivité dans les comptes OFGL. Choisissez un autre groupe.")
+    elif placed.empty:
+        st.info("Pas de valeur pour cet agrégat.")
+    else:
+        last = placed.iloc[-1]
+        m1, m2, m3 = st.columns(3)
+        m1.metric(f"{md_escape(names[siren])} ({int(last['year'])})",
+                  euros(last["value"], 2) + "/hab")
+        m2.metric(f"Médiane du groupe ({int(last['peers'])} collectivités)",
+                  euros(last["median"], 2) + "/hab")
+        m3.metric("Rang (1 = la plus élevée)", f"{int(last['rank'])} / {int(last['peers'])}")
+        altair_chart(charts.peer_placement, placed, f"{agregat} : la collectivité parmi son "
+                     "groupe (bande : du 1er au 3e quartile)", key="chart_pairs")
+        chart_data(placed[["year", "value", "median", "q1", "q3", "rank", "peers"]].rename(
+            columns={"year": "annee", "value": "valeur_par_habitant",
+                     "median": "mediane_par_habitant", "q1": "premier_quartile",
+                     "q3": "troisieme_quartile", "rank": "rang", "peers": "collectivites"}),
+            f"se_comparer_{siren}_{agregat}.csv", "download_pairs",
+            money=["valeur_par_habitant", "mediane_par_habitant", "premier_quartile",
+                   "troisieme_quartile"])
+
+    st.markdown("### Carte")
+    by_departement = ask(NationalStore.departement_medians, level, agregat, year)
+    values = dict(zip(by_departement["code"], by_departement["value"], strict=True))
+    if not values:
+        st.info("Pas de carte par département : les comptes OFGL de ce niveau n'en donnent pas.")
+    elif set(values) & departements_with_shapes():
+        st.vega_lite_chart(maps.departements(values, f"{agregat} : médiane par département "
+                                             "(€/hab)", "€ par habitant", share=False),
+                           key="carte_nationale")
+        chart_data(by_departement.rename(columns={"code": "departement",
+                                                  "value": "mediane_par_habitant"}),
+                   f"carte_{level}_{agregat}.csv", "download_carte",
+                   money=["mediane_par_habitant"])
+    else:
+        st.info("Les départements chargés (" + ", ".join(sorted(values)) + ") n'ont pas de "
+                "contour dans la carte embarquée (métropole).")
+
+    code = entity["departement"]
+    if level == "communes" and code in commune_map_departements():
+        by_commune = ask(NationalStore.commune_values, agregat, year, code)
+        st.vega_lite_chart(maps.communes(code, dict(zip(by_commune["code"], by_commune["value"],
+                                                        strict=True)),
+                                         f"{agregat} : communes du département {code} (€/hab)",
+                                         "€ par habitant", share=False),
+                           key="carte_communes_nationale")
+        chart_data(by_commune.rename(columns={"code": "insee", "value": "valeur_par_habitant"}),
+                   f"carte_communes_{code}_{agregat}.csv", "download_carte_communes",
+                   money=["valeur_par_habitant"])
+
+
+agregat_view(level, siren, names, entity)
 
 st.markdown("### Santé financière")
 ofgl_values = entity["ofgl"]
-ours = _own_documents(siren, year, catalogue_versions())
-own_values = (summary(from_lines, ours, population=population) if ours else None)
+ours = _own_documents(siren, entity["year"], catalogue_versions())
+own_values = (summary(from_lines, ours, population=entity["population"]) if ours
+              else None)
 for indicator in INDICATORS:
     with st.container(border=True):
         left, right = st.columns([1, 2])
@@ -177,32 +218,3 @@ for indicator in INDICATORS:
                 None and ofgl_values["epargne_brute"] <= 0:
             right.warning("Épargne brute négative ou nulle : la capacité de désendettement "
                           "n'a pas de sens cette année.")
-
-st.markdown("### Carte")
-by_departement = ask(NationalStore.departement_medians, level, agregat, year)
-values = dict(zip(by_departement["code"], by_departement["value"], strict=True))
-if not values:
-    st.info("Pas de carte par département : les comptes OFGL de ce niveau n'en donnent pas.")
-elif set(values) & departements_with_shapes():
-    st.vega_lite_chart(maps.departements(values, f"{agregat} : médiane par département "
-                                         "(€/hab)", "€ par habitant", share=False),
-                       key="carte_nationale")
-    chart_data(by_departement.rename(columns={"code": "departement",
-                                              "value": "mediane_par_habitant"}),
-               f"carte_{level}_{agregat}.csv", "download_carte",
-               money=["mediane_par_habitant"])
-else:
-    st.info("Les départements chargés (" + ", ".join(sorted(values)) + ") n'ont pas de "
-            "contour dans la carte embarquée (métropole).")
-
-code = entity["departement"]
-if level == "communes" and code in commune_map_departements():
-    by_commune = ask(NationalStore.commune_values, agregat, year, code)
-    st.vega_lite_chart(maps.communes(code, dict(zip(by_commune["code"], by_commune["value"],
-                                                    strict=True)),
-                                     f"{agregat} : communes du département {code} (€/hab)",
-                                     "€ par habitant", share=False),
-                       key="carte_communes_nationale")
-    chart_data(by_commune.rename(columns={"code": "insee", "value": "valeur_par_habitant"}),
-               f"carte_communes_{code}_{agregat}.csv", "download_carte_communes",
-               money=["valeur_par_habitant"])
