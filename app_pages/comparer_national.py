@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from app_pages import comparer_chapitres
-from app_pages.catalogue import catalogue_versions, published_documents
+from app_pages.catalogue import published_documents
 from app_pages.common import altair_chart, chart_data, summary, url_multiselect, url_selectbox
 from budget_core import charts, maps
 from budget_core.config import settings
@@ -74,12 +74,6 @@ def _entity(folder: str, files: tuple[tuple[str, int], ...], level: str, siren: 
             "ofgl": from_ofgl(latest),
             "departement": str(departement.iloc[0]) if len(departement) else None,
             "no_criterion": [c for c in CRITERIA if c in rows and rows[c].isna().all()]}
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _own_documents(siren: str, year: int, versions: tuple[tuple[str, float], ...]
-                   ) -> list[str]:
-    return list(own_accounts(published_documents(), siren, year)["doc_key"])
 
 
 def show(value: float | None, unit: str) -> str:
@@ -202,7 +196,8 @@ agregat_view(level, siren, names, entity)
 
 st.markdown("### Santé financière")
 ofgl_values = entity["ofgl"]
-ours = _own_documents(siren, entity["year"], catalogue_versions())
+# This session's uploads count: the published documents are read at each run, not cached.
+ours = list(own_accounts(published_documents(), siren, entity["year"])["doc_key"])
 own_values = (summary(from_lines, ours, population=entity["population"]) if ours
               else None)
 for indicator in INDICATORS:
