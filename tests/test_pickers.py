@@ -13,10 +13,9 @@ from pathlib import Path
 import pandas as pd
 from lxml import etree
 
-from budget_core import balance_catalogue, charts
+from budget_core import balance_catalogue
 from budget_core.balances import BalanceStore
 from budget_core.config import DEMO_DIR
-from budget_core.coverage import departements_shapes
 from budget_core.pickers import LIST_AT_MOST, PickerIndex, departement_of_insee
 from budget_core.selection import budget_labels
 from budget_core.store import Store
@@ -109,12 +108,3 @@ def test_a_budgets_documents_are_those_whose_xml_names_its_siret() -> None:
         assert set(index.rows_of(siret)["siret"]) == {siret}
     assert index.rows_of(None).empty
     assert index.rows_of("00000000000000").empty
-
-
-def test_an_amounts_map_takes_new_values_without_altair_building_it_again() -> None:
-    shapes = departements_shapes()
-    values = {"38": 12.5, "73": 1234.56, "74": 0.0}
-    made_once = charts.choropleth(shapes, {}, "", "€ par habitant", share=False).to_dict()
-    assert charts.amounts_map_spec(made_once, shapes, values, "013 : médiane") == \
-        charts.choropleth(shapes, values, "013 : médiane", "€ par habitant",
-                          share=False).to_dict()
