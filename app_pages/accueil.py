@@ -7,12 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.catalogue import documents, published_documents
-from app_pages.common import entity_label
 from budget_core import balance_catalogue
 from budget_core.config import settings
 from budget_core.fmt import md_escape, number
 from budget_core.model import ENTITY_TYPE_LABELS
 from budget_core.search import Collectivite, budgets_of, search_collectivites
+from budget_core.selection import budget_labels
 
 SHOWN = 10  # results listed; the query narrows the rest
 
@@ -32,19 +32,22 @@ def identity(hit: Collectivite) -> str:
 
 def with_documents(hit: Collectivite, docs: pd.DataFrame) -> None:
     """One link per budget of the collectivité, to Explorer on its newest document."""
-    for row in budgets_of(docs, hit.siren).to_dict("records"):
+    budgets = budgets_of(docs, hit.siren)
+    for row, name in zip(budgets.to_dict("records"), budget_labels(budgets), strict=True):
         st.page_link("app_pages/explorer.py", icon=":material/search:",
-                     label=f"{md_escape(entity_label(row))} — {row['year']} {row['stage']}",
+                     label=f"{md_escape(name)} — {row['year']} {row['stage']}",
                      query_params={"siret": row["siret"], "etape": row["stage"],
                                    "annee": str(row["year"]), "doc": row["doc_key"]})
 
 
 def balances_by_siren(rows: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     """The CAs reconstituted from the DGFiP balances among `rows`, by SIREN (budget principal
-    first, newest year first): one pass for all the results, not a filter and a sort each."""
+    first, newest year first), each named (`name`): one pass for all the results, not a
+    filter, a sort and a frame per link."""
     mine = rows[balance_catalogue.from_balances(rows)]
     mine = mine.sort_values(["budget_kind", "budget_label", "year"],
                             ascending=[False, True, False])
+    mine = mine.assign(name=budget_labels(mine))
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in mine.to_dict("records"):
         grouped.setdefault(row["siren"], []).append(row)
@@ -56,7 +59,7 @@ def balance_links(balances: list[dict[str, Any]]) -> None:
     balances (`balances_by_siren`), marked as such."""
     for row in balances:
         st.page_link("app_pages/explorer.py", icon=":material/account_balance:",
-                     label=f"{md_escape(entity_label(row))} — {row['year']} CA · comptes de "
+                     label=f"{md_escape(row['name'])} — {row['year']} CA · comptes de "
                            "gestion DGFiP",
                      query_params={"siret": row["siret"], "etape": "CA",
                                    "annee": str(row["year"]), "doc": row["doc_key"]})
@@ -99,37 +102,45 @@ st.markdown(
     "départements, régions et syndicats (documents **TOTEM** et fichiers **SCDL budget**) : "
     "recettes et dépenses par chapitre, comparaisons, évolution, exécution.")
 
+# A fragment: typing a query reruns the search and its results alone, not the counts and
+# the table below (nor their redraw in the browser).
+@st.fragment
+def search(docs: pd.DataFrame) -> None:
+    """The search box and, for a query, the collectivités found with their links."""
+    query = st.text_input("Rechercher une collectivité : commune, intercommunalité, département, "
+                          "région (nom, code INSEE, SIREN, SIRET ou code postal)",
+                          key="q", bind="query-params",
+                          placeholder="ex. Montreuil, st denis 974, 56470, 219300480")
+    if query:
+        found = search_collectivites(query, SHOWN, docs)
+        # With the CAs of the DGFiP balances no published CA covers: the rows of the
+        # collectivités found, in one pass over the catalogue (some 70 000 rows with the balances
+        # of all France) instead of two per result.
+        everything = documents()
+        balances = balances_by_siren(
+            everything[everything["siren"].isin({hit.siren for hit in found})])
+        if not found:
+            st.warning(f"Aucune collectivité ne correspond à « {md_escape(query)} » : vérifiez "
+                       "l'orthographe, ou cherchez par code INSEE, SIREN ou code postal.")
+        for rank, hit in enumerate(found):
+            held = (f"{hit.documents} document{'s' if hit.documents > 1 else ''}"
+                    if hit.documents else "aucun document publié ici")
+            mine = balances.get(hit.siren, [])
+            if mine:
+                held += " · comptes de gestion DGFiP"
+            with st.expander(f"{md_escape(hit.label())} — {held}", expanded=rank == 0):
+                st.caption(identity(hit))
+                if hit.documents:
+                    with_documents(hit, docs)
+                    balance_links(mine)
+                else:
+                    without_documents(hit, mine)
+        if not all(hit.documents for hit in found):
+            how_to_get_accounts()
+
+
 docs = published_documents()
-query = st.text_input("Rechercher une collectivité : commune, intercommunalité, département, "
-                      "région (nom, code INSEE, SIREN, SIRET ou code postal)",
-                      key="q", bind="query-params",
-                      placeholder="ex. Montreuil, st denis 974, 56470, 219300480")
-if query:
-    found = search_collectivites(query, SHOWN, docs)
-    # With the CAs of the DGFiP balances no published CA covers: the rows of the
-    # collectivités found, in one pass over the catalogue (some 70 000 rows with the balances
-    # of all France) instead of two per result.
-    everything = documents()
-    balances = balances_by_siren(
-        everything[everything["siren"].isin({hit.siren for hit in found})])
-    if not found:
-        st.warning(f"Aucune collectivité ne correspond à « {md_escape(query)} » : vérifiez "
-                   "l'orthographe, ou cherchez par code INSEE, SIREN ou code postal.")
-    for rank, hit in enumerate(found):
-        held = (f"{hit.documents} document{'s' if hit.documents > 1 else ''}"
-                if hit.documents else "aucun document publié ici")
-        mine = balances.get(hit.siren, [])
-        if mine:
-            held += " · comptes de gestion DGFiP"
-        with st.expander(f"{md_escape(hit.label())} — {held}", expanded=rank == 0):
-            st.caption(identity(hit))
-            if hit.documents:
-                with_documents(hit, docs)
-                balance_links(mine)
-            else:
-                without_documents(hit, mine)
-    if not all(hit.documents for hit in found):
-        how_to_get_accounts()
+search(docs)
 
 config = settings()
 if config.is_demo:

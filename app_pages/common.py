@@ -338,19 +338,20 @@ def pick_year(box: st.delta_generator.DeltaGenerator, docs: pd.DataFrame, key: s
                          fallback=fallback) if years else None
 
 
-def pick_document(docs: pd.DataFrame, index: PickerIndex,
-                  *boxes: st.delta_generator.DeltaGenerator) -> pd.Series | None:
-    """Type, budget, stage, year, then the document, in five boxes (containers): a year has
-    several DMs (and a file uploaded in this session may stand beside a stored one), each
-    its own document; the « Document » list shows only when there is a choice."""
+def pick_document(index: PickerIndex, *boxes: st.delta_generator.DeltaGenerator
+                  ) -> pd.Series | None:
+    """Type, budget, stage, year, then the document, in five boxes (containers), among the
+    catalogue rows of `index` (by SIRET): a year has several DMs (and a file uploaded in this
+    session may stand beside a stored one), each its own document; the « Document » list
+    shows only when there is a choice."""
     type_box, entity_box, stage_box, year_box, doc_box = boxes
     siret = pick_entity(index, container=entity_box, type_container=type_box)
-    mine = docs[docs["siret"] == siret]
+    mine = index.rows_of(siret)  # the budget's documents, not a scan of the catalogue
     stage = pick_stage(mine, container=stage_box)
     year = pick_year(year_box, mine[mine["stage"] == stage], "annee")
     if siret is None or stage is None or year is None:
         return None
-    found = documents_of(docs, siret, year, stage)
+    found = documents_of(mine, siret, year, stage)
     keys = list(found["doc_key"])
     chosen = keys[0]
     if len(keys) > 1:

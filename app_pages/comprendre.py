@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from app_pages.catalogue import documents, picker_index
+from app_pages.catalogue import picker_index
 from app_pages.common import pick_document, source_notes, summary, workshop_mode
+from app_pages.filters import document_key, picked_apart
 from budget_core import analysis, indicators
 from budget_core.fmt import compact_euros, euros, md_escape, percent
 from budget_core.model import EXECUTED_STAGES, STAGE_LABELS, STAGES
@@ -15,8 +16,9 @@ st.markdown(
     "Le budget d'une collectivité (commune, intercommunalité, département, région) est l'acte "
     "par lequel son assemblée **prévoit et autorise** les recettes et les dépenses d'une "
     "année. Cette page l'explique pas à pas, avec les chiffres du budget choisi.")
-docs = documents()
-doc = pick_document(docs, picker_index(), *st.columns([1, 3]), *st.columns(3))
+index = picker_index()
+doc = picked_apart(lambda: pick_document(index, *st.columns([1, 3]), *st.columns(3)),
+                   document_key, "comprendre_drawn")
 if doc is None:
     st.info("Aucun budget n'est chargé. Ajoutez un fichier depuis la page Données.")
     st.stop()
@@ -28,7 +30,8 @@ verb = "a reçu" if done else "prévoit de recevoir"
 spent = "a dépensé" if done else "prévoit de dépenser"
 name = md_escape(f"{doc['entity_name']} — {doc['budget_label']}")
 st.subheader(f"{name} — {md_escape(document_label(doc))}")
-source_notes(docs[docs["doc_key"] == key])
+budget = index.rows_of(doc["siret"])
+source_notes(budget[budget["doc_key"] == key])
 
 
 def amounts(shown: dict[str, str]) -> None:
@@ -78,7 +81,7 @@ st.markdown(
     "- **CA — compte administratif** : ce qui a réellement été dépensé et reçu.\n"
     "- **CFU — compte financier unique** : remplace le compte administratif et le compte de "
     "gestion du comptable public (généralisé à partir des comptes 2024).")
-mine = ordered(docs[docs["siret"] == doc["siret"]])
+mine = ordered(budget)
 held = [f"{document_label(row)}" for row in mine.to_dict("records")]
 st.caption("Documents chargés pour ce budget : " + md_escape(", ".join(held)) + ".")
 stages_here = [s for s in STAGES if s in set(mine["stage"])]

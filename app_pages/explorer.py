@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages.catalogue import documents, picker_index, uploads
+from app_pages.catalogue import picker_index, uploads
 from app_pages.common import (
     altair_chart,
     chart_data,
@@ -16,6 +16,7 @@ from app_pages.common import (
     url_selectbox,
     workshop_mode,
 )
+from app_pages.filters import document_key, picked_apart
 from budget_core import analysis, charts
 from budget_core.fmt import compact_euros, euros, md_escape
 from budget_core.model import EXECUTED_STAGES
@@ -23,20 +24,29 @@ from budget_core.selection import document_label
 
 st.title("Explorer un budget")
 atelier = workshop_mode()
-docs = documents()
-if docs.empty:
+index = picker_index()
+if index.options.empty:
     st.info("Aucun budget n'est chargé. Ajoutez un fichier depuis la page Données.")
     st.stop()
 
-filters = st.sidebar if atelier else st.container()
-who = filters.columns([1, 3]) if not atelier else [filters] * 2
-what = filters.columns(4) if not atelier else [filters] * 4
-doc = pick_document(docs, picker_index(), *who, *what[:3])
-include_order = what[3].toggle("Inclure les opérations d'ordre", key="ordre",
-                               bind="query-params",
-                               help="Les opérations d'ordre (amortissements, virements entre "
-                                    "sections) ne sont pas des flux d'argent : les inclure "
-                                    "compte deux fois les mêmes montants.")
+
+
+def choose() -> tuple[pd.Series | None, bool]:
+    """The document and whether order operations are included, picked in the filters."""
+    filters = st.sidebar if atelier else st.container()
+    who = filters.columns([1, 3]) if not atelier else [filters] * 2
+    what = filters.columns(4) if not atelier else [filters] * 4
+    doc = pick_document(index, *who, *what[:3])
+    include_order = what[3].toggle("Inclure les opérations d'ordre", key="ordre",
+                                   bind="query-params",
+                                   help="Les opérations d'ordre (amortissements, virements "
+                                        "entre sections) ne sont pas des flux d'argent : les "
+                                        "inclure compte deux fois les mêmes montants.")
+    return doc, include_order
+
+
+doc, include_order = picked_apart(choose, lambda chosen: (document_key(chosen[0]),
+                                                          chosen[1]), "explorer_drawn")
 if doc is None:
     st.info("Aucun budget ne correspond à ces filtres : changez le type, l'étape ou l'année.")
     st.stop()
@@ -52,7 +62,8 @@ st.caption(f"Montants {amount_kind}s, {operations}, hors résultats reportés (0
            f"Source : {md_escape(doc['source_file'])}"
            + (" (fichier déposé, non enregistré dans le cache)." if key in uploads()
               else "."))
-source_notes(docs[docs["doc_key"] == key])
+budget = index.rows_of(doc["siret"])
+source_notes(budget[budget["doc_key"] == key])
 if stage == "DM":
     st.info("Une décision modificative ajoute ou retire des crédits au budget déjà voté : ses "
             "montants sont des variations (positives ou négatives), pas un budget complet. "

@@ -156,3 +156,31 @@ def test_comparer_groups_two_budgets_of_crach(server: str, page: object, size: s
     assert page.get_by_text("Télécharger ces données (CSV)").count() == 1
     assert page.locator("[data-testid='stException']").count() == 0
     shot(page, "comparer", size)
+
+
+def subheader(page: object) -> str:
+    return str(page.locator("[data-testid='stHeading'] h3").first.inner_text())
+
+
+@pytest.mark.parametrize("path", ["explorer", "comprendre"])
+def test_a_filter_that_keeps_the_budget_keeps_the_page_one_that_changes_it_redraws_it(
+        server: str, page: object, size: str, path: str) -> None:
+    """The filters rerun alone (a fragment) while the budget stays chosen; another budget
+    reruns the page: its title and figures follow."""
+    page.goto(f"{server}/{path}?siret={MONTREUIL}&etape=CA&annee=2023")
+    settle(page)
+    montreuil = "VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL — Compte administratif 2023"
+    assert subheader(page) == montreuil
+    figures = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+    choose(page, "Type de collectivité", "Commune")
+    assert (subheader(page), shown(page, "Collectivité")) == (
+        montreuil, "VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL")
+    assert page.locator("[data-testid='stMetricValue']").all_inner_texts() == figures
+    choose(page, "Collectivité", "CRACH — BUDGET PRINCIPAL")
+    # Crach's budget principal holds a CA for 2021 only (crach_principal_CA_2021.xml).
+    expect(page.locator("[data-testid='stHeading'] h3").first).to_have_text(
+        "CRACH — BUDGET PRINCIPAL — Compte administratif 2021", timeout=30_000)
+    assert f"siret={CRACH}" in page.url and "annee=2021" in page.url
+    assert page.locator("[data-testid='stMetricValue']").all_inner_texts() != figures
+    assert page.locator("[data-testid='stException']").count() == 0
+    shot(page, f"{path}_filters", size)

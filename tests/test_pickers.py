@@ -11,11 +11,15 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+from lxml import etree
 
 from budget_core import balance_catalogue
 from budget_core.balances import BalanceStore
+from budget_core.config import DEMO_DIR
 from budget_core.pickers import LIST_AT_MOST, PickerIndex, departement_of_insee
 from budget_core.selection import budget_labels
+from budget_core.store import Store
+from tests.conftest import TOTEM_FILES
 from tests.test_balances import GRENOBLE, SAMPLE, raw_rows
 
 ANNEXES = 2  # budgets annexes given to every commune of the France-wide catalogue
@@ -75,6 +79,8 @@ def test_at_the_scale_of_france_a_departement_lists_under_3_percent_of_the_budge
     biggest, communes_there = per_departement.most_common(1)[0]
     assert biggest == "62"  # Pas-de-Calais: the longest list a picker shows at this scale
     assert max(sizes.values()) == (ANNEXES + 1) * communes_there < 0.03 * budgets
+    assert index.collectivites("commune") == index.collectivites(None) == len(communes)
+    assert index.collectivites("epci") == 0
 
 
 def test_a_search_lists_the_budgets_of_the_sirens_it_found() -> None:
@@ -85,3 +91,20 @@ def test_a_search_lists_the_budgets_of_the_sirens_it_found() -> None:
     assert list(found) == [f"{first['siren']}{n:05d}" for n in range(ANNEXES + 1)]
     assert found[f"{first['siren']}00001"] == f"{first['name'].upper()} — ANNEXE 1 (annexe)"
     assert index.choices("epci") == {}
+
+
+def test_a_budgets_documents_are_those_whose_xml_names_its_siret() -> None:
+    """The demo data's documents of each budget, as the picker's index finds them, against
+    the `IdEtab` each real TOTEM file states (Montreuil: eight CAs; Crach: a BP, a CA and
+    two DMs)."""
+    index = PickerIndex.of(Store(DEMO_DIR).documents(), "siret", budget_labels)
+    files_by_siret: dict[str, list[str]] = {}
+    for path in TOTEM_FILES:
+        siret = etree.parse(str(path)).xpath("string(//*[local-name()='IdEtab']/@V)")
+        files_by_siret.setdefault(str(siret), []).append(path.name)
+    assert len(files_by_siret["21930048000015"]) == 8
+    for siret, files in files_by_siret.items():
+        assert sorted(index.rows_of(siret)["source_file"]) == sorted(files)
+        assert set(index.rows_of(siret)["siret"]) == {siret}
+    assert index.rows_of(None).empty
+    assert index.rows_of("00000000000000").empty
