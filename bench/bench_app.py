@@ -1,7 +1,7 @@
 """Every page of the app in headless Chromium: first render and widget-change latency.
 
 Run: python bench/bench_app.py [--rounds 3] [--changes 3] [--only explorer] [--no-cold]
-     [--against ../main-worktree] [--cache DIR] [--query mode=chapitres]
+     [--against ../main-worktree] [--cache DIR] [--query mode=chapitres] [--widget LABEL]
 
 `--cache DIR` serves the app on another cache (BUDGET_CACHE_DIR), e.g. one holding a year of
 DGFiP balances for all of France (bench_france.py prepares one); `--query` adds a query string
@@ -22,6 +22,11 @@ Chromium (Playwright, 1440×900):
   never a button): time from the pointer going down on the new value (or Enter) to the page
   settled, pooled over rounds: median (min–max). The widget is found at run time, by its
   label, so pages others are editing are measured as they are; a page without one says so.
+  Later rounds wait (up to 10 s) for the widget the first round found before looking: a page
+  can settle before a component Streamlit loads on first use draws its widgets (seen at the
+  scale of France), and another widget was then measured in that round. `--widget LABEL`
+  changes the main area's selectbox of that label instead, on the pages that have one (e.g.
+  `--widget Collectivité`: a change of budget, where the first selectbox only filters).
 Settled means: a rerun began after the input (the app's `data-test-script-state` went through
 `running`, or a message came from the server: a very fast rerun may never show « running »),
 the app reports `notRunning`, no `stSpinner` is shown, and neither the DOM nor the server has
@@ -57,11 +62,13 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from appserver import CHROMIUM, CHROMIUM_ARGS, NotStarted, streamlit_run
 from measure import Spread, load, machine, ratio
@@ -154,6 +161,7 @@ class Result:
     change_script: list[float] = field(default_factory=list)
     change_python: list[float] = field(default_factory=list)
     widget: str = ""
+    found: tuple[str, str] | None = None  # (data-testid, label) of the widget first found
     rounds_without_widget: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -225,10 +233,37 @@ def label_of(widget: Locator) -> str:
     return label.first.inner_text().strip() if label.count() else ""
 
 
-def find_widget(page: Page) -> tuple[str, Callable[[], None]] | None:
-    """The widget to change on this page, as (description, change-it-once): the main area's
-    first, else one in the main area's other tabs, else the sidebar's. Buttons are never
-    clicked (« Actualiser » starts a sync over the network)."""
+class Found(NamedTuple):
+    description: str
+    change: Callable[[], None]
+    testid: str
+    label: str
+
+
+def chosen_widget(page: Page) -> Found | None:
+    """The main area's selectbox labelled `--widget`, waited for (up to 10 s), if the page
+    has one."""
+    label = os.environ.get("BENCH_WIDGET", "")
+    if not label or page.url.endswith(f"/{BASELINE}"):
+        return None
+    box = by_label(page, MAIN, "stSelectbox", label)
+    try:
+        box.wait_for(state="visible", timeout=10_000)
+    except PlaywrightTimeoutError:
+        return None
+    return Found(f"selectbox « {label_of(box)} »", selectbox_changer(page, MAIN, label),
+                 "stSelectbox", label)
+
+
+def find_widget(page: Page, before: tuple[str, str] | None) -> Found | None:
+    """The widget to change on this page: the main area's first, else one in the main area's
+    other tabs, else the sidebar's. Buttons are never clicked (« Actualiser » starts a sync
+    over the network). `before`: the widget found in an earlier round, waited for (up to
+    10 s) first — a page can settle before a component loaded on first use draws its
+    widgets, and another widget would then be measured in that round."""
+    if before is not None:
+        with suppress(PlaywrightTimeoutError):
+            by_label(page, "", *before).wait_for(state="visible", timeout=10_000)
     found = widget_in(page, MAIN)
     if found:
         return found
@@ -239,11 +274,11 @@ def find_widget(page: Page) -> tuple[str, Callable[[], None]] | None:
             page.wait_for_timeout(200)
             found = widget_in(page, MAIN)
             if found:
-                return f"{found[0]} (onglet « {name} »)", found[1]
+                return found._replace(description=f"{found.description} (onglet « {name} »)")
     return widget_in(page, SIDEBAR)
 
 
-def widget_in(page: Page, area: str) -> tuple[str, Callable[[], None]] | None:
+def widget_in(page: Page, area: str) -> Found | None:
     """The first visible, enabled selectbox (two options at least), else radio, button group,
     toggle or checkbox, else text input of `area`."""
     for selectbox in page.locator(f"{area} [data-testid='stSelectbox']").all():
@@ -256,27 +291,30 @@ def widget_in(page: Page, area: str) -> tuple[str, Callable[[], None]] | None:
         count = options.count()
         page.keyboard.press("Escape")
         if count >= 2:
-            return f"selectbox « {label} »", selectbox_changer(page, area, label)
+            return Found(f"selectbox « {label} »", selectbox_changer(page, area, label),
+                         "stSelectbox", label)
     for kind, item in (("stRadio", "label"), ("stButtonGroup", "button"),
                        ("stCheckbox", "label")):
         for widget in page.locator(f"{area} [data-testid='{kind}']").all():
             label = label_of(widget)
             if widget.is_visible() and widget.locator(item).count() >= (
                     1 if kind == "stCheckbox" else 2):
-                return f"{kind[2:].lower()} « {label} »", clicker(page, area, kind, item,
-                                                                  label)
+                return Found(f"{kind[2:].lower()} « {label} »",
+                             clicker(page, area, kind, item, label), kind, label)
     for text in page.locator(f"{area} [data-testid='stTextInput']").all():
         if text.is_visible() and not text.locator("input[disabled]").count():
             label = label_of(text)
-            return f"text input « {label} »", typer(page, area, label)
+            return Found(f"text input « {label} »", typer(page, area, label), "stTextInput",
+                         label)
     return None
 
 
 def by_label(page: Page, area: str, kind: str, label: str) -> Locator:
     widgets = page.locator(f"{area} [data-testid='{kind}']")
     if label:
+        whole = re.compile(rf"^\s*{re.escape(label)}\s*$")  # « Collectivité », not « Type de… »
         widgets = widgets.filter(has=page.locator("[data-testid='stWidgetLabel']",
-                                                  has_text=label))
+                                                  has_text=whole))
     return widgets.first
 
 
@@ -358,11 +396,12 @@ def measure_page(browser: Browser, url: str, changes: int, result: Result, log: 
     context, page, seconds = open_page(browser, url, result)
     try:
         result.first.append(seconds)
-        found = find_widget(page)
+        found = chosen_widget(page) or find_widget(page, result.found)
         if found is None:
             result.rounds_without_widget += 1
             return
-        result.widget, change = found
+        result.widget, change = found.description, found.change
+        result.found = (found.testid, found.label)
         wait_settled(page, 0.0)  # opening the dropdown to count options must be over
         for _ in range(changes):
             runs_before = len(python_runs(log))
@@ -401,6 +440,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None,
                         help="the cache folder the servers read (BUDGET_CACHE_DIR): one whose "
                              "balances hold a year of all France, say (bench_france.py)")
+    parser.add_argument("--widget", default="",
+                        help="the selectbox to change, by its label (e.g. Collectivité), on "
+                             "the pages that have one in their main area; the others as usual")
     parser.add_argument("--query", default="",
                         help="added to every page's URL but the baseline's, e.g. "
                              "mode=chapitres (Se comparer by chapter)")
@@ -408,6 +450,7 @@ def main() -> None:
     if args.cache:  # the servers inherit the environment
         os.environ["BUDGET_CACHE_DIR"] = str(args.cache.resolve())
     os.environ["BENCH_QUERY"] = args.query
+    os.environ["BENCH_WIDGET"] = args.widget
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is needed (apt-get install -y chromium)")
     specs = [p for p in pages_of(ROOT / "app.py") if args.only in p.url_path]
