@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lxml import etree
-
 from budget_core.errors import FormatError, NomenclatureError
 from budget_core.xmlsafe import safe_parser
 
@@ -122,6 +120,8 @@ class Plan:
 
 def parse_plan_xml(path: Path) -> Plan:
     """Read a DGFiP `planDeCompte.xml` (UTF-8 or ISO-8859-1) into a Plan."""
+    from lxml import etree  # 5 ms to load: for building plans, not for every command
+
     try:
         root = etree.parse(str(path), safe_parser()).getroot()
     except etree.XMLSyntaxError as exc:
