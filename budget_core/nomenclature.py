@@ -10,8 +10,8 @@ income (RR) and for order operations between sections (DOES/ROES: 040/042) or wi
 from __future__ import annotations
 
 import functools
-import gzip
 import json
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -197,7 +197,9 @@ def available_plans() -> dict[str, tuple[int, ...]]:
 @functools.cache
 def load_plan(declinaison: str, year: int) -> Plan:
     data = (PLANS / plan_filename(declinaison, year)).read_bytes()
-    return Plan.from_dict(json.loads(gzip.decompress(data)))
+    # zlib reads the gzip format itself (wbits 16 + 15): the gzip module (with struct) would
+    # add 0.4 ms to every command for the same call
+    return Plan.from_dict(json.loads(zlib.decompress(data, 16 + zlib.MAX_WBITS)))
 
 
 def plan_for(nomenclature: str, year: int, *, source: str | None = None) -> Plan:
