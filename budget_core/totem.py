@@ -49,6 +49,7 @@ ROOTS = {"DocumentBudgetaire": NS_BUDGET,
 HEADER_FIELDS = ("LibelleColl", "IdColl", "NatCEPL", "LibelleEtab", "IdEtab", "CodInseeColl",
                  "Nomenclature", "NatDec", "Exer", "CodTypBud", "NumDec", "DteDec")
 # Element names as expat gives them: "namespace}local" (xmlsafe.NAMESPACE_SEPARATOR).
+_NS_PREFIX = f"{NS_BUDGET}}}"
 _LINE = f"{NS_BUDGET}}}LigneBudget"
 _BUDGET = f"{NS_BUDGET}}}Budget"
 _INFORMATION = f"{NS_BUDGET}}}Information"  # InformationsGenerales/Information Code="PopTot"
@@ -137,6 +138,7 @@ class TotemLines(Generic[M]):
         parser = expat_parser(name)
         ready: list[Line] = []  # lines completed by the chunk being parsed
         budgets = 0
+        skipped_tag = ""
         line_number = depth = 0
         calculated = False
         values: dict[str, str] = {}
@@ -148,7 +150,7 @@ class TotemLines(Generic[M]):
             parser.StartElementHandler = start
 
         def start(tag: str, attributes: dict[str, str]) -> None:
-            nonlocal budgets, line_number, depth, calculated, values, section_hint
+            nonlocal budgets, skipped_tag, line_number, depth, calculated, values, section_hint
             if tag == _LINE:
                 line_number, depth = parser.CurrentLineNumber, 0
                 calculated = attributes.get("calculated") == "true"
@@ -167,6 +169,16 @@ class TotemLines(Generic[M]):
                         "seul budget (un exercice, une étape), les additionner fausserait tous "
                         "les totaux.", source=name, where=f"ligne {parser.CurrentLineNumber}",
                         hint="Déposez chaque budget dans son propre fichier.")
+            elif not tag.startswith(_NS_PREFIX):
+                # Outside the budget's namespace (the CFU's DocumentComptable and signatures,
+                # an editor's block) nothing is read: expat parses the subtree without calling
+                # Python at each start, only at each end until the subtree's own.
+                skipped_tag = tag
+                parser.StartElementHandler, parser.EndElementHandler = None, end_of_skipped
+
+        def end_of_skipped(tag: str) -> None:
+            if tag == skipped_tag:
+                parser.StartElementHandler, parser.EndElementHandler = start, None
 
         def field(tag: str, attributes: dict[str, str]) -> None:
             nonlocal depth, section_hint
