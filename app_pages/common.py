@@ -136,15 +136,37 @@ FRAME_KEY = {pd.DataFrame: frame_digest}
 @st.cache_data(show_spinner=False, max_entries=256, hash_funcs=FRAME_KEY)
 def _chart_spec(module: str, name: str, args: tuple[Any, ...]) -> dict[str, Any]:
     build: Callable[..., alt.TopLevelMixin] = getattr(sys.modules[module], name)
-    return vega_lite_spec(build(*args))
+    return _datasets_by_position(vega_lite_spec(build(*args)))
+
+
+def _datasets_by_position(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with its datasets named by their order (`data-0`, `data-1`…), not by the
+    hash of their content as Streamlit names them: a chart whose data alone changes (another
+    collectivité, same agrégat) keeps the same spec, and Streamlit's frontend puts the new
+    rows into the Vega view it has instead of compiling and drawing a new one."""
+    names = {old: f"data-{i}" for i, old in enumerate(spec.get("datasets", {}))}
+
+    def renamed(node: Any) -> Any:
+        if isinstance(node, dict):
+            if isinstance(node.get("name"), str) and node["name"] in names:
+                return {**node, "name": names[node["name"]]}
+            return {key: renamed(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [renamed(value) for value in node]
+        return node
+
+    out: dict[str, Any] = renamed({key: value for key, value in spec.items()
+                                   if key != "datasets"})
+    out["datasets"] = {names[old]: data for old, data in spec.get("datasets", {}).items()}
+    return out
 
 
 def altair_chart(build: Callable[..., alt.TopLevelMixin], *args: Any, key: str,
                  box: st.delta_generator.DeltaGenerator | None = None) -> None:
-    """`st.altair_chart(build(*args))` for a function of `budget_core.charts` or `.maps`, its
-    Vega-Lite spec cached by the inputs (small frames, a map's codes and values): building and
-    validating an Altair chart takes about 0.2 s, a map 1 to 6 s, at each rerun that draws
-    it."""
+    """`st.altair_chart(build(*args))` for a function of `budget_core.charts`, its Vega-Lite
+    spec cached by the inputs (small frames): building and validating an Altair chart takes
+    about 0.2 s at each rerun that draws it. (Maps need no cache: `budget_core.maps` puts new
+    values into a spec made once.)"""
     (box or st).vega_lite_chart(_chart_spec(build.__module__, build.__name__, args), key=key)
 
 

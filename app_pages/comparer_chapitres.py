@@ -2,8 +2,6 @@
 quartiles, rank of each chapter in € per inhabitant), and a map of one chapter. Drawn by
 comparer_national.py when `?mode=chapitres`."""
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
@@ -16,15 +14,14 @@ from app_pages.common import (
     pick_direction,
     url_multiselect,
     url_selectbox,
-    vega_lite_spec,
 )
-from budget_core import balance_catalogue, balance_peers, charts, population
-from budget_core.coverage import commune_map_departements, communes_shapes, departements_shapes
+from budget_core import balance_catalogue, balance_peers, charts, maps, population
+from budget_core.coverage import commune_map_departements
 from budget_core.fmt import md_escape, number
 from budget_core.national import NationalStore
 from budget_core.pickers import PickerIndex
 
-Spec = dict[str, Any]
+LEGEND = "€ par habitant"
 MONEY = ["valeur_par_habitant", "mediane_par_habitant", "premier_quartile",
          "troisieme_quartile"]
 
@@ -48,41 +45,21 @@ def _communes(version: tuple[tuple[str, float], ...]) -> dict[int, PickerIndex]:
             for year, rows in held.groupby("year")}
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _empty_map(departement: str | None) -> tuple[dict[str, Any], Spec]:
-    """The shapes of France's départements (None) or of one département's communes, and
-    their map's spec with no value, made once: `charts.amounts_map_spec` puts the values in."""
-    shapes = departements_shapes() if departement is None else communes_shapes(departement)
-    return shapes, vega_lite_spec(charts.choropleth(shapes, {}, "", "€ par habitant",
-                                                    share=False))
-
-
-def _map(departement: str | None, values: dict[str, float], title: str) -> Spec:
-    shapes, spec = _empty_map(departement)
-    if departement is None:  # the départements of the balances only
-        shapes = {"features": [f for f in shapes["features"]
-                               if f["properties"]["code"] in values]}
-    return charts.amounts_map_spec(spec, shapes, values, title)
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
-def _maps_of(year: int, chapter: str, direction: str, siren: str, title: str,
-             version: tuple[tuple[str, float], ...]
-             ) -> tuple[pd.DataFrame, Spec | None, str | None, Spec | None]:
-    """The départements' medians, their map, the commune's département and the map of its
-    communes (None when not drawn), keyed by their inputs."""
+def _chapter_values(year: int, chapter: str, direction: str, siren: str,
+                    version: tuple[tuple[str, float], ...]
+                    ) -> tuple[pd.DataFrame, str | None, dict[str, float] | None]:
+    """The départements' medians of a chapter, the commune's département and the values of
+    its communes (None when their shapes are not shipped), keyed by their inputs: the maps
+    are made from them at each run (`maps`: milliseconds)."""
     values = balance_peers.chapter_values(balances(), year, chapter, direction)
-    medians = balance_peers.by_departement(values)
-    by_code = dict(zip(medians["code"], medians["value"], strict=True))
-    france = _map(None, by_code, f"{title} : médiane des communes par département (€/hab)")
     own = values.loc[values["siren"] == siren, "departement"]
     code = str(own.iloc[0]) if len(own) else None
-    commune_map = None
+    communes = None
     if code in commune_map_departements():
         mine = values[values["departement"] == code]
-        commune_map = _map(code, dict(zip(mine["insee"], mine["value"], strict=True)),
-                           f"{title} : communes du département {code} (€/hab)")
-    return (medians, france if france["data"]["values"] else None, code, commune_map)
+        communes = dict(zip(mine["insee"], mine["value"], strict=True))
+    return balance_peers.by_departement(values), code, communes
 
 
 def show(national: NationalStore) -> None:
@@ -150,16 +127,20 @@ def _maps(placed: pd.DataFrame, siren: str, year: int, direction: str,
                       + placed["chapter_label"].fillna(""), strict=True))
     chapter = str(url_selectbox(st, "Chapitre", list(labels), "chap_carte",
                                 labels.__getitem__))
-    medians, france, code, commune_map = _maps_of(year, chapter, direction, siren,
-                                                  labels[chapter], version)
-    if france is not None:
+    medians, code, communes = _chapter_values(year, chapter, direction, siren, version)
+    france = maps.departements(dict(zip(medians["code"], medians["value"], strict=True)),
+                               f"{labels[chapter]} : médiane des communes par département "
+                               "(€/hab)", LEGEND, share=False)
+    if france["data"]["values"]:  # the départements of the balances that have a shape
         st.vega_lite_chart(france, key="carte_chapitre")
     chart_data(medians.assign(source=balance_catalogue.SOURCE).rename(columns={
         "code": "departement", "value": "mediane_par_habitant"}),
         f"carte_chapitre_{chapter}_{year}.csv", "download_carte_chapitre",
         money=["mediane_par_habitant"], counts=["communes"])
-    if commune_map is not None:
-        st.vega_lite_chart(commune_map, key="carte_chapitre_communes")
+    if communes is not None:
+        st.vega_lite_chart(maps.communes(str(code), communes, f"{labels[chapter]} : communes "
+                                         f"du département {code} (€/hab)", LEGEND,
+                                         share=False), key="carte_chapitre_communes")
     elif code is not None:
         st.caption(f"Carte des communes : contours embarqués pour le Grand Est seulement "
                    f"(pas pour le département {code}).")

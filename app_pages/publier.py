@@ -8,7 +8,6 @@ import streamlit as st
 from app_pages.catalogue import published_documents, store
 from app_pages.common import (
     CHOOSE,
-    altair_chart,
     chart_data,
     entity_label,
     show_error,
@@ -133,11 +132,10 @@ def publication_map() -> None:
     codes = set(by_departement["departement"])
     mapped = bool(codes & coverage.departements_with_shapes())
     if mapped:
-        altair_chart(maps.departements,
-                     dict(zip(by_departement["departement"], by_departement["share"],
-                              strict=True)),
-                     f"Communes ayant publié leur {stage} {year}", "communes",
-                     key="carte_region_chart")
+        st.vega_lite_chart(maps.departements(
+            dict(zip(by_departement["departement"], by_departement["share"], strict=True)),
+            f"Communes ayant publié leur {stage} {year}", "communes"),
+            key="carte_region_chart")
     else:
         published = int(by_departement["published"].sum())
         st.info(f"Pas de carte pour la région {REGIONS[region]} : les contours livrés avec "
@@ -157,10 +155,11 @@ def publication_map() -> None:
     st.metric(f"Communes du département {departement} ayant publié leur {stage} {year}",
               percent(share), f"{published} sur {total}", delta_color="off")
     if departement in coverage.commune_map_departements():
-        altair_chart(maps.communes, departement,
-                     {row.insee: 1.0 if row.published else 0.0 for row in frame.itertuples()},
-                     f"Communes du {departement} : {stage} {year} publié", "publié",
-                     key="carte_communes_chart")
+        st.vega_lite_chart(maps.communes(
+            departement, {row.insee: 1.0 if row.published else 0.0
+                          for row in frame.itertuples()},
+            f"Communes du {departement} : {stage} {year} publié", "publié"),
+            key="carte_communes_chart")
     show_table(frame.rename(columns={"insee": "INSEE", "siren": "SIREN", "name": "Commune",
                                      "population": "Population", "published": "Publié"}),
                counts=["Population"])

@@ -57,26 +57,19 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
+from appserver import CHROMIUM, CHROMIUM_ARGS, NotStarted, streamlit_run
 from measure import Spread, load, machine, ratio
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from settled import OBSERVER, SETTLED
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 BASELINE = "bench-baseline"
 MAIN = "[data-testid='stMain']"
 SIDEBAR = "[data-testid='stSidebar']"
@@ -183,12 +176,6 @@ def pages_of(app: Path) -> list[PageSpec]:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def runs_log(folder: Path) -> Path:
     """Where the server of `folder` writes the Python time of each run, one line a run."""
     return folder / "runs.log"
@@ -204,33 +191,16 @@ def server(folder: Path, root: Path = ROOT, *, bare: bool = False
     (folder / "entry.py").write_text(entry, encoding="utf-8")
     (folder / "baseline.py").write_text(BASELINE_PAGE, encoding="utf-8")
     runs_log(folder).touch()
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "BUDGET_DATA_DIR"}
     env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(
         os.pathsep)
     env["BENCH_RUNS_LOG"] = str(runs_log(folder))
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(folder / "entry.py"),
-             "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
-             "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.3)
-        else:
-            raise SystemExit(f"streamlit did not start:\n{log.read_text()}")
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        with streamlit_run(folder / "entry.py", cwd=root, env=env, log=folder / "server.log",
+                           poll=0.3, stop_timeout=30) as served:
+            yield served
+    except NotStarted as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def peak_mib(pid: int) -> float:

@@ -71,6 +71,10 @@ def canonical(column: str) -> str:
     return ALIASES.get(key, key)
 
 
+HEADER_HINT = ("Téléchargez l'export CSV (séparateur « ; ») d'un jeu « balances comptables » "
+               "de data.economie.gouv.fr, ou signalez ce nouvel en-tête pour qu'il soit ajouté.")
+
+
 def header_mapping(path: Path, name: str) -> dict[str, str]:
     """Source column → canonical name, or a FormatError naming the unknown/missing columns."""
     with reading(name), path.open("rb") as handle:
@@ -80,7 +84,13 @@ def header_mapping(path: Path, name: str) -> dict[str, str]:
                           "un CSV texte.", source=name, where="ligne 1",
                           hint="Enregistrez le fichier en CSV UTF-8, séparateur « ; ».")
     text = first.decode("utf-8-sig", errors="replace").strip("\r\n")
-    columns = next(csv.reader(io.StringIO(text), delimiter=";"), [])
+    try:
+        columns = next(csv.reader(io.StringIO(text), delimiter=";"), [])
+    except csv.Error as exc:  # a GeoJSON or a minified JSON: one line, one huge « column »
+        raise FormatError("en-tête illisible : ce n'est pas un CSV (un champ de plus de "
+                          f"{csv.field_size_limit()} caractères sans séparateur « ; », ou un "
+                          "retour chariot isolé).", source=name, where="ligne 1",
+                          hint=HEADER_HINT) from exc
     mapping: dict[str, str] = {}
     unknown, seen, twice = [], set(), []
     for column in columns:
@@ -103,9 +113,7 @@ def header_mapping(path: Path, name: str) -> dict[str, str]:
             parts.append(f"colonnes manquantes : {', '.join(missing)}")
         raise FormatError(f"en-tête de balance comptable non reconnu ({' ; '.join(parts)}).",
                           source=name, where="ligne 1",
-                          hint="Téléchargez l'export CSV (séparateur « ; ») d'un jeu « balances "
-                               "comptables » de data.economie.gouv.fr, ou signalez ce nouvel "
-                               "en-tête pour qu'il soit ajouté.")
+                          hint=HEADER_HINT)
     return mapping
 
 

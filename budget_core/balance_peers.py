@@ -142,6 +142,8 @@ def _values(store: BalanceStore, version: tuple[tuple[str, float], ...], year: i
     # the chapters and the two sections, where Python strings on each of the 2.4 M rows of a
     # real year took the server past 1 GiB.
     frame = store.query(VALUES_SQL, [year, LEVEL, year])
+    if frame.empty:  # no balance at all: the store answers a frame without columns
+        return {}
     frame = frame.astype({"siren": "category", "chapter_code": "category",
                           "section": "category", "v": "float64"})
     found = {}

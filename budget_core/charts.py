@@ -9,7 +9,7 @@ the same rules in Vega's expression language (`COMPACT_EUROS`). Colours: the Oka
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -99,8 +99,9 @@ def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour:
     drawn = alt.Chart(bars).mark_bar().encode(
         x=alt.X(f"{value}:Q", title=None, axis=euro_axis()), y=y, color=colour,
         tooltip=list(tooltip))
-    if group:
-        drawn = drawn.encode(yOffset=alt.YOffset(f"{group}:N"))
+    if group:  # in the order of the rows, as the colour key lists them
+        drawn = drawn.encode(yOffset=alt.YOffset(f"{group}:N",
+                                                 sort=list(dict.fromkeys(bars[group]))))
     line: dict[str, Any] = {"baseline": "bottom", "dy": -band / 2 - 3, "fontSize": 14,
                             "color": TEXT}
     names = alt.Chart(labels).mark_text(
@@ -132,29 +133,32 @@ def chapter_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     return _finish(_labelled_bars(data, rows, "amount", colour, tooltip, title))
 
 
-def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.Chart:
-    """Grouped bars: one group per chapter, one bar per budget (frame of analysis.compare).
+def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.LayerChart:
+    """Grouped bars: one group per chapter, one bar per budget (frame of analysis.compare),
+    each chapter's name on a line above its bars, largest chapters first.
 
     Bars are side by side (yOffset by budget), never stacked: two budgets of one collectivité
-    (principal and annexe) are two bars of two colours with their own names.
+    (principal and annexe) are two bars of two colours with their own names. The key names
+    them above the bars, on two lines (collectivité, then budget) that the chart's whole width
+    holds: beside chapter names at the left, it had a third of a phone's width and cut them.
     """
     data = _prepare(frame, value)
+    data["montant"] = data[value].map(lambda v: fmt.euros(v, 2))
     budgets = list(dict.fromkeys(data["budget"]))
-    colours = alt.Scale(domain=budgets, range=PALETTE[:len(budgets)])
-    chart = alt.Chart(data, title=title).mark_bar().encode(
-        x=alt.X(f"{value}:Q", title="€" if value == "amount" else "€ par habitant",
-                axis=_value_axis(value)),
-        # Labels cut at 200 px (the tooltip has them whole): bars keep the width on a phone.
-        y=alt.Y("chapitre:N", title=None, sort="-x", axis=alt.Axis(labelLimit=200)),
-        yOffset=alt.YOffset("budget:N", sort=budgets),
-        color=alt.Color("budget:N", title="Budget", scale=colours,
-                        legend=alt.Legend(orient="bottom", direction="vertical",
-                                          labelLimit=600)),
-        tooltip=[alt.Tooltip("budget:N", title="Budget"),
-                 alt.Tooltip("chapitre:N", title="Chapitre"),
-                 alt.Tooltip(f"{value}:Q", title="Montant", format=EUROS)],
-    ).properties(height=max(160, 22 * len(data)))
-    return _finish(chart)
+    totals = data.groupby("chapitre", sort=False)[value].sum().reset_index()
+    rows = totals.sort_values(value, ascending=False, kind="stable").assign(chiffres="")
+    colour = alt.Color("budget:N", title="Budget", sort=budgets,
+                       scale=alt.Scale(domain=budgets, range=PALETTE[:len(budgets)]),
+                       legend=alt.Legend(orient="top", direction="vertical",
+                                         labelExpr="split(datum.label, ' — ')",
+                                         labelLimit=alt.ExprRef("width - 30")))
+    tooltip = [alt.Tooltip("budget:N", title="Budget"),
+               alt.Tooltip("chapitre:N", title="Chapitre"),
+               alt.Tooltip("montant:N", title="€ par habitant" if value == "per_inhabitant"
+                           else "Montant")]
+    unit = " (€ par habitant)" if value == "per_inhabitant" else ""
+    return _finish(_labelled_bars(data, rows, value, colour, tooltip, title + unit,
+                                  group="budget", figures=0))
 
 
 def _nomenclature_marks(changes: list[tuple[int, str, str]]) -> list[alt.Chart]:
@@ -297,15 +301,10 @@ def territory_features(shapes: dict[str, Any], values: dict[str, float], *,
             for value in [values.get(feature["properties"]["code"])]]
 
 
-def amounts_map_spec(spec: dict[str, Any], shapes: dict[str, Any],
-                     values: dict[str, float], title: str) -> dict[str, Any]:
-    """The Vega-Lite spec of `choropleth(shapes, values, title, legend, share=False)` from
-    the spec of the same map made once with other values and title: Altair walks every
-    coordinate of the geometry to make a spec (about 1 s for the 96 départements on a loaded
-    machine), of which only the features' values and the title change. (A map of shares
-    also sets its colour scale from the values: not this one.)"""
-    return {**spec, "title": title,
-            "data": {"values": territory_features(shapes, values, share=False)}}
+def share_domain(values: Mapping[str, float | None]) -> list[float]:
+    """A map of shares runs from 0 to the highest one: 3 % among 0 % would be as pale as 0 %
+    on 0–100 %."""
+    return [0, max((v for v in values.values() if v is not None), default=0) or 1]
 
 
 def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, legend: str,
@@ -313,14 +312,12 @@ def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, leg
     """Map of a value by territory code (`properties.code` of the shapes): a share from 0 to
     1 (in %), or an amount (€)."""
     features = territory_features(shapes, values, share=share)
-    # Shares run up to the highest one: 3 % among 0 % would be as pale as 0 % on 0–100 %.
-    top = max((v for v in values.values() if v is not None), default=0) or 1
     labels = (f"format(datum.value * 100, ',.1~f') + '{fmt.NNBSP}%'" if share
               else COMPACT_EUROS)
     chart = alt.Chart(alt.Data(values=features), title=title).mark_geoshape(
         stroke="white", strokeWidth=0.4).encode(
         color=alt.Color("properties.valeur:Q", title=legend,
-                        scale=alt.Scale(scheme="blues", domain=[0, top]) if share
+                        scale=alt.Scale(scheme="blues", domain=share_domain(values)) if share
                         else alt.Scale(scheme="blues"),
                         legend=alt.Legend(labelExpr=labels, direction="horizontal",
                                           gradientLength=280, labelOverlap=True)),

@@ -8,6 +8,7 @@ documents, which only a checkout has (or a folder laid out the same, given with 
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -32,7 +33,11 @@ def demo_sources(fixtures: Path) -> list[Path]:
 
 
 def build_demo(target: Path = DEMO_DIR, sources: Path | None = None) -> Store:
-    """(Re)build the demo store from the real fixture documents."""
+    """(Re)build the demo store from the real fixture documents.
+
+    Built in a folder beside `target`, which replaces it once whole: a source that cannot be
+    read (a `--sources` folder lacking a document), an error or Ctrl-C leaves the previous
+    demo as it was. It was emptied first: the app then opened on what was rebuilt so far."""
     fixtures = sources or default_sources()
     if fixtures is None or not (fixtures / NATIONAL_FILE).exists():
         raise BudgetError(
@@ -40,13 +45,20 @@ def build_demo(target: Path = DEMO_DIR, sources: Path | None = None) -> Store:
             + (f" dans « {fixtures} »." if fixtures else "."),
             hint="Lancez la commande depuis une copie du dépôt (git clone), ou donnez "
                  "le dossier tests/fixtures avec --sources.")
-    shutil.rmtree(target / "lines", ignore_errors=True)
-    (target / "documents.parquet").unlink(missing_ok=True)
-    store = Store(target)
-    for path in demo_sources(fixtures):
-        store.add(read_documents(path))
-    national = fixtures / NATIONAL_FILE
-    shutil.rmtree(target / "national", ignore_errors=True)
-    with NationalStore(target / "national") as national_store:
-        national_store.add_export("communes", national.read_bytes(), national.name)
-    return store
+    suffix = os.urandom(6).hex()
+    built, previous = (target.with_name(f".{target.name}.{what}-{suffix}")
+                       for what in ("new", "old"))
+    try:
+        store = Store(built)
+        for path in demo_sources(fixtures):
+            store.add(read_documents(path))
+        national = fixtures / NATIONAL_FILE
+        with NationalStore(built / "national") as national_store:
+            national_store.add_export("communes", national.read_bytes(), national.name)
+        if target.exists():
+            target.replace(previous)
+        built.replace(target)
+    finally:
+        shutil.rmtree(built, ignore_errors=True)
+        shutil.rmtree(previous, ignore_errors=True)
+    return Store(target)

@@ -46,7 +46,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from budget_core.errors import FormatError
-from budget_core.numbers import FIRST_YEAR, last_plausible_year, year_error
+from budget_core.numbers import (
+    FIRST_YEAR,
+    MAX_INTEGER_DIGITS,
+    last_plausible_year,
+    year_error,
+)
 
 CONSOLIDATED = "Budget consolidé"
 
@@ -233,14 +238,31 @@ def normalise_export(data: bytes, name: str, level: str) -> pa.Table:
             columns[target] = column.cast(SCHEMA.field(target).type) if target in NUMERIC \
                 else column
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise FormatError(f"colonne « {label} » : valeur non numérique ({exc}).",
-                              source=name) from exc
+            raise _not_a_number(column, label, name) from exc
     _check_values(columns, mapping, name)
     if consolidated:
         columns["budget_type"] = pa.array([CONSOLIDATED] * table.num_rows, pa.string())
     columns["name"] = _names(columns, level)
     arrays = [columns.get(f.name, pa.nulls(table.num_rows, f.type)) for f in SCHEMA]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+# A number as OFGL's exports write it: a point before the decimals, an exponent at times
+# (« Montant en € par habitant » 5.701571408753887e-05 in the real Guadeloupe export).
+LARGEST = float(10 ** MAX_INTEGER_DIGITS)
+OFGL_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+
+
+def _not_a_number(column: pa.ChunkedArray, label: str, name: str) -> FormatError:
+    """The first value of `column` that is no number, at its line (the header is line 1)."""
+    ok = pc.fill_null(pc.match_substring_regex(column, OFGL_NUMBER), True)
+    index = pc.index(ok, False).as_py()
+    value = column[index].as_py() if index >= 0 else ""
+    why = " (virgule décimale : un export OFGL écrit un point)" if "," in value else ""
+    return FormatError(f"valeur non numérique « {value} »{why}.", source=name,
+                       where=f"ligne {index + 2}, colonne « {label} »" if index >= 0 else None,
+                       hint="Importez l'export tel que téléchargé de data.ofgl.fr : un tableur "
+                            "qui l'a enregistré de nouveau a pu réécrire ses nombres.")
 
 
 def _check_values(columns: dict[str, pa.Array | pa.ChunkedArray], mapping: dict[str, str],
@@ -259,11 +281,15 @@ def _check_values(columns: dict[str, pa.Array | pa.ChunkedArray], mapping: dict[
     for target in ("amount", "population", "per_inhabitant"):
         if target not in columns:
             continue
-        finite = pc.fill_null(pc.is_finite(columns[target]), True)
-        if not pc.all(finite).as_py():
-            index = pc.index(finite, False).as_py()
-            raise FormatError(f"valeur « {columns[target][index].as_py()} » : un nombre fini "
-                              "est attendu.", source=name,
+        # Finite, and under 10^16 as the documents' amounts (`numbers.MAX_INTEGER_DIGITS`):
+        # « 99999999999999999999.99 » was stored as 1e20 €.
+        plausible = pc.fill_null(pc.less(pc.abs(columns[target]), LARGEST), True)
+        if not pc.all(plausible).as_py():
+            index = pc.index(plausible, False).as_py()
+            value = columns[target][index].as_py()
+            why = ("un nombre fini est attendu" if value != value or abs(value) == float("inf")
+                   else f"hors limites : au plus {MAX_INTEGER_DIGITS} chiffres avant la virgule")
+            raise FormatError(f"valeur « {value} » : {why}.", source=name,
                               where=f"ligne {index + 2}, colonne « {label_of[target]} »",
                               hint="Téléchargez de nouveau l'export OFGL.")
 

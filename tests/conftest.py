@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import functools
 import os
-import socket
-import subprocess
-import sys
-import time
+import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-import requests
 
+from bench.appserver import CHROMIUM, CHROMIUM_ARGS, NotStarted, streamlit_run
 from bench.settled import OBSERVER, SETTLED
 from budget_core.config import DEMO_DIR
 from budget_core.formats import read_documents
@@ -69,44 +67,23 @@ def hostile_store(folder: Path) -> Store:
 
 
 # -- browser tests (tests/test_browser*.py) ---------------------------------------------------
-CHROMIUM = "/usr/bin/chromium"
 # Screenshots of every page at both sizes, kept by CI as artefacts; `python
 # tools/readme_screenshots.py` copies the README's from there to docs/screenshots/.
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def streamlit_server(**settings: str) -> Iterator[str]:
     """`streamlit run app.py` on a free port of 127.0.0.1 with these BUDGET_* settings: its
-    URL once it answers, the server stopped after."""
-    port = free_port()
-    env = {**os.environ, **settings}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1",
-         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                    break
-            except (requests.ConnectionError, requests.Timeout):  # not up, or busy starting
-                time.sleep(0.5)
-        else:
-            process.kill()
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"streamlit did not start: {output}")
+    URL once it answers, the server stopped after; the test fails with the server's output
+    when it does not start."""
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+        try:
+            url, _ = stack.enter_context(streamlit_run(
+                ROOT / "app.py", cwd=ROOT, env={**os.environ, **settings},
+                log=Path(folder) / "server.log"))
+        except NotStarted as exc:
+            pytest.fail(str(exc))
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 # Session-scoped: one server and one Chromium serve every browser test a worker runs, in any
@@ -121,9 +98,7 @@ def server() -> Iterator[str]:
 def browser() -> Iterator[object]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 

@@ -172,9 +172,9 @@ def test_compare_two_communes_per_inhabitant(app: AppTest) -> None:
 def test_compare_two_budgets_of_crach_grouped_with_their_own_names(app: AppTest) -> None:
     open_page(app, "comparer", cmp_etape="BP", cmp_annee=2022,
               cmp=["21560046100010", "21560046100085"])
-    spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)
-    assert spec["encoding"]["yOffset"]["field"] == "budget"
-    assert spec["encoding"]["color"]["field"] == "budget"
+    bars = json.loads(app.get("vega_lite_chart")[0].proto.spec)["layer"][0]
+    assert bars["encoding"]["yOffset"]["field"] == "budget"
+    assert bars["encoding"]["color"]["field"] == "budget"
     [rows] = chart_data(app)
     loans = rows[rows["chapter_code"] == "16"].set_index("budget")["amount"]
     crach = {path: sum(Decimal(xml_value(line, "MtPrev") or "0") for line in budget_lines(path)
@@ -370,6 +370,31 @@ def test_se_comparer_places_an_entity_among_its_peers(app: AppTest) -> None:
     expected = from_ofgl(rows)
     assert values[4] == compact_euros(expected["epargne_brute"])
     assert any("Épargne de gestion moins les intérêts" in m.value for m in app.markdown)
+
+
+def test_se_comparer_s_chart_keeps_its_spec_when_only_the_collectivite_changes(
+        app: AppTest) -> None:
+    """Another collectivité, same agrégat: the chart's spec is the same text, its datasets
+    named by position, so the browser puts the new rows into the Vega view it has; the rows
+    are each commune's own € per inhabitant in the raw OFGL export (Guadeloupe 2024)."""
+    raw = pd.read_csv(FIXTURES / "national" / "ofgl-base-communes_guadeloupe_2024.csv",
+                      sep=";", dtype=str, encoding="utf-8-sig")
+    raw = raw[(raw["Agrégat"] == "Epargne brute") & (raw["Type de budget"] == "Budget principal")]
+    drawn = {}
+    for siren in ("219711025", "219711033"):  # Anse-Bertrand, Baie-Mahault
+        open_page(app, "comparer_national", niveau="communes", siren_national=siren,
+                  agregat="Epargne brute", pairs="departement_code")
+        [drawn[siren]] = app.get("vega_lite_chart")
+    first, second = drawn.values()
+    assert first.proto.spec == second.proto.spec
+    spec = json.loads(first.proto.spec)
+    assert [layer["data"]["name"] for layer in spec["layer"]] == ["data-0", "data-1"]
+    for siren, chart in drawn.items():
+        [band] = [pa.ipc.open_stream(d.data.data).read_all().to_pandas()
+                  for d in chart.proto.datasets if d.name == "data-0"]
+        [per_inhabitant] = raw.loc[raw["Code Siren Collectivité"] == siren,
+                                   "Montant en € par habitant"]
+        assert list(band["value"]) == [pytest.approx(float(per_inhabitant))]
 
 
 def test_se_comparer_offers_ofgl_criteria_and_says_which_a_level_lacks(

@@ -1,13 +1,23 @@
-"""Maps named by codes (budget_core/maps.py): the pages pass codes and values, the shapes
-come from the embedded GeoJSON, read here straight from the shipped files."""
+"""Maps named by codes (budget_core/maps.py): the pages pass codes and values and get a
+Vega-Lite spec. The shapes are read here straight from the shipped files, the values drawn
+from the raw data (the balances' CSV, the shipped COG table), the French texts written by
+hand."""
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 from importlib import resources
 
-from budget_core import coverage, maps
+import pytest
+
+from budget_core import charts, coverage, maps
+from tests.test_balance_peers import history_2024, real_by_chapter
+from tests.test_balances import CHAMBERY, GRENOBLE, raw_rows
+
+S = "\u202f"  # the narrow no-break space of French numbers
 
 
 def shipped(name: str) -> dict:
@@ -15,29 +25,141 @@ def shipped(name: str) -> dict:
     return json.loads(gzip.decompress(data))
 
 
-def drawn(chart: object) -> dict[str, object]:
+def drawn(spec: dict) -> dict[str, object]:
     """The map's features as drawn: code → the value it carries."""
-    spec = chart.to_dict()  # type: ignore[attr-defined]
     return {f["properties"]["code"]: f["properties"]["valeur"] for f in spec["data"]["values"]}
+
+
+def texts(spec: dict) -> dict[str, str]:
+    """The map's features as its tooltip says them: code → text."""
+    return {f["properties"]["code"]: f["properties"]["texte"] for f in spec["data"]["values"]}
+
+
+def chapter_13_per_inhabitant() -> dict[str, float]:
+    """Grenoble's and Chambéry's real income of chapter 13 over their 2024 populations, by
+    département, from the raw CSV (1318: 680 305,58 €; 13462: 3 541,54 €)."""
+    people = history_2024()
+    amounts = {siren: float(amount) / people[siren]
+               for (siren, direction, chapter), amount in real_by_chapter(raw_rows()).items()
+               if (direction, chapter) == ("recette", "13")}
+    return {"38": amounts[GRENOBLE[:9]], "73": amounts[CHAMBERY[:9]]}
+
+
+def morbihan_communes() -> int:
+    """Communes of the Morbihan in the shipped COG table, read with the csv module."""
+    raw = resources.files("budget_core.data").joinpath("population.csv.gz").read_bytes()
+    rows = csv.DictReader(io.StringIO(gzip.decompress(raw).decode("utf-8")))
+    return sum(1 for row in rows if row["kind"] == "commune" and row["departement"] == "56")
 
 
 def test_a_map_of_departements_draws_those_given_and_only_them() -> None:
     names = {f["properties"]["code"]: f["properties"]["nom"]
              for f in shipped("departements.geojson.gz")["features"]}
     assert names["56"] == "Morbihan" and names["29"] == "Finistère"
-    chart = maps.departements({"56": 0.25, "29": 0.5}, "Publication", "communes")
-    assert drawn(chart) == {"56": 0.25, "29": 0.5}
+    spec = maps.departements({"56": 0.25, "29": 0.5}, "Publication", "communes")
+    assert drawn(spec) == {"56": 0.25, "29": 0.5}
+    assert {f["properties"]["code"]: f["properties"]["nom"] for f in spec["data"]["values"]} \
+        == {"56": "Morbihan", "29": "Finistère"}
 
 
 def test_a_map_of_communes_draws_every_commune_of_its_departement() -> None:
     communes = [f["properties"]["code"] for f in shipped("communes-10.geojson.gz")["features"]]
     troyes = "10387"
     assert troyes in communes
-    chart = maps.communes("10", {troyes: 1.0}, "Aube", "publié")
-    values = drawn(chart)
+    values = drawn(maps.communes("10", {troyes: 1.0}, "Aube", "publié"))
     assert sorted(values) == sorted(communes)
     assert values[troyes] == 1.0
     assert [v for code, v in values.items() if code != troyes] == [None] * (len(communes) - 1)
+
+
+def rounded(coordinates: list) -> list:
+    """Shipped coordinates to 3 decimals of a degree: what a map draws."""
+    if isinstance(coordinates[0], float | int):
+        return [round(value, 3) for value in coordinates]
+    return [rounded(part) for part in coordinates]
+
+
+def positions(coordinates: list) -> list[list[float]]:
+    if isinstance(coordinates[0], float | int):
+        return [coordinates]
+    return [p for part in coordinates for p in positions(part)]
+
+
+def test_a_map_draws_the_shipped_geometry_of_each_territory_to_a_quarter_of_a_pixel() -> None:
+    shipped_geometry = {f["properties"]["code"]: f["geometry"]
+                        for f in shipped("departements.geojson.gz")["features"]}
+    spec = maps.departements(chapter_13_per_inhabitant(), "13", "€ par habitant", share=False)
+    drawn_geometry = {f["properties"]["code"]: f["geometry"] for f in spec["data"]["values"]}
+    assert set(drawn_geometry) == {"38", "73"}
+    for code, geometry in drawn_geometry.items():
+        original = shipped_geometry[code]
+        assert geometry["type"] == original["type"]
+        pairs = list(zip(positions(geometry["coordinates"]),
+                         positions(original["coordinates"]), strict=True))
+        assert len(pairs) > 100  # every point kept
+        assert max(abs(a - b) for p, q in pairs for a, b in zip(p, q, strict=True)) <= 0.0005
+    assert spec["mark"]["type"] == "geoshape" and spec["height"] == 520
+    # Less than half the JSON of the shipped shapes, for every département of the map.
+    everywhere = maps.departements(dict.fromkeys(shipped_geometry, 1.0), "", "€", share=False)
+    assert len(json.dumps(everywhere["data"])) < 0.45 * len(json.dumps(
+        shipped("departements.geojson.gz")["features"]))
+
+
+def test_an_amounts_map_draws_each_departement_s_value_per_inhabitant() -> None:
+    spec = maps.departements(chapter_13_per_inhabitant(), "13 : médiane", "€ par habitant",
+                             share=False)
+    assert drawn(spec) == pytest.approx({"38": 680_305.58 / 159_738, "73": 3_541.54 / 61_411})
+    assert texts(spec) == {"38": f"4,26{S}€", "73": f"0,06{S}€"}
+    assert spec["title"] == "13 : médiane"
+    assert spec["encoding"]["color"]["title"] == "€ par habitant"
+    assert "domain" not in spec["encoding"]["color"]["scale"]  # amounts: Vega's own domain
+
+
+def test_a_share_map_runs_its_colours_from_zero_to_the_highest_share() -> None:
+    # Crach is the one commune of the Morbihan whose CA 2021 is in the demo data.
+    share = 1 / morbihan_communes()
+    assert morbihan_communes() == 249
+    spec = maps.departements({"56": share, "29": 0.0}, "CA 2021", "communes")
+    assert drawn(spec) == {"56": share, "29": 0.0}
+    assert texts(spec) == {"56": f"0,4{S}%", "29": f"0,0{S}%"}
+    # 0,4 % among 0 % would be as pale as 0 % on a 0–100 % scale.
+    assert spec["encoding"]["color"]["scale"]["domain"] == [0, share]
+    assert maps.departements({"56": 0.0}, "CA 2021", "communes")[
+        "encoding"]["color"]["scale"]["domain"] == [0, 1]  # nobody: 0 to 100 %
+
+
+def test_a_map_made_after_another_leaves_the_first_as_it_was() -> None:
+    """The maps share one spec made once: a second map changes nothing of the first."""
+    first = maps.communes("10", {"10387": 1.0}, "Aube 2021", "publié")
+    kept = json.dumps(first)
+    second = maps.communes("10", {"10033": 0.25}, "Aube 2022", "publié")
+    assert json.dumps(first) == kept
+    assert second["title"] == "Aube 2022" and drawn(second)["10387"] is None
+    assert second["encoding"]["color"]["scale"]["domain"] == [0, 0.25]
+    assert first["encoding"]["color"]["scale"]["domain"] == [0, 1.0]
+
+
+def with_shipped_shapes_rounded(features: list[dict]) -> dict:
+    return {"features": [{**f, "geometry": {**f["geometry"], "coordinates": rounded(
+        f["geometry"]["coordinates"])}} for f in features]}
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_a_map_is_the_spec_altair_makes_for_the_same_values(share: bool) -> None:
+    """What Altair itself gives for those shapes and values (1 to 6 s for a map), in
+    milliseconds: only the features, their values, the title and a share's domain differ
+    from one map to another."""
+    values = {"51454": 0.5, "51108": 0.125} if share else {"51454": 1234.56, "51108": 0.0}
+    legend = "publié" if share else "€ par habitant"
+    marne = with_shipped_shapes_rounded(shipped("communes-51.geojson.gz")["features"])
+    assert maps.communes("51", values, "Marne", legend, share=share) == charts.choropleth(
+        marne, values, "Marne", legend, share=share).to_dict()
+    france = {"38": 12.5, "2A": 0.75}
+    features = with_shipped_shapes_rounded(
+        [f for f in shipped("departements.geojson.gz")["features"]
+         if f["properties"]["code"] in france])
+    assert maps.departements(france, "France", legend, share=share) == charts.choropleth(
+        features, france, "France", legend, share=share).to_dict()
 
 
 def test_the_map_of_departements_holds_metropolitan_france_only() -> None:

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from budget_core import balance_catalogue, charts
+from budget_core import balance_catalogue
 from budget_core.balances import BalanceStore
-from budget_core.coverage import departements_shapes
 from budget_core.pickers import LIST_AT_MOST, PickerIndex, departement_of_insee
 from budget_core.selection import budget_labels
 from tests.test_balances import GRENOBLE, SAMPLE, raw_rows
@@ -86,12 +85,3 @@ def test_a_search_lists_the_budgets_of_the_sirens_it_found() -> None:
     assert list(found) == [f"{first['siren']}{n:05d}" for n in range(ANNEXES + 1)]
     assert found[f"{first['siren']}00001"] == f"{first['name'].upper()} — ANNEXE 1 (annexe)"
     assert index.choices("epci") == {}
-
-
-def test_an_amounts_map_takes_new_values_without_altair_building_it_again() -> None:
-    shapes = departements_shapes()
-    values = {"38": 12.5, "73": 1234.56, "74": 0.0}
-    made_once = charts.choropleth(shapes, {}, "", "€ par habitant", share=False).to_dict()
-    assert charts.amounts_map_spec(made_once, shapes, values, "013 : médiane") == \
-        charts.choropleth(shapes, values, "013 : médiane", "€ par habitant",
-                          share=False).to_dict()
