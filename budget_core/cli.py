@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from budget_core.summary import Summary
 
 # Each command imports what it needs when it runs: `convert` or `inspect` of a TOTEM document
-# loads lxml, not pandas, pyarrow, DuckDB, frictionless nor requests (tests/test_convert.py).
+# loads the standard library's expat, not lxml, pandas, pyarrow, DuckDB, frictionless nor
+# requests (tests/test_convert.py).
 
 
 def describe(summary: Summary) -> dict[str, object]:

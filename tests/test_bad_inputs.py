@@ -107,15 +107,20 @@ SINGLE_LINE = {  # head, repeated unit, tail, the error
     "xml-elements": (
         b'<DocumentBudgetaire xmlns="http://www.minefi.gouv.fr/cp/demat/docbudgetaire">',
         b'<LibelleColl V="x"/>' * 50, b"</DocumentBudgetaire>", "document incomplet"),
+    # text is never handed to Python nor held by expat: read past, whatever its size
     "xml-text": (
         b'<DocumentBudgetaire xmlns="http://www.minefi.gouv.fr/cp/demat/docbudgetaire"><a>',
-        b"x" * 1000, b"</a></DocumentBudgetaire>", "Text node too long"),
+        b"x" * 1000, b"</a></DocumentBudgetaire>", "document incomplet"),
+    # a tag is held whole until it ends: refused past 10 MB, before it costs more memory
+    "xml-attribute": (
+        b'<DocumentBudgetaire xmlns="http://www.minefi.gouv.fr/cp/demat/docbudgetaire"><a V="',
+        b"x" * 1000, b'"/></DocumentBudgetaire>', "plus de 10 Mo d'un seul tenant"),
 }
 
 
 @pytest.mark.parametrize(("kind", "megabytes"), [
-    # just past each reader's limit: the SCDL header's 1 MB, libxml2's 10 MB text node
-    ("csv", 2), ("xml-text", 11),
+    # just past each reader's limit: the SCDL header's 1 MB, a TOTEM tag's 10 MB
+    ("csv", 2), ("xml-text", 11), ("xml-attribute", 11),
     *(pytest.param(kind, 200, marks=pytest.mark.slow) for kind in SINGLE_LINE),
 ], ids=lambda value: f"{value}MB" if isinstance(value, int) else value)
 def test_single_line_files(tmp_path: Path, kind: str, megabytes: int) -> None:

@@ -180,6 +180,26 @@ def test_both_encodings_read_the_same_labels() -> None:
     assert "Charges à caractère général" in set(latin1.lines["chapter_label"])
 
 
+@pytest.mark.parametrize(("encoding", "written", "read"), [
+    # the DGFiP's Windows-1252 apostrophe and euro, and Latin-9's euro (Latin-1 reads « ¤ »)
+    ("windows-1252", b"L\x92EST \x80", "L\u2019EST \u20ac"),
+    ("ISO-8859-15", b"\xa4 \xe9", "\u20ac \u00e9"),
+])
+def test_other_declared_single_byte_encodings_are_read(tmp_path: Path, encoding: str,
+                                                      written: bytes, read: str) -> None:
+    """expat reads UTF-8, UTF-16 and ISO-8859-1 itself, and any single-byte encoding Python
+    has a codec for through pyexpat's unknown-encoding handler."""
+    data = (TOTEM / "crach_lotissement_BP_2022.xml").read_bytes()
+    data = data.replace(b'encoding="ISO-8859-1"', f'encoding="{encoding}"'.encode(), 1)
+    data = data.replace(b'<LibelleEtab V="LOTISSEMENT LE BOCENO"/>',
+                        b'<LibelleEtab V="' + written + b'"/>', 1)
+    declared = tmp_path / f"{encoding}.xml"
+    declared.write_bytes(data)
+    document = read_totem(declared)
+    assert document.info.budget_label == read == written.decode(encoding)
+    assert len(document.lines) == len(budget_lines(TOTEM / "crach_lotissement_BP_2022.xml"))
+
+
 INVALID = FIXTURES / "totem_invalid"
 
 
