@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Generic, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Generic, NoReturn, TypeVar
 
 from budget_core.errors import FormatError
 from budget_core.fsutil import reading
@@ -38,7 +38,7 @@ from budget_core.numbers import (
     plausible_year,
     year_error,
 )
-from budget_core.xmlsafe import MAX_TOKEN_BYTES, XmlError, expat_parser, xml_error
+from budget_core.xmlsafe import MAX_DEPTH, MAX_TOKEN_BYTES, XmlError, expat_parser, xml_error
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -138,8 +138,8 @@ class TotemLines(Generic[M]):
         parser = expat_parser(name)
         ready: list[Line] = []  # lines completed by the chunk being parsed
         budgets = 0
-        skipped_tag = ""
         line_number = depth = 0
+        level = skipped_level = 0  # elements open outside a line; where a skipped subtree began
         calculated = False
         values: dict[str, str] = {}
         section_hint = ""
@@ -147,10 +147,25 @@ class TotemLines(Generic[M]):
         def root(tag: str, attributes: dict[str, str]) -> None:
             namespace, _, local = tag.rpartition("}")
             check_root_name(namespace, local, name, parser.CurrentLineNumber)
-            parser.StartElementHandler = start
+            deeper()
+            parser.StartElementHandler, parser.EndElementHandler = start, end
+
+        def deeper() -> None:
+            nonlocal level
+            level += 1
+            if level > MAX_DEPTH:
+                too_deep()
+
+        def too_deep() -> NoReturn:  # expat holds every open element: 19 bytes a byte nested
+            raise FormatError(
+                f"plus de {MAX_DEPTH} éléments imbriqués les uns dans les autres (ligne "
+                f"{parser.CurrentLineNumber}) : aucun document TOTEM n'en contient.",
+                source=name, hint="Le fichier est mal formé ou n'est pas un document "
+                                  "budgétaire : demandez à l'éditeur un export complet.")
 
         def start(tag: str, attributes: dict[str, str]) -> None:
-            nonlocal budgets, skipped_tag, line_number, depth, calculated, values, section_hint
+            nonlocal budgets, skipped_level, line_number, depth, calculated, values, section_hint
+            deeper()
             if tag == _LINE:
                 line_number, depth = parser.CurrentLineNumber, 0
                 calculated = attributes.get("calculated") == "true"
@@ -171,19 +186,27 @@ class TotemLines(Generic[M]):
                         hint="Déposez chaque budget dans son propre fichier.")
             elif not tag.startswith(_NS_PREFIX):
                 # Outside the budget's namespace (the CFU's DocumentComptable and signatures,
-                # an editor's block) nothing is read: expat parses the subtree without calling
-                # Python at each start, only at each end until the subtree's own.
-                skipped_tag = tag
-                parser.StartElementHandler, parser.EndElementHandler = None, end_of_skipped
+                # an editor's block) nothing is read, only the depth counted, until the
+                # subtree's own end.
+                skipped_level = level
+                parser.StartElementHandler = skipped
 
-        def end_of_skipped(tag: str) -> None:
-            if tag == skipped_tag:
-                parser.StartElementHandler, parser.EndElementHandler = start, None
+        def skipped(tag: str, attributes: dict[str, str]) -> None:
+            deeper()
+
+        def end(tag: str) -> None:
+            nonlocal level, skipped_level
+            level -= 1
+            if level < skipped_level:
+                skipped_level = 0
+                parser.StartElementHandler = start
 
         def field(tag: str, attributes: dict[str, str]) -> None:
             nonlocal depth, section_hint
             depth += 1
             if depth > 1:
+                if level + depth > MAX_DEPTH:
+                    too_deep()
                 return  # a line's values are its direct children's
             local = tag.rpartition("}")[2]
             value = attributes.get("V", "").strip()
@@ -193,11 +216,12 @@ class TotemLines(Generic[M]):
                 values[local] = value
 
         def end_of_line(tag: str) -> None:
-            nonlocal depth
+            nonlocal depth, level
             if depth:
                 depth -= 1
                 return
-            parser.StartElementHandler, parser.EndElementHandler = start, None
+            level -= 1
+            parser.StartElementHandler, parser.EndElementHandler = start, end
             if calculated:
                 self.skipped += 1
                 return

@@ -34,6 +34,9 @@ NAMESPACE_SEPARATOR = "}"  # expat names elements "namespace}local"
 # What expat may hold of one unfinished token (a tag and its attributes) before we refuse the
 # document: the limit libxml2 sets on a text node without huge_tree, far above any TOTEM tag.
 MAX_TOKEN_BYTES = 10_000_000
+# Elements open at once: libxml2's default limit, which lxml applied; TOTEM nests 6 deep. Expat
+# has none, and holds about 130 bytes for each open element.
+MAX_DEPTH = 256
 XmlError = expat.ExpatError
 _ENCODING_ERRORS = {expat.errors.codes[message] for message in
                     (expat.errors.XML_ERROR_UNKNOWN_ENCODING,
