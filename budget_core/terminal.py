@@ -3,9 +3,10 @@
 `guarded` runs a command with standard output and error passed through `fmt.printable` (no
 escape sequence of a document reaches the terminal) and turns every way it can stop into a
 French message and an exit code: a BudgetError (1), Ctrl-C (130, what shells report for
-SIGINT), a standard stream the system refuses to write (a full disk behind `> file`: 1), a
-reader that stopped reading (`| head`: 1, silently), standard output or error closed at start
-(1, before anything is done). `FrenchParser` says argparse's refusals in French (exit 2).
+SIGINT), a stop asked by `kill` or a service manager (SIGTERM: 143), a standard stream the
+system refuses to write (a full disk behind `> file`: 1), a reader that stopped reading
+(`| head`: 1, silently), standard output or error closed at start (1, before anything is
+done). `FrenchParser` says argparse's refusals in French (exit 2).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import NoReturn, TextIO
@@ -22,7 +24,17 @@ from budget_core.fmt import printable
 
 OUTPUT_STREAM = "<sortie standard>"
 ERROR_STREAM = "<sortie d'erreur>"
-INTERRUPTED = 130  # 128 + SIGINT
+STOPPED = {signal.SIGINT: "interrompu (Ctrl-C)", signal.SIGTERM: "arrêté (signal TERM)"}
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the command is, like Ctrl-C's KeyboardInterrupt: what it was
+    writing is cleaned up on the way out (fsutil's atomic writes remove their temporary file).
+    """
+
+
+def _terminate(number: int, frame: object) -> NoReturn:
+    raise _Terminated
 
 # argparse's own messages (English), as said in French: (pattern, French with its groups).
 ARGPARSE_FRENCH = (
@@ -100,6 +112,7 @@ def guarded(command: Callable[[], int]) -> int:
                   file=sys.stderr)
         return 1
     streams = sys.stdout, sys.stderr
+    on_term = signal.signal(signal.SIGTERM, _terminate)
     sys.stdout = _Printable(sys.stdout, OUTPUT_STREAM)
     sys.stderr = _Printable(sys.stderr, ERROR_STREAM)
     try:
@@ -114,16 +127,18 @@ def guarded(command: Callable[[], int]) -> int:
     except BudgetError as exc:
         print(f"Erreur : {exc.french()}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # outputs are written atomically: none is half-written
-        print("Erreur : interrompu (Ctrl-C). Aucun fichier n'a été écrit à moitié : un "
+    except (KeyboardInterrupt, _Terminated) as exc:  # outputs are written atomically
+        number = signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT
+        print(f"Erreur : {STOPPED[number]}. Aucun fichier n'a été écrit à moitié : un "
               "fichier de sortie en cours d'écriture est resté tel qu'il était. Que faire : "
               "relancez la commande.", file=sys.stderr)
-        return INTERRUPTED
+        return 128 + number
     except BrokenPipeError:  # `budget cache | head`: the reader stopped reading
         _silence(streams[0])
         return 1
     finally:
         sys.stdout, sys.stderr = streams
+        signal.signal(signal.SIGTERM, on_term)
 
 
 def _silence(stream: TextIO) -> None:

@@ -207,10 +207,14 @@ def test_closed_or_full_standard_streams_are_french_errors(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
 
 
-def test_ctrl_c_mid_conversion_leaves_the_previous_output_whole(tmp_path: Path) -> None:
-    """SIGINT while a 30 MB document (real lines repeated, as bench/bench_convert.py makes
-    it) is converted: exit 130 with a French message, no traceback, the previous output as it
-    was and no temporary file left."""
+@pytest.mark.parametrize(("stop", "said"), [(signal.SIGINT, "interrompu (Ctrl-C)"),
+                                             (signal.SIGTERM, "arrêté (signal TERM)")])
+def test_a_stop_mid_conversion_leaves_the_previous_output_whole(
+        stop: signal.Signals, said: str, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) or `kill` (SIGTERM) while a 30 MB document (real lines repeated, as
+    bench/bench_convert.py makes it) is converted: exit 128 + the signal's number with a
+    French message, no traceback, the previous output as it was and no temporary file left
+    (SIGTERM's default ended the process at once and left the temporary file)."""
     source = TOTEM / "Montreuil_CA_2022.xml"
     data = source.read_bytes()
     start, end = data.index(b"<LigneBudget>"), data.rindex(b"</LigneBudget>") + 14
@@ -230,10 +234,10 @@ def test_ctrl_c_mid_conversion_leaves_the_previous_output_whole(tmp_path: Path) 
     while not [p for p in tmp_path.glob(".sortie.csv.*.tmp") if p.stat().st_size > 100_000]:
         assert running.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
-    running.send_signal(signal.SIGINT)
+    running.send_signal(stop)
     _, err = running.communicate(timeout=60)
-    assert running.returncode == 128 + signal.SIGINT and "Traceback" not in err
-    assert err.startswith("Erreur : interrompu (Ctrl-C).") and "Que faire" in err
+    assert running.returncode == 128 + stop and "Traceback" not in err
+    assert err.startswith(f"Erreur : {said}.") and "Que faire" in err
     assert output.read_text(encoding="utf-8") == "précédent"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grand.xml", "sortie.csv"]
 
