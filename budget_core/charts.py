@@ -328,10 +328,11 @@ def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, leg
     return _finish(chart)
 
 
-def peer_placement(placed: pd.DataFrame, title: str) -> alt.LayerChart:
+def peer_placement(placed: pd.DataFrame) -> alt.LayerChart:
     """An entity's value per inhabitant against its peers' median and 1st–3rd quartile, by
     year (frame of NationalStore.placement). Points and a quartile bar show even a single
-    year; the legend, not the title, names the colours."""
+    year; the legend names the colours. The page writes the title above the chart (it wraps
+    on a phone, and another agrégat leaves the spec as it was)."""
     data = placed.copy()
     data["year"] = data["year"].astype(int)
     for column in ("value", "median", "q1", "q3"):
@@ -362,23 +363,28 @@ def peer_placement(placed: pd.DataFrame, title: str) -> alt.LayerChart:
         tooltip=[alt.Tooltip("year:O", title="Exercice"),
                  alt.Tooltip("value_texte:N", title="La collectivité"),
                  alt.Tooltip("median_texte:N", title="Médiane du groupe")])
-    return _finish(alt.LayerChart(layer=[band, lines], title=title).properties(
-        height=360, description=_description(title)))
+    return _finish(alt.LayerChart(layer=[band, lines]).properties(
+        height=360, description=_description("La collectivité parmi son groupe, par exercice")))
 
 
-def chapter_peers(placed: pd.DataFrame, title: str) -> alt.LayerChart:
+def chapter_peers(placed: pd.DataFrame) -> alt.LayerChart:
     """A commune's € per inhabitant in each chapter against its peers' median and 1st–3rd
     quartile band (frame of balance_peers.placement), each chapter's name and rank on a line
-    above its row (the whole width stays for the values on a phone)."""
+    above its row (the whole width stays for the values on a phone).
+
+    Nothing in the spec depends on the commune, the group or the direction: rows are placed
+    by their position (`ligne`), not by a list of chapters, the height is a step per row and
+    the page writes the title above the chart. Another commune is then new rows for the Vega
+    view the browser has, not a new view to compile and draw."""
     data = _prepare(placed, "value", "median", "q1", "q3")
     for column in ("value", "median", "q1", "q3"):
         data[f"{column}_texte"] = data[column].map(lambda v: f"{fmt.euros(v, 2)}/hab")
     data["chiffres"] = [fmt.rank(int(r), int(n)) for r, n in zip(data["rank"], data["peers"],
                                                                   strict=True)]
+    data["ligne"] = range(len(data))
     step = BAR + LABEL
     gap = LABEL / step
-    y = alt.Y("chapitre:N", sort=list(data["chapitre"]), axis=None,
-              scale=alt.Scale(paddingInner=gap, paddingOuter=gap))
+    y = alt.Y("ligne:O", axis=None, scale=alt.Scale(paddingInner=gap, paddingOuter=gap))
     x = alt.X("montant:Q", title="€ par habitant", axis=euro_axis())
     tooltip = [alt.Tooltip("chapitre:N", title="Chapitre"),
                alt.Tooltip("value_texte:N", title="La collectivité"),
@@ -390,7 +396,7 @@ def chapter_peers(placed: pd.DataFrame, title: str) -> alt.LayerChart:
         "Médiane du groupe"]).encode(x=alt.X("q1:Q", title="€ par habitant", axis=euro_axis()),
                                      x2="q3:Q", y=y, tooltip=tooltip)
     texts = [f"{column}_texte" for column in ("value", "median", "q1", "q3")]
-    long = data.melt(id_vars=["chapitre", *texts, "chiffres"],
+    long = data.melt(id_vars=["ligne", "chapitre", *texts, "chiffres"],
                      value_vars=["median", "value"], var_name="serie", value_name="montant")
     long["serie"] = long["serie"].map({"value": "La collectivité",
                                        "median": "Médiane du groupe"})
@@ -407,6 +413,6 @@ def chapter_peers(placed: pd.DataFrame, title: str) -> alt.LayerChart:
                                       **line).encode(x=alt.value(0), y=y, text="chapitre:N")
     ranks = alt.Chart(data).mark_text(align="right", **line).encode(
         x=alt.value("width"), y=y, text="chiffres:N")
-    # One row per chapter, and room for the axis and the points when there are only a few.
-    return _finish(alt.LayerChart(layer=[band, marks, names, ranks], title=title).properties(
-        height=max(step * len(data), 120), description=_description(title)))
+    return _finish(alt.LayerChart(layer=[band, marks, names, ranks]).properties(
+        height=alt.Step(step), description=_description(
+            "Chaque chapitre de la commune parmi les communes de son groupe")))

@@ -121,7 +121,7 @@ def test_every_colour_reads_on_white(colour: str) -> None:
 def test_peer_chart_names_its_colours_in_a_legend_and_shows_a_single_year() -> None:
     placed = pd.DataFrame({"year": [2024], "value": [339.28], "median": [301.5],
                            "q1": [250.0], "q3": [410.25], "rank": [2], "peers": [3]})
-    spec = charts.peer_placement(placed, "Achats").to_dict()
+    spec = charts.peer_placement(placed).to_dict()
     band, lines = spec["layer"]
     assert band["mark"]["type"] == "bar"  # a quartile bar, visible with one year
     colour = lines["encoding"]["color"]
