@@ -8,6 +8,8 @@ the same rules in Vega's expression language (`COMPACT_EUROS`). Colours: the Oka
 
 from __future__ import annotations
 
+import json
+import textwrap
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -38,6 +40,12 @@ BAR = 18  # px: thickness of one bar
 # A long bar chart's colour key above the bars, where it is read before them.
 KEY_ON_TOP = alt.Legend(orient="top", direction="horizontal")
 LABEL = 24  # px: the line of text above a chapter's bars
+# A title in bold 18 px type takes about 8.3 px a character (« Dépenses par politique publique
+# (fonct… »: 38 characters cut at 317 px in a 390 px window, where the plot is some 360 px
+# wide): a title is split when it needs more than the plot's width at 9.5 px a character, on
+# lines of 34 characters, which a phone's plot holds.
+TITLE_CHARACTER = 9.5
+TITLE_LINE = 34
 
 
 def euro_axis(**options: Any) -> alt.Axis:
@@ -54,12 +62,27 @@ def _finish(chart: Drawn) -> Drawn:
     # Fit the width only: a height is the plot's (Streamlit would otherwise fit legends and
     # axes into it, and a legend below squeezed Évolution's plot to nothing).
     fitted = chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    if isinstance(chart.title, str):
+        fitted = fitted.properties(title=_title(chart.title))
     return fitted.configure(locale=FRENCH).configure_axis(
         labelFontSize=14, titleFontSize=15, labelColor=TEXT, titleColor=TEXT,
         labelLimit=160).configure_legend(
         labelFontSize=14, titleFontSize=14, labelColor=TEXT, titleColor=TEXT,
         orient="bottom", direction="vertical", labelLimit=320).configure_title(
         fontSize=18, color=TEXT, anchor="start")
+
+
+def _title(text: str) -> str | alt.TitleParams:
+    """A title whole where the plot is wide enough for it, else on lines of `TITLE_LINE`
+    characters: Vega cuts a title at the plot's width (« Dépenses par politique publique
+    (fonct… » at 390 px). Chosen by Vega from the plot's width, so one spec reads whole on a
+    phone and on one line on a projector."""
+    lines = textwrap.wrap(text, TITLE_LINE)
+    if len(lines) < 2:
+        return text
+    split, whole = (json.dumps(t, ensure_ascii=False) for t in (lines, text))
+    return alt.TitleParams(text=alt.ExprRef(
+        f"width < {TITLE_CHARACTER * len(text)} ? {split} : {whole}"))
 
 
 def _description(title: str) -> str:

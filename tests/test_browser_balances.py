@@ -35,8 +35,10 @@ PAGES = {
 }
 
 # The sample's budgets hold one or two real chapters: a chapter bar chart is one step per
-# chapter (charts.chapter_bars), so its plot is about 66 px tall with a single bar.
-PLOT_HEIGHT = {"explorer-balance": 60, "comparer-balance": 60}
+# chapter (charts.chapter_bars), and so is the chapter placement (charts.chapter_peers: a step
+# per row keeps its spec when the commune changes), so a plot is about 66 px tall with a
+# single chapter.
+PLOT_HEIGHT = {"explorer-balance": 60, "comparer-balance": 60, "se-comparer-chapitres": 60}
 
 
 @pytest.fixture(scope="module")
