@@ -62,6 +62,12 @@ def _chapter_values(year: int, chapter: str, direction: str, siren: str,
     return balance_peers.by_departement(values), code, communes
 
 
+def title(text: str) -> None:
+    """A chart's title as a line of text above it: it wraps on a phone where a Vega title is
+    cut, and the chart's spec stays the same when only the title changes."""
+    st.markdown(f"**{md_escape(text)}**")
+
+
 def show(national: NationalStore) -> None:
     """The chapter mode of « Se comparer »."""
     version = balances().version()
@@ -107,9 +113,11 @@ def show(national: NationalStore) -> None:
                 f"{year}.")
         return
     sens = "Dépenses" if direction == "depense" else "Recettes"
-    altair_chart(charts.chapter_peers, placed, f"{sens} réelles : {names[siren]} parmi "
-                                               f"« {group.label.lower()} »",
-                 key="chart_chapitres_pairs")
+    # The title above the chart, not in its spec: another commune, group or direction is then
+    # new rows for the Vega view the browser has (charts.chapter_peers), and the text wraps on
+    # a phone instead of being cut.
+    title(f"{sens} réelles : {names[siren]} parmi « {group.label.lower()} »")
+    altair_chart(charts.chapter_peers, placed, key="chart_chapitres_pairs")
     chart_data(placed[["chapter_code", "chapter_label", "value", "median", "q1", "q3", "rank",
                        "peers"]].assign(source=balance_catalogue.SOURCE).rename(columns={
         "chapter_code": "chapitre", "chapter_label": "libelle",
@@ -129,18 +137,18 @@ def _maps(placed: pd.DataFrame, siren: str, year: int, direction: str,
                                 labels.__getitem__))
     medians, code, communes = _chapter_values(year, chapter, direction, siren, version)
     france = maps.departements(dict(zip(medians["code"], medians["value"], strict=True)),
-                               f"{labels[chapter]} : médiane des communes par département "
-                               "(€/hab)", LEGEND, share=False)
+                               "", LEGEND, share=False)
     if france["data"]["values"]:  # the départements of the balances that have a shape
+        title(f"{labels[chapter]} : médiane des communes par département (€/hab)")
         st.vega_lite_chart(france, key="carte_chapitre")
     chart_data(medians.assign(source=balance_catalogue.SOURCE).rename(columns={
         "code": "departement", "value": "mediane_par_habitant"}),
         f"carte_chapitre_{chapter}_{year}.csv", "download_carte_chapitre",
         money=["mediane_par_habitant"], counts=["communes"])
     if communes is not None:
-        st.vega_lite_chart(maps.communes(str(code), communes, f"{labels[chapter]} : communes "
-                                         f"du département {code} (€/hab)", LEGEND,
-                                         share=False), key="carte_chapitre_communes")
+        title(f"{labels[chapter]} : communes du département {code} (€/hab)")
+        st.vega_lite_chart(maps.communes(str(code), communes, "", LEGEND, share=False),
+                           key="carte_chapitre_communes")
     elif code is not None:
         st.caption(f"Carte des communes : contours embarqués pour le Grand Est seulement "
                    f"(pas pour le département {code}).")

@@ -152,8 +152,9 @@ def agregat_view(level: str, siren: str, names: dict[str, str], entity: dict[str
         m2.metric(f"Médiane du groupe ({int(last['peers'])} collectivités)",
                   euros(last["median"], 2) + "/hab")
         m3.metric("Rang (1 = la plus élevée)", f"{int(last['rank'])} / {int(last['peers'])}")
-        altair_chart(charts.peer_placement, placed, f"{agregat} : la collectivité parmi son "
-                     "groupe (bande : du 1er au 3e quartile)", key="chart_pairs")
+        comparer_chapitres.title(f"{agregat} : la collectivité parmi son groupe (bande : du "
+                                 "1er au 3e quartile)")
+        altair_chart(charts.peer_placement, placed, key="chart_pairs")
         chart_data(placed[["year", "value", "median", "q1", "q3", "rank", "peers"]].rename(
             columns={"year": "annee", "value": "valeur_par_habitant",
                      "median": "mediane_par_habitant", "q1": "premier_quartile",
@@ -168,8 +169,8 @@ def agregat_view(level: str, siren: str, names: dict[str, str], entity: dict[str
     if not values:
         st.info("Pas de carte par département : les comptes OFGL de ce niveau n'en donnent pas.")
     elif set(values) & departements_with_shapes():
-        st.vega_lite_chart(maps.departements(values, f"{agregat} : médiane par département "
-                                             "(€/hab)", "€ par habitant", share=False),
+        comparer_chapitres.title(f"{agregat} : médiane par département (€/hab)")
+        st.vega_lite_chart(maps.departements(values, "", "€ par habitant", share=False),
                            key="carte_nationale")
         chart_data(by_departement.rename(columns={"code": "departement",
                                                   "value": "mediane_par_habitant"}),
@@ -182,10 +183,10 @@ def agregat_view(level: str, siren: str, names: dict[str, str], entity: dict[str
     code = entity["departement"]
     if level == "communes" and code in commune_map_departements():
         by_commune = ask(NationalStore.commune_values, agregat, year, code)
+        comparer_chapitres.title(f"{agregat} : communes du département {code} (€/hab)")
         st.vega_lite_chart(maps.communes(code, dict(zip(by_commune["code"], by_commune["value"],
                                                         strict=True)),
-                                         f"{agregat} : communes du département {code} (€/hab)",
-                                         "€ par habitant", share=False),
+                                         "", "€ par habitant", share=False),
                            key="carte_communes_nationale")
         chart_data(by_commune.rename(columns={"code": "insee", "value": "valeur_par_habitant"}),
                    f"carte_communes_{code}_{agregat}.csv", "download_carte_communes",

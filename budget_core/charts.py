@@ -8,6 +8,8 @@ the same rules in Vega's expression language (`COMPACT_EUROS`). Colours: the Oka
 
 from __future__ import annotations
 
+import json
+import textwrap
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -38,6 +40,12 @@ BAR = 18  # px: thickness of one bar
 # A long bar chart's colour key above the bars, where it is read before them.
 KEY_ON_TOP = alt.Legend(orient="top", direction="horizontal")
 LABEL = 24  # px: the line of text above a chapter's bars
+# A title in bold 18 px type takes about 8.3 px a character (« Dépenses par politique publique
+# (fonct… »: 38 characters cut at 317 px in a 390 px window, where the plot is some 360 px
+# wide): a title is split when it needs more than the plot's width at 9.5 px a character, on
+# lines of 34 characters, which a phone's plot holds.
+TITLE_CHARACTER = 9.5
+TITLE_LINE = 34
 
 
 def euro_axis(**options: Any) -> alt.Axis:
@@ -54,12 +62,27 @@ def _finish(chart: Drawn) -> Drawn:
     # Fit the width only: a height is the plot's (Streamlit would otherwise fit legends and
     # axes into it, and a legend below squeezed Évolution's plot to nothing).
     fitted = chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    if isinstance(chart.title, str):
+        fitted = fitted.properties(title=_title(chart.title))
     return fitted.configure(locale=FRENCH).configure_axis(
         labelFontSize=14, titleFontSize=15, labelColor=TEXT, titleColor=TEXT,
         labelLimit=160).configure_legend(
         labelFontSize=14, titleFontSize=14, labelColor=TEXT, titleColor=TEXT,
         orient="bottom", direction="vertical", labelLimit=320).configure_title(
         fontSize=18, color=TEXT, anchor="start")
+
+
+def _title(text: str) -> str | alt.TitleParams:
+    """A title whole where the plot is wide enough for it, else on lines of `TITLE_LINE`
+    characters: Vega cuts a title at the plot's width (« Dépenses par politique publique
+    (fonct… » at 390 px). Chosen by Vega from the plot's width, so one spec reads whole on a
+    phone and on one line on a projector."""
+    lines = textwrap.wrap(text, TITLE_LINE)
+    if len(lines) < 2:
+        return text
+    split, whole = (json.dumps(t, ensure_ascii=False) for t in (lines, text))
+    return alt.TitleParams(text=alt.ExprRef(
+        f"width < {TITLE_CHARACTER * len(text)} ? {split} : {whole}"))
 
 
 def _description(title: str) -> str:
@@ -328,10 +351,11 @@ def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, leg
     return _finish(chart)
 
 
-def peer_placement(placed: pd.DataFrame, title: str) -> alt.LayerChart:
+def peer_placement(placed: pd.DataFrame) -> alt.LayerChart:
     """An entity's value per inhabitant against its peers' median and 1st–3rd quartile, by
     year (frame of NationalStore.placement). Points and a quartile bar show even a single
-    year; the legend, not the title, names the colours."""
+    year; the legend names the colours. The page writes the title above the chart (it wraps
+    on a phone, and another agrégat leaves the spec as it was)."""
     data = placed.copy()
     data["year"] = data["year"].astype(int)
     for column in ("value", "median", "q1", "q3"):
@@ -362,23 +386,28 @@ def peer_placement(placed: pd.DataFrame, title: str) -> alt.LayerChart:
         tooltip=[alt.Tooltip("year:O", title="Exercice"),
                  alt.Tooltip("value_texte:N", title="La collectivité"),
                  alt.Tooltip("median_texte:N", title="Médiane du groupe")])
-    return _finish(alt.LayerChart(layer=[band, lines], title=title).properties(
-        height=360, description=_description(title)))
+    return _finish(alt.LayerChart(layer=[band, lines]).properties(
+        height=360, description=_description("La collectivité parmi son groupe, par exercice")))
 
 
-def chapter_peers(placed: pd.DataFrame, title: str) -> alt.LayerChart:
+def chapter_peers(placed: pd.DataFrame) -> alt.LayerChart:
     """A commune's € per inhabitant in each chapter against its peers' median and 1st–3rd
     quartile band (frame of balance_peers.placement), each chapter's name and rank on a line
-    above its row (the whole width stays for the values on a phone)."""
+    above its row (the whole width stays for the values on a phone).
+
+    Nothing in the spec depends on the commune, the group or the direction: rows are placed
+    by their position (`ligne`), not by a list of chapters, the height is a step per row and
+    the page writes the title above the chart. Another commune is then new rows for the Vega
+    view the browser has, not a new view to compile and draw."""
     data = _prepare(placed, "value", "median", "q1", "q3")
     for column in ("value", "median", "q1", "q3"):
         data[f"{column}_texte"] = data[column].map(lambda v: f"{fmt.euros(v, 2)}/hab")
     data["chiffres"] = [fmt.rank(int(r), int(n)) for r, n in zip(data["rank"], data["peers"],
                                                                   strict=True)]
+    data["ligne"] = range(len(data))
     step = BAR + LABEL
     gap = LABEL / step
-    y = alt.Y("chapitre:N", sort=list(data["chapitre"]), axis=None,
-              scale=alt.Scale(paddingInner=gap, paddingOuter=gap))
+    y = alt.Y("ligne:O", axis=None, scale=alt.Scale(paddingInner=gap, paddingOuter=gap))
     x = alt.X("montant:Q", title="€ par habitant", axis=euro_axis())
     tooltip = [alt.Tooltip("chapitre:N", title="Chapitre"),
                alt.Tooltip("value_texte:N", title="La collectivité"),
@@ -390,7 +419,7 @@ def chapter_peers(placed: pd.DataFrame, title: str) -> alt.LayerChart:
         "Médiane du groupe"]).encode(x=alt.X("q1:Q", title="€ par habitant", axis=euro_axis()),
                                      x2="q3:Q", y=y, tooltip=tooltip)
     texts = [f"{column}_texte" for column in ("value", "median", "q1", "q3")]
-    long = data.melt(id_vars=["chapitre", *texts, "chiffres"],
+    long = data.melt(id_vars=["ligne", "chapitre", *texts, "chiffres"],
                      value_vars=["median", "value"], var_name="serie", value_name="montant")
     long["serie"] = long["serie"].map({"value": "La collectivité",
                                        "median": "Médiane du groupe"})
@@ -407,6 +436,6 @@ def chapter_peers(placed: pd.DataFrame, title: str) -> alt.LayerChart:
                                       **line).encode(x=alt.value(0), y=y, text="chapitre:N")
     ranks = alt.Chart(data).mark_text(align="right", **line).encode(
         x=alt.value("width"), y=y, text="chiffres:N")
-    # One row per chapter, and room for the axis and the points when there are only a few.
-    return _finish(alt.LayerChart(layer=[band, marks, names, ranks], title=title).properties(
-        height=max(step * len(data), 120), description=_description(title)))
+    return _finish(alt.LayerChart(layer=[band, marks, names, ranks]).properties(
+        height=alt.Step(step), description=_description(
+            "Chaque chapitre de la commune parmi les communes de son groupe")))

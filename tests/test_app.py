@@ -397,6 +397,23 @@ def test_se_comparer_s_chart_keeps_its_spec_when_only_the_collectivite_changes(
         assert list(band["value"]) == [pytest.approx(float(per_inhabitant))]
 
 
+def test_se_comparer_s_chart_keeps_its_spec_when_only_the_agregat_changes(
+        app: AppTest) -> None:
+    """The agrégat is named in a title written above the chart, not in its spec: another
+    agrégat is new rows for the same Vega view, and the title wraps at 390 px (a Vega title
+    was cut: « Achats et charges externes : la collectiv… »)."""
+    drawn = {}
+    for agregat in ("Epargne brute", "Achats et charges externes"):
+        open_page(app, "comparer_national", niveau="communes", siren_national="219711025",
+                  agregat=agregat, pairs="departement_code")
+        [drawn[agregat]] = app.get("vega_lite_chart")
+        assert md_escape(f"{agregat} : la collectivité parmi son groupe (bande : du 1er au 3e "
+                         "quartile)") in "\n".join(m.value for m in app.markdown)
+    first, second = drawn.values()
+    assert first.proto.spec == second.proto.spec
+    assert "title" not in json.loads(first.proto.spec)
+
+
 def test_se_comparer_offers_ofgl_criteria_and_says_which_a_level_lacks(
         app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Communes get OFGL's own criteria (mountain, QPV...); régions have no strate: not

@@ -137,6 +137,41 @@ def test_se_comparer_by_chapter_places_a_commune_among_its_region(app: AppTest) 
     assert medians == pytest.approx({"38": values[GRENOBLE[:9]],
                                      "73": values[CHAMBERY[:9]]})
 
+def test_se_comparer_by_chapter_changes_only_its_rows_with_the_commune_or_direction(
+        app: AppTest) -> None:
+    """Grenoble's receipts, Chambéry's receipts, Chambéry's spending (one chapter each, 13 or
+    21): the chart's spec is the same text, so the browser puts the new rows into the Vega
+    view it has; what changes is the title written above it and the rows, each commune's real
+    amount per inhabitant in the raw CSV."""
+    people = history_2024()
+    real = real_by_chapter(raw_rows())
+    names = {r["siren"]: f"{r['lbudg']} ({r['ndept'][1:]}{r['insee']})" for r in raw_rows()}
+    drawn = {}
+    app.query_params.update(mode="chapitres", chap_pairs="region")
+    open_page(app, "comparer_national", chap_siren=GRENOBLE[:9], chap_sens="recette")
+    for siren, sens, direction, chapter in ((GRENOBLE[:9], "Recettes", "recette", "13"),
+                                            (CHAMBERY[:9], "Recettes", "recette", "13"),
+                                            (CHAMBERY[:9], "Dépenses", "depense", "21")):
+        # As users change them, in this session: the commune, then the direction.
+        app.selectbox(key="chap_siren").set_value(siren).run()
+        app.radio(key="chap_sens").set_value(direction).run()
+        assert not app.exception
+        placement = app.get("vega_lite_chart")[0]
+        drawn[siren, direction] = placement
+        [row] = next(frame for frame in (pa.ipc.open_stream(d.data.data).read_all().to_pandas()
+                                         for d in placement.proto.datasets)
+                     if "q1" in frame).to_dict("records")
+        assert row["chapitre"].startswith(f"{chapter} — ")
+        assert row["value"] == pytest.approx(float(real[siren, direction, chapter])
+                                             / people[siren])
+        assert f"**{md_escape(f'{sens} réelles : {names[siren]} parmi « même région »')}**" \
+            in [m.value for m in app.markdown]
+    specs = {chart.proto.spec for chart in drawn.values()}
+    assert len(specs) == 1
+    spec = json.loads(specs.pop())
+    assert "title" not in spec and "Grenoble" not in json.dumps(spec)
+
+
 def test_se_comparer_says_what_ofgl_criteria_need(app: AppTest, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The embedded OFGL accounts of 2024 hold Guadeloupe's communes, not Grenoble; without

@@ -135,11 +135,15 @@ VISIBLE_TEXT = """() => {
 }"""
 # Vega draws with its SVG renderer in Streamlit 1.67: each bar is a <path> in a `mark-rect`
 # group, laid out at the chart's real size. For each chart titled « ... par chapitre », the
-# widest bar and the chart's own width, in rendered pixels (getBoundingClientRect).
+# widest bar and the chart's own width, in rendered pixels (getBoundingClientRect). A title
+# on several lines (charts._title, on a phone) is a <tspan> a line: read with spaces between.
 BAR_WIDTHS = """() => [...document.querySelectorAll('.vega-embed')].flatMap(embed => {
     const svg = embed.querySelector('svg');
     if (!svg) return [{canvas: true}];
-    const title = [...svg.querySelectorAll('.role-title-text')].map(t => t.textContent);
+    const title = [...svg.querySelectorAll('.role-title-text')].map(t => {
+        const lines = [...t.querySelectorAll('tspan')].map(line => line.textContent);
+        return lines.length ? lines.join(' ') : t.textContent;
+    });
     if (!title.some(t => t.includes('par chapitre'))) return [];
     const bars = [...svg.querySelectorAll('g.mark-rect.role-mark path')];
     if (!bars.length) return [];

@@ -35,8 +35,10 @@ PAGES = {
 }
 
 # The sample's budgets hold one or two real chapters: a chapter bar chart is one step per
-# chapter (charts.chapter_bars), so its plot is about 66 px tall with a single bar.
-PLOT_HEIGHT = {"explorer-balance": 60, "comparer-balance": 60}
+# chapter (charts.chapter_bars), and so is the chapter placement (charts.chapter_peers: a step
+# per row keeps its spec when the commune changes), so a plot is about 66 px tall with a
+# single chapter.
+PLOT_HEIGHT = {"explorer-balance": 60, "comparer-balance": 60, "se-comparer-chapitres": 60}
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +75,30 @@ def test_the_chapter_placement_shows_rank_and_the_commune(server: str, page: obj
     assert "1re sur 2" in labels, labels
     assert any(label.startswith("13 — Subventions") for label in labels)
     # The commune's point and the median's diamond are drawn inside the plot.
+    points = page.evaluate("() => [...document.querySelectorAll('.vega-embed')][0]"
+                           ".querySelectorAll('g.mark-symbol.role-mark path').length")
+    assert points == 2
+
+
+def test_another_commune_is_drawn_in_the_vega_view_already_there(server: str,
+                                                                   page: object) -> None:
+    """« Commune » from Grenoble to Chambéry: the chart's spec is the same, so Streamlit puts
+    Chambéry's rows into the Vega view it has (the same SVG element, marked before the change)
+    and its rank is drawn at once: 3 541,54 € of chapter 13 for 61 411 inhabitants, against
+    Grenoble's 680 305,58 € for 159 738, is the second of the two."""
+    open_at(page, f"{server}/{PAGES['se-comparer-chapitres'][0]}", "1440x900")
+    page.wait_for_selector(".vega-embed svg", timeout=30_000)
+    page.evaluate("() => { document.querySelector('.vega-embed svg').dataset.before = 'oui'; }")
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Commune").click()
+    page.get_by_role("option", name="CHAMBERY (73065)").click()
+    settle(page)
+    assert "Recettes réelles : CHAMBERY (73065) parmi « même région »" in page.evaluate(
+        VISIBLE_TEXT)
+    labels = page.evaluate("() => [...document.querySelector('.vega-embed')"
+                           ".querySelectorAll('svg text')].map(t => t.textContent)")
+    assert "2e sur 2" in labels and "1re sur 2" not in labels, labels
+    assert page.evaluate("() => document.querySelector('.vega-embed svg').dataset.before") \
+        == "oui"
     points = page.evaluate("() => [...document.querySelectorAll('.vega-embed')][0]"
                            ".querySelectorAll('g.mark-symbol.role-mark path').length")
     assert points == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal
 
 import pandas as pd
@@ -118,10 +120,48 @@ def test_every_colour_reads_on_white(colour: str) -> None:
     assert contrast(colour) >= 4.5
 
 
+def test_a_title_a_phone_cannot_hold_is_split_into_lines_there_and_whole_elsewhere() -> None:
+    """Explorer's « Dépenses par politique publique (fonction) » was cut at 390 px (« (fonct… »,
+    its plot some 360 px wide in a 374 px SVG); at 1440 px its plot is over 800 px wide."""
+    title = "Dépenses par politique publique (fonction)"
+    expr = charts.chapter_bars(chapters(), title).to_dict()["title"]["text"]["expr"]
+    needed, lines, whole = re.fullmatch(r"width < ([\d.]+) \? (\[.*\]) : (\".*\")",
+                                        expr).groups()
+    assert 374 < float(needed) < 800
+    assert json.loads(lines) == ["Dépenses par politique publique", "(fonction)"]
+    assert json.loads(whole) == title
+    # A title that holds in a phone's plot stays one line of text.
+    assert charts.chapter_bars(chapters(), "Dépenses réelles par chapitre").to_dict()[
+        "title"] == "Dépenses réelles par chapitre"
+
+
+def test_the_chapter_placement_s_spec_depends_on_its_rows_alone() -> None:
+    """Two communes' placements (other chapters, another order, another count) give the same
+    spec once the rows are set apart: no title, no list of chapters, a step per row."""
+    def placed(codes: list[str]) -> pd.DataFrame:
+        n = len(codes)
+        return pd.DataFrame({"chapter_code": codes, "chapter_label": ["Libellé"] * n,
+                             "value": [10.0] * n, "median": [8.0] * n, "q1": [5.0] * n,
+                             "q3": [12.0] * n, "rank": [1] * n, "peers": [3] * n})
+
+    def without_rows(spec: dict) -> str:
+        """The spec but its datasets, named by their order (as the app names them)."""
+        text = json.dumps({key: value for key, value in spec.items() if key != "datasets"})
+        for position, name in enumerate(spec["datasets"]):
+            text = text.replace(name, f"rows-{position}")
+        return text
+
+    first = charts.chapter_peers(placed(["011", "012", "65"])).to_dict()
+    second = charts.chapter_peers(placed(["13", "74"])).to_dict()
+    assert first["datasets"] != second["datasets"]
+    assert without_rows(first) == without_rows(second)
+    assert "title" not in first and first["height"] == {"step": charts.BAR + charts.LABEL}
+
+
 def test_peer_chart_names_its_colours_in_a_legend_and_shows_a_single_year() -> None:
     placed = pd.DataFrame({"year": [2024], "value": [339.28], "median": [301.5],
                            "q1": [250.0], "q3": [410.25], "rank": [2], "peers": [3]})
-    spec = charts.peer_placement(placed, "Achats").to_dict()
+    spec = charts.peer_placement(placed).to_dict()
     band, lines = spec["layer"]
     assert band["mark"]["type"] == "bar"  # a quartile bar, visible with one year
     colour = lines["encoding"]["color"]
