@@ -135,10 +135,10 @@ def phase(checkout: Path, cache: Path, changes: int) -> dict[str, Any]:
 
 def prepared(folder: Path) -> Path:
     """A cache holding the synthetic national year (bench_balances.py's generator)."""
-    from bench_balances import generate
+    from bench_balances import Generator
 
     started = time.perf_counter()
-    [export] = generate(folder, 8_000_000, 1)
+    export = Generator(8_000_000, 1).year(folder, 2024)
     print(f"generated {export.stat().st_size / 1e9:.2f} GB of CSV in "
           f"{time.perf_counter() - started:.0f} s")
     cache = folder / "cache"
