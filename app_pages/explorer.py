@@ -86,9 +86,15 @@ chart_data(table.rename(columns={"direction": "sens", "chapter_code": "chapitre"
                                  "chapter_label": "libelle", "amount": "montant"}),
            f"budget_{key}_chapitres.csv", "download_csv", money=["montant"])
 
-plotly_chart(charts.money_flow_sankey, analysis.money_flows(table),
-             "Des recettes aux dépenses, par section", key="sankey",
-             config={"displayModeBar": False})
+# Drawn when opened (which reruns the page), and kept open for the next budgets: Plotly
+# builds a new Sankey at each change of budget (its element is named by its figure), the last
+# and largest part of the browser's work then (issue 13).
+with st.expander("Des recettes aux dépenses, par section (diagramme de flux)",
+                 key="flux_ouvert", on_change="rerun") as flows:
+    if flows.open:
+        plotly_chart(charts.money_flow_sankey, analysis.money_flows(table),
+                     "Des recettes aux dépenses, par section", key="sankey",
+                     config={"displayModeBar": False})
 
 st.markdown("#### Par politique publique")
 policies = summary(analysis.by_policy, [key], include_order=include_order)

@@ -112,12 +112,17 @@ def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour:
     `labels` has one row per chapter in the order drawn: `chapitre` on the left, cut to leave
     `figures` pixels to `chiffres` on the right (the amounts stay readable on a phone);
     `bars` one row per bar, several per chapter when `group` splits them."""
-    order = list(labels["chapitre"])
+    # The order is data (`rang`), not a list of names in the spec: a chart whose rows alone
+    # change (another budget) keeps the same spec, and Streamlit's frontend puts the new rows
+    # into the Vega view it has instead of compiling and drawing a new one.
+    rank = {name: i for i, name in enumerate(labels["chapitre"])}
+    labels = labels.assign(rang=range(len(labels)))
+    bars = bars.assign(rang=bars["chapitre"].map(rank))
     per_row = bars[group].nunique() if group else 1
     band = BAR * per_row
     step = band + LABEL
     gap = LABEL / step
-    y = alt.Y("chapitre:N", sort=order, axis=None,
+    y = alt.Y("chapitre:N", sort=alt.EncodingSortField("rang", op="min"), axis=None,
               scale=alt.Scale(paddingInner=gap, paddingOuter=gap))
     drawn = alt.Chart(bars).mark_bar().encode(
         x=alt.X(f"{value}:Q", title=None, axis=euro_axis()), y=y, color=colour,

@@ -128,6 +128,9 @@ def test_explorer_shows_the_documents_own_totals(app: AppTest) -> None:
     assert depenses["amount"].sum() == pytest.approx(float(spending), abs=0.01)
 
     [label] = etree.parse(str(PLAN_2018)).xpath("//Chapitre[@Code='012']/@Libelle")
+    assert not app.get("plotly_chart")  # drawn once its expander is opened
+    app.session_state["flux_ouvert"] = True
+    app.run()
     sankey = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
     nodes = sankey["node"]["label"]
     into_staff = [value for value, target in zip(sankey["link"]["value"],

@@ -301,6 +301,9 @@ def test_publication_map_opens_where_someone_has_published(server: str, page: ob
 def test_sankey_hover_is_french(server: str, page: object) -> None:
     """Plotly's own hover said « incoming flow count » and « 116,313,558 € »."""
     open_at(page, f"{server}/{PAGES['explorer'][0]}", "1440x900")
+    page.get_by_text("Des recettes aux dépenses, par section (diagramme de flux)").click()
+    settle(page)  # the expander reruns the page, which draws the Sankey in it
+    full_screenshot(page, ARTIFACTS / "explorer-flux_1440x900.png")
     hover_text = ("() => [...document.querySelectorAll('.hoverlayer')]"
                   ".map(h => h.textContent).join(' ').trim()")
     for kind in (".sankey-link", ".sankey-node"):

@@ -43,10 +43,15 @@ def test_chapter_labels_sit_above_full_width_bars() -> None:
     assert bars["encoding"]["y"]["axis"] is None
     assert names["mark"]["limit"] == {"expr": "width - 90"}
     assert (amounts["mark"]["align"], amounts["encoding"]["x"]) == ("right", {"value": "width"})
-    assert bars["encoding"]["y"]["sort"] == [
-        "012 — Charges de personnel et frais assimilés",
-        "011 — Charges à caractère général", "21 — Immobilisations corporelles"]
+    # Largest first, the order given as data (`rang`): the spec holds no chapter's name, so
+    # another budget's chapters keep the same spec and Streamlit updates the chart in place.
+    assert bars["encoding"]["y"]["sort"] == {"field": "rang", "op": "min"}
     drawn = rows(spec, names)
+    assert [(r["rang"], r["chapitre"]) for r in drawn] == [
+        (0, "012 — Charges de personnel et frais assimilés"),
+        (1, "011 — Charges à caractère général"), (2, "21 — Immobilisations corporelles")]
+    assert {r["chapitre"]: r["rang"] for r in rows(spec, bars)} == {
+        r["chapitre"]: r["rang"] for r in drawn}
     assert [r["chiffres"] for r in drawn] == [f"112,9{S}M€", f"47,4{S}M€", f"27{S}M€"]
     assert drawn[0]["montant"] == f"112{S}913{S}558,50{S}€"
     assert bars["encoding"]["x"]["axis"]["labelExpr"] == charts.COMPACT_EUROS
@@ -171,3 +176,20 @@ def test_peer_chart_names_its_colours_in_a_legend_and_shows_a_single_year() -> N
     assert lines["encoding"]["shape"]["scale"]["range"] == ["circle", "diamond"]
     [row] = rows(spec, band)
     assert (row["value_texte"], row["q3_texte"]) == (f"339,28{S}€/hab", f"410,25{S}€/hab")
+
+
+def test_another_budgets_chapters_keep_the_same_spec() -> None:
+    """Explorer's bar charts at a change of budget: other chapters, other amounts, other
+    order, yet the same Vega-Lite spec once Streamlit's datasets are named by position
+    (`common._datasets_by_position`), so the browser updates the chart's rows in place
+    instead of compiling and drawing a new chart."""
+    from app_pages.common import _datasets_by_position, vega_lite_spec
+
+    other = chapters().iloc[[2, 0]].assign(amount=[Decimal(5), Decimal("900.5")],
+                                           chapter_code=["65", "011"])
+
+    def without_rows(frame: pd.DataFrame) -> dict:
+        spec = _datasets_by_position(vega_lite_spec(charts.chapter_bars(frame, "Dépenses")))
+        return {key: value for key, value in spec.items() if key != "datasets"}
+
+    assert without_rows(chapters()) == without_rows(other)
