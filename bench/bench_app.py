@@ -242,7 +242,7 @@ class Found(NamedTuple):
 
 def chosen_widget(page: Page) -> Found | None:
     """The main area's selectbox labelled `--widget`, waited for (up to 10 s), if the page
-    has one."""
+    has one that can be changed (enabled, two options at least)."""
     label = os.environ.get("BENCH_WIDGET", "")
     if not label or page.url.endswith(f"/{BASELINE}"):
         return None
@@ -251,8 +251,7 @@ def chosen_widget(page: Page) -> Found | None:
         box.wait_for(state="visible", timeout=10_000)
     except PlaywrightTimeoutError:
         return None
-    return Found(f"selectbox « {label_of(box)} »", selectbox_changer(page, MAIN, label),
-                 "stSelectbox", label)
+    return changeable(page, MAIN, box)
 
 
 def find_widget(page: Page, before: tuple[str, str] | None) -> Found | None:
@@ -278,21 +277,27 @@ def find_widget(page: Page, before: tuple[str, str] | None) -> Found | None:
     return widget_in(page, SIDEBAR)
 
 
+def changeable(page: Page, area: str, selectbox: Locator) -> Found | None:
+    """`selectbox` if it is visible, enabled and has two options at least."""
+    label = label_of(selectbox)
+    if not selectbox.is_visible() or selectbox.locator("input[disabled]").count():
+        return None
+    selectbox.click()
+    options = page.locator("[role='option']")
+    options.first.wait_for(timeout=5_000)
+    count = options.count()
+    page.keyboard.press("Escape")
+    return Found(f"selectbox « {label} »", selectbox_changer(page, area, label), "stSelectbox",
+                 label) if count >= 2 else None
+
+
 def widget_in(page: Page, area: str) -> Found | None:
     """The first visible, enabled selectbox (two options at least), else radio, button group,
     toggle or checkbox, else text input of `area`."""
     for selectbox in page.locator(f"{area} [data-testid='stSelectbox']").all():
-        label = label_of(selectbox)
-        if not selectbox.is_visible() or selectbox.locator("input[disabled]").count():
-            continue
-        selectbox.click()
-        options = page.locator("[role='option']")
-        options.first.wait_for(timeout=5_000)
-        count = options.count()
-        page.keyboard.press("Escape")
-        if count >= 2:
-            return Found(f"selectbox « {label} »", selectbox_changer(page, area, label),
-                         "stSelectbox", label)
+        found = changeable(page, area, selectbox)
+        if found:
+            return found
     for kind, item in (("stRadio", "label"), ("stButtonGroup", "button"),
                        ("stCheckbox", "label")):
         for widget in page.locator(f"{area} [data-testid='{kind}']").all():
