@@ -96,7 +96,9 @@ def chapter_from_csv(page: object, chapter: str) -> Decimal:
     """The spending of a chapter in the CSV the page lets the user download."""
     button = page.get_by_text("Télécharger ces données (CSV)").first  # the chapters'
     if not button.is_visible():  # in its expander, closed until opened once
-        page.get_by_text("Données du graphique (tableau et CSV)").click()
+        page.get_by_text("Données du graphique (tableau et CSV)").first.click()
+        settle(page)  # opening it reruns the page, which draws the button anew: click that one
+        button.wait_for(state="visible", timeout=30_000)
     with page.expect_download() as download:
         button.click()
     text = download.value.path().read_bytes().decode("utf-8-sig")
