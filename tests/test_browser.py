@@ -88,6 +88,7 @@ def test_shared_link_filter_change_and_csv_download(server: str, page: object) -
     assert metrics.first.inner_text().replace("\u202f", " ") != income.replace("\u202f", " ")
 
     page.get_by_text("Données du graphique (tableau et CSV)").first.click()
+    settle(page)  # opening it reruns the page, which draws the button anew: click that one
     # The chapters' button (the policies' expander, below, stays closed), once the expander
     # has opened; a minute for the file, as a loaded machine once took over 30 s.
     button = page.get_by_role("button", name="Télécharger ces données (CSV)").first
