@@ -29,13 +29,6 @@ def national(folder: str) -> NationalStore:
     return NationalStore(Path(folder), threads=settings().duckdb_threads)
 
 
-def version(folder: str) -> tuple[tuple[str, int], ...]:
-    """The national files and their modification times (a download replaces a year's file
-    whole): what the cached queries are keyed by."""
-    return tuple((str(path.relative_to(folder)), path.stat().st_mtime_ns)
-                 for path in sorted(Path(folder).glob("*/year=*.parquet")))
-
-
 @st.cache_data(show_spinner=False, max_entries=256)
 def _asked(folder: str, files: tuple[tuple[str, int], ...], question: str,
            args: tuple[Any, ...]) -> Any:
@@ -46,7 +39,7 @@ def ask(question: Callable[..., Answer], *args: Any) -> Answer:
     """`NationalStore.<question>(*args)` on the national folder, cached by its arguments and
     the files' version: choosing again a collectivité, an agrégat or a group already shown
     (or another collectivité, for the map's medians) runs no query (about 10 ms each)."""
-    answer: Answer = _asked(FOLDER, version(FOLDER), question.__name__, args)
+    answer: Answer = _asked(FOLDER, national(FOLDER).version(), question.__name__, args)
     return answer
 
 
@@ -105,9 +98,9 @@ if not levels:
     st.stop()
 c1, c2 = st.columns(2)
 level = url_selectbox(c1, "Niveau", levels, "niveau", LEVEL_LABELS.__getitem__)
-names = _names(FOLDER, version(FOLDER), level)
+names = _names(FOLDER, store.version(), level)
 siren = url_selectbox(c2, "Collectivité", list(names), "siren_national", names.__getitem__)
-entity = _entity(FOLDER, version(FOLDER), level, siren)
+entity = _entity(FOLDER, store.version(), level, siren)
 
 
 # A fragment: « Agrégat », « Comparer avec » and the custom list rerun the placement and the

@@ -160,6 +160,12 @@ class NationalStore:
         pq.write_table(ordered, buffer, compression="zstd", row_group_size=100_000)
         atomic_write_bytes(self.path(level, year), buffer.getvalue())
 
+    def version(self) -> tuple[tuple[str, int], ...]:
+        """What changes when a year's file is downloaded (each is replaced whole), for caches
+        of query results, as `Store.version` and `BalanceStore.version`."""
+        return tuple((str(path.relative_to(self.folder)), path.stat().st_mtime_ns)
+                     for path in sorted(self.folder.glob("*/year=*.parquet")))
+
     def years(self, level: str) -> list[int]:
         return sorted(int(p.stem.split("=")[1]) for p in (self.folder / level).glob(
             "year=*.parquet"))

@@ -330,3 +330,17 @@ def test_duckdb_threads_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv("BUDGET_DUCKDB_THREADS", wrong)
         with pytest.raises(BudgetError, match=f"BUDGET_DUCKDB_THREADS vaut « {wrong} »"):
             settings()
+
+
+def test_the_version_names_each_year_file_and_changes_when_it_is_replaced(
+        store: NationalStore) -> None:
+    """What Se comparer's cached queries are keyed by: nothing before a download, the year's
+    file once imported, another version once that file is imported again."""
+    assert store.version() == ()
+    store.add_export("communes", GUADELOUPE.read_bytes(), "ofgl")
+    [(name, first)] = store.version()
+    assert name == "communes/year=2024.parquet"
+    path = store.folder / name
+    os.utime(path, ns=(first - 10**9, first - 10**9))  # as if imported a second earlier
+    store.add_export("communes", GUADELOUPE.read_bytes(), "ofgl")
+    assert store.version() != ((name, first - 10**9),)
