@@ -1,0 +1,379 @@
+"""The figures a page shows after what users do, read in a real Chromium and checked against
+sums made here from the raw documents (lxml over the TOTEM XML with the DGFiP plan de comptes
+as written, `tests.rawxml.chapter_sums`; the csv module over an SCDL file), never against the
+library's own output.
+
+The pages update a Vega view in place when only its rows change, keep their filters in a
+fragment and cache their sums by inputs: each is a chance to show the previous budget's
+figures, a chart whose bars and labels disagree, or another session's upload. Every chart is
+read from its SVG: each bar's aria label holds its chapter and its exact amount (its
+tooltip), each chapter's line of text its compact total.
+
+Uses the `server` and `browser` fixtures of tests/conftest.py (streamlit run on the demo data,
+Debian's Chromium). Screenshots at 1440×900 and 390×844 go to test-artifacts/ (figures_*.png).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bench.settled import OBSERVER
+from tests.conftest import ARTIFACTS, CHROMIUM, FIXTURES, TOTEM, settle
+from tests.rawxml import chapter_sums, plan_of
+from tests.test_browser_state import SIZES, choose, shown
+
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium absent")]
+expect = playwright.expect
+MONTREUIL = "21930048000015"
+CRACH = "21560046100010"
+LOTISSEMENT = "21560046100085"
+COMBINED = FIXTURES / "scdl_combined" / "crach_lotissement_BP_2022_CA_2021.csv"
+
+
+@pytest.fixture(params=list(SIZES))
+def size(request: pytest.FixtureRequest, page: object) -> str:
+    """Each test at 1440×900 and at 390×844."""
+    page.set_viewport_size(SIZES[request.param])
+    return str(request.param)
+
+
+def shot(page: object, name: str, size: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"figures_{name}_{size}.png"), full_page=True)
+
+
+# -- what the page shows -------------------------------------------------------------------
+# Per Vega chart: the aria label of each bar (Vega-Lite writes its tooltip there) and of each
+# chapter's line of text (its name, with the compact total as tooltip).
+CHARTS = """() => [...document.querySelectorAll('.vega-embed')].map(chart => ({
+    bars: [...chart.querySelectorAll('path[aria-roledescription="bar"]')]
+        .map(bar => bar.getAttribute('aria-label')),
+    lines: [...chart.querySelectorAll('g.mark-text.role-mark')].map(group =>
+        [...group.querySelectorAll('text')].map(text => text.getAttribute('aria-label')
+                                                         || text.textContent)),
+}))"""
+BAR = re.compile(r"Chapitre: (?P<chapter>.+?); Montant: (?P<amount>[^;]+)$")
+LINE = re.compile(r"Chapitre: (?P<chapter>.+?); Montant: (?P<amount>[^;]+)$")
+
+
+def exact(text: str) -> Decimal:
+    """`2 145 825,21 €` → Decimal (narrow or plain spaces between thousands)."""
+    return Decimal(re.sub(r"[\s\u202f\u00a0€]", "", text).replace(",", "."))
+
+
+UNITS = {"Md€": Decimal(10) ** 9, "M€": Decimal(10) ** 6, "k€": Decimal(10) ** 3, "€": 1}
+
+
+def agrees(compact: str, value: Decimal) -> bool:
+    """Whether `282,5 M€` (or `923,2 k€`, `-2,2 M€`, `4,59 €`) is `value` rounded to the
+    figures it shows."""
+    figures, unit = compact.replace("\u00a0", "\u202f").rsplit("\u202f", 1)
+    decimals = len(figures.split(",")[1]) if "," in figures else 0
+    shown_value = exact(figures) * UNITS[unit]
+    return abs(shown_value - value) <= UNITS[unit] * Decimal(10) ** -decimals / 2
+
+
+def chapter_of(label: str) -> str:
+    return label.split(" — ", 1)[0]
+
+
+def charts(page: object) -> list[dict[str, object]]:
+    """Each chart's bars, summed by chapter code (a chapter with both sections has two
+    bars), and its lines of text: (chapter code, compact total) of each name, and the count
+    of each layer of text (names, totals)."""
+    out = []
+    for chart in page.evaluate(CHARTS):
+        bars: dict[str, Decimal] = {}
+        for label in chart["bars"]:
+            found = BAR.search(label)
+            assert found, label
+            code = chapter_of(found["chapter"])
+            bars[code] = bars.get(code, Decimal(0)) + exact(found["amount"])
+        names = [LINE.search(text) for text in chart["lines"][0]] if chart["lines"] else []
+        assert all(names), chart["lines"]
+        out.append({"bars": bars, "count": len(chart["bars"]),
+                    "lines": {chapter_of(n["chapter"]): n["amount"] for n in names if n},
+                    "texts": [len(layer) for layer in chart["lines"]]})
+    return out
+
+
+def heading(page: object) -> str:
+    return str(page.locator("[data-testid='stHeading'] h3").first.inner_text())
+
+
+def metrics(page: object) -> list[str]:
+    return list(page.locator("[data-testid='stMetricValue']").all_inner_texts())
+
+
+def caption_source(page: object) -> str:
+    """The file the page says its figures come from (« Source : Montreuil_CA_2023.xml »)."""
+    text = page.get_by_text("Source :").first.inner_text()
+    return re.search(r"Source : (\S+?)(?: \(fichier déposé|\.$)", text)[1]
+
+
+def order_included(page: object) -> bool:
+    return page.get_by_role("switch", name="Inclure les opérations d'ordre").is_checked()
+
+
+def expected_of(sums: dict[tuple[str, str], Decimal]) -> tuple[dict[str, Decimal],
+                                                                 dict[str, Decimal]]:
+    return ({c: v for (d, c), v in sums.items() if d == "recette"},
+            {c: v for (d, c), v in sums.items() if d == "depense"})
+
+
+def assert_explorer_shows(page: object, sums: dict[tuple[str, str], Decimal]) -> None:
+    """Explorer's metrics, its two chapter charts (bars and lines of text) and nothing else
+    are these sums: as many bars as chapters (no row of the previous budget left in a view
+    updated in place), each bar's exact amount, each line's compact total, the metrics."""
+    income, spending = expected_of(sums)
+    drawn = charts(page)
+    for chart, wanted in zip(drawn[:2], (income, spending), strict=True):
+        assert chart["bars"] == wanted
+        assert set(chart["lines"]) == set(wanted)
+        assert chart["texts"] == [len(wanted), len(wanted)]  # names and totals, one each
+        assert all(agrees(chart["lines"][code], wanted[code]) for code in wanted), \
+            chart["lines"]
+    total_in, total_out = sum(income.values()), sum(spending.values())
+    figures = metrics(page)
+    assert len(figures) == 3
+    assert agrees(figures[0], total_in) and agrees(figures[1], total_out), figures
+    assert agrees(figures[2], total_in - total_out), figures
+
+
+STAGE_WORDS = {"CA": "Compte administratif", "BP": "Budget primitif"}
+
+
+def assert_explorer_consistent(page: object, url_year: bool = True) -> Path:
+    """The document the heading names is the one the pickers show, the URL holds and the
+    caption names as source; its figures are that document's. Returns its file."""
+    title = heading(page)
+    year, stage = shown(page, "Année"), shown(page, "Étape budgétaire").split(" — ")[0]
+    assert title.startswith(shown(page, "Collectivité").removesuffix(" (annexe)"))
+    assert title.endswith(f"(exercice {year})" if stage == "DM"
+                          else f"{STAGE_WORDS[stage]} {year}"), (title, year, stage)
+    if url_year:
+        assert f"annee={year}" in page.url and f"etape={stage}" in page.url, page.url
+    source = TOTEM / caption_source(page)
+    include = order_included(page)
+    operations = "toutes opérations" if include else "opérations réelles"
+    assert page.get_by_text(operations, exact=False).count() >= 1
+    assert_explorer_shows(page, chapter_sums(source, include_order=include))
+    assert page.locator("[data-testid='stException']").count() == 0
+    return source
+
+
+def pick_now(page: object, label: str, option: str) -> None:
+    """Pick an option without waiting for the page to settle, as a user clicking on."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    box.click()
+    box.fill(option)
+    page.get_by_role("option").filter(has_text=option).first.click()
+
+
+def settled_again(page: object) -> None:
+    """Settled after the last input, then once more after a second: a rerun queued behind
+    the one just drawn (a fragment's, the page's) has had time to start and end."""
+    settle(page)
+    page.wait_for_timeout(1000)
+    settle(page, rerun=False)
+
+
+# -- Explorer: changes of budget, year, type, order operations, Back, reload ---------------
+def test_explorer_figures_follow_every_change(server: str, page: object, size: str) -> None:
+    """Montreuil CA 2023 (16 receipts' chapters, 18 spending's), Crach CA 2021 (10 and 15):
+    each chart has as many bars as the budget shown has chapters, whatever came before."""
+    page.goto(f"{server}/explorer?siret={MONTREUIL}&etape=CA&annee=2023")
+    settle(page)
+    assert assert_explorer_consistent(page).name == "Montreuil_CA_2023.xml"
+    assert [c["count"] for c in charts(page)][:2] == [16, 18]
+    shot(page, "montreuil_2023", size)
+
+    # A → B → A before the page settles: the last choice wins, with its own figures.
+    pick_now(page, "Collectivité", "CRACH — BUDGET PRINCIPAL")
+    pick_now(page, "Collectivité", "VILLE DE MONTREUIL")
+    settled_again(page)
+    assert heading(page).startswith("VILLE DE MONTREUIL")
+    assert assert_explorer_consistent(page).name.startswith("Montreuil_CA_")
+
+    # To Crach: fewer chapters than Montreuil's, not one of Montreuil's rows left.
+    choose(page, "Collectivité", "CRACH — BUDGET PRINCIPAL")
+    settled_again(page)
+    assert assert_explorer_consistent(page).name == "crach_principal_CA_2021.xml"
+    assert [c["count"] for c in charts(page)][:2] == [10, 15]
+    shot(page, "crach_after_montreuil", size)
+
+    # Back to Montreuil (it has 2021: the year is kept), then the type, then the year.
+    choose(page, "Collectivité", "VILLE DE MONTREUIL")
+    settled_again(page)
+    assert assert_explorer_consistent(page).name == "Montreuil_CA_2021.xml"
+    choose(page, "Type de collectivité", "Commune")
+    pick_now(page, "Année", "2023")
+    settled_again(page)
+    assert assert_explorer_consistent(page).name == "Montreuil_CA_2023.xml"
+
+    # Order operations: every chapter of both kinds, then another budget with them.
+    page.get_by_text("Inclure les opérations d'ordre").click()
+    settled_again(page)
+    assert order_included(page)
+    assert assert_explorer_consistent(page).name == "Montreuil_CA_2023.xml"
+    choose(page, "Collectivité", "CRACH — BUDGET PRINCIPAL")
+    settled_again(page)
+    assert assert_explorer_consistent(page).name == "crach_principal_CA_2021.xml"
+    assert [c["count"] for c in charts(page)][:2] == [14, 19]
+    shot(page, "crach_with_order", size)
+
+    # The browser's Back button, then a reload: whatever they show, its figures are its own.
+    page.go_back()
+    settled_again(page)
+    assert_explorer_consistent(page)
+    page.reload()
+    settle(page)
+    assert assert_explorer_consistent(page).name == "crach_principal_CA_2021.xml"
+
+
+def test_a_shared_link_shows_its_budget_over_the_one_chosen_before(server: str,
+                                                                  page: object) -> None:
+    """A link to another budget, opened in a tab that showed one: the link's budget, year and
+    stage, with its figures; then a DM link (Crach 2021 has two), each DM its own figures."""
+    page.goto(f"{server}/explorer?siret={MONTREUIL}&etape=CA&annee=2023")
+    settle(page)
+    page.goto(f"{server}/explorer?siret={CRACH}&etape=BP&annee=2022")
+    settle(page)
+    assert assert_explorer_consistent(page).name == "crach_principal_BP_2022.xml"
+    page.goto(f"{server}/explorer?siret={CRACH}&etape=DM&annee=2021")
+    settle(page)
+    for dm in ("DM2", "DM3"):
+        if dm == "DM3":
+            choose(page, "Document", "DM n° 3 du 13/12/2021")
+            settled_again(page)
+        title = heading(page)
+        assert title.endswith({"DM2": "DM n° 2 du 22/11/2021 (exercice 2021)",
+                               "DM3": "DM n° 3 du 13/12/2021 (exercice 2021)"}[dm]), title
+        source = TOTEM / caption_source(page)
+        assert source.name == f"crach_principal_{dm}_2021.xml"
+        assert_explorer_shows(page, chapter_sums(source))
+
+
+# -- two users at once ---------------------------------------------------------------------
+@pytest.fixture
+def two_users(browser: object) -> Iterator[tuple[object, object]]:
+    """Two browser contexts (two visitors: no cookie, storage or session shared), a tab
+    each at 1440×900."""
+    contexts = [browser.new_context(viewport=SIZES["desktop"]) for _ in range(2)]
+    pages = []
+    for context in contexts:
+        context.add_init_script(OBSERVER)
+        pages.append(context.new_page())
+    yield pages[0], pages[1]
+    for context in contexts:
+        context.close()
+
+
+def test_an_upload_stays_in_its_session_while_another_user_explores(
+        server: str, two_users: tuple[object, object]) -> None:
+    """One visitor uploads Crach lotissement's DM1 2022 on Données and opens it; another,
+    at the same time on the same budget, sees the stored DM only, even through the first
+    one's link (its `doc` names the upload); both change budgets at the same moment and each
+    gets the figures of the budget it chose."""
+    uploader, other = two_users
+    other.goto(f"{server}/explorer?siret={LOTISSEMENT}&etape=DM&annee=2022")
+    uploader.goto(f"{server}/donnees")
+    settle(other)
+    settle(uploader)
+    dm1 = TOTEM / "crach_lotissement_DM1_2022.xml"
+    uploader.locator("input[type='file']").set_input_files(str(dm1))
+    link = uploader.get_by_text("Explorer ce document", exact=False)
+    link.wait_for(timeout=30_000)
+    settle(uploader)
+    link.click()
+    settle(uploader)
+    assert shown(uploader, "Document") == ("DM n° 1 du 04/07/2022 — déposé : "
+                                           "crach_lotissement_DM1_2022.xml")
+    assert uploader.get_by_text("fichier déposé, non enregistré dans le cache").count() == 1
+    assert_explorer_shows(uploader, chapter_sums(dm1))
+    shared = uploader.url
+    assert "doc=depot_" in shared
+
+    other.reload()
+    settle(other)
+    for page in (other, None):
+        if page is None:  # the uploader's link, in the other visitor's browser
+            other.goto(shared)
+            settle(other)
+        assert other.get_by_role("combobox", name="Document", exact=True).count() == 0
+        assert other.get_by_text("déposé").count() == 0
+        assert caption_source(other) == "crach_lotissement_DM1_2022.xml"
+        assert_explorer_shows(other, chapter_sums(dm1))
+
+    # Both change budget at the same moment, then each reads its own figures.
+    pick_now(uploader, "Collectivité", "VILLE DE MONTREUIL")
+    pick_now(other, "Collectivité", "CRACH — BUDGET PRINCIPAL")
+    settled_again(uploader)
+    settled_again(other)
+    assert caption_source(uploader).startswith("Montreuil_CA_")
+    assert_explorer_consistent(uploader)
+    assert caption_source(other).startswith("crach_principal_")
+    assert_explorer_consistent(other)
+    assert other.get_by_text("déposé").count() == 0
+
+
+# -- an upload holding several documents ---------------------------------------------------
+def scdl_chapter_sums(path: Path, stage: str, plan: str, year: int
+                      ) -> dict[tuple[str, str], Decimal]:
+    """(direction, chapter) → the stage's amount of the real operations of one document of
+    an SCDL file, without the results carried over (001, 002): read with the csv module;
+    the chapter is `BGT_CONTNAT`, else the plan de comptes' real chapter of the nature (the
+    file names no plan: `plan` is its TOTEM twin's)."""
+    accounts, _ = plan_of(plan, year)
+    column = "BGT_MTREAL" if stage == "CA" else "BGT_MTPREV"
+    out: dict[tuple[str, str], Decimal] = {}
+    with path.open(encoding="utf-8", newline="") as file:
+        for row in csv.DictReader(file):
+            if (row["BGT_NATDEC"] != {"CA": "Compte administratif",
+                                      "BP": "Budget primitif"}[stage]
+                    or row["BGT_OPBUDG"] != "réel" or row["BGT_NATURE"] in ("001", "002")):
+                continue
+            direction = "depense" if row["BGT_CODRD"] == "dépense" else "recette"
+            chapter = row["BGT_CONTNAT"]
+            if not chapter:
+                code = row["BGT_NATURE"]
+                while code not in accounts:
+                    code = code[:-1]
+                chapter = accounts[code][0 if direction == "depense" else 1]
+            key = (direction, chapter)
+            out[key] = out.get(key, Decimal(0)) + Decimal(row[column] or "0")
+    return out
+
+
+def test_each_document_of_an_uploaded_file_opens_as_itself(server: str, page: object,
+                                                          size: str) -> None:
+    """An SCDL file holding Crach lotissement's BP 2022 and CA 2021: Données offers a link to
+    each, and each opens that uploaded document in Explorer, with its own figures. Both were
+    kept under one key (`depot_<sha256>_<siret>`): the BP was replaced by the CA, and its link
+    showed the stored BP instead."""
+    for number, stage, year in ((0, "BP", 2022), (1, "CA", 2021)):
+        page.goto(f"{server}/donnees")
+        settle(page)
+        page.locator("input[type='file']").set_input_files(str(COMBINED))
+        links = page.get_by_text("Explorer ce document", exact=False)
+        links.nth(1).wait_for(timeout=30_000)
+        settle(page)
+        if number == 0:
+            shot(page, "donnees_two_documents", size)
+        links.nth(number).click()
+        settle(page)
+        assert f"etape={stage}" in page.url and f"annee={year}" in page.url
+        assert page.get_by_text("fichier déposé, non enregistré dans le cache").count() == 1
+        assert caption_source(page) == COMBINED.name
+        assert heading(page).endswith(f"{STAGE_WORDS[stage]} {year}")
+        assert_explorer_shows(page, scdl_chapter_sums(COMBINED, stage,
+                                                      "M14-M14_COM_500_3500", year))
+        shot(page, f"upload_{stage}", size)
