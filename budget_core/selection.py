@@ -13,7 +13,7 @@ from datetime import date
 
 import pandas as pd
 
-from budget_core.model import STAGE_LABELS, STAGES
+from budget_core.model import STAGE_LABELS, STAGES, DocumentInfo
 
 
 def pick_index(options: Sequence[object], *wanted: object) -> int:
@@ -101,6 +101,16 @@ def series_documents(catalogue: pd.DataFrame) -> pd.DataFrame:
 
 
 UPLOAD_PREFIX = "depot_"  # document keys of files uploaded in a session, never stored
+
+
+def upload_key(info: DocumentInfo) -> str:
+    """The key of an uploaded document in a session: the file's content (its SHA-256) and
+    the document's place in it (SIRET, year, stage). An SCDL file holds one document per
+    SIRET, year and stage: keyed by the file and the SIRET alone, a budget's BP and CA in
+    one file were one key, the last read replacing the other, and the link to the first
+    opened the second or the stored one. Naming the content, the key may key caches."""
+    return (f"{UPLOAD_PREFIX}{info.source_sha256[:16]}_{info.siret}_{info.year}_"
+            f"{info.stage}")
 
 
 def reference(row: Mapping[str, object] | pd.Series) -> str:

@@ -3,6 +3,9 @@ checked on the real documents against what their XML says."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from lxml import etree
 
 from budget_core import analysis, population
 from budget_core.config import DEMO_DIR
+from budget_core.formats import read_uploaded
 from budget_core.nomenclature import load_plan
 from budget_core.selection import (
     UPLOAD_PREFIX,
@@ -24,9 +28,10 @@ from budget_core.selection import (
     richest,
     series_documents,
     still_valid,
+    upload_key,
 )
 from budget_core.store import Store
-from tests.conftest import TOTEM, parsed
+from tests.conftest import FIXTURES, TOTEM, parsed
 from tests.rawxml import NS, budget_lines, value
 
 CRACH = "21560046100010"
@@ -211,6 +216,25 @@ def test_an_upload_is_named_by_its_key_beside_the_stored_document() -> None:
     uploaded = {**stored, "doc_key": f"{UPLOAD_PREFIX}0123456789abcdef_21560134500014"}
     assert reference(stored) == "21560134500014"
     assert reference(uploaded) == uploaded["doc_key"]
+
+
+COMBINED = FIXTURES / "scdl_combined" / "crach_lotissement_BP_2022_CA_2021.csv"
+
+
+def test_each_document_of_an_uploaded_file_has_its_own_key() -> None:
+    """An SCDL file holding a budget's BP 2022 and CA 2021 (one SIRET): two documents, two
+    keys, each naming the file's content (its SHA-256, as written in the file's bytes) and
+    the document; the same file uploaded again gives the same keys."""
+    data = COMBINED.read_bytes()
+    documents = read_uploaded(data, COMBINED.name)
+    years = {row["BGT_ANNEE"] for row in csv.DictReader(io.StringIO(data.decode("utf-8")))}
+    assert sorted((d.info.stage, d.info.year) for d in documents) == [("BP", 2022), ("CA", 2021)]
+    assert years == {"2021", "2022"}
+    keys = [upload_key(d.info) for d in documents]
+    sha = hashlib.sha256(data).hexdigest()[:16]
+    assert sorted(keys) == [f"{UPLOAD_PREFIX}{sha}_21560046100085_2021_CA",
+                            f"{UPLOAD_PREFIX}{sha}_21560046100085_2022_BP"]
+    assert [upload_key(d.info) for d in read_uploaded(data, COMBINED.name)] == keys
 
 
 def test_comparable_documents_carry_the_reference_a_link_names_them_by() -> None:
