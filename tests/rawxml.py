@@ -139,17 +139,18 @@ def header(path: Path) -> tuple[str, int, str]:
     return nomenclature, int(year), stage
 
 
-def chapter_sums(path: Path, *, include_order: bool = False) -> dict[tuple[str, str], Decimal]:
-    """(direction `recette`/`depense`, chapter) → the stage's amount (MtReal for a CA or CFU,
-    MtPrev otherwise) of the document's real operations (and its order operations with
-    `include_order`), without the results carried over (natures 001, 002).
+def chapter_sums(path: Path, *, include_order: bool = False, amount: str | None = None
+                 ) -> dict[tuple[str, str], Decimal]:
+    """(direction `recette`/`depense`, chapter) → `amount` (by default the stage's: MtReal
+    for a CA or CFU, MtPrev otherwise) of the document's real operations (and its order
+    operations with `include_order`), without the results carried over (natures 001, 002).
 
     The chapter is the vote chapter (`ContNat`) when it is a chapter of the plan; else the
     plan's chapter of the account voted (`ContNat` holding a nature, as Montreuil votes its
     investment) or of the nature, through its nearest parent account the plan lists."""
     nomenclature, year, stage = header(path)
     accounts, chapters = plan_of(nomenclature, year)
-    amount = "MtReal" if stage in ("09", "10") else "MtPrev"
+    amount = amount or ("MtReal" if stage in ("09", "10") else "MtPrev")
     kinds = ("0", "1") if include_order else ("0",)
     out: dict[tuple[str, str], Decimal] = {}
     for line in budget_lines(path):

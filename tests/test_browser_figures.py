@@ -25,7 +25,7 @@ import pytest
 
 from bench.settled import OBSERVER
 from tests.conftest import ARTIFACTS, CHROMIUM, FIXTURES, TOTEM, settle
-from tests.rawxml import chapter_sums, plan_of
+from tests.rawxml import chapter_sums, plan_of, real_sums_without_carryover
 from tests.test_browser_state import SIZES, choose, shown
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -377,3 +377,146 @@ def test_each_document_of_an_uploaded_file_opens_as_itself(server: str, page: ob
         assert_explorer_shows(page, scdl_chapter_sums(COMBINED, stage,
                                                       "M14-M14_COM_500_3500", year))
         shot(page, f"upload_{stage}", size)
+
+
+# -- Prévu / réalisé and Évolution ---------------------------------------------------------
+EXECUTION = re.compile(r"Chapitre: (?P<chapter>.+?); Montant: (?P<kind>Crédits ouverts|Réalisé); "
+                       r"€: (?P<amount>[^;]+)$")
+EXECUTED = {"VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL": "Montreuil_CA_{}.xml",
+            "CRACH — BUDGET PRINCIPAL": "crach_principal_CA_{}.xml"}
+
+
+def execution_bars(page: object) -> dict[str, dict[str, Decimal]]:
+    """Prévu / réalisé's chart: kind (Crédits ouverts, Réalisé) → chapter code → amount."""
+    out: dict[str, dict[str, Decimal]] = {"Crédits ouverts": {}, "Réalisé": {}}
+    [chart] = page.evaluate(CHARTS)
+    for label in chart["bars"]:
+        found = EXECUTION.search(label)
+        assert found, label
+        out[found["kind"]][chapter_of(found["chapter"])] = exact(found["amount"])
+    return out
+
+
+def assert_execution_shows(page: object) -> Path:
+    """Prévu / réalisé's metrics and bars are the crédits ouverts (CredOuv) and réalisé
+    (MtReal) of the real operations of the CA its pickers name, by chapter, in the direction
+    chosen. Returns the document's file."""
+    source = TOTEM / EXECUTED[shown(page, "Collectivité")].format(shown(page, "Année"))
+    direction = "recette" if page.get_by_role("radio", name="Recettes").is_checked() \
+        else "depense"
+    wanted = {kind: {c: v for (d, c), v in chapter_sums(source, amount=amount).items()
+                     if d == direction}
+              for kind, amount in (("Crédits ouverts", "CredOuv"), ("Réalisé", "MtReal"))}
+    assert execution_bars(page) == wanted
+    voted, done = (sum(wanted[kind].values()) for kind in ("Crédits ouverts", "Réalisé"))
+    figures = metrics(page)
+    assert agrees(figures[0], voted) and agrees(figures[1], done), figures
+    assert figures[2] == f"{done / voted * 100:.1f}\u202f%".replace(".", ","), figures
+    assert page.locator("[data-testid='stException']").count() == 0
+    return source
+
+
+def test_execution_figures_follow_the_budget_year_and_direction(server: str,
+                                                               page: object) -> None:
+    page.goto(f"{server}/execution?exe_siret={MONTREUIL}&exe_annee=2023")
+    settle(page)
+    assert assert_execution_shows(page).name == "Montreuil_CA_2023.xml"
+    choose(page, "Collectivité", "CRACH — BUDGET PRINCIPAL")
+    settled_again(page)
+    assert assert_execution_shows(page).name == "crach_principal_CA_2021.xml"
+    page.get_by_text("Recettes", exact=True).click()
+    settled_again(page)
+    assert assert_execution_shows(page).name == "crach_principal_CA_2021.xml"
+    choose(page, "Collectivité", "VILLE DE MONTREUIL")
+    pick_now(page, "Année", "2022")
+    pick_now(page, "Année", "2023")
+    settled_again(page)
+    assert assert_execution_shows(page).name == "Montreuil_CA_2023.xml"
+    page.reload()
+    settle(page)
+    assert assert_execution_shows(page).name == "Montreuil_CA_2023.xml"
+
+
+TOTAL = re.compile(r"Exercice: (?P<year>\d{4}); Montant: [^;]+; Total: (?P<amount>[^;]+);")
+
+
+def yearly_totals(side: str) -> dict[str, Decimal]:
+    """Montreuil's real operations (MtReal) of each CA 2016-2023 without 001/002, summed
+    over one side (CodRD `D` or `R`), by year: no chapter needed."""
+    return {str(year): sum((v for (_, rd), v in real_sums_without_carryover(
+        TOTEM / f"Montreuil_CA_{year}.xml", "MtReal").items() if rd == side), Decimal(0))
+        for year in range(2016, 2024)}
+
+
+def evolution_totals(page: object) -> dict[str, Decimal]:
+    """Évolution's total chart: year → exact total, read from its points' aria labels."""
+    chart = page.evaluate(CHARTS_POINTS)[0]
+    return {found["year"]: exact(found["amount"])
+            for found in (TOTAL.search(label) for label in chart) if found}
+
+
+CHARTS_POINTS = """() => [...document.querySelectorAll('.vega-embed')].map(chart =>
+    [...chart.querySelectorAll('path[aria-roledescription="point"]')]
+        .map(point => point.getAttribute('aria-label')))"""
+
+
+def test_evolution_totals_follow_the_direction_and_the_unit(server: str, page: object) -> None:
+    """Montreuil's CAs 2016-2023: each year's total spending, then receipts, then spending
+    again after « En € par habitant » on and off."""
+    page.goto(f"{server}/evolution?evo_siret={MONTREUIL}")
+    settle(page)
+    spending = yearly_totals("D")
+    assert evolution_totals(page) == spending
+    page.get_by_text("Recettes", exact=True).click()
+    settled_again(page)
+    assert evolution_totals(page) == yearly_totals("R")
+    page.get_by_text("Dépenses", exact=True).click()
+    settled_again(page)
+    page.get_by_text("En € par habitant").click()
+    settled_again(page)
+    page.get_by_text("En € par habitant").click()
+    settled_again(page)
+    assert evolution_totals(page) == spending
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+# -- Comprendre ----------------------------------------------------------------------------
+def assert_comprendre_shows(page: object) -> Path:
+    """Comprendre's four section metrics (real operations without 001/002, the section
+    from the vote chapter or the nature's class) and its three largest spending chapters
+    (to the euro) are those of the document its heading and caption name."""
+    source = TOTEM / {
+        "VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL": "Montreuil_CA_{}.xml",
+        "CRACH — BUDGET PRINCIPAL": "crach_principal_CA_{}.xml"}[
+        shown(page, "Collectivité")].format(shown(page, "Année"))
+    assert heading(page).endswith(f"Compte administratif {shown(page, 'Année')}")
+    sections = real_sums_without_carryover(source, "MtReal")
+    figures = metrics(page)
+    for shown_value, key in zip(figures[:4], (("F", "R"), ("F", "D"), ("I", "R"), ("I", "D")),
+                                strict=True):
+        assert agrees(shown_value, sections[key]), (figures, sections)
+    spending = sorted(((v, c) for (d, c), v in chapter_sums(source).items() if d == "depense"),
+                      reverse=True)[:3]
+    text = page.locator("[data-testid='stMarkdownContainer'] li").all_inner_texts()
+    largest = [line for line in text if re.match(r"\d{2,3} — ", line)]
+    assert [chapter_of(line) for line in largest] == [c for _, c in spending]
+    assert all(agrees(line.split(" : ")[1].split(" (")[0], v)  # to the euro
+               for line, (v, _) in zip(largest, spending, strict=True)), largest
+    assert page.locator("[data-testid='stException']").count() == 0
+    return source
+
+
+def test_comprendre_figures_follow_the_budget(server: str, page: object) -> None:
+    page.goto(f"{server}/comprendre?siret={MONTREUIL}&etape=CA&annee=2023")
+    settle(page)
+    assert assert_comprendre_shows(page).name == "Montreuil_CA_2023.xml"
+    pick_now(page, "Collectivité", "CRACH — BUDGET PRINCIPAL")
+    pick_now(page, "Collectivité", "VILLE DE MONTREUIL")
+    settled_again(page)
+    assert assert_comprendre_shows(page).name.startswith("Montreuil_CA_")
+    choose(page, "Collectivité", "CRACH — BUDGET PRINCIPAL")
+    settled_again(page)
+    assert assert_comprendre_shows(page).name == "crach_principal_CA_2021.xml"
+    page.go_back()
+    settled_again(page)
+    assert_comprendre_shows(page)
