@@ -520,3 +520,59 @@ def test_comprendre_figures_follow_the_budget(server: str, page: object) -> None
     page.go_back()
     settled_again(page)
     assert_comprendre_shows(page)
+
+
+# -- Comparer ------------------------------------------------------------------------------
+COMPARED = re.compile(r"Budget: (?P<budget>.+?); Chapitre: (?P<chapter>.+?); "
+                      r"Montant: (?P<amount>[^;]+)$")
+CA_2021 = {"VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL": "Montreuil_CA_2021.xml",
+           "CRACH — BUDGET PRINCIPAL": "crach_principal_CA_2021.xml",
+           "CRACH — LOTISSEMENT LE BOCENO (annexe)": "crach_lotissement_CA_2021.xml"}
+
+
+def compared_bars(page: object) -> dict[str, dict[str, Decimal]]:
+    """Comparer's chart: budget → chapter code → amount."""
+    out: dict[str, dict[str, Decimal]] = {}
+    [chart] = page.evaluate(CHARTS)
+    for label in chart["bars"]:
+        found = COMPARED.search(label)
+        assert found, label
+        out.setdefault(found["budget"], {})[chapter_of(found["chapter"])] = \
+            exact(found["amount"])
+    return out
+
+
+def assert_comparer_shows(page: object, budgets: list[str], direction: str) -> None:
+    """Each budget's bars are its CA 2021's real operations by chapter, nothing else."""
+    wanted = {name: {c: v for (d, c), v in chapter_sums(TOTEM / CA_2021[name]).items()
+                     if d == direction} for name in budgets}
+    assert compared_bars(page) == wanted
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_comparer_figures_follow_the_budgets_direction_and_unit(server: str,
+                                                               page: object) -> None:
+    montreuil, crach, lotissement = CA_2021
+    page.goto(f"{server}/comparer?cmp_etape=CA&cmp_annee=2021&cmp={MONTREUIL},{CRACH}")
+    settle(page)
+    assert_comparer_shows(page, [montreuil, crach], "depense")
+    page.get_by_text("Recettes", exact=True).click()
+    settled_again(page)
+    assert_comparer_shows(page, [montreuil, crach], "recette")
+    # Montreuil out, the lotissement in: Montreuil's bars leave the view updated in place.
+    chips = page.locator("[data-testid='stMultiSelect']")
+    chips.get_by_role("button", name=re.compile("VILLE DE MONTREUIL")).first.click()
+    settled_again(page)
+    box = page.get_by_role("combobox", name="Budgets à comparer (2 à 10)")
+    box.click()
+    box.fill("LOTISSEMENT")
+    page.get_by_role("option").filter(has_text="LOTISSEMENT").first.click()
+    settled_again(page)
+    page.keyboard.press("Escape")
+    settled_again(page)
+    assert_comparer_shows(page, [crach, lotissement], "recette")
+    page.get_by_text("En € par habitant").click()
+    settled_again(page)
+    page.get_by_text("En € par habitant").click()
+    settled_again(page)
+    assert_comparer_shows(page, [crach, lotissement], "recette")
