@@ -22,10 +22,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from bench.settled import OBSERVER
 from tests.conftest import ARTIFACTS, CHROMIUM, FIXTURES, TOTEM, settle
-from tests.rawxml import chapter_sums, plan_of, real_sums_without_carryover
+from tests.rawxml import NS, chapter_sums, plan_of, real_sums_without_carryover, value
 from tests.test_browser_state import SIZES, choose, shown
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -397,11 +398,12 @@ def execution_bars(page: object) -> dict[str, dict[str, Decimal]]:
     return out
 
 
-def assert_execution_shows(page: object) -> Path:
+def assert_execution_shows(page: object, source: Path | None = None) -> Path:
     """Prévu / réalisé's metrics and bars are the crédits ouverts (CredOuv) and réalisé
-    (MtReal) of the real operations of the CA its pickers name, by chapter, in the direction
-    chosen. Returns the document's file."""
-    source = TOTEM / EXECUTED[shown(page, "Collectivité")].format(shown(page, "Année"))
+    (MtReal) of the real operations of the CA its pickers name (or of `source`), by chapter,
+    in the direction chosen. Returns the document's file."""
+    source = source or TOTEM / EXECUTED[shown(page, "Collectivité")].format(
+        shown(page, "Année"))
     direction = "recette" if page.get_by_role("radio", name="Recettes").is_checked() \
         else "depense"
     wanted = {kind: {c: v for (d, c), v in chapter_sums(source, amount=amount).items()
@@ -617,3 +619,50 @@ def test_comparer_opens_on_two_budgets_whatever_another_visitor_uploaded(
     chips = other.locator("[data-testid='stMultiSelect']").inner_text()
     assert crach in chips and montreuil.split(" — ")[0] in chips, chips
     assert_comparer_shows(other, [crach, montreuil], "depense")
+
+
+def corrected(folder: Path) -> Path:
+    """Crach's CA 2021 as a collectivité corrects it (the real document, its first real
+    spending line of chapter 011 realised 1 000,00 € more), under the same file name."""
+    tree = etree.parse(str(TOTEM / "crach_principal_CA_2021.xml"))
+    lines = tree.xpath("//d:LigneBudget[not(@calculated='true')]", namespaces=NS)
+    line = next(line for line in lines
+                if value(line, "OpBudg") == "0" and value(line, "CodRD") == "D"
+                and value(line, "ContNat") == "011" and Decimal(value(line, "MtReal") or 0))
+    amount = line.find("d:MtReal", NS)
+    amount.set("V", str(Decimal(amount.get("V")) + 1000))
+    path = folder / "crach_principal_CA_2021.xml"
+    tree.write(str(path), encoding="ISO-8859-1", xml_declaration=True)
+    return path
+
+
+def test_a_corrected_upload_replaces_the_first_and_is_the_one_every_page_shows(
+        server: str, page: object, tmp_path: Path) -> None:
+    """Crach's CA 2021 uploaded, then its corrected version under the same name: Explorer
+    lists one uploaded document beside the stored one (both uploads were listed, under one
+    name), with the corrected figures; Prévu / réalisé shows the corrected CA and says so
+    (it showed the stored one, the first of the year)."""
+    fixed = corrected(tmp_path)
+    page.goto(f"{server}/donnees")
+    settle(page)
+    for path in (TOTEM / fixed.name, fixed):
+        page.locator("input[type='file']").set_input_files(str(path))
+        page.get_by_text("Explorer ce document", exact=False).wait_for(timeout=30_000)
+        settle(page)
+    page.get_by_text("Explorer ce document", exact=False).click()
+    settle(page)
+    box = page.get_by_role("combobox", name="Document", exact=True)
+    box.click()
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    assert options == ["Compte administratif",
+                       "Compte administratif — déposé : crach_principal_CA_2021.xml"]
+    assert_explorer_shows(page, chapter_sums(fixed))
+    nav = page.locator("[data-testid='stSidebarNav']")
+    nav.get_by_text("Prévu / réalisé", exact=True).click()
+    page.wait_for_url("**/execution*", timeout=30_000)
+    settle(page)
+    assert (shown(page, "Collectivité"), shown(page, "Année")) == (
+        "CRACH — BUDGET PRINCIPAL", "2021")
+    assert page.get_by_text("Source : crach_principal_CA_2021.xml (fichier déposé").count() == 1
+    assert_execution_shows(page, fixed)
