@@ -37,6 +37,7 @@ from budget_core.selection import (
     documents_of,
     pick_index,
     still_valid,
+    superseded,
     upload_key,
 )
 
@@ -64,9 +65,13 @@ def parsed_upload(name: str, data: bytes) -> list[BudgetDocument]:
 
 
 def keep_upload(document: BudgetDocument) -> str:
-    """Keep an uploaded document for this session's pages; returns its key."""
+    """Keep an uploaded document for this session's pages, in place of the earlier uploads
+    it replaces (`selection.superseded`); returns its key."""
+    mine = uploads()
+    for old in superseded({key: doc.info for key, doc in mine.items()}, document.info):
+        del mine[old]
     key = upload_key(document.info)
-    uploads()[key] = document
+    mine[key] = document
     return key
 
 

@@ -4,6 +4,7 @@ checked on the real documents against what their XML says."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 from decimal import Decimal
@@ -28,9 +29,11 @@ from budget_core.selection import (
     richest,
     series_documents,
     still_valid,
+    superseded,
     upload_key,
+    uploads_first,
 )
-from budget_core.store import Store
+from budget_core.store import Store, catalogue_rows
 from tests.conftest import FIXTURES, TOTEM, parsed
 from tests.rawxml import NS, budget_lines, value
 
@@ -261,3 +264,33 @@ def test_evolution_follows_budgets_with_two_years_of_a_stage_and_no_dm() -> None
     assert set(followed["siret"]) == {siret for (siret, _), held in years.items()
                                       if len(held) >= 2}
     assert not followed.duplicated(["siret", "stage", "year"]).any()
+
+
+def test_an_upload_replaces_the_sessions_earlier_upload_of_its_budget_year_and_stage() -> None:
+    """A corrected CA (another file: another SHA-256) replaces the CA uploaded before, as the
+    store replaces a stored one; Crach's DM2 and DM3 of 2021 (two real files) stay two
+    documents, and so do the BP and the CA of one SCDL file."""
+    ca = parsed(TOTEM / "crach_principal_CA_2021.xml").info
+    fixed = dataclasses.replace(ca, source_sha256="f" * 64)
+    assert superseded({upload_key(ca): ca}, fixed) == [upload_key(ca)]
+    assert superseded({upload_key(ca): ca}, ca) == []  # the same file again: the same key
+    dm2, dm3 = (parsed(TOTEM / f"crach_principal_{dm}_2021.xml").info for dm in ("DM2", "DM3"))
+    assert (dm2.siret, dm2.year, dm2.stage) == (dm3.siret, dm3.year, dm3.stage)
+    assert superseded({upload_key(dm2): dm2}, dm3) == []
+    bp, ca_scdl = (d.info for d in read_uploaded(COMBINED.read_bytes(), COMBINED.name))
+    assert superseded({upload_key(bp): bp}, ca_scdl) == []
+
+
+def test_evolution_follows_the_upload_of_a_year_rather_than_the_stored_document() -> None:
+    """Montreuil's CA 2021 uploaded in a session: Évolution's series takes it for 2021 and
+    the stored CAs for the other years."""
+    stored = Store(DEMO_DIR).documents()
+    document = parsed(TOTEM / "Montreuil_CA_2021.xml")
+    key = upload_key(document.info)
+    catalogue = pd.concat([stored, catalogue_rows([(document, key)])], ignore_index=True)
+    assert uploads_first(catalogue)["doc_key"].iloc[0] == key
+    montreuil = series_documents(catalogue)
+    montreuil = montreuil[montreuil["siret"] == "21930048000015"].sort_values("year")
+    assert list(montreuil["year"]) == list(range(2016, 2024))
+    assert list(montreuil["doc_key"]) == [key if year == 2021 else f"21930048000015_{year}_CA"
+                                          for year in range(2016, 2024)]
