@@ -9,8 +9,9 @@ figures, a chart whose bars and labels disagree, or another session's upload. Ev
 read from its SVG: each bar's aria label holds its chapter and its exact amount (its
 tooltip), each chapter's line of text its compact total.
 
-Uses the `server` and `browser` fixtures of tests/conftest.py (streamlit run on the demo data,
-Debian's Chromium). Screenshots at 1440×900 and 390×844 go to test-artifacts/ (figures_*.png).
+Uses the `server`, `browser`, `page` and `size` fixtures of tests/conftest.py (streamlit run
+on the demo data, Debian's Chromium; a test taking `size` runs at 1440×900 and 390×844).
+Screenshots go to test-artifacts/ (figures_*.png).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import pytest
 from lxml import etree
 
 from bench.settled import OBSERVER
-from tests.conftest import ARTIFACTS, CHROMIUM, FIXTURES, TOTEM, settle
+from tests.conftest import ARTIFACTS, CHROMIUM, FIXTURES, SIZES, TOTEM, settle
 from tests.rawxml import NS, chapter_sums, plan_of, real_sums_without_carryover, value
-from tests.test_browser_state import SIZES, choose, shown
+from tests.test_browser_state import choose, shown
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser,
@@ -37,13 +38,6 @@ MONTREUIL = "21930048000015"
 CRACH = "21560046100010"
 LOTISSEMENT = "21560046100085"
 COMBINED = FIXTURES / "scdl_combined" / "crach_lotissement_BP_2022_CA_2021.csv"
-
-
-@pytest.fixture(params=list(SIZES))
-def size(request: pytest.FixtureRequest, page: object) -> str:
-    """Each test at 1440×900 and at 390×844."""
-    page.set_viewport_size(SIZES[request.param])
-    return str(request.param)
 
 
 def shot(page: object, name: str, size: str) -> None:
@@ -61,8 +55,9 @@ CHARTS = """() => [...document.querySelectorAll('.vega-embed')].map(chart => ({
         [...group.querySelectorAll('text')].map(text => text.getAttribute('aria-label')
                                                          || text.textContent)),
 }))"""
-BAR = re.compile(r"Chapitre: (?P<chapter>.+?); Montant: (?P<amount>[^;]+)$")
-LINE = re.compile(r"Chapitre: (?P<chapter>.+?); Montant: (?P<amount>[^;]+)$")
+# A bar's label ends with its tooltip's chapter and exact amount; a line of text's, with its
+# chapter and compact total.
+CHAPTER_AMOUNT = re.compile(r"Chapitre: (?P<chapter>.+?); Montant: (?P<amount>[^;]+)$")
 
 
 def exact(text: str) -> Decimal:
@@ -94,11 +89,11 @@ def charts(page: object) -> list[dict[str, object]]:
     for chart in page.evaluate(CHARTS):
         bars: dict[str, Decimal] = {}
         for label in chart["bars"]:
-            found = BAR.search(label)
+            found = CHAPTER_AMOUNT.search(label)
             assert found, label
             code = chapter_of(found["chapter"])
             bars[code] = bars.get(code, Decimal(0)) + exact(found["amount"])
-        names = [LINE.search(text) for text in chart["lines"][0]] if chart["lines"] else []
+        names = [CHAPTER_AMOUNT.search(text) for text in (chart["lines"] or [[]])[0]]
         assert all(names), chart["lines"]
         out.append({"bars": bars, "count": len(chart["bars"]),
                     "lines": {chapter_of(n["chapter"]): n["amount"] for n in names if n},
