@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import re
+import statistics
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -661,3 +662,65 @@ def test_a_corrected_upload_replaces_the_first_and_is_the_one_every_page_shows(
         "CRACH — BUDGET PRINCIPAL", "2021")
     assert page.get_by_text("Source : crach_principal_CA_2021.xml (fichier déposé").count() == 1
     assert_execution_shows(page, fixed)
+
+
+# -- Se comparer (OFGL agrégats) -----------------------------------------------------------
+OFGL = FIXTURES / "national" / "ofgl-base-communes_guadeloupe_2024.csv"
+
+
+def ofgl_rows() -> list[dict[str, str]]:
+    """The budgets principaux of the real OFGL export the demo's national accounts hold."""
+    with OFGL.open(encoding="utf-8-sig", newline="") as file:
+        return [row for row in csv.DictReader(file, delimiter=";")
+                if row["Type de budget"] == "Budget principal"]
+
+
+def assert_se_comparer_shows(page: object) -> None:
+    """The commune's € per inhabitant of the agrégat, its group's median, its rank and the
+    group's size (the communes of the same strate, or all) are those of the export."""
+    name, agregat = shown(page, "Collectivité"), shown(page, "Agrégat")
+    group = shown(page, "Comparer avec")
+    rows = [r for r in ofgl_rows() if r["Agrégat"] == agregat]
+    [own] = [r for r in rows if f"{r['Nom 2024 Commune']} ({r['Code Insee 2024 Département']})"
+             == name]
+    if group == "Même strate de population":
+        rows = [r for r in rows if r["Strate population 2024"] == own["Strate population 2024"]]
+    else:
+        assert group == "Toutes", group
+    values = [float(r["Montant en € par habitant"]) for r in rows]
+    mine = float(own["Montant en € par habitant"])
+    cards = page.locator("[data-testid='stMetric']").all_inner_texts()[:3]
+    (label, value), (median_label, median), (_, rank) = (c.split("\n\n") for c in cards)
+    assert label == f"{name} (2024)"
+    assert agrees(value.removesuffix("/hab"), Decimal(str(mine)))
+    assert median_label == f"Médiane du groupe ({len(values)} collectivités)"
+    assert agrees(median.removesuffix("/hab"), Decimal(str(statistics.median(values))))
+    assert rank == f"{1 + sum(v > mine for v in values)} / {len(values)}"
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_se_comparer_figures_follow_the_commune_agregat_and_group(server: str,
+                                                                 page: object) -> None:
+    page.goto(f"{server}/se-comparer?mode=agregats&niveau=communes&siren_national=219711025"
+              "&pairs=strate&agregat=Achats+et+charges+externes")
+    settle(page)
+    assert_se_comparer_shows(page)
+    pick_now(page, "Collectivité", "Les Abymes (971)")
+    pick_now(page, "Collectivité", "Baie-Mahault (971)")
+    settled_again(page)
+    assert shown(page, "Collectivité") == "Baie-Mahault (971)"
+    assert_se_comparer_shows(page)
+    choose(page, "Agrégat", "Frais de personnel")
+    settled_again(page)
+    assert_se_comparer_shows(page)
+    choose(page, "Comparer avec", "Toutes")
+    settled_again(page)
+    assert_se_comparer_shows(page)
+    choose(page, "Collectivité", "Les Abymes (971)")
+    settled_again(page)
+    assert (shown(page, "Agrégat"), shown(page, "Comparer avec")) == ("Frais de personnel",
+                                                                      "Toutes")
+    assert_se_comparer_shows(page)
+    page.reload()
+    settle(page)
+    assert_se_comparer_shows(page)
