@@ -6,6 +6,7 @@ Deliberately naive (whole tree in memory, no mapping): it is what the document i
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -139,11 +140,12 @@ def header(path: Path) -> tuple[str, int, str]:
     return nomenclature, int(year), stage
 
 
-def chapter_sums(path: Path, *, include_order: bool = False, amount: str | None = None
-                 ) -> dict[tuple[str, str], Decimal]:
-    """(direction `recette`/`depense`, chapter) → `amount` (by default the stage's: MtReal
-    for a CA or CFU, MtPrev otherwise) of the document's real operations (and its order
-    operations with `include_order`), without the results carried over (natures 001, 002).
+def chaptered_lines(path: Path, *, include_order: bool = False, amount: str | None = None
+                    ) -> Iterator[tuple[str, str, str, Decimal]]:
+    """(direction `recette`/`depense`, chapter, nature, `amount`) of each budget line of the
+    document's real operations (and its order operations with `include_order`), without the
+    results carried over (natures 001, 002); `amount` is by default the stage's: MtReal for
+    a CA or CFU, MtPrev otherwise.
 
     The chapter is the vote chapter (`ContNat`) when it is a chapter of the plan; else the
     plan's chapter of the account voted (`ContNat` holding a nature, as Montreuil votes its
@@ -152,7 +154,6 @@ def chapter_sums(path: Path, *, include_order: bool = False, amount: str | None 
     accounts, chapters = plan_of(nomenclature, year)
     amount = amount or ("MtReal" if stage in ("09", "10") else "MtPrev")
     kinds = ("0", "1") if include_order else ("0",)
-    out: dict[tuple[str, str], Decimal] = {}
     for line in budget_lines(path):
         nature, kind, side = value(line, "Nature") or "", value(line, "OpBudg"), \
             value(line, "CodRD")
@@ -166,6 +167,25 @@ def chapter_sums(path: Path, *, include_order: bool = False, amount: str | None 
             column = (0 if kind == "0" else 2 if value(line, "TypOpBudg") == "2" else 4) + (
                 side == "R")
             chapter = accounts[code][column]
-        key = ("depense" if side == "D" else "recette", chapter)
-        out[key] = out.get(key, Decimal(0)) + Decimal(value(line, amount) or "0")
+        yield ("depense" if side == "D" else "recette", chapter, nature,
+               Decimal(value(line, amount) or "0"))
+
+
+def chapter_sums(path: Path, *, include_order: bool = False, amount: str | None = None
+                 ) -> dict[tuple[str, str], Decimal]:
+    """(direction, chapter) → the sum of `chaptered_lines`."""
+    out: dict[tuple[str, str], Decimal] = {}
+    for direction, chapter, _, figure in chaptered_lines(path, include_order=include_order,
+                                                         amount=amount):
+        out[direction, chapter] = out.get((direction, chapter), Decimal(0)) + figure
+    return out
+
+
+def nature_sums(path: Path, direction: str, chapter: str) -> dict[str, Decimal]:
+    """Nature → the sum of `chaptered_lines` of one direction and chapter (real operations):
+    a chapter's drill-down."""
+    out: dict[str, Decimal] = {}
+    for side, code, nature, figure in chaptered_lines(path):
+        if (side, code) == (direction, chapter):
+            out[nature] = out.get(nature, Decimal(0)) + figure
     return out

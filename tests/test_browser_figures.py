@@ -28,7 +28,14 @@ from lxml import etree
 
 from bench.settled import OBSERVER
 from tests.conftest import ARTIFACTS, CHROMIUM, FIXTURES, SIZES, TOTEM, settle
-from tests.rawxml import NS, chapter_sums, plan_of, real_sums_without_carryover, value
+from tests.rawxml import (
+    NS,
+    chapter_sums,
+    nature_sums,
+    plan_of,
+    real_sums_without_carryover,
+    value,
+)
 from tests.test_browser_state import choose, shown
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -116,6 +123,26 @@ def caption_source(page: object) -> str:
     return re.search(r"Source : (\S+?)(?: \(fichier déposé|\.$)", text)[1]
 
 
+# The rows of every table (a grid's screen-reader table, or an HTML table), each row's cells.
+TABLES = """() => [...document.querySelectorAll('table')].map(table =>
+    [...table.querySelectorAll('tr')].map(row =>
+        [...row.querySelectorAll('th, td')].map(cell => cell.innerText.trim())))"""
+
+
+def drill_down(page: object) -> dict[str, Decimal | None]:
+    """Explorer's « Détail d'un chapitre » by nature: code → amount, None where the amount
+    is out of view (scrolled into view first: a grid out of view is not drawn, and at 390 px
+    its third column is beyond the screen's right edge, not drawn either)."""
+    page.get_by_text("Détail d'un chapitre").scroll_into_view_if_needed()
+    headed = f"""() => ({TABLES})().filter(rows => rows.length &&
+        rows[0].filter(cell => cell).join().startsWith('Code,Libellé'))"""
+    page.wait_for_function(f"() => ({headed})().length === 1", timeout=30_000)
+    [rows] = page.evaluate(headed)
+    amounts = [cell for cell in rows[0] if cell] == ["Code", "Libellé", "Montant"]
+    cells = [[cell for cell in row if cell] for row in rows[1:]]
+    return {row[0]: exact(row[2]) if amounts else None for row in cells if row}
+
+
 def order_included(page: object) -> bool:
     return page.get_by_role("switch", name="Inclure les opérations d'ordre").is_checked()
 
@@ -163,6 +190,15 @@ def assert_explorer_consistent(page: object, url_year: bool = True) -> Path:
     operations = "toutes opérations" if include else "opérations réelles"
     assert page.get_by_text(operations, exact=False).count() >= 1
     assert_explorer_shows(page, chapter_sums(source, include_order=include))
+    if not include:  # the drill-down of the chapter chosen, by nature
+        direction = "recette" if page.get_by_role("radio", name="Recettes").is_checked() \
+            else "depense"
+        natures = nature_sums(source, direction, chapter_of(shown(page, "Chapitre")))
+        rows = drill_down(page)
+        # A grid draws (and its screen-reader table holds) the rows in view: each is one of
+        # the document's, with its amount, and the largest come first.
+        assert rows and all(rows[code] in (natures[code], None) for code in rows), rows
+        assert list(rows) == sorted(natures, key=natures.__getitem__, reverse=True)[:len(rows)]
     assert page.locator("[data-testid='stException']").count() == 0
     return source
 
