@@ -36,7 +36,7 @@ from tests.rawxml import (
     real_sums_without_carryover,
     value,
 )
-from tests.test_browser_state import choose, shown
+from tests.test_browser_state import choose, go_to, shown
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser,
@@ -270,6 +270,19 @@ def test_explorer_figures_follow_every_change(server: str, page: object, size: s
     page.reload()
     settle(page)
     assert assert_explorer_consistent(page).name == "crach_principal_CA_2021.xml"
+
+    # A burst: another budget, order operations and another year, each before the last
+    # settles; then to another page and back by the sidebar (the same session).
+    pick_now(page, "Collectivité", "VILLE DE MONTREUIL")
+    page.get_by_text("Inclure les opérations d'ordre").click()
+    pick_now(page, "Année", "2023")
+    settled_again(page)
+    assert assert_explorer_consistent(page).name == "Montreuil_CA_2023.xml"
+    go_to(page, "Comprendre un budget", "comprendre", size)
+    go_to(page, "Explorer un budget", "explorer", size)
+    settled_again(page)
+    assert assert_explorer_consistent(page).name == "Montreuil_CA_2023.xml"
+    shot(page, "montreuil_back_from_comprendre", size)
 
 
 def test_a_shared_link_shows_its_budget_over_the_one_chosen_before(server: str,
