@@ -109,6 +109,31 @@ def charts(page: object) -> list[dict[str, object]]:
     return out
 
 
+# Plotly's Sankey: its nodes' labels and its links (source, target, value) as drawn.
+SANKEY = """() => [...document.querySelectorAll('.js-plotly-plot')].map(plot => ({
+    labels: plot.data[0].node.label, source: plot.data[0].link.source,
+    target: plot.data[0].link.target, value: plot.data[0].link.value}))"""
+SECTIONS = ("Fonctionnement", "Investissement")
+
+
+def sankey(page: object) -> tuple[dict[str, float], dict[str, float]] | None:
+    """Explorer's flow diagram when drawn: chapter code → the value of its link into its
+    section (receipts), and out of its section (spending)."""
+    plots = page.evaluate(SANKEY)
+    if not plots:
+        return None
+    [plot] = plots
+    labels = plot["labels"]
+    income: dict[str, float] = {}
+    spending: dict[str, float] = {}
+    for source, target, flow in zip(plot["source"], plot["target"], plot["value"],
+                                    strict=True):
+        side, node = (income, source) if labels[target] in SECTIONS else (spending, target)
+        code = chapter_of(labels[node])
+        side[code] = side.get(code, 0.0) + flow
+    return income, spending
+
+
 def heading(page: object) -> str:
     return str(page.locator("[data-testid='stHeading'] h3").first.inner_text())
 
@@ -165,6 +190,12 @@ def assert_explorer_shows(page: object, sums: dict[tuple[str, str], Decimal]) ->
         assert chart["texts"] == [len(wanted), len(wanted)]  # names and totals, one each
         assert all(agrees(chart["lines"][code], wanted[code]) for code in wanted), \
             chart["lines"]
+    flows = sankey(page)
+    if flows is not None:  # the flow diagram, once its expander is opened
+        for drawn_flows, wanted in zip(flows, (income, spending), strict=True):
+            assert set(drawn_flows) == {code for code, v in wanted.items() if v}
+            assert all(abs(Decimal(str(v)) - wanted[code]) < Decimal("0.01")
+                       for code, v in drawn_flows.items()), drawn_flows
     total_in, total_out = sum(income.values()), sum(spending.values())
     figures = metrics(page)
     assert len(figures) == 3
@@ -228,6 +259,11 @@ def test_explorer_figures_follow_every_change(server: str, page: object, size: s
     assert assert_explorer_consistent(page).name == "Montreuil_CA_2023.xml"
     assert [c["count"] for c in charts(page)][:2] == [16, 18]
     shot(page, "montreuil_2023", size)
+    # The flow diagram opened, and kept open for the next budgets: checked with the charts.
+    page.get_by_text("Des recettes aux dépenses, par section").click()
+    settle(page)
+    assert sankey(page) is not None
+    assert_explorer_consistent(page)
 
     # A → B → A before the page settles: the last choice wins, with its own figures.
     pick_now(page, "Collectivité", "CRACH — BUDGET PRINCIPAL")
