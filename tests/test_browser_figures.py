@@ -809,3 +809,62 @@ def test_se_comparer_figures_follow_the_commune_agregat_and_group(server: str,
     page.reload()
     settle(page)
     assert_se_comparer_shows(page)
+
+
+# -- Se comparer by chapter (DGFiP balances) -----------------------------------------------
+@pytest.fixture(scope="module")
+def balances_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on the demo data with a cache holding the 20 real balance rows of
+    tests/fixtures/balances/ (2024: Grenoble, Chambéry, Annecy, Lyon)."""
+    from budget_core.balances import BalanceStore
+    from budget_core.config import DEMO_DIR
+    from tests.conftest import streamlit_server
+    from tests.test_balances import SAMPLE
+
+    cache = tmp_path_factory.mktemp("cache")
+    with BalanceStore(cache / "balances") as store:
+        store.import_csv(SAMPLE, "communes")
+    yield from streamlit_server(BUDGET_DATA_DIR=str(DEMO_DIR), BUDGET_CACHE_DIR=str(cache))
+
+
+PEER = re.compile(r"Chapitre: (?P<chapter>.+?); La collectivité: (?P<value>[^;]+); "
+                  r"Médiane du groupe: (?P<median>[^;]+);.*Rang: (?P<rank>[^;]+)$")
+
+
+def test_se_comparer_by_chapter_follows_the_commune_and_direction(balances_server: str,
+                                                                 page: object) -> None:
+    """Grenoble's receipts (chapter 13), Chambéry's receipts (13) then spending (21), among
+    the communes of their région, each changed before the last settles: the chart updated in
+    place holds the commune's one chapter, its € per inhabitant (raw CSV over the population
+    in force in 2024) and the group's median."""
+    from tests.test_balance_peers import history_2024, real_by_chapter
+    from tests.test_balances import CHAMBERY, GRENOBLE, raw_rows
+
+    people = history_2024()
+    real = real_by_chapter(raw_rows())
+    page.goto(f"{balances_server}/se-comparer?mode=chapitres&chap_pairs=region"
+              f"&chap_siren={GRENOBLE[:9]}&chap_sens=Recettes")
+    settle(page)
+    names = {GRENOBLE[:9]: "GRENOBLE (38185)", CHAMBERY[:9]: "CHAMBERY (73065)"}
+    for siren, direction, chapter, quick in ((GRENOBLE[:9], "recette", "13", False),
+                                             (CHAMBERY[:9], "recette", "13", True),
+                                             (CHAMBERY[:9], "depense", "21", False)):
+        if quick:
+            pick_now(page, "Commune", names[CHAMBERY[:9]])
+            pick_now(page, "Commune", names[GRENOBLE[:9]])
+            pick_now(page, "Commune", names[siren])
+        elif direction == "depense":
+            page.get_by_text("Dépenses", exact=True).click()
+        settled_again(page)
+        chart = page.evaluate(CHARTS)[0]  # the placement (the maps follow)
+        rows = {PEER.search(label)["chapter"] for label in chart["bars"] if PEER.search(label)}
+        assert {chapter_of(row) for row in rows} == {chapter}, chart["bars"]
+        found = next(PEER.search(label) for label in chart["bars"] if PEER.search(label))
+        mine = real[siren, direction, chapter] / people[siren]
+        assert agrees(found["value"].removesuffix("/hab"), mine), found["value"]
+        # Grenoble, Chambéry, Annecy and Lyon are all of Auvergne-Rhône-Alpes.
+        peers = [real[s, direction, chapter] / people[s] for (s, d, c) in real
+                 if (d, c) == (direction, chapter)]
+        assert agrees(found["median"].removesuffix("/hab"),
+                      Decimal(str(statistics.median(peers)))), found["median"]
+        assert page.locator("[data-testid='stException']").count() == 0
