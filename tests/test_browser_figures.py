@@ -27,7 +27,17 @@ import pytest
 from lxml import etree
 
 from bench.settled import OBSERVER
-from tests.conftest import ARTIFACTS, CHROMIUM, FIXTURES, SIZES, TOTEM, settle
+from budget_core.balances import BalanceStore
+from budget_core.config import DEMO_DIR
+from tests.conftest import (
+    ARTIFACTS,
+    CHROMIUM,
+    FIXTURES,
+    SIZES,
+    TOTEM,
+    settle,
+    streamlit_server,
+)
 from tests.rawxml import (
     NS,
     chapter_sums,
@@ -36,6 +46,8 @@ from tests.rawxml import (
     real_sums_without_carryover,
     value,
 )
+from tests.test_balance_peers import history_2024, real_by_chapter
+from tests.test_balances import CHAMBERY, GRENOBLE, SAMPLE, raw_rows
 from tests.test_browser_state import choose, go_to, shown
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -816,11 +828,6 @@ def test_se_comparer_figures_follow_the_commune_agregat_and_group(server: str,
 def balances_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on the demo data with a cache holding the 20 real balance rows of
     tests/fixtures/balances/ (2024: Grenoble, Chambéry, Annecy, Lyon)."""
-    from budget_core.balances import BalanceStore
-    from budget_core.config import DEMO_DIR
-    from tests.conftest import streamlit_server
-    from tests.test_balances import SAMPLE
-
     cache = tmp_path_factory.mktemp("cache")
     with BalanceStore(cache / "balances") as store:
         store.import_csv(SAMPLE, "communes")
@@ -837,9 +844,6 @@ def test_se_comparer_by_chapter_follows_the_commune_and_direction(balances_serve
     the communes of their région, each changed before the last settles: the chart updated in
     place holds the commune's one chapter, its € per inhabitant (raw CSV over the population
     in force in 2024) and the group's median."""
-    from tests.test_balance_peers import history_2024, real_by_chapter
-    from tests.test_balances import CHAMBERY, GRENOBLE, raw_rows
-
     people = history_2024()
     real = real_by_chapter(raw_rows())
     page.goto(f"{balances_server}/se-comparer?mode=chapitres&chap_pairs=region"
