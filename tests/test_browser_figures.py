@@ -41,6 +41,8 @@ from tests.conftest import (
 from tests.rawxml import (
     NS,
     chapter_sums,
+    french_number,
+    informations,
     nature_sums,
     plan_of,
     real_sums_without_carryover,
@@ -569,10 +571,31 @@ def test_evolution_totals_follow_the_direction_and_the_unit(server: str, page: o
     settled_again(page)
     page.get_by_text("En € par habitant").click()
     settled_again(page)
+    # Per inhabitant: each year's total over the population its CA states (PopTot, 2017 to
+    # 2023), and the change on the year before written above each point, of the values drawn.
+    people = {year: french_number(informations(TOTEM / f"Montreuil_CA_{year}.xml")["PopTot"])
+              for year in range(2017, 2024)}
+    drawn = evolution_per_head(page)
+    for year in range(2018, 2024):
+        now, before = (spending[str(y)] / people[y] for y in (year, year - 1))
+        shown_value, change = drawn[str(year)]
+        assert agrees(shown_value, now), (year, shown_value, now)
+        assert change == f"{float(now / before - 1):+.1%}".replace(".", ","), (year, change)
     page.get_by_text("En € par habitant").click()
     settled_again(page)
     assert evolution_totals(page) == spending
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+PER_HEAD = re.compile(r"Exercice: (?P<year>\d{4}); € par habitant: [^;]+; Total: (?P<value>[^;]+); "
+                      r"Évolution sur un an: (?P<change>.*)$")
+
+
+def evolution_per_head(page: object) -> dict[str, tuple[str, str]]:
+    """Évolution's total chart in € per inhabitant: year → (value, change written)."""
+    chart = page.evaluate(CHARTS_POINTS)[0]
+    return {found["year"]: (found["value"], found["change"])
+            for found in (PER_HEAD.search(label) for label in chart) if found}
 
 
 # -- Comprendre ----------------------------------------------------------------------------
