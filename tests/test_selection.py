@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from lxml import etree
 
 from budget_core import analysis, population
@@ -165,6 +166,11 @@ def test_yearly_totals_change_and_per_inhabitant() -> None:
     assert pd.isna(first["change"])
     assert second["change"] == float(second["amount"]) / float(first["amount"]) - 1
     assert second["per_inhabitant"] == float(second["amount"]) / 111810
+    # Per inhabitant, the change is the per-inhabitant values' (the population changed too).
+    assert pd.isna(first["change_per_inhabitant"])
+    assert second["change_per_inhabitant"] == pytest.approx(
+        (float(second["amount"]) / 111810) / (float(first["amount"]) / 111261) - 1)
+    assert second["change_per_inhabitant"] != pytest.approx(second["change"])
 
 
 def test_comparer_opens_on_two_collectivites_of_the_same_type() -> None:
