@@ -642,7 +642,7 @@ def test_comprendre_figures_follow_the_budget(server: str, page: object) -> None
 
 # -- Comparer ------------------------------------------------------------------------------
 COMPARED = re.compile(r"Budget: (?P<budget>.+?); Chapitre: (?P<chapter>.+?); "
-                      r"Montant: (?P<amount>[^;]+)$")
+                      r"(?:Montant|€ par habitant): (?P<amount>[^;]+)$")
 CA_2021 = {"VILLE DE MONTREUIL — BUDGET PRINCIPAL MONTREUIL": "Montreuil_CA_2021.xml",
            "CRACH — BUDGET PRINCIPAL": "crach_principal_CA_2021.xml",
            "CRACH — LOTISSEMENT LE BOCENO (annexe)": "crach_lotissement_CA_2021.xml"}
@@ -691,6 +691,15 @@ def test_comparer_figures_follow_the_budgets_direction_and_unit(server: str,
     assert_comparer_shows(page, [crach, lotissement], "recette")
     page.get_by_text("En € par habitant").click()
     settled_again(page)
+    # Per inhabitant: each budget's chapters over the population its CA states (PopTot).
+    drawn = compared_bars(page)
+    assert set(drawn) == {crach, lotissement}
+    for name, bars in drawn.items():
+        source = TOTEM / CA_2021[name]
+        people = french_number(informations(source)["PopTot"])
+        wanted = {c: v / people for (d, c), v in chapter_sums(source).items() if d == "recette"}
+        assert set(bars) == set(wanted)
+        assert all(abs(bars[c] - wanted[c]) <= Decimal("0.005") for c in wanted), (name, bars)
     page.get_by_text("En € par habitant").click()
     settled_again(page)
     assert_comparer_shows(page, [crach, lotissement], "recette")
