@@ -241,9 +241,11 @@ def assert_explorer_consistent(page: object, url_year: bool = True) -> Path:
         natures = nature_sums(source, direction, chapter_of(shown(page, "Chapitre")))
         rows = drill_down(page)
         # A grid draws (and its screen-reader table holds) the rows in view: each is one of
-        # the document's, with its amount, and the largest come first.
+        # the document's, with its amount, and the largest come first (ties in any order: a
+        # DM's natures are often all 0,00).
         assert rows and all(rows[code] in (natures[code], None) for code in rows), rows
-        assert list(rows) == sorted(natures, key=natures.__getitem__, reverse=True)[:len(rows)]
+        assert [natures[code] for code in rows] == sorted(natures.values(),
+                                                          reverse=True)[:len(rows)], rows
     assert page.locator("[data-testid='stException']").count() == 0
     return source
 
