@@ -729,9 +729,7 @@ def test_comparer_opens_on_two_budgets_whatever_another_visitor_uploaded(
     link = uploader.get_by_text("Explorer ce document", exact=False)
     link.wait_for(timeout=30_000)
     settle(uploader)
-    uploader.locator("[data-testid='stSidebarNav']").get_by_text("Comparer", exact=True).click()
-    uploader.wait_for_url("**/comparer*")
-    settle(uploader)
+    go_to(uploader, "Comparer", "comparer", "desktop")
     uploader.get_by_role("combobox", name="Étape budgétaire", exact=True).wait_for()
     for label, option in (("Étape budgétaire", "CA — Compte administratif"),
                           ("Année", "2021")):
@@ -785,10 +783,7 @@ def test_a_corrected_upload_replaces_the_first_and_is_the_one_every_page_shows(
     assert options == ["Compte administratif",
                        "Compte administratif — déposé : crach_principal_CA_2021.xml"]
     assert_explorer_shows(page, chapter_sums(fixed))
-    nav = page.locator("[data-testid='stSidebarNav']")
-    nav.get_by_text("Prévu / réalisé", exact=True).click()
-    page.wait_for_url("**/execution*", timeout=30_000)
-    settle(page)
+    go_to(page, "Prévu / réalisé", "execution", "desktop")
     assert (shown(page, "Collectivité"), shown(page, "Année")) == (
         "CRACH — BUDGET PRINCIPAL", "2021")
     assert page.get_by_text("Source : crach_principal_CA_2021.xml (fichier déposé").count() == 1
