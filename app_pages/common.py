@@ -414,27 +414,48 @@ def show_error(exc: BudgetError) -> None:
     st.error(md_escape(exc.french()), icon=":material/warning:")
 
 
+STATIC_ROWS = 12  # rows of a static table shown whole; a longer one scrolls in STATIC_HEIGHT
+STATIC_HEIGHT = 400  # px: its header kept in view, a row cut at the bottom to show it scrolls
+
+
 def show_table(frame: pd.DataFrame, *, money: Sequence[str] = (), counts: Sequence[str] = (),
                shares: Sequence[str] = (),
-               box: st.delta_generator.DeltaGenerator | None = None) -> None:
+               box: st.delta_generator.DeltaGenerator | None = None,
+               static: bool = False) -> None:
     """A French table (`fmt.french_table`), or a sentence where Streamlit would say
-    « empty »."""
+    « empty ».
+
+    `static`: an HTML table (`st.table`) instead of Streamlit's grid, for rows already in the
+    order readers want, redrawn at each change of what they show. The grid draws on a canvas
+    and refreshes the hidden table it keeps for screen readers 200 ms after its data changes
+    (glide-data-grid's debounce): the last thing the browser drew at a change of budget on
+    Explorer (issue 13). An HTML table is read as drawn; it has no sort, search or download
+    of its own (a page adds its CSV beside it)."""
     box = box or st.container()
     if frame.empty:
         box.caption("Aucune ligne.")
         return
     with box:
-        _french_dataframe(frame, tuple(money), tuple(counts), tuple(shares))
+        _draw_french_table(frame, tuple(money), tuple(counts), tuple(shares), static)
 
 
 @st.cache_data(show_spinner=False, max_entries=128, hash_funcs=FRAME_KEY)
-def _french_dataframe(frame: pd.DataFrame, money: tuple[str, ...], counts: tuple[str, ...],
-                      shares: tuple[str, ...]) -> None:
+def _draw_french_table(frame: pd.DataFrame, money: tuple[str, ...], counts: tuple[str, ...],
+                      shares: tuple[str, ...], static: bool) -> None:
     # Drawn inside the cache: on a hit Streamlit replays the element it recorded (into the
     # container the call is made in) instead of making the Styler again and rendering it
     # cell by cell (30 ms for a drill-down of 65 natures, at every rerun that shows it).
-    st.dataframe(french_table(frame, money=money, counts=counts, shares=shares),
-                 hide_index=True, width="stretch")
+    if not static:
+        st.dataframe(french_table(frame, money=money, counts=counts, shares=shares),
+                     hide_index=True, width="stretch")
+        return
+    # `st.table` renders each cell as Markdown: text from a document is escaped.
+    numbers = {*money, *counts, *shares}
+    text = {column: frame[column].map(md_escape, na_action="ignore")
+            for column in frame.columns
+            if column not in numbers and not pd.api.types.is_numeric_dtype(frame[column])}
+    st.table(french_table(frame.assign(**text), money=money, counts=counts, shares=shares),
+             hide_index=True, height=STATIC_HEIGHT if len(frame) > STATIC_ROWS else "content")
 
 
 def chart_data(frame: pd.DataFrame, file_name: str, key: str, *, money: Sequence[str] = (),

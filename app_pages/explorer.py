@@ -20,6 +20,7 @@ from app_pages.filters import document_key, picked_apart
 from budget_core import analysis, charts
 from budget_core.fmt import compact_euros, euros, md_escape
 from budget_core.model import EXECUTED_STAGES
+from budget_core.scdl import csv_safe_bytes
 from budget_core.selection import document_label
 
 st.title("Explorer un budget")
@@ -135,8 +136,15 @@ def chapter_detail(table: pd.DataFrame, key: str, include_order: bool) -> None:
     if by == "fonction" and detail[f"{by}_code"].eq("").all():
         st.info("Ce document ne présente pas ses crédits par fonction.")
     else:
-        show_table(detail.rename(columns={f"{by}_code": "Code", f"{by}_label": "Libellé",
-                                          "amount": "Montant"}), money=["Montant"])
+        # A static table (`show_table`), its rows by amount: the grid's hidden table for
+        # screen readers, refreshed 200 ms after its canvas, was the last thing drawn at a
+        # change of budget (issue 13). Its CSV is beside it.
+        shown = detail.rename(columns={f"{by}_code": "Code", f"{by}_label": "Libellé",
+                                       "amount": "Montant"})
+        show_table(shown, money=["Montant"], static=True)
+        st.download_button("Télécharger ce détail (CSV)", csv_safe_bytes(shown),
+                           file_name=f"budget_{key}_{direction}_{chapter}_{by}.csv",
+                           mime="text/csv", key="download_detail", on_click="ignore")
 
 
 chapter_detail(table, key, include_order)
