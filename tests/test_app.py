@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
-from lxml import etree
+from lxml import etree, html
 from streamlit.testing.v1 import AppTest
 
 from app_pages import common
@@ -147,10 +147,14 @@ def test_explorer_order_operations_switch_changes_the_totals(app: AppTest) -> No
     assert "toutes opérations" in app.caption[0].value
 
 
-def shown_text(table: object) -> pd.DataFrame:
-    """What a static table (`st.table` of a Styler) shows: its cells' text, as drawn."""
-    styler = table.proto.arrow_data.styler  # type: ignore[attr-defined]
-    return pa.ipc.open_stream(styler.display_values).read_all().to_pandas()
+def static_table(at: AppTest) -> pd.DataFrame:
+    """The page's last static table (`common.show_table(static=True)`, an `st.html`
+    element): its cells' text, as drawn."""
+    body = [el.proto.body for el in at.get("html") if "<table" in el.proto.body][-1]
+    [table] = html.fromstring(body).xpath("//table")
+    header = [cell.text_content() for cell in table.xpath(".//thead//th")]
+    return pd.DataFrame([[cell.text_content() for cell in row.xpath("td")]
+                         for row in table.xpath(".//tbody/tr")], columns=header)
 
 
 def test_explorer_drill_down_to_natures(app: AppTest) -> None:
@@ -165,7 +169,7 @@ def test_explorer_drill_down_to_natures(app: AppTest) -> None:
             nature = xml_value(line, "Nature") or ""
             raw[nature] = raw.get(nature, Decimal(0)) + Decimal(xml_value(line, "MtReal") or "0")
     assert not app.dataframe  # the chart data's grids are in closed expanders
-    natures = shown_text(app.table[-1])
+    natures = static_table(app)
     assert sorted(natures["Code"]) == sorted(raw)
     assert natures["Montant"].tolist() == [euros(raw[code], 2) for code in natures["Code"]]
     amounts = [raw[code] for code in natures["Code"]]
@@ -173,7 +177,24 @@ def test_explorer_drill_down_to_natures(app: AppTest) -> None:
     assert [b.proto.label for b in app.get("download_button")] == [
         "Télécharger ce détail (CSV)"]  # its content: test_browser_state
     app.radio(key="par").set_value("fonction").run()
-    assert "020" in set(shown_text(app.table[-1])["Code"])
+    assert "020" in set(static_table(app)["Code"])
+
+
+def test_a_static_table_shows_a_documents_text_as_text() -> None:
+    """Labels come from documents: HTML in them is shown, never rendered; a line break, a
+    tab or the cells' separator does not split a cell; amounts the French way, an empty one
+    « — »."""
+    frame = pd.DataFrame({"Code": ["6411", "6413"],
+                          "Libellé": ["<img src=x onerror=alert(1)> & co",
+                                      "deux\nlignes\tet\x1fplus"],
+                          "Montant": [Decimal("1234.50"), None]})
+    drawn = html.fromstring(common.static_table(frame, ["Montant"], [], []))
+    assert [[cell.text_content() for cell in row.xpath("td")]
+            for row in drawn.xpath("//tbody/tr")] == [
+        ["6411", "<img src=x onerror=alert(1)> & co", "1\u202f234,50\u202f€"],
+        ["6413", "deux lignes et plus", "—"]]
+    assert not drawn.xpath("//img")
+    assert drawn.xpath("//td[3]/@class") == ["nombre", "nombre"]  # right-aligned
 
 
 def test_compare_two_communes_per_inhabitant(app: AppTest) -> None:
