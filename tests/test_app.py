@@ -299,6 +299,18 @@ def test_comprendre_explains_with_the_budgets_own_figures(app: AppTest) -> None:
     assert app.metric[0].value == compact_euros(income["amount"].sum())
     assert app.metric[0].proto.help.endswith(euros(income["amount"].sum(), 2))
     assert any("Opérations réelles et opérations d'ordre" in m.value for m in app.markdown)
+    # The three largest spending chapters, each with its real spending as the raw XML sums it.
+    spent: dict[str, Decimal] = {}
+    for line in budget_lines(TOTEM / "Montreuil_CA_2022.xml"):
+        chapter = xml_value(line, "ContNat") or ""
+        if xml_value(line, "CodRD") == "D" and xml_value(line, "OpBudg") == "0" \
+                and chapter not in ("001", "002"):
+            spent[chapter] = spent.get(chapter, Decimal(0)) + Decimal(
+                xml_value(line, "MtReal") or "0")
+    [chapters] = [m.value for m in app.markdown if "Des chapitres, puis des articles" in m.value]
+    listed = re.findall(r"^- \*\*(\w+) — .*\*\* : (.+) \(", chapters, flags=re.MULTILINE)
+    top = sorted(spent, key=spent.__getitem__, reverse=True)[:3]
+    assert listed == [(code, euros(spent[code])) for code in top]
 
 
 def test_evolution_over_eight_years_of_montreuil(app: AppTest) -> None:
