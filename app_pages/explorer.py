@@ -1,5 +1,7 @@
 """Explorer un budget: recettes and dépenses by chapter, drill-down, table and downloads."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -138,11 +140,11 @@ def chapter_detail(table: pd.DataFrame, key: str, include_order: bool) -> None:
     else:
         # A static table (`show_table`), its rows by amount: the grid's hidden table for
         # screen readers, refreshed 200 ms after its canvas, was the last thing drawn at a
-        # change of budget (issue 13). Its CSV is beside it.
+        # change of budget (issue 13). Its CSV beside it, made when the button is clicked.
         shown = detail.rename(columns={f"{by}_code": "Code", f"{by}_label": "Libellé",
                                        "amount": "Montant"})
         show_table(shown, money=["Montant"], static=True)
-        st.download_button("Télécharger ce détail (CSV)", csv_safe_bytes(shown),
+        st.download_button("Télécharger ce détail (CSV)", partial(csv_safe_bytes, shown),
                            file_name=f"budget_{key}_{direction}_{chapter}_{by}.csv",
                            mime="text/csv", key="download_detail", on_click="ignore")
 
