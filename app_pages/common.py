@@ -492,9 +492,9 @@ def static_table(frame: pd.DataFrame, money: Sequence[str], counts: Sequence[str
 
 def chart_data(frame: pd.DataFrame, file_name: str, key: str, *, money: Sequence[str] = (),
                counts: Sequence[str] = (), shares: Sequence[str] = (),
-               title: str = "Données du graphique") -> None:
-    """Under a chart, its data: a French table (what a screen reader can read) and the same
-    rows as CSV, exact to the cent.
+               title: str = "Données du graphique", static: bool = False) -> None:
+    """Under a chart, its data: a French table (what a screen reader can read; `static`:
+    see `show_table`) and the same rows as CSV, exact to the cent.
 
     Made when the expander is opened (which reruns the page, or its fragment), not at every
     rerun while it is closed: a French table is a pandas Styler that Streamlit renders cell
@@ -502,6 +502,6 @@ def chart_data(frame: pd.DataFrame, file_name: str, key: str, *, money: Sequence
     with st.expander(f"{title} (tableau et CSV)", key=f"{key}_ouvert",
                      on_change="rerun") as shown:
         if shown.open:
-            show_table(frame, money=money, counts=counts, shares=shares)
+            show_table(frame, money=money, counts=counts, shares=shares, static=static)
             st.download_button("Télécharger ces données (CSV)", csv_safe_bytes(frame),
                                file_name=file_name, mime="text/csv", key=key)

@@ -85,9 +85,11 @@ altair_chart(charts.chapter_bars, income, "D'où vient l'argent (recettes par ch
              key="chart_recettes", box=left)
 altair_chart(charts.chapter_bars, spending, "Où va l'argent (dépenses par chapitre)",
              key="chart_depenses", box=right)
+# Its tables static (`show_table`): an expander opened stays open for the next budgets, and a
+# grid redraws its hidden screen-reader table 200 ms after each change of data (issue 13).
 chart_data(table.rename(columns={"direction": "sens", "chapter_code": "chapitre",
                                  "chapter_label": "libelle", "amount": "montant"}),
-           f"budget_{key}_chapitres.csv", "download_csv", money=["montant"])
+           f"budget_{key}_chapitres.csv", "download_csv", money=["montant"], static=True)
 
 # Drawn when opened (which reruns the page), and kept open for the next budgets: Plotly
 # builds a new Sankey at each change of budget (its element is named by its figure), the last
@@ -112,7 +114,7 @@ else:
     chart_data(spent.rename(columns={"direction": "sens", "chapter_code": "fonction",
                                      "chapter_label": "libelle", "amount": "montant"}),
                f"budget_{key}_politiques.csv", "download_politiques", money=["montant"],
-               title="Données par politique publique")
+               title="Données par politique publique", static=True)
     st.caption("Fonctions de premier niveau de la présentation fonctionnelle du document "
                f"(plan de comptes {doc['declinaison']} {doc['plan_year']}) ; « 01 » regroupe "
                "les opérations non ventilables (dette, impôts reversés, provisions).")

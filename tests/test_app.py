@@ -127,6 +127,13 @@ def test_explorer_shows_the_documents_own_totals(app: AppTest) -> None:
     assert recettes["amount"].sum() == pytest.approx(float(income), abs=0.01)
     assert depenses["amount"].sum() == pytest.approx(float(spending), abs=0.01)
 
+    # The chart's data, opened: a static table (no grid), 012's spending to the cent.
+    app.session_state["download_csv_ouvert"] = True
+    app.run()
+    assert not app.dataframe
+    rows = static_table(app, 0).set_index(["sens", "chapitre"])
+    assert rows.loc[("depense", "012"), "montant"] == euros(staff, 2)
+
     [label] = etree.parse(str(PLAN_2018)).xpath("//Chapitre[@Code='012']/@Libelle")
     assert not app.get("plotly_chart")  # drawn once its expander is opened
     app.session_state["flux_ouvert"] = True
@@ -147,10 +154,10 @@ def test_explorer_order_operations_switch_changes_the_totals(app: AppTest) -> No
     assert "toutes opérations" in app.caption[0].value
 
 
-def static_table(at: AppTest) -> pd.DataFrame:
-    """The page's last static table (`common.show_table(static=True)`, an `st.html`
-    element): its cells' text, as drawn."""
-    body = [el.proto.body for el in at.get("html") if "<table" in el.proto.body][-1]
+def static_table(at: AppTest, which: int = -1) -> pd.DataFrame:
+    """One of the page's static tables (`common.show_table(static=True)`, an `st.html`
+    element; the last by default): its cells' text, as drawn."""
+    body = [el.proto.body for el in at.get("html") if "<table" in el.proto.body][which]
     [table] = html.fromstring(body).xpath("//table")
     header = [cell.text_content() for cell in table.xpath(".//thead//th")]
     return pd.DataFrame([[cell.text_content() for cell in row.xpath("td")]
