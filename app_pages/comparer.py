@@ -9,6 +9,7 @@ from app_pages.catalogue import (
     documents,
     picker_index,
     richest_choice,
+    uploads,
 )
 from app_pages.common import (
     ALL,
@@ -19,7 +20,6 @@ from app_pages.common import (
     pick_stage,
     pick_year,
     remembered,
-    show_table,
     source_notes,
     summary,
     url_multiselect,
@@ -27,7 +27,7 @@ from app_pages.common import (
     workshop_mode,
 )
 from budget_core import analysis, charts, population
-from budget_core.fmt import md_escape, number
+from budget_core.fmt import french_table, md_escape, number
 from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS
 from budget_core.scdl import csv_safe_bytes
 from budget_core.selection import default_comparison
@@ -41,19 +41,75 @@ def _default(stage: str | None, year: int | None, kind: str, first: str | None,
                               first)
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _stages_and_years(versions: tuple[tuple[str, float], ...], uploaded: tuple[str, ...]
+                      ) -> pd.DataFrame:
+    """The (stage, year) pairs of `documents()`: a few rows the stage and year pickers read,
+    where filtering the 70 000 rows of a France-scale catalogue by stage took 5 ms a rerun."""
+    return documents()[["stage", "year"]].drop_duplicates()
+
+
+Asked = tuple[tuple[str, ...], tuple[str, ...], tuple[int | None, ...], str, bool,
+              tuple[tuple[str, float], ...]]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _compared(keys: tuple[str, ...], names: tuple[str, ...], heads: tuple[int | None, ...],
+              direction: str, per_head: bool, versions: tuple[tuple[str, float], ...]
+              ) -> tuple[pd.DataFrame, bytes, list[str]]:
+    """The rows drawn (one direction; per inhabitant, those whose population is known), their
+    CSV and the documents' nomenclatures, by the choices: a rerun that keeps them (the same
+    budgets again, another widget) neither sums, filters nor writes them again. `versions`
+    (the catalogue's) keys the sums of documents imported anew."""
+    frame = summary(analysis.compare, keys, names=dict(zip(keys, names, strict=True)),
+                    population=dict(zip(keys, heads, strict=True)))
+    frame = frame[frame["direction"] == direction]
+    if per_head:
+        frame = frame[frame["population"].notna()]
+    export = frame.drop(columns=["doc_key"]).rename(columns={
+        "direction": "sens", "chapter_code": "chapitre", "chapter_label": "libelle",
+        "amount": "montant", "per_inhabitant": "par_habitant"})
+    return frame, csv_safe_bytes(export), summary(analysis.nomenclatures, keys)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _table(asked: Asked) -> None:
+    # Drawn inside the cache: a hit replays the table Streamlit recorded instead of rendering
+    # the French Styler cell by cell again. A static table, not a grid (`st.dataframe`): the
+    # grid redrew the hidden copy it keeps for screen readers 200 ms after its canvas, at
+    # every change of budgets; rows are in chapter order and the CSV is below. Its cells
+    # are Markdown: the names and labels a document gives are escaped.
+    frame, _, _ = _compared(*asked)
+    per_head = asked[4]
+    value = "per_inhabitant" if per_head else "amount"
+    table = frame.pivot_table(index=["chapter_code", "chapter_label"], columns="budget",
+                              values=value, aggfunc="sum", observed=True).reset_index()
+    if table.empty:
+        st.caption("Aucune ligne.")
+        return
+    unit = " (par habitant)" if per_head else ""
+    budgets = {c: md_escape(f"{c}{unit}") for c in table.columns
+               if c not in ("chapter_code", "chapter_label")}
+    table["chapter_label"] = table["chapter_label"].map(md_escape)
+    st.table(french_table(table.rename(columns={"chapter_code": "Chapitre",
+                                                "chapter_label": "Libellé", **budgets}),
+                          money=list(budgets.values())), hide_index=True)
+
+
 st.title("Comparer des budgets")
 atelier = workshop_mode()
-docs = documents()
+versions = catalogue_versions()
 c1, c2, c3 = st.columns(3)
 # Nothing chosen yet: open where the most budgets can be compared.
 widest_stage, widest_year = richest_choice()
-stage = pick_stage(docs, key="cmp_etape", container=c1, fallback=widest_stage)
-year = pick_year(c2, docs[docs["stage"] == stage], "cmp_annee", fallback=widest_year)
+held = _stages_and_years(versions, tuple(uploads()))
+stage = pick_stage(held, key="cmp_etape", container=c1, fallback=widest_stage)
+year = pick_year(c2, held[held["stage"] == stage], "cmp_annee", fallback=widest_year)
 kind = url_selectbox(c3, "Type de collectivité", [ALL, *picker_index().types], "cmp_type",
                      lambda t: ENTITY_TYPE_LABELS.get(t, t))
 same, index = comparable_index(stage, year)
 of_kind = None if kind == ALL else kind
-default = _default(stage, year, kind, remembered().get("siret"), catalogue_versions())
+default = _default(stage, year, kind, remembered().get("siret"), versions)
 # The budgets listed: those chosen (or linked, or the default) and those the search or the
 # département finds, never the 69 457 budgets of a France-scale catalogue at once.
 listed = kept(index, of_kind, "cmp", default)
@@ -69,8 +125,8 @@ by_key = {refs[ref]: names[ref] for ref in chosen}
 # choices of the page's last run), not the pickers above.
 @st.fragment
 def comparison(picked: pd.DataFrame, chosen: list[str], refs: dict[str, str],
-               by_key: dict[str, str], stage: str | None, year: int | None, atelier: bool
-               ) -> None:
+               by_key: dict[str, str], stage: str | None, year: int | None, atelier: bool,
+               versions: tuple[tuple[str, float], ...]) -> None:
     o1, o2 = st.columns(2)
     per_head = o1.toggle("En € par habitant", key="par_habitant", bind="query-params")
     direction = pick_direction(o2, "cmp_sens")
@@ -83,15 +139,14 @@ def comparison(picked: pd.DataFrame, chosen: list[str], refs: dict[str, str],
     picked = picked.set_index("doc_key").loc[keys]
     heads = {key: population.of_document(str(row["siren"]), row["population"], int(row["year"]))
              for key, row in picked.iterrows()}
-    frame = summary(analysis.compare, keys, names=by_key,
-                    population={key: head.value for key, head in heads.items()})
-    frame = frame[frame["direction"] == direction]
+    asked: Asked = (tuple(keys), tuple(by_key[key] for key in keys),
+             tuple(head.value for head in heads.values()), direction, per_head, versions)
+    frame, csv, kinds = _compared(*asked)
     if per_head:
         missing = [by_key[key] for key, head in heads.items() if head.value is None]
         if missing:
             st.warning("Population inconnue (ni dans le document, ni commune ou EPCI) : "
                        + ", ".join(missing))
-        frame = frame[frame["population"].notna()]
     value = "per_inhabitant" if per_head else "amount"
     sens = "Dépenses" if direction == "depense" else "Recettes"
     altair_chart(charts.compare_bars, frame, value, f"{sens} réelles par chapitre",
@@ -101,7 +156,6 @@ def comparison(picked: pd.DataFrame, chosen: list[str], refs: dict[str, str],
     st.caption("Opérations réelles, hors résultats reportés (001/002). Population de l'année du "
                "budget : " + " ; ".join(notes) + ".")
     source_notes(picked.reset_index())
-    kinds = summary(analysis.nomenclatures, keys)
     if len(kinds) > 1:
         st.caption(f"Nomenclatures différentes ({md_escape(', '.join(kinds))}) : les "
                    "chapitres sont rapprochés par leur code, sous le libellé de la plus récente "
@@ -109,20 +163,10 @@ def comparison(picked: pd.DataFrame, chosen: list[str], refs: dict[str, str],
                    "l'autre.")
 
     if not atelier:
-        table = frame.pivot_table(index=["chapter_code", "chapter_label"], columns="budget",
-                                  values=value, aggfunc="sum", observed=True).reset_index()
-        budget_columns = [c for c in table.columns if c not in ("chapter_code", "chapter_label")]
-        unit = " (par habitant)" if per_head else ""
-        show_table(table.rename(columns={"chapter_code": "Chapitre", "chapter_label": "Libellé",
-                                         **{c: f"{c}{unit}" for c in budget_columns}}),
-                   money=[f"{c}{unit}" for c in budget_columns])
-        export = frame.rename(columns={"budget": "budget", "direction": "sens",
-                                       "chapter_code": "chapitre", "chapter_label": "libelle",
-                                       "amount": "montant", "per_inhabitant": "par_habitant"})
-        st.download_button("Télécharger ces données (CSV)",
-                           csv_safe_bytes(export.drop(columns=["doc_key"])),
+        _table(asked)
+        st.download_button("Télécharger ces données (CSV)", csv,
                            file_name=f"comparaison_{stage}_{year}_{direction}.csv",
                            mime="text/csv", key="download_comparer")
 
 
-comparison(picked, chosen, refs, by_key, stage, year, atelier)
+comparison(picked, chosen, refs, by_key, stage, year, atelier, versions)

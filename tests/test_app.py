@@ -188,9 +188,11 @@ def test_compare_two_budgets_of_crach_grouped_with_their_own_names(app: AppTest)
     assert sorted(Decimal(str(v)) for v in loans) == sorted(crach.values())
     assert set(loans.index) == {"CRACH — BUDGET PRINCIPAL",
                                 "CRACH — LOTISSEMENT LE BOCENO (annexe)"}
-    table = app.dataframe[0].value
-    assert {"CRACH — BUDGET PRINCIPAL", "CRACH — LOTISSEMENT LE BOCENO (annexe)"} <= set(
-        table.columns)
+    # A static table whose cells are Markdown: the names, as the documents give them, escaped.
+    table = app.table[0].value
+    assert {md_escape("CRACH — BUDGET PRINCIPAL"),
+            md_escape("CRACH — LOTISSEMENT LE BOCENO (annexe)")} <= set(table.columns)
+    assert list(table["Chapitre"]) == sorted(set(rows["chapter_code"]))
     assert any(b.proto.label == "Télécharger ces données (CSV)" for b in
                app.get("download_button"))
 
@@ -498,9 +500,12 @@ MARKDOWN_KINDS = ("markdown", "caption", "title", "header", "subheader", "info",
 
 
 def rendered_text(at: AppTest) -> list[str]:
-    """Everything Streamlit renders as Markdown on the page: bodies, and metric labels."""
+    """Everything Streamlit renders as Markdown on the page: bodies, metric labels, and the
+    headers and cells of static tables (`st.table`)."""
     texts = [str(el.proto.body) for kind in MARKDOWN_KINDS for el in at.get(kind)]
-    return texts + [str(m.proto.label) for m in at.metric]
+    cells = [str(text) for table in at.table
+             for text in [*table.value.columns, *table.value.to_numpy().ravel()]]
+    return texts + [str(m.proto.label) for m in at.metric] + cells
 
 
 def test_every_page_shows_document_text_as_text(app: AppTest, tmp_path: Path,
