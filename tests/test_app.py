@@ -197,6 +197,27 @@ def test_compare_two_budgets_of_crach_grouped_with_their_own_names(app: AppTest)
                app.get("download_button"))
 
 
+def test_comparer_s_chart_keeps_its_spec_when_other_budgets_are_chosen(app: AppTest) -> None:
+    """Other budgets, as many: the spec names none of them (colours and bars follow the order
+    of the rows), so the browser puts the new rows into the Vega view it has. Each budget's
+    bars add up to the real spending (OpBudg 0, without 001/002) its document states."""
+    drawn = {}
+    for other, document in (("21560046100010", "crach_principal_CA_2021.xml"),
+                            ("21560046100085", "crach_lotissement_CA_2021.xml")):
+        open_page(app, "comparer", cmp_etape="CA", cmp_annee=2021, cmp=[MONTREUIL, other])
+        [drawn[document]] = app.get("vega_lite_chart")
+        [rows] = chart_data(app)
+        spent = rows.groupby("doc_key")["amount"].sum()
+        for key, path in ((MONTREUIL, "Montreuil_CA_2021.xml"), (other, document)):
+            raw = real_sums_without_carryover(TOTEM / path, "MtReal")
+            [total] = spent[spent.index.str.startswith(f"{key}_2021_CA")]
+            assert Decimal(str(total)).quantize(Decimal("0.01")) == raw[("F", "D")] + raw[
+                ("I", "D")]
+    first, second = drawn.values()
+    assert first.proto.spec == second.proto.spec
+    assert "CRACH" not in first.proto.spec
+
+
 def test_compare_m14_and_m57_chapters_on_one_row(app: AppTest) -> None:
     open_page(app, "comparer", cmp_etape="CA", cmp_annee=2021,
               cmp=["21560046100010", "22560001400016"])
