@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from decimal import Decimal
@@ -188,11 +189,18 @@ def test_compare_two_budgets_of_crach_grouped_with_their_own_names(app: AppTest)
     assert sorted(Decimal(str(v)) for v in loans) == sorted(crach.values())
     assert set(loans.index) == {"CRACH — BUDGET PRINCIPAL",
                                 "CRACH — LOTISSEMENT LE BOCENO (annexe)"}
-    # A static table whose cells are Markdown: the names, as the documents give them, escaped.
-    table = app.table[0].value
-    assert {md_escape("CRACH — BUDGET PRINCIPAL"),
-            md_escape("CRACH — LOTISSEMENT LE BOCENO (annexe)")} <= set(table.columns)
+    # A plain HTML table: a chapter a row, a budget a column, the amounts in French.
+    [table] = pd.read_html(io.StringIO(app.get("html")[0].proto.body),
+                           converters={"Chapitre": str})
+    assert list(table.columns) == ["Chapitre", "Libellé", "CRACH — BUDGET PRINCIPAL",
+                                   "CRACH — LOTISSEMENT LE BOCENO (annexe)"]
     assert list(table["Chapitre"]) == sorted(set(rows["chapter_code"]))
+    by_chapter = table.set_index("Chapitre")
+    assert set(by_chapter.loc["16", table.columns[2:]]) == {
+        euros(amount, 2) for amount in crach.values()}
+    # « — » where a budget spends nothing in a chapter: the lotissement has no staff (012).
+    assert "012" not in set(rows.loc[rows["budget"] == table.columns[3], "chapter_code"])
+    assert by_chapter.loc["012", table.columns[3]] == "—"
     assert any(b.proto.label == "Télécharger ces données (CSV)" for b in
                app.get("download_button"))
 
@@ -521,12 +529,9 @@ MARKDOWN_KINDS = ("markdown", "caption", "title", "header", "subheader", "info",
 
 
 def rendered_text(at: AppTest) -> list[str]:
-    """Everything Streamlit renders as Markdown on the page: bodies, metric labels, and the
-    headers and cells of static tables (`st.table`)."""
+    """Everything Streamlit renders as Markdown on the page: bodies, and metric labels."""
     texts = [str(el.proto.body) for kind in MARKDOWN_KINDS for el in at.get(kind)]
-    cells = [str(text) for table in at.table
-             for text in [*table.value.columns, *table.value.to_numpy().ravel()]]
-    return texts + [str(m.proto.label) for m in at.metric] + cells
+    return texts + [str(m.proto.label) for m in at.metric]
 
 
 def test_every_page_shows_document_text_as_text(app: AppTest, tmp_path: Path,
@@ -548,3 +553,5 @@ def test_every_page_shows_document_text_as_text(app: AppTest, tmp_path: Path,
         for text in rendered_text(app):
             for raw in HOSTILE_RAW:
                 assert raw not in text, (page, text)
+        for html in app.get("html"):  # HTML (Comparer's table): the name's tags escaped
+            assert "<b>gras</b>" not in html.proto.body, page
