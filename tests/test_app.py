@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from decimal import Decimal
@@ -237,11 +238,41 @@ def test_compare_two_budgets_of_crach_grouped_with_their_own_names(app: AppTest)
     assert sorted(Decimal(str(v)) for v in loans) == sorted(crach.values())
     assert set(loans.index) == {"CRACH — BUDGET PRINCIPAL",
                                 "CRACH — LOTISSEMENT LE BOCENO (annexe)"}
-    table = app.dataframe[0].value
-    assert {"CRACH — BUDGET PRINCIPAL", "CRACH — LOTISSEMENT LE BOCENO (annexe)"} <= set(
-        table.columns)
+    # A plain HTML table: a chapter a row, a budget a column, the amounts in French.
+    [table] = pd.read_html(io.StringIO(app.get("html")[0].proto.body),
+                           converters={"Chapitre": str})
+    assert list(table.columns) == ["Chapitre", "Libellé", "CRACH — BUDGET PRINCIPAL",
+                                   "CRACH — LOTISSEMENT LE BOCENO (annexe)"]
+    assert list(table["Chapitre"]) == sorted(set(rows["chapter_code"]))
+    by_chapter = table.set_index("Chapitre")
+    assert set(by_chapter.loc["16", table.columns[2:]]) == {
+        euros(amount, 2) for amount in crach.values()}
+    # « — » where a budget spends nothing in a chapter: the lotissement has no staff (012).
+    assert "012" not in set(rows.loc[rows["budget"] == table.columns[3], "chapter_code"])
+    assert by_chapter.loc["012", table.columns[3]] == "—"
     assert any(b.proto.label == "Télécharger ces données (CSV)" for b in
                app.get("download_button"))
+
+
+def test_comparer_s_chart_keeps_its_spec_when_other_budgets_are_chosen(app: AppTest) -> None:
+    """Other budgets, as many: the spec names none of them (colours and bars follow the order
+    of the rows), so the browser puts the new rows into the Vega view it has. Each budget's
+    bars add up to the real spending (OpBudg 0, without 001/002) its document states."""
+    drawn = {}
+    for other, document in (("21560046100010", "crach_principal_CA_2021.xml"),
+                            ("21560046100085", "crach_lotissement_CA_2021.xml")):
+        open_page(app, "comparer", cmp_etape="CA", cmp_annee=2021, cmp=[MONTREUIL, other])
+        [drawn[document]] = app.get("vega_lite_chart")
+        [rows] = chart_data(app)
+        spent = rows.groupby("doc_key")["amount"].sum()
+        for key, path in ((MONTREUIL, "Montreuil_CA_2021.xml"), (other, document)):
+            raw = real_sums_without_carryover(TOTEM / path, "MtReal")
+            [total] = spent[spent.index.str.startswith(f"{key}_2021_CA")]
+            assert Decimal(str(total)).quantize(Decimal("0.01")) == raw[("F", "D")] + raw[
+                ("I", "D")]
+    first, second = drawn.values()
+    assert first.proto.spec == second.proto.spec
+    assert "CRACH" not in first.proto.spec
 
 
 def test_compare_m14_and_m57_chapters_on_one_row(app: AppTest) -> None:
@@ -583,3 +614,5 @@ def test_every_page_shows_document_text_as_text(app: AppTest, tmp_path: Path,
         for text in rendered_text(app):
             for raw in HOSTILE_RAW:
                 assert raw not in text, (page, text)
+        for html in app.get("html"):  # HTML (Comparer's table): the name's tags escaped
+            assert "<b>gras</b>" not in html.proto.body, page
