@@ -14,9 +14,16 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.catalogue import comparable_index, documents
-from app_pages.common import ALL, altair_chart, pick_direction, source_notes, summary
+from app_pages.common import (
+    ALL,
+    altair_chart,
+    pick_direction,
+    show_table,
+    source_notes,
+    summary,
+)
 from budget_core import analysis, charts, population
-from budget_core.fmt import euros, md_escape, number
+from budget_core.fmt import md_escape, number
 from budget_core.model import STAGE_LABELS
 from budget_core.scdl import csv_safe_bytes
 from budget_core.selection import default_comparison
@@ -103,36 +110,18 @@ def _notes_and_table(asked: Asked, table: bool) -> None:
 
 
 def _table(frame: pd.DataFrame, unit: str, value: str) -> None:
-    """The chapters by budget as a plain HTML table (escaped), not a grid (`st.dataframe`):
-    the grid redrew the hidden copy it keeps for screen readers 200 ms after its canvas, at
-    every change of budgets, and `st.table` renders each of its cells as Markdown (60 to
-    90 ms of the browser's time for 30 chapters of 2 budgets). Rows are in chapter order;
-    the CSV is below."""
+    """The chapters by budget as a static table (`show_table(static=True)`: the grid redrew
+    the hidden copy it keeps for screen readers 200 ms after its canvas, at every change of
+    budgets), « — » where a budget has nothing in a chapter. Rows are in chapter order; the
+    CSV is below."""
     table = frame.pivot_table(index=["chapter_code", "chapter_label"], columns="budget",
                               values=value, aggfunc="sum", observed=True).reset_index()
-    if table.empty:
-        st.caption("Aucune ligne.")
-        return
     table.columns.name = None
     budgets = {c: f"{c}{unit}" for c in table.columns
                if c not in ("chapter_code", "chapter_label")}
-    for column in budgets:  # « — » where a budget has nothing in that chapter
-        table[column] = ["—" if pd.isna(value) else euros(value, 2) for value in table[column]]
-    shown = table.rename(columns={"chapter_code": "Chapitre", "chapter_label": "Libellé",
-                                  **budgets})
-    st.html(TABLE_STYLE + '<div class="comparaison">'
-            + shown.to_html(index=False, border=0, escape=True) + "</div>")
-
-
-TABLE_STYLE = """<style>
-.comparaison { overflow-x: auto; }
-.comparaison table { border-collapse: collapse; width: 100%; font-size: 0.875rem;
-                     color: #31333F; }
-.comparaison th, .comparaison td { border: 1px solid rgba(49, 51, 63, 0.1);
-                                   padding: 0.25rem 0.5rem; vertical-align: top; }
-.comparaison th { text-align: left; font-weight: 600; }
-.comparaison td:nth-child(n+3) { text-align: right; white-space: nowrap; }
-</style>"""
+    show_table(table.rename(columns={"chapter_code": "Chapitre", "chapter_label": "Libellé",
+                                     **budgets}),
+               money=list(budgets.values()), static=True)
 
 
 # A fragment: « En € par habitant » and « Sens » rerun the chart and the table alone (with the

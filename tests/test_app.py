@@ -614,5 +614,5 @@ def test_every_page_shows_document_text_as_text(app: AppTest, tmp_path: Path,
         for text in rendered_text(app):
             for raw in HOSTILE_RAW:
                 assert raw not in text, (page, text)
-        for html in app.get("html"):  # HTML (Comparer's table): the name's tags escaped
-            assert "<b>gras</b>" not in html.proto.body, page
+        for element in app.get("html"):  # HTML (Comparer's table): the name's tags escaped
+            assert "<b>gras</b>" not in element.proto.body, page
