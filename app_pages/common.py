@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -419,34 +420,86 @@ def show_error(exc: BudgetError) -> None:
     st.error(md_escape(exc.french()), icon=":material/warning:")
 
 
+# A static table's look, near Streamlit's `st.table` in the app's (light) theme; past
+# STATIC_HEIGHT its rows scroll under a header kept in view.
+STATIC_HEIGHT = 400  # px
+_STATIC_CSS = f"""<style>
+.tableau-fixe {{ max-height: {STATIC_HEIGHT}px; overflow: auto; margin-bottom: 0.5rem;
+  border: 1px solid rgba(49, 51, 63, 0.1); border-radius: 0.5rem; }}
+.tableau-fixe table {{ width: 100%; border-collapse: collapse; font-size: 0.875rem; }}
+.tableau-fixe th {{ position: sticky; top: 0; background: #fff; font-weight: 400;
+  color: rgba(49, 51, 63, 0.75); text-align: left; }}
+.tableau-fixe th, .tableau-fixe td {{ padding: 0.25rem 0.5rem; vertical-align: top;
+  border-bottom: 1px solid rgba(49, 51, 63, 0.1); }}
+.tableau-fixe .nombre {{ text-align: right; white-space: nowrap; }}
+</style>"""
+_CELL = "\x1f"  # between cells in the Styler's text: whitespace, so gone from every cell
+
+
 def show_table(frame: pd.DataFrame, *, money: Sequence[str] = (), counts: Sequence[str] = (),
                shares: Sequence[str] = (),
-               box: st.delta_generator.DeltaGenerator | None = None) -> None:
+               box: st.delta_generator.DeltaGenerator | None = None,
+               static: bool = False) -> None:
     """A French table (`fmt.french_table`), or a sentence where Streamlit would say
-    « empty »."""
+    « empty ».
+
+    `static`: an HTML table instead of Streamlit's grid, for rows already in the order
+    readers want, redrawn at each change of what they show. The grid draws on a canvas and
+    refreshes the hidden table it keeps for screen readers 200 ms after its data changes
+    (glide-data-grid's debounce): the last thing the browser drew at a change of budget on
+    Explorer (issue 13). An HTML table is read as drawn; it has no sort, search or download
+    of its own (a page adds its CSV beside it). It is one `st.html` element: `st.table`
+    renders each cell as Markdown, 30 ms more per change of a 40-row table."""
     box = box or st.container()
     if frame.empty:
         box.caption("Aucune ligne.")
         return
     with box:
-        _french_dataframe(frame, tuple(money), tuple(counts), tuple(shares))
+        _draw_french_table(frame, tuple(money), tuple(counts), tuple(shares), static)
 
 
 @st.cache_data(show_spinner=False, max_entries=128, hash_funcs=FRAME_KEY)
-def _french_dataframe(frame: pd.DataFrame, money: tuple[str, ...], counts: tuple[str, ...],
-                      shares: tuple[str, ...]) -> None:
+def _draw_french_table(frame: pd.DataFrame, money: tuple[str, ...], counts: tuple[str, ...],
+                       shares: tuple[str, ...], static: bool) -> None:
     # Drawn inside the cache: on a hit Streamlit replays the element it recorded (into the
     # container the call is made in) instead of making the Styler again and rendering it
     # cell by cell (30 ms for a drill-down of 65 natures, at every rerun that shows it).
-    st.dataframe(french_table(frame, money=money, counts=counts, shares=shares),
-                 hide_index=True, width="stretch")
+    if static:
+        st.html(_STATIC_CSS + static_table(frame, money, counts, shares))
+    else:
+        st.dataframe(french_table(frame, money=money, counts=counts, shares=shares),
+                     hide_index=True, width="stretch")
+
+
+def static_table(frame: pd.DataFrame, money: Sequence[str], counts: Sequence[str],
+                 shares: Sequence[str]) -> str:
+    """`fmt.french_table`'s text of `frame` as an HTML table (escaped), numbers to the
+    right."""
+    numbers = {*money, *counts, *shares}
+    one_line = {column: frame[column].map(lambda v: " ".join(str(v).split()),
+                                           na_action="ignore")
+                for column in frame.columns if column not in numbers
+                and not pd.api.types.is_numeric_dtype(frame[column])}
+    text = french_table(frame.assign(**one_line), money=money, counts=counts, shares=shares
+                        ).hide(axis="index").to_string(delimiter=_CELL)
+    header, *rows = (line.split(_CELL) for line in text.splitlines())
+    kinds = [' class="nombre"' if column in numbers else "" for column in frame.columns]
+
+    def cells(tag: str, values: list[str], scope: str = "") -> str:
+        return "".join(f"<{tag}{scope}{kind}>{html.escape(value)}</{tag}>"
+                       for kind, value in zip(kinds, values, strict=True))
+
+    head = cells("th", header, ' scope="col"')
+    body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
+    return (f'<div class="tableau-fixe"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def chart_data(frame: pd.DataFrame, file_name: str, key: str, *, money: Sequence[str] = (),
                counts: Sequence[str] = (), shares: Sequence[str] = (),
-               title: str = "Données du graphique") -> None:
-    """Under a chart, its data: a French table (what a screen reader can read) and the same
-    rows as CSV, exact to the cent.
+               title: str = "Données du graphique", static: bool = False) -> None:
+    """Under a chart, its data: a French table (what a screen reader can read; `static`:
+    see `show_table`) and the same rows as CSV, exact to the cent.
 
     Made when the expander is opened (which reruns the page, or its fragment), not at every
     rerun while it is closed: a French table is a pandas Styler that Streamlit renders cell
@@ -454,6 +507,6 @@ def chart_data(frame: pd.DataFrame, file_name: str, key: str, *, money: Sequence
     with st.expander(f"{title} (tableau et CSV)", key=f"{key}_ouvert",
                      on_change="rerun") as shown:
         if shown.open:
-            show_table(frame, money=money, counts=counts, shares=shares)
+            show_table(frame, money=money, counts=counts, shares=shares, static=static)
             st.download_button("Télécharger ces données (CSV)", csv_safe_bytes(frame),
                                file_name=file_name, mime="text/csv", key=key)

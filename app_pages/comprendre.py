@@ -40,8 +40,10 @@ def amounts(shown: dict[str, str]) -> None:
         box.metric(label, compact_euros(parts[part]), help=f"{label} : {euros(parts[part], 2)}")
 
 
-st.markdown("### 1. Deux sections, comme un ménage")
+# Each section's heading and text are one element: Streamlit sends and the browser draws
+# every element again at each change of budget (issue 13).
 st.markdown(
+    "### 1. Deux sections, comme un ménage\n\n"
     "- **Fonctionnement** : la vie courante, chaque année (salaires, entretien, subventions "
     "aux associations, intérêts de la dette), payée par les impôts locaux, les dotations de "
     "l'État et les services vendus.\n"
@@ -55,25 +57,27 @@ amounts({"Recettes de fonctionnement": "recette_fonctionnement",
 st.caption(f"En {doc['year']}, ce budget {verb} et {spent} ces montants (opérations réelles, "
            "hors résultats reportés).")
 
-st.markdown("### 2. Des chapitres, puis des articles")
 table = summary(analysis.by_chapter, [key])
 spending = table[table["direction"] == "depense"].head(3)
 total = table.loc[table["direction"] == "depense", "amount"].sum()
+largest = []
+for row in spending.to_dict("records"):
+    share = float(row["amount"]) / float(total) if total else None
+    largest.append(f"- **{md_escape(row['chapter_code'])} — {md_escape(row['chapter_label'])}"
+                   f"** : {euros(row['amount'])} ({percent(share)} des dépenses réelles)")
 st.markdown(
+    "### 2. Des chapitres, puis des articles\n\n"
     "Les dépenses et les recettes sont classées **par nature** selon une nomenclature "
     f"comptable (ici {md_escape(doc['nomenclature'])}) : des **chapitres** (« 011 — Charges "
     "à caractère "
     "général », « 012 — Charges de personnel »...), découpés en articles. L'assemblée vote "
-    "les crédits par chapitre. Les plus gros chapitres de dépenses de ce budget :")
-for row in spending.to_dict("records"):
-    share = float(row["amount"]) / float(total) if total else None
-    st.markdown(f"- **{md_escape(row['chapter_code'])} — {md_escape(row['chapter_label'])}** "
-                f": {euros(row['amount'])} ({percent(share)} des dépenses réelles)")
+    "les crédits par chapitre. Les plus gros chapitres de dépenses de ce budget :\n\n"
+    + "\n".join(largest))
 st.caption("La page « Explorer un budget » montre tous les chapitres, et la répartition par "
            "politique publique (fonction) quand le document la présente.")
 
-st.markdown("### 3. Une année, plusieurs documents")
 st.markdown(
+    "### 3. Une année, plusieurs documents\n\n"
     "- **BP — budget primitif** : voté avant ou au début de l'année, il prévoit et autorise.\n"
     "- **BS — budget supplémentaire** : reprend les résultats de l'année précédente.\n"
     "- **DM — décisions modificatives** : ajustent les crédits en cours d'année ; chacune est "
@@ -83,12 +87,12 @@ st.markdown(
     "gestion du comptable public (généralisé à partir des comptes 2024).")
 mine = ordered(budget)
 held = [f"{document_label(row)}" for row in mine.to_dict("records")]
-st.caption("Documents chargés pour ce budget : " + md_escape(", ".join(held)) + ".")
 stages_here = [s for s in STAGES if s in set(mine["stage"])]
-st.caption("Étapes présentes : " + ", ".join(STAGE_LABELS[s] for s in stages_here) + ".")
+st.caption("Documents chargés pour ce budget : " + md_escape(", ".join(held)) + ".\n\n"
+           "Étapes présentes : " + ", ".join(STAGE_LABELS[s] for s in stages_here) + ".")
 
-st.markdown("### 4. Opérations réelles et opérations d'ordre")
 st.markdown(
+    "### 4. Opérations réelles et opérations d'ordre\n\n"
     "Les **opérations réelles** sont de l'argent qui entre ou sort des caisses. Les "
     "**opérations d'ordre** sont des écritures internes (amortissements, virement de la "
     "section de fonctionnement à l'investissement) : inscrites à la fois en dépense et en "

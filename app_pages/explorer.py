@@ -1,5 +1,7 @@
 """Explorer un budget: recettes and dépenses by chapter, drill-down, table and downloads."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -20,6 +22,7 @@ from app_pages.filters import document_key, picked_apart
 from budget_core import analysis, charts
 from budget_core.fmt import compact_euros, euros, md_escape
 from budget_core.model import EXECUTED_STAGES
+from budget_core.scdl import csv_safe_bytes
 from budget_core.selection import document_label
 
 st.title("Explorer un budget")
@@ -82,9 +85,11 @@ altair_chart(charts.chapter_bars, income, "D'où vient l'argent (recettes par ch
              key="chart_recettes", box=left)
 altair_chart(charts.chapter_bars, spending, "Où va l'argent (dépenses par chapitre)",
              key="chart_depenses", box=right)
+# Its tables static (`show_table`): an expander opened stays open for the next budgets, and a
+# grid redraws its hidden screen-reader table 200 ms after each change of data (issue 13).
 chart_data(table.rename(columns={"direction": "sens", "chapter_code": "chapitre",
                                  "chapter_label": "libelle", "amount": "montant"}),
-           f"budget_{key}_chapitres.csv", "download_csv", money=["montant"])
+           f"budget_{key}_chapitres.csv", "download_csv", money=["montant"], static=True)
 
 # Drawn when opened (which reruns the page), and kept open for the next budgets: Plotly
 # builds a new Sankey at each change of budget (its element is named by its figure), the last
@@ -109,7 +114,7 @@ else:
     chart_data(spent.rename(columns={"direction": "sens", "chapter_code": "fonction",
                                      "chapter_label": "libelle", "amount": "montant"}),
                f"budget_{key}_politiques.csv", "download_politiques", money=["montant"],
-               title="Données par politique publique")
+               title="Données par politique publique", static=True)
     st.caption("Fonctions de premier niveau de la présentation fonctionnelle du document "
                f"(plan de comptes {doc['declinaison']} {doc['plan_year']}) ; « 01 » regroupe "
                "les opérations non ventilables (dette, impôts reversés, provisions).")
@@ -135,8 +140,15 @@ def chapter_detail(table: pd.DataFrame, key: str, include_order: bool) -> None:
     if by == "fonction" and detail[f"{by}_code"].eq("").all():
         st.info("Ce document ne présente pas ses crédits par fonction.")
     else:
-        show_table(detail.rename(columns={f"{by}_code": "Code", f"{by}_label": "Libellé",
-                                          "amount": "Montant"}), money=["Montant"])
+        # A static table (`show_table`), its rows by amount: the grid's hidden table for
+        # screen readers, refreshed 200 ms after its canvas, was the last thing drawn at a
+        # change of budget (issue 13). Its CSV beside it, made when the button is clicked.
+        shown = detail.rename(columns={f"{by}_code": "Code", f"{by}_label": "Libellé",
+                                       "amount": "Montant"})
+        show_table(shown, money=["Montant"], static=True)
+        st.download_button("Télécharger ce détail (CSV)", partial(csv_safe_bytes, shown),
+                           file_name=f"budget_{key}_{direction}_{chapter}_{by}.csv",
+                           mime="text/csv", key="download_detail", on_click="ignore")
 
 
 chapter_detail(table, key, include_order)

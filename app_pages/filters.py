@@ -15,15 +15,8 @@ from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 Picked = TypeVar("Picked")
-
-
-def _filters_only() -> bool:
-    """Whether this run is a fragment's rerun, not the page's."""
-    ctx = get_script_run_ctx(suppress_warning=True)
-    return bool(ctx and ctx.fragment_ids_this_run)
 
 
 def picked_apart(draw: Callable[[], Picked], identity: Callable[[Picked], Hashable],
@@ -31,13 +24,17 @@ def picked_apart(draw: Callable[[], Picked], identity: Callable[[Picked], Hashab
     """`draw()` (the filters' widgets, returning what they pick) run in a fragment: when one
     of its widgets changes, the fragment reruns alone, and reruns the page only if
     `identity` of what it picks differs from what the page last drew (session state `key`).
+
+    A fragment's rerun calls the function the page's last run defined, without running the
+    page: its `picked` is that run's list, which already holds what the page drew. So an empty
+    `picked` means the page is running (Streamlit's own flag for it is internal).
     """
     picked: list[Picked] = []
 
     @st.fragment
     def filters() -> None:
         chosen = draw()
-        if not _filters_only():
+        if not picked:
             st.session_state[key] = identity(chosen)
             picked.append(chosen)
         elif identity(chosen) != st.session_state.get(key):

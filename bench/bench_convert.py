@@ -43,7 +43,11 @@ The « ceiling » is the reference's conversion over our floor: the most any cod
 reach on that document (below 5×, the goal of issue 13 is out of reach there whatever we do,
 short of not starting Python). « ceiling, lxml » (in the summary) is the same over
 `python -c "import lxml.etree"`, timed in the same rounds: what any converter that parses with
-lxml, as both sides do, could reach at best. « above floor » compares what each side does once
+lxml could reach at best. « minimal » is `bench/minimal_convert.py`, timed in the same rounds
+and environment as ours: the least a Python converter does (expat, the shipped plan read with
+json, a CSV written with the csv module; no argument parsing, no decimals, no check) — the
+reference over it, « ceiling, minimal », is the most any Python program doing this job with
+these plans could reach. « above floor » compares what each side does once
 started: (reference − its floor) / (ours − our floor).
 
 Both sides run from a venv, by default. The reference runs from its own venv; ours runs from a
@@ -160,6 +164,9 @@ def jobs(reference: Path, plans: Path, interpreter: str, against: Path | None) -
         Job("reference convert",
             lambda i, o: [str(reference), "budget", str(i), "--plans-de-comptes", str(plans)],
             writes_stdout=True),
+        Job("minimal convert",
+            lambda i, o: [interpreter, str(ROOT / "bench" / "minimal_convert.py"), str(i),
+                          str(o)]),
         Job("ours floor", lambda i, o: [interpreter, "-c", "pass"]),
         Job("ours lxml floor", lambda i, o: [interpreter, "-c", "import lxml.etree"]),
         Job("reference floor", lambda i, o: [ref_python, "-c", "pass"]),
@@ -232,9 +239,9 @@ def startup_costs(reference: Path, repeat: int, interpreter: str) -> None:
 
 
 HEADER = ("| document | MB | rows ours / ref | reference convert s | floor s ref / ours | "
-          "ceiling | convert s | × | ↑floor | inspect s | × | ↑floor | validate s | × | "
-          "↑floor | peak MiB ref / convert / inspect / validate |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "ceiling | minimal s | ceiling, minimal | convert s | × | ↑floor | inspect s | × | "
+          "↑floor | validate s | × | ↑floor | peak MiB ref / convert / inspect / validate |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def above_floor(reference: float, reference_floor: float, mine: float, floor: float) -> str:
@@ -256,6 +263,8 @@ def report_file(path: Path, runs: dict[str, list[Run]], rows: dict[str, int],
     ceiling = base / floor if base == base else float("nan")
     speedups["ceiling"].append(ceiling)
     speedups["ceiling, lxml"].append(base / time_of["ours lxml floor"].median)
+    minimal = time_of["minimal convert"]
+    speedups["ceiling, minimal converter"].append(base / minimal.median)
     cells = []
     for command in COMMANDS:
         mine = time_of[f"ours {command}"]
@@ -271,7 +280,8 @@ def report_file(path: Path, runs: dict[str, list[Run]], rows: dict[str, int],
     return (f"| {path.name} | {path.stat().st_size / 1e6:.2f} | "
             f"{rows.get('ours convert', -1)} / {rows.get('reference convert', -1)} | "
             f"{time_of.get('reference convert', nothing).text(digits=digits)} | {base_floor:.3f} / "
-            f"{floor:.3f} | {ceiling:.1f}× | {' | '.join(cells)} | {peaks} |")
+            f"{floor:.3f} | {ceiling:.1f}× | {minimal.text(digits=digits)} | "
+            f"{ratio(base, minimal.median)} | {' | '.join(cells)} | {peaks} |")
 
 
 def report_against(path: Path, runs: dict[str, list[Run]]) -> str:
@@ -335,11 +345,15 @@ def main() -> None:
         print("\nseconds: median (min–max) of whole processes; ×: the reference's convert "
               "median / ours (above 1: ours faster); floors: `python -c pass` of each side, "
               "same rounds; ceiling: the reference / our floor (the most any code of ours "
-              "could reach); ↑floor: (reference − its floor) / (ours − our floor)")
+              "could reach); minimal: bench/minimal_convert.py (the least a Python converter "
+              "does), ceiling, minimal: the reference / it; ↑floor: (reference − its floor) "
+              "/ (ours − our floor)")
         print(f"\nwall time\n{HEADER}")
         speedups: dict[str, dict[str, list[float]]] = {
             kind: {key: [] for key in (*COMMANDS, *(f"{c} above floor" for c in COMMANDS),
-                                       "ceiling", "ceiling, lxml")} for kind in ("wall", "CPU")}
+                                       "ceiling", "ceiling, lxml",
+                                       "ceiling, minimal converter")}
+            for kind in ("wall", "CPU")}
         against_rows, cpu_rows = [], []
         for path in files:
             runs, rows = measure_file(path, work, args.repeat, folder, args.reference_max_mb)

@@ -40,6 +40,9 @@ BAR = 18  # px: thickness of one bar
 # A long bar chart's colour key above the bars, where it is read before them.
 KEY_ON_TOP = alt.Legend(orient="top", direction="horizontal")
 LABEL = 24  # px: the line of text above a chapter's bars
+# The bars of a chapter split by a group (budget, voted or done) in the order of the rows:
+# `_labelled_bars` ranks the groups in an `ordre` column.
+GROUP_ORDER = alt.EncodingSortField("ordre", op="min")
 # A title in bold 18 px type takes about 8.3 px a character (« Dépenses par politique publique
 # (fonct… »: 38 characters cut at 317 px in a 390 px window, where the plot is some 360 px
 # wide): a title is split when it needs more than the plot's width at 9.5 px a character, on
@@ -118,6 +121,9 @@ def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour:
     rank = {name: i for i, name in enumerate(labels["chapitre"])}
     labels = labels.assign(rang=range(len(labels)))
     bars = bars.assign(rang=bars["chapitre"].map(rank))
+    if group:  # the groups in the order of the rows, as the colour key lists them
+        groups = {name: i for i, name in enumerate(dict.fromkeys(bars[group]))}
+        bars = bars.assign(ordre=bars[group].map(groups))
     per_row = bars[group].nunique() if group else 1
     band = BAR * per_row
     step = band + LABEL
@@ -127,9 +133,8 @@ def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour:
     drawn = alt.Chart(bars).mark_bar().encode(
         x=alt.X(f"{value}:Q", title=None, axis=euro_axis()), y=y, color=colour,
         tooltip=list(tooltip))
-    if group:  # in the order of the rows, as the colour key lists them
-        drawn = drawn.encode(yOffset=alt.YOffset(f"{group}:N",
-                                                 sort=list(dict.fromkeys(bars[group]))))
+    if group:
+        drawn = drawn.encode(yOffset=alt.YOffset(f"{group}:N", sort=GROUP_ORDER))
     line: dict[str, Any] = {"baseline": "bottom", "dy": -band / 2 - 3, "fontSize": 14,
                             "color": TEXT}
     names = alt.Chart(labels).mark_text(
@@ -172,11 +177,12 @@ def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.LayerChart:
     """
     data = _prepare(frame, value)
     data["montant"] = data[value].map(lambda v: fmt.euros(v, 2))
-    budgets = list(dict.fromkeys(data["budget"]))
     totals = data.groupby("chapitre", sort=False)[value].sum().reset_index()
     rows = totals.sort_values(value, ascending=False, kind="stable").assign(chiffres="")
-    colour = alt.Color("budget:N", title="Budget", sort=budgets,
-                       scale=alt.Scale(domain=budgets, range=PALETTE[:len(budgets)]),
+    # Colours in the order of the rows (`GROUP_ORDER`), the names read from the data: the
+    # spec holds no budget's name, so other budgets (as many) are new rows in the same view.
+    colour = alt.Color("budget:N", title="Budget", sort=GROUP_ORDER,
+                       scale=alt.Scale(range=PALETTE),
                        legend=alt.Legend(orient="top", direction="vertical",
                                          labelExpr="split(datum.label, ' — ')",
                                          labelLimit=alt.ExprRef("width - 30")))

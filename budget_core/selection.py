@@ -167,11 +167,21 @@ def budget_labels(catalogue: pd.DataFrame) -> pd.Series:
 
 def budget_names(catalogue: pd.DataFrame) -> dict[str, str]:
     """`CRACH — BUDGET PRINCIPAL — DM n° 2 du 22/11/2021` by document key: two budgets of
-    one collectivité, or two DMs of one budget, never share a name."""
+    one collectivité, or two DMs of one budget, never share a name. Budgets of two
+    collectivités named alike (homonyms; every budget of the synthetic France-scale
+    balances is « COMMUNE — COMMUNE ») get their SIRET: a multiselect tells its values
+    apart by their names, and two equal names left a budget shown as chosen in the browser
+    that the page no longer compared."""
     names = dict(zip(catalogue["doc_key"].astype(str), budget_labels(catalogue), strict=True))
     for record in catalogue[catalogue["stage"] == "DM"].to_dict("records"):
         row = {str(key): value for key, value in record.items()}
         names[str(row["doc_key"])] += f" — {decision_label(row)}"
+    labels = pd.Series(names, dtype=object)
+    alike = labels.duplicated(keep=False).to_numpy()
+    if alike.any():
+        sirets = catalogue["siret"].astype(str).to_numpy()[alike]
+        names.update(zip(labels.index[alike], labels[alike] + " — SIRET " + sirets,
+                         strict=True))
     return names
 
 

@@ -6,7 +6,7 @@ French message and an exit code: a BudgetError (1), Ctrl-C (130, what shells rep
 SIGINT), a stop asked by `kill` or a service manager (SIGTERM: 143), a standard stream the
 system refuses to write (a full disk behind `> file`: 1), a reader that stopped reading
 (`| head`: 1, silently), standard output or error closed at start (1, before anything is
-done). `FrenchParser` says argparse's refusals in French (exit 2).
+done). `FrenchParser` says argparse's help and refusals in French (exit 2).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import io
 import os
 import signal
 import sys
-from collections.abc import Callable
-from typing import NoReturn, TextIO
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn, TextIO
 
 from budget_core.errors import BudgetError
 from budget_core.fmt import printable
@@ -52,10 +52,31 @@ ARGPARSE_FRENCH = (
 )
 
 
+class FrenchHelp(argparse.HelpFormatter):
+    """argparse's help, with its « usage: » said in French."""
+
+    def add_usage(self, usage: str | None, actions: Iterable[argparse.Action],
+                  groups: Iterable[argparse._MutuallyExclusiveGroup],
+                  prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, "usage : " if prefix is None else prefix)
+
+
 class FrenchParser(argparse.ArgumentParser):
-    """argparse's refusals (a missing or unknown argument, a bad value) in French, with what
+    """argparse in French: its help (headings, `-h`, usage line; the commands' own texts are
+    French already) and its refusals (a missing or unknown argument, a bad value), with what
     to do: the usage line, then « Erreur : … Que faire : … --help », exit code 2. A message
-    argparse words in a way the table does not know is kept as it is."""
+    argparse words in a way the table does not know is kept as it is. Sub-commands' parsers
+    are FrenchParsers too (argparse makes them of the parent's class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        add_help = kwargs.pop("add_help", True)
+        kwargs.setdefault("formatter_class", FrenchHelp)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "arguments"
+        if add_help:
+            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
+                              help="afficher cette aide et quitter")
 
     def error(self, message: str) -> NoReturn:
         import re

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from decimal import Decimal
@@ -10,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
-from lxml import etree
+from lxml import etree, html
 from streamlit.testing.v1 import AppTest
 
 from app_pages import common
@@ -129,6 +130,13 @@ def test_explorer_shows_the_documents_own_totals(app: AppTest) -> None:
     assert recettes["amount"].sum() == pytest.approx(float(income), abs=0.01)
     assert depenses["amount"].sum() == pytest.approx(float(spending), abs=0.01)
 
+    # The chart's data, opened: a static table (no grid), 012's spending to the cent.
+    app.session_state["download_csv_ouvert"] = True
+    app.run()
+    assert not app.dataframe
+    rows = static_table(app, 0).set_index(["sens", "chapitre"])
+    assert rows.loc[("depense", "012"), "montant"] == euros(staff, 2)
+
     [label] = etree.parse(str(PLAN_2018)).xpath("//Chapitre[@Code='012']/@Libelle")
     assert not app.get("plotly_chart")  # drawn once its expander is opened
     app.session_state["flux_ouvert"] = True
@@ -149,12 +157,54 @@ def test_explorer_order_operations_switch_changes_the_totals(app: AppTest) -> No
     assert "toutes opérations" in app.caption[0].value
 
 
+def static_table(at: AppTest, which: int = -1) -> pd.DataFrame:
+    """One of the page's static tables (`common.show_table(static=True)`, an `st.html`
+    element; the last by default): its cells' text, as drawn."""
+    body = [el.proto.body for el in at.get("html") if "<table" in el.proto.body][which]
+    [table] = html.fromstring(body).xpath("//table")
+    header = [cell.text_content() for cell in table.xpath(".//thead//th")]
+    return pd.DataFrame([[cell.text_content() for cell in row.xpath("td")]
+                         for row in table.xpath(".//tbody/tr")], columns=header)
+
+
 def test_explorer_drill_down_to_natures(app: AppTest) -> None:
+    """Chapter 012 of Montreuil's CA 2022 by nature: a static table (the page's last), largest
+    first, each nature's real spending as the raw XML sums it, written the French way, with
+    its CSV; then the same chapter by fonction."""
     open_page(app, "explorer", siret=MONTREUIL, etape="CA", annee=2022, chapitre="012")
-    natures = app.dataframe[-1].value  # after the chart data tables
-    assert {"64111", "64131"} <= set(natures["Code"])
+    raw: dict[str, Decimal] = {}
+    for line in budget_lines(TOTEM / "Montreuil_CA_2022.xml"):
+        if (xml_value(line, "ContNat"), xml_value(line, "CodRD"),
+                xml_value(line, "OpBudg")) == ("012", "D", "0"):
+            nature = xml_value(line, "Nature") or ""
+            raw[nature] = raw.get(nature, Decimal(0)) + Decimal(xml_value(line, "MtReal") or "0")
+    assert not app.dataframe  # the chart data's grids are in closed expanders
+    natures = static_table(app)
+    assert sorted(natures["Code"]) == sorted(raw)
+    assert natures["Montant"].tolist() == [euros(raw[code], 2) for code in natures["Code"]]
+    amounts = [raw[code] for code in natures["Code"]]
+    assert amounts == sorted(amounts, reverse=True)
+    assert [b.proto.label for b in app.get("download_button")] == [
+        "Télécharger ce détail (CSV)"]  # its content: test_browser_state
     app.radio(key="par").set_value("fonction").run()
-    assert "020" in set(app.dataframe[-1].value["Code"])
+    assert "020" in set(static_table(app)["Code"])
+
+
+def test_a_static_table_shows_a_documents_text_as_text() -> None:
+    """Labels come from documents: HTML in them is shown, never rendered; a line break, a
+    tab or the cells' separator does not split a cell; amounts the French way, an empty one
+    « — »."""
+    frame = pd.DataFrame({"Code": ["6411", "6413"],
+                          "Libellé": ["<img src=x onerror=alert(1)> & co",
+                                      "deux\nlignes\tet\x1fplus"],
+                          "Montant": [Decimal("1234.50"), None]})
+    drawn = html.fromstring(common.static_table(frame, ["Montant"], [], []))
+    assert [[cell.text_content() for cell in row.xpath("td")]
+            for row in drawn.xpath("//tbody/tr")] == [
+        ["6411", "<img src=x onerror=alert(1)> & co", "1\u202f234,50\u202f€"],
+        ["6413", "deux lignes et plus", "—"]]
+    assert not drawn.xpath("//img")
+    assert drawn.xpath("//td[3]/@class") == ["nombre", "nombre"]  # right-aligned
 
 
 def test_compare_two_communes_per_inhabitant(app: AppTest) -> None:
@@ -190,11 +240,41 @@ def test_compare_two_budgets_of_crach_grouped_with_their_own_names(app: AppTest)
     assert sorted(Decimal(str(v)) for v in loans) == sorted(crach.values())
     assert set(loans.index) == {"CRACH — BUDGET PRINCIPAL",
                                 "CRACH — LOTISSEMENT LE BOCENO (annexe)"}
-    table = app.dataframe[0].value
-    assert {"CRACH — BUDGET PRINCIPAL", "CRACH — LOTISSEMENT LE BOCENO (annexe)"} <= set(
-        table.columns)
+    # A plain HTML table: a chapter a row, a budget a column, the amounts in French.
+    [table] = pd.read_html(io.StringIO(app.get("html")[0].proto.body),
+                           converters={"Chapitre": str})
+    assert list(table.columns) == ["Chapitre", "Libellé", "CRACH — BUDGET PRINCIPAL",
+                                   "CRACH — LOTISSEMENT LE BOCENO (annexe)"]
+    assert list(table["Chapitre"]) == sorted(set(rows["chapter_code"]))
+    by_chapter = table.set_index("Chapitre")
+    assert set(by_chapter.loc["16", table.columns[2:]]) == {
+        euros(amount, 2) for amount in crach.values()}
+    # « — » where a budget spends nothing in a chapter: the lotissement has no staff (012).
+    assert "012" not in set(rows.loc[rows["budget"] == table.columns[3], "chapter_code"])
+    assert by_chapter.loc["012", table.columns[3]] == "—"
     assert any(b.proto.label == "Télécharger ces données (CSV)" for b in
                app.get("download_button"))
+
+
+def test_comparer_s_chart_keeps_its_spec_when_other_budgets_are_chosen(app: AppTest) -> None:
+    """Other budgets, as many: the spec names none of them (colours and bars follow the order
+    of the rows), so the browser puts the new rows into the Vega view it has. Each budget's
+    bars add up to the real spending (OpBudg 0, without 001/002) its document states."""
+    drawn = {}
+    for other, document in (("21560046100010", "crach_principal_CA_2021.xml"),
+                            ("21560046100085", "crach_lotissement_CA_2021.xml")):
+        open_page(app, "comparer", cmp_etape="CA", cmp_annee=2021, cmp=[MONTREUIL, other])
+        [drawn[document]] = app.get("vega_lite_chart")
+        [rows] = chart_data(app)
+        spent = rows.groupby("doc_key")["amount"].sum()
+        for key, path in ((MONTREUIL, "Montreuil_CA_2021.xml"), (other, document)):
+            raw = real_sums_without_carryover(TOTEM / path, "MtReal")
+            [total] = spent[spent.index.str.startswith(f"{key}_2021_CA")]
+            assert Decimal(str(total)).quantize(Decimal("0.01")) == raw[("F", "D")] + raw[
+                ("I", "D")]
+    first, second = drawn.values()
+    assert first.proto.spec == second.proto.spec
+    assert "CRACH" not in first.proto.spec
 
 
 def test_compare_m14_and_m57_chapters_on_one_row(app: AppTest) -> None:
@@ -259,6 +339,18 @@ def test_comprendre_explains_with_the_budgets_own_figures(app: AppTest) -> None:
     assert app.metric[0].value == compact_euros(income["amount"].sum())
     assert app.metric[0].proto.help.endswith(euros(income["amount"].sum(), 2))
     assert any("Opérations réelles et opérations d'ordre" in m.value for m in app.markdown)
+    # The three largest spending chapters, each with its real spending as the raw XML sums it.
+    spent: dict[str, Decimal] = {}
+    for line in budget_lines(TOTEM / "Montreuil_CA_2022.xml"):
+        chapter = xml_value(line, "ContNat") or ""
+        if xml_value(line, "CodRD") == "D" and xml_value(line, "OpBudg") == "0" \
+                and chapter not in ("001", "002"):
+            spent[chapter] = spent.get(chapter, Decimal(0)) + Decimal(
+                xml_value(line, "MtReal") or "0")
+    [chapters] = [m.value for m in app.markdown if "Des chapitres, puis des articles" in m.value]
+    listed = re.findall(r"^- \*\*(\w+) — .*\*\* : (.+) \(", chapters, flags=re.MULTILINE)
+    top = sorted(spent, key=spent.__getitem__, reverse=True)[:3]
+    assert listed == [(code, euros(spent[code])) for code in top]
 
 
 def test_evolution_over_eight_years_of_montreuil(app: AppTest) -> None:
@@ -546,3 +638,5 @@ def test_every_page_shows_document_text_as_text(app: AppTest, tmp_path: Path,
         for text in rendered_text(app):
             for raw in HOSTILE_RAW:
                 assert raw not in text, (page, text)
+        for element in app.get("html"):  # HTML (Comparer's table): the name's tags escaped
+            assert "<b>gras</b>" not in element.proto.body, page

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from budget_core.fmt import euros
 from tests.conftest import ARTIFACTS, CHROMIUM, TOTEM, settle
 from tests.rawxml import budget_lines, value
 
@@ -179,3 +180,50 @@ def test_a_filter_that_keeps_the_budget_keeps_the_page_one_that_changes_it_redra
     assert page.locator("[data-testid='stMetricValue']").all_inner_texts() != figures
     assert page.locator("[data-testid='stException']").count() == 0
     shot(page, f"{path}_filters", size)
+
+
+def spent_by_nature(path: Path, chapter: str) -> dict[str, Decimal]:
+    """Real spending of a chapter by nature, as the document's own lines sum it."""
+    sums: dict[str, Decimal] = {}
+    for line in budget_lines(path):
+        if (value(line, "ContNat"), value(line, "CodRD"), value(line, "OpBudg")) == (
+                chapter, "D", "0"):
+            nature = value(line, "Nature") or ""
+            sums[nature] = sums.get(nature, Decimal(0)) + Decimal(value(line, "MtReal") or "0")
+    return sums
+
+
+TABLE_ROWS = """(table) => [...table.querySelectorAll('tbody tr')].map(
+    (row) => [...row.querySelectorAll('td')].map((cell) => cell.innerText.trim()))"""
+
+
+def test_the_chapter_detail_follows_a_change_of_budget_with_its_csv(
+        server: str, page: object, size: str) -> None:
+    """« Détail d'un chapitre » after a change of budget: an HTML table (read by a screen
+    reader as drawn), largest first, each nature's amount the document's own sum written
+    the French way, labels as the plan writes them, its header in view when its rows are
+    scrolled, and a CSV of the same rows exact to the cent."""
+    page.goto(f"{server}/explorer?siret={MONTREUIL}&etape=CA&annee=2022&chapitre=011")
+    settle(page)
+    choose(page, "Collectivité", "CRACH — BUDGET PRINCIPAL")
+    expect(page.locator("[data-testid='stHeading'] h3").first).to_have_text(
+        "CRACH — BUDGET PRINCIPAL — Compte administratif 2021", timeout=30_000)
+    raw = spent_by_nature(TOTEM / "crach_principal_CA_2021.xml", "011")
+    detail = page.locator("[data-testid='stHtml'] table").last
+    rows = detail.evaluate(TABLE_ROWS)
+    assert sorted(code for code, _, _ in rows) == sorted(raw)
+    assert [amount for _, _, amount in rows] == [euros(raw[code], 2) for code, _, _ in rows]
+    assert [raw[code] for code, _, _ in rows] == sorted(raw.values(), reverse=True)
+    labels = {code: label for code, label, _ in rows}
+    assert labels["6281"] == "Concours divers (cotisations)"  # the plan's words
+    assert labels["60612"] == "Energie - Electricité"
+    header = detail.locator("thead th").first
+    detail.evaluate("(table) => table.parentElement.scrollTo(0, 10000)")  # its last rows
+    assert header.is_visible() and header.bounding_box()["y"] >= \
+        detail.evaluate("(table) => table.parentElement.getBoundingClientRect().top") - 1
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Télécharger ce détail (CSV)").click()
+    text = download.value.path().read_bytes().decode("utf-8-sig")
+    saved = {row["Code"]: Decimal(row["Montant"]) for row in csv.DictReader(io.StringIO(text))}
+    assert saved == raw
+    shot(page, "explorer_detail", size)

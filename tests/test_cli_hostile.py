@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import signal
 import stat
@@ -307,6 +308,21 @@ def test_arguments_refused_are_said_in_french(args: list[str], french: str,
     err = capsys.readouterr().err
     assert stopped.value.code == 2
     assert f"Erreur : {french}" in err and "--help » décrit les arguments" in err
+
+
+@pytest.mark.parametrize("args", [["--help"], ["convert", "--help"], ["balances", "--help"]])
+def test_help_is_said_in_french(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """The commands' texts were French but argparse's own words were not: « usage: »,
+    « positional arguments », « show this help message and exit »."""
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    out = capsys.readouterr().out
+    assert stopped.value.code == 0
+    assert out.startswith("usage : python -m budget_core")
+    assert re.search(r"\n  -h, --help +afficher cette aide et quitter\n", out)
+    assert "\narguments:\n" in out and "\noptions:\n" in out
+    for english in ("usage:", "positional arguments", "show this help"):
+        assert english not in out
 
 
 def with_amount(source: Path, separator: str, column: str, value: str) -> bytes:

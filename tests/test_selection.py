@@ -78,6 +78,29 @@ def test_each_dm_is_its_own_document_named_by_its_number_and_date() -> None:
     assert len(set(names.values())) == 2
 
 
+def test_budgets_of_two_collectivites_named_alike_get_their_siret() -> None:
+    """Homonyms (here Montreuil's CA 2021 given Crach's names, as every budget of the
+    synthetic France-scale balances is « COMMUNE — COMMUNE »): a multiselect tells its
+    values apart by their names, so each gets its SIRET; the others keep theirs."""
+    catalogue = Store(DEMO_DIR).documents()
+    ca_2021 = comparable(catalogue, "CA", 2021)
+    crach = ca_2021[ca_2021["siret"] == CRACH].iloc[0]
+    montreuil = ca_2021["siret"] == "21930048000015"
+    alike = ca_2021.assign(entity_name=ca_2021["entity_name"].where(~montreuil,
+                                                                    crach["entity_name"]),
+                           budget_label=ca_2021["budget_label"].where(~montreuil,
+                                                                      crach["budget_label"]))
+    names = budget_names(alike)
+    assert len(set(names.values())) == len(alike)
+    for siret in (CRACH, "21930048000015"):
+        [key] = alike.loc[alike["siret"] == siret, "doc_key"]
+        assert names[key] == f"CRACH — BUDGET PRINCIPAL — SIRET {siret}"
+    others = alike[~alike["siret"].isin([CRACH, "21930048000015"])]
+    assert all("SIRET" not in names[key] for key in others["doc_key"])
+    # The demo's own budgets are named apart already: no SIRET.
+    assert not any("SIRET" in name for name in budget_names(ca_2021).values())
+
+
 def test_document_population_is_read_from_informations_generales() -> None:
     for name in ("crach_principal_CA_2021.xml", "crach_principal_DM2_2021.xml",
                  "Montreuil_CA_2019.xml"):
