@@ -48,7 +48,7 @@ UPLOADS = "uploads"  # session state: documents uploaded on Données, never writ
 
 
 def uploads() -> dict[str, BudgetDocument]:
-    """Documents uploaded in this session, by key (`depot_<sha256>_<siret>`): pickers offer
+    """Documents uploaded in this session, by key (`selection.upload_key`): pickers offer
     them beside the stored ones."""
     found: dict[str, BudgetDocument] = st.session_state.setdefault(UPLOADS, {})
     return found
@@ -100,7 +100,7 @@ def catalogue_versions() -> tuple[tuple[str, float], ...]:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _documents(versions: tuple[tuple[str, float], ...], uploaded: tuple[str, ...]
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    # Keyed by the uploads' keys, which name their content (`depot_<sha256>_<siret>`).
+    # Keyed by the uploads' keys, which name their content (`selection.upload_key`).
     published = published_documents()
     shown, apart = balance_catalogue.split(balance_documents(), published)
     return (published if shown.empty else pd.concat([published, shown], ignore_index=True),

@@ -33,12 +33,13 @@ from budget_core.pickers import LIST_AT_MOST, PickerIndex, departement_names
 from budget_core.scdl import csv_safe_bytes
 from budget_core.search import search_collectivites
 from budget_core.selection import (
-    UPLOAD_PREFIX,
     budget_name,
     decision_label,
     documents_of,
     pick_index,
     still_valid,
+    superseded,
+    upload_key,
 )
 
 ALL = "Tous"
@@ -65,9 +66,13 @@ def parsed_upload(name: str, data: bytes) -> list[BudgetDocument]:
 
 
 def keep_upload(document: BudgetDocument) -> str:
-    """Keep an uploaded document for this session's pages; returns its key."""
-    key = f"{UPLOAD_PREFIX}{document.info.source_sha256[:16]}_{document.info.siret}"
-    uploads()[key] = document
+    """Keep an uploaded document for this session's pages, in place of the earlier uploads
+    it replaces (`selection.superseded`); returns its key."""
+    mine = uploads()
+    for old in superseded({key: doc.info for key, doc in mine.items()}, document.info):
+        del mine[old]
+    key = upload_key(document.info)
+    mine[key] = document
     return key
 
 
@@ -105,7 +110,7 @@ Summary = TypeVar("Summary")
 @st.cache_data(show_spinner=False, max_entries=256)
 def _summary(module: str, name: str, doc_keys: tuple[str, ...], options: dict[str, Any],
              version: tuple[tuple[str, float], ...]) -> Any:
-    # Keys of uploads name their content (`depot_<sha256>_<siret>`): they may be cached too.
+    # Keys of uploads name their content (`selection.upload_key`): they may be cached too.
     return getattr(sys.modules[module], name)(lines_for(doc_keys), **options)
 
 

@@ -29,9 +29,11 @@ MONEY = ["valeur_par_habitant", "mediane_par_habitant", "premier_quartile",
 @st.cache_data(show_spinner=False, max_entries=32)
 def _placement(year: int, siren: str, direction: str, group_key: str,
                custom: tuple[str, ...], version: tuple[tuple[str, float], ...],
-               _group: balance_peers.Peers) -> pd.DataFrame:
+               ofgl: tuple[tuple[str, int], ...], _group: balance_peers.Peers) -> pd.DataFrame:
     # Keyed by the group's name and list, not by its SIRENs (`_group` is not hashed): hashing
-    # the 11 000 SIRENs of a strate took a fifth of a rerun at the scale of France.
+    # the 11 000 SIRENs of a strate took a fifth of a rerun at the scale of France. A group
+    # read from the OFGL accounts (`balance_peers.FROM_OFGL`) is keyed by their version too
+    # (`ofgl`): the year imported again may group other communes.
     return balance_peers.placement(balances(), year, siren, direction, _group)
 
 
@@ -107,7 +109,8 @@ def show(national: NationalStore) -> None:
     if group.missing:
         st.info(md_escape(group.missing[0].upper() + group.missing[1:]))
         return
-    placed = _placement(year, siren, direction, group_key, tuple(custom), version, group)
+    ofgl = national.version() if group_key in balance_peers.FROM_OFGL else ()
+    placed = _placement(year, siren, direction, group_key, tuple(custom), version, ofgl, group)
     if placed.empty:
         st.info("Aucun montant réel de ce sens pour cette commune dans la balance de "
                 f"{year}.")

@@ -55,11 +55,14 @@ value = "per_inhabitant" if per_head else "amount"
 sens = "Dépenses" if direction == "depense" else "Recettes"
 altair_chart(charts.evolution_total, totals, changes, f"{sens} réelles : total par année",
              value, key="chart_evolution_total")
-chart_data(totals[["year", "amount", "change", "population", "per_inhabitant"]].rename(
+chart_data(totals[["year", "amount", "change", "population", "per_inhabitant",
+                   "change_per_inhabitant"]].rename(
     columns={"year": "exercice", "amount": "montant", "change": "evolution_sur_un_an",
-             "per_inhabitant": "par_habitant"}),
+             "per_inhabitant": "par_habitant",
+             "change_per_inhabitant": "evolution_par_habitant_sur_un_an"}),
     f"evolution_{siret}_{stage}_{direction}_total.csv", "download_evolution_total",
-    money=["montant", "par_habitant"], counts=["population"], shares=["evolution_sur_un_an"])
+    money=["montant", "par_habitant"], counts=["population"],
+    shares=["evolution_sur_un_an", "evolution_par_habitant_sur_un_an"])
 altair_chart(charts.evolution_lines, frame[frame["chapter_code"].isin(chapters)], changes,
              f"{sens} réelles par chapitre", value, key="chart_evolution")
 chart_data(frame.rename(columns={"year": "exercice", "direction": "sens",

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.catalogue import picked, picker_index
+from app_pages.catalogue import picked, picker_index, uploads
 from app_pages.common import (
     altair_chart,
     chart_data,
@@ -13,7 +13,8 @@ from app_pages.common import (
     workshop_mode,
 )
 from budget_core import analysis, charts
-from budget_core.fmt import compact_euros, euros, percent
+from budget_core.fmt import compact_euros, euros, md_escape, percent
+from budget_core.selection import uploads_first
 
 st.title("Prévu / réalisé")
 workshop_mode()
@@ -26,8 +27,9 @@ direction = pick_direction(c3, "exe_sens")
 if siret is None or year is None:
     st.info("Aucun compte administratif ni CFU n'est chargé.")
     st.stop()
-# One executed document a year: a CA or, from the CFU on, a compte financier unique.
-doc = mine[mine["year"] == year].iloc[0]
+# One executed document a year: a CA or, from the CFU on, a compte financier unique; the one
+# uploaded in this session rather than the stored one.
+doc = uploads_first(mine[mine["year"] == year]).iloc[0]
 stage = str(doc["stage"])
 frame = summary(analysis.execution, [str(doc["doc_key"])])
 frame = frame[frame["direction"] == direction]
@@ -45,4 +47,7 @@ chart_data(frame[["chapter_code", "chapter_label", "cred_ouv", "mt_real", "mt_ra
     f"execution_{siret}_{year}_{stage}_{direction}.csv", "download_execution",
     money=["credits_ouverts", "realise", "restes_a_realiser"], shares=["taux"])
 st.caption("Crédits ouverts = budget primitif + budget supplémentaire + décisions "
-           "modificatives, tels que le compte les rappelle ; opérations réelles.")
+           "modificatives, tels que le compte les rappelle ; opérations réelles. "
+           f"Source : {md_escape(doc['source_file'])}"
+           + (" (fichier déposé, non enregistré dans le cache)." if str(doc["doc_key"])
+              in uploads() else "."))

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from app_pages.catalogue import published_documents, store
+from app_pages.catalogue import published_documents, store, uploads
 from app_pages.common import (
     CHOOSE,
     chart_data,
@@ -103,7 +103,12 @@ def metadata_sheet() -> None:
     names = dict(zip(entities["siren"], entities.apply(entity_label, axis=1), strict=True))
     siren = url_selectbox(st, "Collectivité", list(names), "fiche", names.__getitem__)
     if siren:
-        sheet = dataset_metadata(store().infos(siren))
+        # This session's uploads too: the collectivités listed are theirs as well (a
+        # collectivité known by its upload alone had no stored document to describe).
+        mine = [doc.info for doc in uploads().values() if doc.info.siren == siren]
+        files = {info.source_sha256 for info in mine}
+        sheet = dataset_metadata([info for info in store().infos(siren)
+                                  if info.source_sha256 not in files] + mine)
         st.subheader(md_escape(sheet["title"]))
         st.markdown(md_escape(sheet["description"]))
         st.json(sheet, expanded=False)

@@ -132,12 +132,18 @@ def evolution(lines: pd.DataFrame) -> pd.DataFrame:
 
 def yearly_totals(evolution_frame: pd.DataFrame, population: Mapping[int, int | None]
                   ) -> pd.DataFrame:
-    """Total by year and direction of an `evolution` frame, its change on the previous year
-    (None for the first year) and € per inhabitant (population of each year)."""
+    """Total by year and direction of an `evolution` frame, € per inhabitant (population of
+    each year), and the change on the previous year of each (None for the first year, or
+    where a population is unknown): `change` of the total, `change_per_inhabitant` of the €
+    per inhabitant, which differ as the population does (Montreuil's spending 2018: +5,6 %
+    in total, +3,6 % per inhabitant)."""
     out = totals(evolution_frame, ("direction", "year"), ["amount"])
-    previous = out.groupby("direction")["amount"].shift(1).astype(float)
-    out["change"] = (out["amount"].astype(float) / previous - 1).where(previous != 0)
-    return with_population(out.assign(year=out["year"].astype(int)), "year", population)
+    out = with_population(out.assign(year=out["year"].astype(int)), "year", population)
+    for column, change in (("amount", "change"), ("per_inhabitant", "change_per_inhabitant")):
+        values = out[column].astype(float)
+        previous = values.groupby(out["direction"]).shift(1)
+        out[change] = (values / previous - 1).where(previous != 0)
+    return out
 
 
 def nomenclature_changes(lines: pd.DataFrame) -> list[tuple[int, str, str]]:

@@ -218,13 +218,15 @@ def _value_axis(value: str) -> alt.Axis:
 
 def evolution_total(totals: pd.DataFrame, changes: list[tuple[int, str, str]], title: str,
                     value: str = "amount") -> alt.LayerChart | alt.FacetChart:
-    """The total by year (analysis.yearly_totals), its change on the previous year written
-    above each point, with a rule where the nomenclature changes."""
+    """The total by year (analysis.yearly_totals), the change on the previous year of the
+    value drawn (the total, or the € per inhabitant) written above each point, with a rule
+    where the nomenclature changes."""
     unit = _per_head(value)
     data = _prepare(totals.assign(chapter_code="Total", chapter_label="tous chapitres"), value)
     data["year"] = data["year"].astype(int)
+    change = "change_per_inhabitant" if value == "per_inhabitant" else "change"
     data["evolution"] = [f"{c:+.1%}".replace(".", ",") if pd.notna(c) else ""
-                         for c in data["change"]]
+                         for c in data[change]]
     base = alt.Chart(data).encode(x=alt.X("year:O", title="Exercice"),
                                   y=alt.Y(f"{value}:Q", title=unit,
                                           axis=_value_axis(value)))

@@ -13,7 +13,8 @@ from datetime import date
 
 import pandas as pd
 
-from budget_core.model import STAGE_LABELS, STAGES
+from budget_core.model import STAGE_LABELS, STAGES, DocumentInfo
+from budget_core.store import document_key
 
 
 def pick_index(options: Sequence[object], *wanted: object) -> int:
@@ -92,15 +93,46 @@ def documents_of(catalogue: pd.DataFrame, siret: str, year: int, stage: str) -> 
 
 def series_documents(catalogue: pd.DataFrame) -> pd.DataFrame:
     """The documents Évolution follows: budgets with two years or more of a stage, one
-    document a year. A year has one BP, CA or CFU but several DMs: a series of DMs would sum
-    documents."""
-    docs = catalogue[catalogue["stage"] != "DM"].drop_duplicates(["siret", "stage", "year"])
+    document a year (the session's upload rather than the stored one: `uploads_first`). A
+    year has one BP, CA or CFU but several DMs: a series of DMs would sum documents."""
+    docs = uploads_first(catalogue[catalogue["stage"] != "DM"]).drop_duplicates(
+        ["siret", "stage", "year"]).sort_index()
     years_per_budget = docs.groupby(["siret", "stage"])["year"].nunique()
     several = years_per_budget[years_per_budget >= 2].index.get_level_values("siret")
     return docs[docs["siret"].isin(several)]
 
 
 UPLOAD_PREFIX = "depot_"  # document keys of files uploaded in a session, never stored
+
+
+def upload_key(info: DocumentInfo) -> str:
+    """The key of an uploaded document in a session: the file's content (its SHA-256) and
+    the document's place in it (SIRET, year, stage). An SCDL file holds one document per
+    SIRET, year and stage: keyed by the file and the SIRET alone, a budget's BP and CA in
+    one file were one key, the last read replacing the other, and the link to the first
+    opened the second or the stored one. Naming the content, the key may key caches."""
+    return (f"{UPLOAD_PREFIX}{info.source_sha256[:16]}_{info.siret}_{info.year}_"
+            f"{info.stage}")
+
+
+def superseded(uploaded: Mapping[str, DocumentInfo], info: DocumentInfo) -> list[str]:
+    """The keys of a session's earlier uploads that an upload of `info` replaces: those of
+    the same budget, year and stage from another file (a corrected CA uploaded again), as
+    the store replaces a stored document (`store.document_key`); each DM stays its own
+    document. Both kept, Explorer listed two documents under one name (the same file name)
+    and the pages that show one document a year showed the first."""
+    identity = document_key(info.siret, info.year, info.stage, info.source_sha256)
+    return [key for key, other in uploaded.items() if key != upload_key(info)
+            and document_key(other.siret, other.year, other.stage,
+                             other.source_sha256) == identity]
+
+
+def uploads_first(rows: pd.DataFrame) -> pd.DataFrame:
+    """Catalogue rows with the session's uploads first, in their order otherwise: where a
+    page shows one document of a budget, year and stage (Prévu / réalisé, Évolution), the
+    one the user uploaded wins over the stored one of the cache."""
+    uploaded = rows["doc_key"].astype(str).str.startswith(UPLOAD_PREFIX)
+    return pd.concat([rows[uploaded], rows[~uploaded]])
 
 
 def reference(row: Mapping[str, object] | pd.Series) -> str:

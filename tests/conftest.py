@@ -122,6 +122,16 @@ def page(browser_context: object) -> Iterator[object]:
     tab.close()
 
 
+SIZES = {"desktop": {"width": 1440, "height": 900}, "mobile": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=list(SIZES))
+def size(request: pytest.FixtureRequest, page: object) -> str:
+    """The test's tab at 1440×900, then at 390×844 (the test runs once at each size)."""
+    page.set_viewport_size(SIZES[request.param])
+    return str(request.param)
+
+
 # Waits on what a fixed pause stood for, seen by bench/settled.py's observer in the page (each
 # context that settles its pages adds OBSERVER as an init script): the script's run over and
 # drawn. 60 s: the first page a fresh server runs, on a loaded 2-core machine, once took over 30.

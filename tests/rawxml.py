@@ -6,6 +6,7 @@ Deliberately naive (whole tree in memory, no mapping): it is what the document i
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -112,3 +113,79 @@ def french_number(text: str) -> Decimal:
     """`1 825,37`, `53,42%`, `52,56 %` → Decimal (thousands spaces, decimal comma, %)."""
     return Decimal(text.replace("%", "").replace(" ", "").replace("\u00a0", "")
                    .replace(",", "."))
+
+
+PLANS = Path(__file__).parent / "fixtures" / "plans" / "dgfip"
+# A plan's account columns: the real chapter (DR/RR), then the order chapters between sections
+# (DOES/ROES, TypOpBudg 2) and within a section (DOIS/ROIS, TypOpBudg 1).
+PLAN_COLUMNS = ("DR", "RR", "DOES", "ROES", "DOIS", "ROIS")
+
+
+@functools.cache
+def plan_of(nomenclature: str, year: int) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """The DGFiP plan de comptes a document names (`M14-M14_COM_500_3500`, its year), read
+    as written: account → its chapters (PLAN_COLUMNS), chapter → its label."""
+    norme, declinaison = nomenclature.split("-", 1)
+    tree = etree.parse(str(PLANS / str(year) / norme / declinaison / "planDeCompte.xml"))
+    accounts = {str(c.get("Code")): tuple(str(c.get(k) or "") for k in PLAN_COLUMNS)
+                for c in tree.iter("Compte")}
+    return accounts, {str(c.get("Code")): str(c.get("Libelle")) for c in tree.iter("Chapitre")}
+
+
+def header(path: Path) -> tuple[str, int, str]:
+    """The nomenclature, year and stage code (`NatDec`: 01 BP, 02 DM, 09 CA, 10 CFU)."""
+    tree = etree.parse(str(path))
+    nomenclature, year, stage = (str(tree.find(f".//d:{name}", NS).get("V"))
+                                 for name in ("Nomenclature", "Exer", "NatDec"))
+    return nomenclature, int(year), stage
+
+
+def chaptered_lines(path: Path, *, include_order: bool = False, amount: str | None = None
+                    ) -> Iterator[tuple[str, str, str, Decimal]]:
+    """(direction `recette`/`depense`, chapter, nature, `amount`) of each budget line of the
+    document's real operations (and its order operations with `include_order`), without the
+    results carried over (natures 001, 002); `amount` is by default the stage's: MtReal for
+    a CA or CFU, MtPrev otherwise.
+
+    The chapter is the vote chapter (`ContNat`) when it is a chapter of the plan; else the
+    plan's chapter of the account voted (`ContNat` holding a nature, as Montreuil votes its
+    investment) or of the nature, through its nearest parent account the plan lists."""
+    nomenclature, year, stage = header(path)
+    accounts, chapters = plan_of(nomenclature, year)
+    amount = amount or ("MtReal" if stage in ("09", "10") else "MtPrev")
+    kinds = ("0", "1") if include_order else ("0",)
+    for line in budget_lines(path):
+        nature, kind, side = value(line, "Nature") or "", value(line, "OpBudg"), \
+            value(line, "CodRD")
+        if kind not in kinds or nature in ("001", "002"):
+            continue
+        chapter = value(line, "ContNat") or ""
+        if chapter not in chapters:
+            code = chapter or nature
+            while code and code not in accounts:
+                code = code[:-1]
+            column = (0 if kind == "0" else 2 if value(line, "TypOpBudg") == "2" else 4) + (
+                side == "R")
+            chapter = accounts[code][column]
+        yield ("depense" if side == "D" else "recette", chapter, nature,
+               Decimal(value(line, amount) or "0"))
+
+
+def chapter_sums(path: Path, *, include_order: bool = False, amount: str | None = None
+                 ) -> dict[tuple[str, str], Decimal]:
+    """(direction, chapter) → the sum of `chaptered_lines`."""
+    out: dict[tuple[str, str], Decimal] = {}
+    for direction, chapter, _, figure in chaptered_lines(path, include_order=include_order,
+                                                         amount=amount):
+        out[direction, chapter] = out.get((direction, chapter), Decimal(0)) + figure
+    return out
+
+
+def nature_sums(path: Path, direction: str, chapter: str) -> dict[str, Decimal]:
+    """Nature → the sum of `chaptered_lines` of one direction and chapter (real operations):
+    a chapter's drill-down."""
+    out: dict[str, Decimal] = {}
+    for side, code, nature, figure in chaptered_lines(path):
+        if (side, code) == (direction, chapter):
+            out[nature] = out.get(nature, Decimal(0)) + figure
+    return out

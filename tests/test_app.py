@@ -15,10 +15,12 @@ from lxml import etree, html
 from streamlit.testing.v1 import AppTest
 
 from app_pages import common
+from app_pages.catalogue import UPLOADS
 from budget_core.config import DEMO_DIR
 from budget_core.fmt import compact_euros, euros, md_escape
 from budget_core.indicators import from_ofgl
 from budget_core.national import NationalStore
+from budget_core.selection import upload_key
 from budget_core.store import Store
 from tests.conftest import FIXTURES, HOSTILE_RAW, TOTEM, hostile_store, parsed
 from tests.portal_server import running
@@ -423,6 +425,28 @@ def test_publication_map_and_metadata_sheet(app: AppTest) -> None:
     fiche.set_value("219300480").run()
     assert md_escape("Budgets de Ville De Montreuil (2016-2023)") in [h.value for h in
                                                                       app.subheader]
+
+
+def test_the_metadata_sheet_describes_a_collectivite_known_by_its_upload(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache empty, Crach's CA 2021 uploaded in this session (held as « Données » keeps
+    an upload): « Fiche de métadonnées » lists Crach and describes its uploaded CA, where it
+    showed a traceback (« no document to describe »: the sheet read the cache alone)."""
+    monkeypatch.setenv("BUDGET_DATA_DIR", str(tmp_path / "vide"))
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(ROOT)
+    path = TOTEM / "crach_principal_CA_2021.xml"
+    document = parsed(path)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.session_state[UPLOADS] = {upload_key(document.info): document}
+    open_page(app, "publier")
+    tree = etree.parse(str(path))
+    name, year = (tree.find(f".//d:{tag}", NS).get("V") for tag in ("LibelleColl", "Exer"))
+    assert (name, year) == ("CRACH", "2021")
+    assert [h.value for h in app.subheader] == [md_escape(f"Budgets de Crach ({year})")]
+    sheet = json.loads(app.get("json")[0].proto.body)
+    assert sheet["temporal_coverage"] == {"start": "2021-01-01", "end": "2021-12-31"}
+    assert "compte administratif pour l’exercice 2021" in sheet["description"]
 
 
 def test_publication_map_draws_communes_of_a_grand_est_departement(app: AppTest) -> None:

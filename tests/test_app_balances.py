@@ -8,7 +8,9 @@ Annecy, Lyon); expected figures come from the raw CSV (tests.test_balances helpe
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import statistics
 from collections.abc import Iterator
@@ -23,7 +25,9 @@ from budget_core import balance_catalogue
 from budget_core.balances import BalanceStore
 from budget_core.config import DEMO_DIR
 from budget_core.fmt import compact_euros, md_escape
+from budget_core.national import NationalStore
 from budget_core.store import Store
+from tests.conftest import FIXTURES
 from tests.portal_server import running
 from tests.test_app import ROOT, open_page
 from tests.test_balance_peers import counted_queries, history_2024, real_by_chapter
@@ -301,3 +305,67 @@ def test_past_the_list_limit_a_picker_asks_for_the_departement_of_the_budget_lin
     app.selectbox(key="siret_dep").set_value(departement_of[GRENOBLE]).run()
     assert not app.exception and app.selectbox(key="siret").value == GRENOBLE
     assert "GRENOBLE" in app.subheader[0].value
+
+
+def ofgl_export(mountain: dict[str, str]) -> bytes:
+    """The real OFGL export of Guadeloupe's communes 2024 (tests/fixtures/national/) with
+    Les Abymes' rows copied once for each commune of `mountain` (SIREN → « Oui »/« Non » in
+    « Commune de montagne »), its SIREN, INSEE code and name replaced: the OFGL accounts give
+    Grenoble and Chambéry a mountain criterion the balances' communes can be grouped by."""
+    path = FIXTURES / "national" / "ofgl-base-communes_guadeloupe_2024.csv"
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        rows = list(csv.DictReader(file, delimiter=";"))
+    names = {r["siren"]: (r["lbudg"], r["ndept"][1:] + r["insee"]) for r in raw_rows()}
+    abymes = [r for r in rows if r["Code Siren Collectivité"] == "219711017"]
+    for siren, answer in mountain.items():
+        name, insee = names[siren]
+        rows += [{**r, "Code Siren Collectivité": siren, "Code Insee Collectivité": insee,
+                  "Code Insee 2024 Commune": insee, "Nom 2024 Commune": name,
+                  "Commune de montagne": answer} for r in abymes]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=";")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def test_se_comparer_by_chapter_follows_the_ofgl_accounts_its_group_comes_from(
+        app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """« Communes de montagne » is read from the OFGL accounts of the year: Grenoble and
+    Chambéry, then Grenoble alone once the year's accounts are imported again with Chambéry
+    out. The placement (median, rank among the group) follows the new group in the same
+    session; it was cached by the balances' version alone and kept the old group."""
+    people = history_2024()
+    values = {siren: float(amount) / people[siren]
+              for (siren, direction, chapter), amount in real_by_chapter(raw_rows()).items()
+              if (direction, chapter) == ("recette", "13")}
+    grenoble, chambery = GRENOBLE[:9], CHAMBERY[:9]
+    folder = tmp_path / "national"
+    monkeypatch.setenv("BUDGET_NATIONAL_DIR", str(folder))
+    with NationalStore(folder) as national:
+        national.add_export("communes", ofgl_export({grenoble: "Oui", chambery: "Oui"}),
+                            "ofgl.csv")
+    app.query_params.update(mode="chapitres", chap_pairs="mountain")
+    open_page(app, "comparer_national", chap_siren=grenoble, chap_sens="recette")
+    row = placed_row(app)
+    assert row["median"] == pytest.approx(statistics.median([values[grenoble],
+                                                             values[chambery]]))
+    assert row["chiffres"] == "1re sur 2"
+    with NationalStore(folder) as national:
+        national.add_export("communes", ofgl_export({grenoble: "Oui", chambery: "Non"}),
+                            "ofgl.csv")
+    app.run()
+    assert not app.exception
+    row = placed_row(app)
+    assert row["median"] == pytest.approx(values[grenoble])
+    assert row["chiffres"] == "1re sur 1"
+
+
+def placed_row(app: AppTest) -> dict[str, object]:
+    """The one chapter row of Se comparer's placement chart (Grenoble's receipts: 13)."""
+    placement = app.get("vega_lite_chart")[0]
+    [row] = next(frame for frame in (pa.ipc.open_stream(d.data.data).read_all().to_pandas()
+                                     for d in placement.proto.datasets)
+                 if "q1" in frame).to_dict("records")
+    assert str(row["chapitre"]).startswith("13 — ")
+    return dict(row)

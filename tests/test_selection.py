@@ -3,14 +3,20 @@ checked on the real documents against what their XML says."""
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import hashlib
+import io
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from lxml import etree
 
 from budget_core import analysis, population
 from budget_core.config import DEMO_DIR
+from budget_core.formats import read_uploaded
 from budget_core.nomenclature import load_plan
 from budget_core.selection import (
     UPLOAD_PREFIX,
@@ -24,9 +30,12 @@ from budget_core.selection import (
     richest,
     series_documents,
     still_valid,
+    superseded,
+    upload_key,
+    uploads_first,
 )
-from budget_core.store import Store
-from tests.conftest import TOTEM, parsed
+from budget_core.store import Store, catalogue_rows
+from tests.conftest import FIXTURES, TOTEM, parsed
 from tests.rawxml import NS, budget_lines, value
 
 CRACH = "21560046100010"
@@ -180,6 +189,11 @@ def test_yearly_totals_change_and_per_inhabitant() -> None:
     assert pd.isna(first["change"])
     assert second["change"] == float(second["amount"]) / float(first["amount"]) - 1
     assert second["per_inhabitant"] == float(second["amount"]) / 111810
+    # Per inhabitant, the change is the per-inhabitant values' (the population changed too).
+    assert pd.isna(first["change_per_inhabitant"])
+    assert second["change_per_inhabitant"] == pytest.approx(
+        (float(second["amount"]) / 111810) / (float(first["amount"]) / 111261) - 1)
+    assert second["change_per_inhabitant"] != pytest.approx(second["change"])
 
 
 def test_comparer_opens_on_two_collectivites_of_the_same_type() -> None:
@@ -236,6 +250,25 @@ def test_an_upload_is_named_by_its_key_beside_the_stored_document() -> None:
     assert reference(uploaded) == uploaded["doc_key"]
 
 
+COMBINED = FIXTURES / "scdl_combined" / "crach_lotissement_BP_2022_CA_2021.csv"
+
+
+def test_each_document_of_an_uploaded_file_has_its_own_key() -> None:
+    """An SCDL file holding a budget's BP 2022 and CA 2021 (one SIRET): two documents, two
+    keys, each naming the file's content (its SHA-256, as written in the file's bytes) and
+    the document; the same file uploaded again gives the same keys."""
+    data = COMBINED.read_bytes()
+    documents = read_uploaded(data, COMBINED.name)
+    years = {row["BGT_ANNEE"] for row in csv.DictReader(io.StringIO(data.decode("utf-8")))}
+    assert sorted((d.info.stage, d.info.year) for d in documents) == [("BP", 2022), ("CA", 2021)]
+    assert years == {"2021", "2022"}
+    keys = [upload_key(d.info) for d in documents]
+    sha = hashlib.sha256(data).hexdigest()[:16]
+    assert sorted(keys) == [f"{UPLOAD_PREFIX}{sha}_21560046100085_2021_CA",
+                            f"{UPLOAD_PREFIX}{sha}_21560046100085_2022_BP"]
+    assert [upload_key(d.info) for d in read_uploaded(data, COMBINED.name)] == keys
+
+
 def test_comparable_documents_carry_the_reference_a_link_names_them_by() -> None:
     """Comparer's list of a stage and year, made in one step (70 000 rows at the scale of
     France): each row's `ref` is what `reference` gives that row (a DM by its key)."""
@@ -260,3 +293,33 @@ def test_evolution_follows_budgets_with_two_years_of_a_stage_and_no_dm() -> None
     assert set(followed["siret"]) == {siret for (siret, _), held in years.items()
                                       if len(held) >= 2}
     assert not followed.duplicated(["siret", "stage", "year"]).any()
+
+
+def test_an_upload_replaces_the_sessions_earlier_upload_of_its_budget_year_and_stage() -> None:
+    """A corrected CA (another file: another SHA-256) replaces the CA uploaded before, as the
+    store replaces a stored one; Crach's DM2 and DM3 of 2021 (two real files) stay two
+    documents, and so do the BP and the CA of one SCDL file."""
+    ca = parsed(TOTEM / "crach_principal_CA_2021.xml").info
+    fixed = dataclasses.replace(ca, source_sha256="f" * 64)
+    assert superseded({upload_key(ca): ca}, fixed) == [upload_key(ca)]
+    assert superseded({upload_key(ca): ca}, ca) == []  # the same file again: the same key
+    dm2, dm3 = (parsed(TOTEM / f"crach_principal_{dm}_2021.xml").info for dm in ("DM2", "DM3"))
+    assert (dm2.siret, dm2.year, dm2.stage) == (dm3.siret, dm3.year, dm3.stage)
+    assert superseded({upload_key(dm2): dm2}, dm3) == []
+    bp, ca_scdl = (d.info for d in read_uploaded(COMBINED.read_bytes(), COMBINED.name))
+    assert superseded({upload_key(bp): bp}, ca_scdl) == []
+
+
+def test_evolution_follows_the_upload_of_a_year_rather_than_the_stored_document() -> None:
+    """Montreuil's CA 2021 uploaded in a session: Évolution's series takes it for 2021 and
+    the stored CAs for the other years."""
+    stored = Store(DEMO_DIR).documents()
+    document = parsed(TOTEM / "Montreuil_CA_2021.xml")
+    key = upload_key(document.info)
+    catalogue = pd.concat([stored, catalogue_rows([(document, key)])], ignore_index=True)
+    assert uploads_first(catalogue)["doc_key"].iloc[0] == key
+    montreuil = series_documents(catalogue)
+    montreuil = montreuil[montreuil["siret"] == "21930048000015"].sort_values("year")
+    assert list(montreuil["year"]) == list(range(2016, 2024))
+    assert list(montreuil["doc_key"]) == [key if year == 2021 else f"21930048000015_{year}_CA"
+                                          for year in range(2016, 2024)]
