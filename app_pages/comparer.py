@@ -37,7 +37,7 @@ kind = url_selectbox(c3, "Type de collectivité", [ALL, *picker_index().types], 
                      lambda t: ENTITY_TYPE_LABELS.get(t, t))
 _, index = comparable_index(stage, year)
 of_kind = None if kind == ALL else kind
-pair = default(stage, year, kind, remembered().get("siret"), versions)
+pair = default(stage, year, kind, remembered().get("siret"), versions, uploaded)
 # The budgets listed: those chosen (or linked, or the default) and those the search or the
 # département finds, never the 69 457 budgets of a France-scale catalogue at once.
 listed = kept(index, of_kind, "cmp", pair)

@@ -36,8 +36,9 @@ Asked = tuple[str | None, int | None, tuple[str, ...], tuple[str, ...], str, boo
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def default(stage: str | None, year: int | None, kind: str, first: str | None,
-            versions: Versions) -> list[str]:
-    """`selection.default_comparison` among the documents of that stage, year and type."""
+            versions: Versions, uploaded: tuple[str, ...]) -> list[str]:
+    """`selection.default_comparison` among the documents of that stage, year and type,
+    this session's uploads included (`uploaded` keys the cache, shared by every session)."""
     same, _ = comparable_index(stage, year)
     return default_comparison(same if kind == ALL else same[same["entity_type"] == kind],
                               first)

@@ -707,12 +707,6 @@ def test_comparer_figures_follow_the_budgets_direction_and_unit(server: str,
     assert_comparer_shows(page, [crach, lotissement], "recette")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "app_pages/comparison.py `default` (st.cache_data, shared by every session; called by "
-    "comparer.py) is keyed by the stage, year, type, first SIRET and the store's versions, "
-    "not by the session's uploads, though it reads them (`comparable_index`): another "
-    "visitor's default holds the upload's reference, which this session lacks, and opens on "
-    "one budget"))
 def test_comparer_opens_on_two_budgets_whatever_another_visitor_uploaded(
         server: str, two_users: tuple[object, object], tmp_path: Path) -> None:
     """One visitor uploads Crach's CA 2021 under its full name « COMMUNE DE CRACH » (the
