@@ -6,15 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.catalogue import balance_documents, balances
-from app_pages.common import (
-    altair_chart,
-    chart_data,
-    kept,
-    narrowed,
-    pick_direction,
-    url_multiselect,
-    url_selectbox,
-)
+from app_pages.common import kept, narrowed, pick_direction, url_multiselect, url_selectbox
+from app_pages.drawing import altair_chart, chart_data
 from budget_core import balance_catalogue, balance_peers, charts, maps, population
 from budget_core.coverage import commune_map_departements
 from budget_core.fmt import md_escape, number

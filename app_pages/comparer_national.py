@@ -8,7 +8,8 @@ import streamlit as st
 
 from app_pages import comparer_chapitres
 from app_pages.catalogue import published_documents
-from app_pages.common import altair_chart, chart_data, summary, url_multiselect, url_selectbox
+from app_pages.common import summary, url_multiselect, url_selectbox
+from app_pages.drawing import altair_chart, chart_data
 from budget_core import charts, maps
 from budget_core.config import settings
 from budget_core.coverage import commune_map_departements, departements_with_shapes

@@ -14,14 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.catalogue import comparable_index, documents
-from app_pages.common import (
-    ALL,
-    altair_chart,
-    pick_direction,
-    show_table,
-    source_notes,
-    summary,
-)
+from app_pages.common import ALL, pick_direction, source_notes, summary
+from app_pages.drawing import altair_chart, show_table
 from budget_core import analysis, charts, population
 from budget_core.fmt import md_escape, number
 from budget_core.model import STAGE_LABELS

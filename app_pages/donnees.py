@@ -5,7 +5,8 @@ import streamlit as st
 
 from app_pages import donnees_balances
 from app_pages.catalogue import stored_documents
-from app_pages.common import keep_upload, parsed_upload, show_error, show_table, upload_widget
+from app_pages.common import keep_upload, parsed_upload, show_error, upload_widget
+from app_pages.drawing import show_table
 from budget_core import analysis
 from budget_core.cache import Cache
 from budget_core.config import settings

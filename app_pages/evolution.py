@@ -4,8 +4,6 @@ import streamlit as st
 
 from app_pages.catalogue import picked, picker_index
 from app_pages.common import (
-    altair_chart,
-    chart_data,
     pick_direction,
     pick_entity,
     pick_stage,
@@ -14,6 +12,7 @@ from app_pages.common import (
     url_multiselect,
     workshop_mode,
 )
+from app_pages.drawing import altair_chart, chart_data
 from budget_core import analysis, charts, population
 from budget_core.fmt import md_escape
 

@@ -3,15 +3,8 @@
 import streamlit as st
 
 from app_pages.catalogue import picked, picker_index, uploads
-from app_pages.common import (
-    altair_chart,
-    chart_data,
-    pick_direction,
-    pick_entity,
-    pick_year,
-    summary,
-    workshop_mode,
-)
+from app_pages.common import pick_direction, pick_entity, pick_year, summary, workshop_mode
+from app_pages.drawing import altair_chart, chart_data
 from budget_core import analysis, charts
 from budget_core.fmt import compact_euros, euros, md_escape, percent
 from budget_core.selection import uploads_first

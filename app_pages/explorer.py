@@ -7,17 +7,14 @@ import streamlit as st
 
 from app_pages.catalogue import picker_index, uploads
 from app_pages.common import (
-    altair_chart,
-    chart_data,
     pick_direction,
     pick_document,
-    plotly_chart,
-    show_table,
     source_notes,
     summary,
     url_selectbox,
     workshop_mode,
 )
+from app_pages.drawing import altair_chart, chart_data, plotly_chart, show_table
 from app_pages.filters import document_key, picked_apart
 from budget_core import analysis, charts
 from budget_core.fmt import compact_euros, euros, md_escape

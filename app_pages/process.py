@@ -16,7 +16,9 @@ from __future__ import annotations
 import functools
 import gc
 
-import app_pages.common  # noqa: F401  the modules every page imports, imported before freezing
+# the modules every page imports, imported before freezing
+import app_pages.common
+import app_pages.drawing  # noqa: F401
 
 
 @functools.cache

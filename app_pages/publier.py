@@ -6,15 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.catalogue import published_documents, store, uploads
-from app_pages.common import (
-    CHOOSE,
-    chart_data,
-    entity_label,
-    show_error,
-    show_table,
-    upload_widget,
-    url_selectbox,
-)
+from app_pages.common import CHOOSE, entity_label, show_error, upload_widget, url_selectbox
+from app_pages.drawing import chart_data, show_table
 from budget_core import coverage, maps
 from budget_core.anonymise import anonymise_totem
 from budget_core.errors import BudgetError

@@ -14,7 +14,7 @@ import pytest
 from lxml import etree, html
 from streamlit.testing.v1 import AppTest
 
-from app_pages import common
+from app_pages import common, drawing
 from app_pages.catalogue import UPLOADS
 from budget_core.config import DEMO_DIR
 from budget_core.fmt import compact_euros, euros, md_escape
@@ -158,7 +158,7 @@ def test_explorer_order_operations_switch_changes_the_totals(app: AppTest) -> No
 
 
 def static_table(at: AppTest, which: int = -1) -> pd.DataFrame:
-    """One of the page's static tables (`common.show_table(static=True)`, an `st.html`
+    """One of the page's static tables (`drawing.show_table(static=True)`, an `st.html`
     element; the last by default): its cells' text, as drawn."""
     body = [el.proto.body for el in at.get("html") if "<table" in el.proto.body][which]
     [table] = html.fromstring(body).xpath("//table")
@@ -198,7 +198,7 @@ def test_a_static_table_shows_a_documents_text_as_text() -> None:
                           "Libellé": ["<img src=x onerror=alert(1)> & co",
                                       "deux\nlignes\tet\x1fplus"],
                           "Montant": [Decimal("1234.50"), None]})
-    drawn = html.fromstring(common.static_table(frame, ["Montant"], [], []))
+    drawn = html.fromstring(drawing.static_table(frame, ["Montant"], [], []))
     assert [[cell.text_content() for cell in row.xpath("td")]
             for row in drawn.xpath("//tbody/tr")] == [
         ["6411", "<img src=x onerror=alert(1)> & co", "1\u202f234,50\u202f€"],

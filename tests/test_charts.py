@@ -181,9 +181,9 @@ def test_peer_chart_names_its_colours_in_a_legend_and_shows_a_single_year() -> N
 def test_another_budgets_chapters_keep_the_same_spec() -> None:
     """Explorer's bar charts at a change of budget: other chapters, other amounts, other
     order, yet the same Vega-Lite spec once Streamlit's datasets are named by position
-    (`common._datasets_by_position`), so the browser updates the chart's rows in place
+    (`drawing._datasets_by_position`), so the browser updates the chart's rows in place
     instead of compiling and drawing a new chart."""
-    from app_pages.common import _datasets_by_position, vega_lite_spec
+    from app_pages.drawing import _datasets_by_position, vega_lite_spec
 
     other = chapters().iloc[[2, 0]].assign(amount=[Decimal(5), Decimal("900.5")],
                                            chapter_code=["65", "011"])
