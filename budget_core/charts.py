@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import textwrap
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -59,7 +59,7 @@ def euro_axis(**options: Any) -> alt.Axis:
 Drawn = TypeVar("Drawn", bound=alt.Chart | alt.LayerChart | alt.FacetChart)
 
 
-def _finish(chart: Drawn) -> Drawn:
+def finished(chart: Drawn) -> Drawn:
     """The look every chart shares: French numbers, dark text, legends below the plot (a
     legend at the side takes half of a phone's width), the container's width."""
     # Fit the width only: a height is the plot's (Streamlit would otherwise fit legends and
@@ -163,7 +163,7 @@ def chapter_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     tooltip = [alt.Tooltip("chapitre:N", title="Chapitre"),
                alt.Tooltip("section:N", title="Section"),
                alt.Tooltip("montant:N", title="Montant")]
-    return _finish(_labelled_bars(data, rows, "amount", colour, tooltip, title))
+    return finished(_labelled_bars(data, rows, "amount", colour, tooltip, title))
 
 
 def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.LayerChart:
@@ -191,7 +191,7 @@ def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.LayerChart:
                alt.Tooltip("montant:N", title="€ par habitant" if value == "per_inhabitant"
                            else "Montant")]
     unit = " (€ par habitant)" if value == "per_inhabitant" else ""
-    return _finish(_labelled_bars(data, rows, value, colour, tooltip, title + unit,
+    return finished(_labelled_bars(data, rows, value, colour, tooltip, title + unit,
                                   group="budget", figures=0))
 
 
@@ -235,7 +235,7 @@ def evolution_total(totals: pd.DataFrame, changes: list[tuple[int, str, str]], t
                  alt.Tooltip(f"{value}:Q", title="Total", format=EUROS),
                  alt.Tooltip("evolution:N", title="Évolution sur un an")])
     labels = base.mark_text(dy=-12, fontSize=13, color="#000000").encode(text="evolution:N")
-    return _finish(alt.layer(line, labels, *_nomenclature_marks(changes), title=title)
+    return finished(alt.layer(line, labels, *_nomenclature_marks(changes), title=title)
                    .properties(height=260))
 
 
@@ -258,7 +258,7 @@ def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]], ti
                  alt.Tooltip(f"{value}:Q", title=unit, format=EUROS)],
     )
     # A 380 px plot: _finish fits the width only, the legend goes below it.
-    return _finish(alt.layer(lines, *_nomenclature_marks(changes), title=title)
+    return finished(alt.layer(lines, *_nomenclature_marks(changes), title=title)
                    .properties(height=380))
 
 
@@ -278,7 +278,7 @@ def execution_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     tooltip = [alt.Tooltip("chapitre:N", title="Chapitre"),
                alt.Tooltip("kind:N", title="Montant"),
                alt.Tooltip("texte_montant:N", title="€")]
-    return _finish(_labelled_bars(long, data, "montant", colour, tooltip, title, group="kind",
+    return finished(_labelled_bars(long, data, "montant", colour, tooltip, title, group="kind",
                                   figures=170))
 
 
@@ -324,46 +324,6 @@ def money_flow_sankey(links: pd.DataFrame, title: str) -> go.Figure:
     return figure
 
 
-def territory_features(shapes: dict[str, Any], values: dict[str, float], *,
-                       share: bool) -> list[dict[str, Any]]:
-    """The shapes' features, each with its value (`valeur`) and the value in French
-    (`texte`): what a choropleth draws."""
-    def text(value: float | None) -> str:
-        return fmt.percent(value) if share else fmt.euros(value, 2)
-
-    return [{**feature, "properties": {**feature["properties"], "valeur": value,
-                                       "texte": text(value)}}
-            for feature in shapes["features"]
-            for value in [values.get(feature["properties"]["code"])]]
-
-
-def share_domain(values: Mapping[str, float | None]) -> list[float]:
-    """A map of shares runs from 0 to the highest one: 3 % among 0 % would be as pale as 0 %
-    on 0–100 %."""
-    return [0, max((v for v in values.values() if v is not None), default=0) or 1]
-
-
-def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, legend: str,
-               *, share: bool = True) -> alt.Chart:
-    """Map of a value by territory code (`properties.code` of the shapes): a share from 0 to
-    1 (in %), or an amount (€)."""
-    features = territory_features(shapes, values, share=share)
-    labels = (f"format(datum.value * 100, ',.1~f') + '{fmt.NNBSP}%'" if share
-              else COMPACT_EUROS)
-    chart = alt.Chart(alt.Data(values=features), title=title).mark_geoshape(
-        stroke="white", strokeWidth=0.4).encode(
-        color=alt.Color("properties.valeur:Q", title=legend,
-                        scale=alt.Scale(scheme="blues", domain=share_domain(values)) if share
-                        else alt.Scale(scheme="blues"),
-                        legend=alt.Legend(labelExpr=labels, direction="horizontal",
-                                          gradientLength=280, labelOverlap=True)),
-        tooltip=[alt.Tooltip("properties.nom:N", title="Territoire"),
-                 alt.Tooltip("properties.code:N", title="Code"),
-                 alt.Tooltip("properties.texte:N", title=legend)],
-    ).project("mercator").properties(height=520)
-    return _finish(chart)
-
-
 def peer_placement(placed: pd.DataFrame) -> alt.LayerChart:
     """An entity's value per inhabitant against its peers' median and 1st–3rd quartile, by
     year (frame of NationalStore.placement). Points and a quartile bar show even a single
@@ -399,7 +359,7 @@ def peer_placement(placed: pd.DataFrame) -> alt.LayerChart:
         tooltip=[alt.Tooltip("year:O", title="Exercice"),
                  alt.Tooltip("value_texte:N", title="La collectivité"),
                  alt.Tooltip("median_texte:N", title="Médiane du groupe")])
-    return _finish(alt.LayerChart(layer=[band, lines]).properties(
+    return finished(alt.LayerChart(layer=[band, lines]).properties(
         height=360, description=_description("La collectivité parmi son groupe, par exercice")))
 
 
@@ -449,6 +409,6 @@ def chapter_peers(placed: pd.DataFrame) -> alt.LayerChart:
                                       **line).encode(x=alt.value(0), y=y, text="chapitre:N")
     ranks = alt.Chart(data).mark_text(align="right", **line).encode(
         x=alt.value("width"), y=y, text="chiffres:N")
-    return _finish(alt.LayerChart(layer=[band, marks, names, ranks]).properties(
+    return finished(alt.LayerChart(layer=[band, marks, names, ranks]).properties(
         height=alt.Step(step), description=_description(
             "Chaque chapitre de la commune parmi les communes de son groupe")))

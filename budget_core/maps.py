@@ -4,7 +4,7 @@ codes: the pages pass codes and values, never the GeoJSON itself, and draw the s
 
 Altair validates every coordinate of the geometry it is given: a map made by Altair took 0.6
 to 1 s for the 96 départements, 2 to 6 s for the 727 communes of the Moselle. So Altair makes
-the spec of a map once per legend and kind, with no shape (`_blank`), and a map is that spec
+the spec of a map (`choropleth`) once per legend and kind, with no shape (`_blank`), and a map is that spec
 with its features, their values, its title and, for shares, its colour domain put in
 (`_filled`: 0.3 ms and 3 ms for those two maps). The features are new dictionaries around the
 shapes' geometry, rounded once per process (below) and shared by every map, never copied.
@@ -19,9 +19,12 @@ is less than half as long (261 KB instead of 599 KB).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
-from budget_core import charts, coverage
+import altair as alt
+
+from budget_core import charts, coverage, fmt
 
 Spec = dict[str, Any]
 PRECISION = 3  # decimals of a degree kept in the shapes drawn
@@ -61,23 +64,63 @@ def _rounded(coordinates: list[Any]) -> list[Any]:
 
 @functools.lru_cache(maxsize=16)
 def _blank(legend: str, share: bool) -> Spec:
-    """The spec of `charts.choropleth` with no shape and no title: nothing else in it depends
+    """The spec of `choropleth` with no shape and no title: nothing else in it depends
     on the shapes. Never changed: `_filled` makes new dictionaries where a map differs.
     (Made with Altair's active theme, whose default view size the map never uses: Streamlit
     draws it at the container's width, and its height is the spec's.)"""
-    spec: Spec = charts.choropleth({"features": []}, {}, "", legend, share=share).to_dict()
+    spec: Spec = choropleth({"features": []}, {}, "", legend, share=share).to_dict()
     return spec
 
 
 def _filled(blank: Spec, features: list[dict[str, Any]], values: dict[str, float], title: str,
             share: bool) -> Spec:
-    """`blank` as `charts.choropleth({"features": features}, values, title, ...)` makes it:
+    """`blank` as `choropleth({"features": features}, values, title, ...)` makes it:
     the same spec but for the features drawn, their values, the title and a share's colour
     domain (0 to the highest share)."""
-    spec = {**blank, "title": title, "data": {"values": charts.territory_features(
+    spec = {**blank, "title": title, "data": {"values": territory_features(
         {"features": features}, values, share=share)}}
     if share:
         color = blank["encoding"]["color"]
         spec["encoding"] = {**blank["encoding"], "color": {
-            **color, "scale": {**color["scale"], "domain": charts.share_domain(values)}}}
+            **color, "scale": {**color["scale"], "domain": share_domain(values)}}}
     return spec
+
+
+def territory_features(shapes: dict[str, Any], values: dict[str, float], *,
+                       share: bool) -> list[dict[str, Any]]:
+    """The shapes' features, each with its value (`valeur`) and the value in French
+    (`texte`): what a choropleth draws."""
+    def text(value: float | None) -> str:
+        return fmt.percent(value) if share else fmt.euros(value, 2)
+
+    return [{**feature, "properties": {**feature["properties"], "valeur": value,
+                                       "texte": text(value)}}
+            for feature in shapes["features"]
+            for value in [values.get(feature["properties"]["code"])]]
+
+
+def share_domain(values: Mapping[str, float | None]) -> list[float]:
+    """A map of shares runs from 0 to the highest one: 3 % among 0 % would be as pale as 0 %
+    on 0–100 %."""
+    return [0, max((v for v in values.values() if v is not None), default=0) or 1]
+
+
+def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, legend: str,
+               *, share: bool = True) -> alt.Chart:
+    """Map of a value by territory code (`properties.code` of the shapes): a share from 0 to
+    1 (in %), or an amount (€)."""
+    features = territory_features(shapes, values, share=share)
+    labels = (f"format(datum.value * 100, ',.1~f') + '{fmt.NNBSP}%'" if share
+              else charts.COMPACT_EUROS)
+    chart = alt.Chart(alt.Data(values=features), title=title).mark_geoshape(
+        stroke="white", strokeWidth=0.4).encode(
+        color=alt.Color("properties.valeur:Q", title=legend,
+                        scale=alt.Scale(scheme="blues", domain=share_domain(values)) if share
+                        else alt.Scale(scheme="blues"),
+                        legend=alt.Legend(labelExpr=labels, direction="horizontal",
+                                          gradientLength=280, labelOverlap=True)),
+        tooltip=[alt.Tooltip("properties.nom:N", title="Territoire"),
+                 alt.Tooltip("properties.code:N", title="Code"),
+                 alt.Tooltip("properties.texte:N", title=legend)],
+    ).project("mercator").properties(height=520)
+    return charts.finished(chart)

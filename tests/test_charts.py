@@ -9,7 +9,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from budget_core import charts
+from budget_core import charts, maps
 
 S = "\u202f"
 
@@ -101,7 +101,7 @@ def test_map_tooltips_carry_french_text() -> None:
                             "properties": {"code": "56", "nom": "Morbihan"}},
                            {"type": "Feature", "geometry": None,
                             "properties": {"code": "29", "nom": "Finistère"}}]}
-    spec = charts.choropleth(shapes, {"56": 1 / 249}, "Carte", "communes").to_dict()
+    spec = maps.choropleth(shapes, {"56": 1 / 249}, "Carte", "communes").to_dict()
     texts = [f["properties"]["texte"] for f in spec["data"]["values"]]
     assert texts == [f"0,4{S}%", "—"]
     # The colour scale runs to the highest share, so that 0,4 % is not as pale as nothing.

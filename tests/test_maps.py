@@ -13,7 +13,7 @@ from importlib import resources
 
 import pytest
 
-from budget_core import charts, coverage, maps
+from budget_core import coverage, maps
 from tests.test_balance_peers import history_2024, real_by_chapter
 from tests.test_balances import CHAMBERY, GRENOBLE, raw_rows
 
@@ -152,13 +152,13 @@ def test_a_map_is_the_spec_altair_makes_for_the_same_values(share: bool) -> None
     values = {"51454": 0.5, "51108": 0.125} if share else {"51454": 1234.56, "51108": 0.0}
     legend = "publié" if share else "€ par habitant"
     marne = with_shipped_shapes_rounded(shipped("communes-51.geojson.gz")["features"])
-    assert maps.communes("51", values, "Marne", legend, share=share) == charts.choropleth(
+    assert maps.communes("51", values, "Marne", legend, share=share) == maps.choropleth(
         marne, values, "Marne", legend, share=share).to_dict()
     france = {"38": 12.5, "2A": 0.75}
     features = with_shipped_shapes_rounded(
         [f for f in shipped("departements.geojson.gz")["features"]
          if f["properties"]["code"] in france])
-    assert maps.departements(france, "France", legend, share=share) == charts.choropleth(
+    assert maps.departements(france, "France", legend, share=share) == maps.choropleth(
         features, france, "France", legend, share=share).to_dict()
 
 
