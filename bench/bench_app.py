@@ -432,11 +432,26 @@ def verdict(seconds: float) -> str:
     return " / ".join("yes" if seconds < t else "NO" for t in TARGETS_S)
 
 
+def only(pages: list[PageSpec], names: str) -> list[PageSpec]:
+    """The pages `--only` names: for each comma-separated name, the page whose url_path is
+    that name if there is one, else every page whose url_path contains it."""
+    if not names:
+        return pages
+    kept: set[str] = set()
+    for name in names.split(","):
+        paths = [p.url_path for p in pages]
+        kept.update([name] if name in paths else [path for path in paths if name in path])
+    return [p for p in pages if p.url_path in kept]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=3, help="new contexts per page")
     parser.add_argument("--changes", type=int, default=3, help="widget changes per round")
-    parser.add_argument("--only", default="", help="only pages whose url_path contains this")
+    parser.add_argument("--only", default="",
+                        help="only these pages, comma-separated: a page whose url_path is the "
+                             "name given, else those whose url_path contains it (`comparer` is "
+                             "Comparer alone, `compar` Comparer and Se comparer)")
     parser.add_argument("--no-cold", action="store_true",
                         help="skip the first render on a server started for each page")
     parser.add_argument("--against", type=Path, default=None,
@@ -458,7 +473,7 @@ def main() -> None:
     os.environ["BENCH_WIDGET"] = args.widget
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is needed (apt-get install -y chromium)")
-    specs = [p for p in pages_of(ROOT / "app.py") if args.only in p.url_path]
+    specs = only(pages_of(ROOT / "app.py"), args.only)
     specs.insert(0, PageSpec("Baseline (trivial page)", BASELINE, False))
     roots = {"this checkout": ROOT}
     if args.against:
