@@ -110,8 +110,17 @@ def browser_context(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000},
                                   accept_downloads=True)
     context.add_init_script(OBSERVER)
+    # Streamlit keeps a sidebar collapsed or expanded by hand in localStorage, shared by the
+    # context's tabs: a test at 1440 px that opened the sidebar left it open over the next
+    # test's page at 390 px. Each page load starts from Streamlit's default (collapsed on a
+    # phone, open on a desktop); within a test, navigation by the sidebar keeps the state.
+    context.add_init_script(FORGET_SIDEBAR)
     yield context
     context.close()
+
+
+FORGET_SIDEBAR = """for (const key of Object.keys(window.localStorage))
+  if (key.startsWith("stSidebarCollapsed-")) window.localStorage.removeItem(key);"""
 
 
 @pytest.fixture
