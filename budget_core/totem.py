@@ -38,7 +38,14 @@ from budget_core.numbers import (
     plausible_year,
     year_error,
 )
-from budget_core.xmlsafe import MAX_DEPTH, MAX_TOKEN_BYTES, XmlError, expat_parser, xml_error
+from budget_core.xmlsafe import (
+    MAX_DEPTH,
+    MAX_TOKEN_BYTES,
+    XmlError,
+    expat_parser,
+    unknown_encoding,
+    xml_error,
+)
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -252,6 +259,10 @@ class TotemLines(Generic[M]):
         except XmlError as exc:
             # the bytes around the error: a wrong byte there tells a wrong declared encoding
             raise xml_error(exc, parser, previous + data, fed - len(previous), name) from exc
+        except LookupError as exc:  # expat asks Python's codecs for an encoding it lacks
+            if type(exc) is not LookupError:  # a KeyError or IndexError is a bug, not a file
+                raise
+            raise unknown_encoding(exc, name) from exc
         yield from ready
 
 

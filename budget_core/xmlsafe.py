@@ -79,6 +79,16 @@ def expat_parser(name: str) -> expat.XMLParserType:
     return parser
 
 
+def unknown_encoding(exc: LookupError, name: str) -> FormatError:
+    """Our error for an XML declaration naming an encoding no codec knows (expat hands Python
+    the names it does not know itself: `encoding="I-SO-8859-1"` raised LookupError)."""
+    declared = str(exc).removeprefix("unknown encoding: ")
+    return FormatError(f"encodage « {declared} » inconnu, déclaré en tête du document.",
+                       source=name, where="ligne 1",
+                       hint="Corrigez la déclaration (encoding=\"UTF-8\" ou \"ISO-8859-1\") "
+                            "ou demandez à l'éditeur un export standard.")
+
+
 def xml_error(exc: expat.ExpatError, parser: expat.XMLParserType, window: bytes, offset: int,
               name: str) -> FormatError:
     """Our error for a document expat could not parse. `window` holds the bytes fed last,

@@ -254,6 +254,17 @@ def test_wrong_encoding_is_explained(tmp_path: Path) -> None:
         read_totem(lying)
 
 
+def test_an_unknown_declared_encoding_is_explained(tmp_path: Path) -> None:
+    """A mutation of a real document (found by test_bad_inputs' property test in CI): expat
+    asks Python's codecs for « I-SO-8859-1 », whose LookupError went up as a traceback."""
+    data = (TOTEM / "crach_lotissement_BP_2022.xml").read_bytes()
+    typo = tmp_path / "typo.xml"
+    typo.write_bytes(data.replace(b'encoding="ISO-8859-1"', b'encoding="I-SO-8859-1"', 1))
+    with pytest.raises(FormatError, match="encodage « I-SO-8859-1 » inconnu") as caught:
+        read_totem(typo)
+    assert "Que faire" in caught.value.french() and "typo.xml" in caught.value.french()
+
+
 def test_empty_file(tmp_path: Path) -> None:
     empty = tmp_path / "vide.xml"
     empty.write_bytes(b"")
