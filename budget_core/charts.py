@@ -216,6 +216,17 @@ def _value_axis(value: str) -> alt.Axis:
     return euro_axis() if value == "amount" else alt.Axis(format="$,.0f", tickCount=4)
 
 
+# « +16,8 % » in 13 px type is about 50 px wide: where the points are closer than that (eight
+# years on a phone), each change is written upwards from its point instead of across it.
+# Chosen by Vega from the plot's width and the years drawn, so one spec serves every screen.
+_UPWARDS = "width / length(domain('x')) < 56"
+
+
+def _upwards_or(across: str, upwards: str) -> alt.ExprRef:
+    """A text property: `upwards` where changes are written upwards, else `across`."""
+    return alt.ExprRef(f"{_UPWARDS} ? {upwards} : {across}")
+
+
 def evolution_total(totals: pd.DataFrame, changes: list[tuple[int, str, str]], title: str,
                     value: str = "amount") -> alt.LayerChart | alt.FacetChart:
     """The total by year (analysis.yearly_totals), the change on the previous year of the
@@ -234,7 +245,11 @@ def evolution_total(totals: pd.DataFrame, changes: list[tuple[int, str, str]], t
         tooltip=[alt.Tooltip("year:O", title="Exercice"),
                  alt.Tooltip(f"{value}:Q", title="Total", format=EUROS),
                  alt.Tooltip("evolution:N", title="Évolution sur un an")])
-    labels = base.mark_text(dy=-12, fontSize=13, color="#000000").encode(text="evolution:N")
+    labels = base.mark_text(
+        fontSize=13, color="#000000", angle=_upwards_or("0", "270"),
+        align=_upwards_or("'center'", "'left'"), baseline=_upwards_or("'alphabetic'", "'middle'"),
+        dx=_upwards_or("0", "8"), dy=_upwards_or("-12", "0"),  # dx: along the text, unturned
+    ).encode(text="evolution:N")
     return finished(alt.layer(line, labels, *_nomenclature_marks(changes), title=title)
                    .properties(height=260))
 
