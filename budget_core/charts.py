@@ -236,8 +236,7 @@ def evolution_total(totals: pd.DataFrame, changes: list[tuple[int, str, str]], t
     data = _prepare(totals.assign(chapter_code="Total", chapter_label="tous chapitres"), value)
     data["year"] = data["year"].astype(int)
     change = "change_per_inhabitant" if value == "per_inhabitant" else "change"
-    data["evolution"] = [f"{c:+.1%}".replace(".", ",") if pd.notna(c) else ""
-                         for c in data[change]]
+    data["evolution"] = [fmt.percent(c, signed=True) if pd.notna(c) else "" for c in data[change]]
     base = alt.Chart(data).encode(x=alt.X("year:O", title="Exercice"),
                                   y=alt.Y(f"{value}:Q", title=unit,
                                           axis=_value_axis(value)))

@@ -37,6 +37,7 @@ def _rounded(value: Number, decimals: int) -> Decimal:
 
 
 def _text(exact: Decimal, decimals: int) -> str:
+    exact = exact or abs(exact)  # what rounds to zero is `0`, never `-0`
     return f"{exact:,.{decimals}f}".replace(",", NNBSP).replace(".", ",")
 
 
@@ -67,11 +68,13 @@ def compact_euros(value: Number | None) -> str:
     return euros(value)
 
 
-def percent(value: Number | None, decimals: int = 1) -> str:
-    """`0.1234` → `12,3 %`."""
+def percent(value: Number | None, decimals: int = 1, *, signed: bool = False) -> str:
+    """`0.1234` → `12,3 %`; a change (`signed`) shows its direction: `+12,3 %`, `-4,0 %`."""
     if value is None or _nan(value):
         return "—"
-    return f"{number(_rounded(value, decimals + 4) * 100, decimals)}{NNBSP}%"
+    shown = _rounded(value, decimals + 4) * 100
+    plus = "+" if signed and _rounded(shown, decimals) > 0 else ""
+    return f"{plus}{number(shown, decimals)}{NNBSP}%"
 
 
 def years(value: Number | None) -> str:

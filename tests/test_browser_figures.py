@@ -582,7 +582,8 @@ def test_evolution_totals_follow_the_direction_and_the_unit(server: str, page: o
         now, before = (spending[str(y)] / people[y] for y in (year, year - 1))
         shown_value, change = drawn[str(year)]
         assert agrees(shown_value, now), (year, shown_value, now)
-        assert change == f"{float(now / before - 1):+.1%}".replace(".", ","), (year, change)
+        written = f"{float(now / before - 1):+.1%}".replace(".", ",").replace("%", "\u202f%")
+        assert change == written, (year, change)
     page.get_by_text("En € par habitant").click()
     settled_again(page)
     assert evolution_totals(page) == spending

@@ -42,6 +42,10 @@ def test_counts_shares_and_durations() -> None:
     assert number(45560) == f"45{S}560"
     assert percent(0.004016) == f"0,4{S}%"
     assert percent(1 / 3) == f"33,3{S}%"
+    # A change on the year before: its direction always written, none when it rounds to 0.
+    assert [percent(v, signed=True) for v in (0.0563, -0.159, 0.0004, -0.0004, 0)] == [
+        f"+5,6{S}%", f"-15,9{S}%", f"0,0{S}%", f"0,0{S}%", f"0,0{S}%"]
+    assert (number(-0.4), percent(-0.00004)) == ("0", f"0,0{S}%")  # never « -0 »
     assert (years(1), years(1.96), years(2.34)) == ("1,0 an", "2,0 ans", "2,3 ans")
     assert years(None) == "—"
 
