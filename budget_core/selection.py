@@ -122,7 +122,8 @@ def superseded(uploaded: Mapping[str, DocumentInfo], info: DocumentInfo) -> list
     document. Both kept, Explorer listed two documents under one name (the same file name)
     and the pages that show one document a year showed the first."""
     identity = document_key(info.siret, info.year, info.stage, info.source_sha256)
-    return [key for key, other in uploaded.items() if key != upload_key(info)
+    own = upload_key(info)
+    return [key for key, other in uploaded.items() if key != own
             and document_key(other.siret, other.year, other.stage,
                              other.source_sha256) == identity]
 
