@@ -153,6 +153,13 @@ def remembered() -> dict[str, Any]:
     return choice
 
 
+def remembered_siren() -> str | None:
+    """The SIREN of the budget last chosen on any page (its SIRET's first nine digits): a
+    page that picks a collectivité rather than a budget opens on that one."""
+    siret = remembered().get("siret")
+    return str(siret)[:9] if siret else None
+
+
 def url_selectbox(box: st.delta_generator.DeltaGenerator, label: str, options: list[Any],
                   key: str, format_func: Callable[[Any], str] = str, *,
                   shared: str | None = None, fallback: Any = None) -> Any:

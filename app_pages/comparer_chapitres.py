@@ -6,7 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.catalogue import balance_documents, balances
-from app_pages.common import kept, narrowed, pick_direction, url_multiselect, url_selectbox
+from app_pages.common import (
+    kept,
+    narrowed,
+    pick_direction,
+    remembered_siren,
+    url_multiselect,
+    url_selectbox,
+)
 from app_pages.drawing import altair_chart, chart_data
 from budget_core import balance_catalogue, balance_peers, charts, maps, population
 from budget_core.coverage import commune_map_departements
@@ -78,11 +85,13 @@ def show(national: NationalStore) -> None:
     year = int(url_selectbox(c1, "Exercice", sorted(by_year, reverse=True), "chap_annee"))
     index = by_year[year]
     names = narrowed(index, "commune", c2, "chap_siren",
-                     st.session_state.get("chap_siren") or st.query_params.get("chap_siren"))
+                     st.session_state.get("chap_siren") or st.query_params.get("chap_siren")
+                     or remembered_siren())
     if not names:
         st.info("Aucune commune ne correspond à cette recherche.")
         return
-    siren = str(url_selectbox(c2, "Commune", list(names), "chap_siren", names.__getitem__))
+    siren = str(url_selectbox(c2, "Commune", list(names), "chap_siren", names.__getitem__,
+                              fallback=remembered_siren()))
     c3, c4 = st.columns([1, 3])
     direction = pick_direction(c3, "chap_sens")
     group_key = str(url_selectbox(c4, "Comparer avec", list(balance_peers.GROUPS),

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages import comparer_chapitres
 from app_pages.catalogue import published_documents
-from app_pages.common import summary, url_multiselect, url_selectbox
+from app_pages.common import remembered_siren, summary, url_multiselect, url_selectbox
 from app_pages.drawing import altair_chart, chart_data
 from budget_core import charts, maps
 from budget_core.config import settings
@@ -100,7 +100,8 @@ if not levels:
 c1, c2 = st.columns(2)
 level = url_selectbox(c1, "Niveau", levels, "niveau", LEVEL_LABELS.__getitem__)
 names = _names(FOLDER, store.version(), level)
-siren = url_selectbox(c2, "Collectivité", list(names), "siren_national", names.__getitem__)
+siren = url_selectbox(c2, "Collectivité", list(names), "siren_national", names.__getitem__,
+                      fallback=remembered_siren())
 entity = _entity(FOLDER, store.version(), level, siren)
 
 

@@ -6,7 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.catalogue import published_documents, store, uploads
-from app_pages.common import CHOOSE, entity_label, show_error, upload_widget, url_selectbox
+from app_pages.common import (
+    CHOOSE,
+    entity_label,
+    remembered_siren,
+    show_error,
+    upload_widget,
+    url_selectbox,
+)
 from app_pages.drawing import chart_data, show_table
 from budget_core import coverage, maps
 from budget_core.anonymise import anonymise_totem
@@ -94,7 +101,8 @@ def metadata_sheet() -> None:
     docs = published_documents()
     entities = docs.drop_duplicates("siren").sort_values("entity_name")
     names = dict(zip(entities["siren"], entities.apply(entity_label, axis=1), strict=True))
-    siren = url_selectbox(st, "Collectivité", list(names), "fiche", names.__getitem__)
+    siren = url_selectbox(st, "Collectivité", list(names), "fiche", names.__getitem__,
+                          fallback=remembered_siren())
     if siren:
         # This session's uploads too: the collectivités listed are theirs as well (a
         # collectivité known by its upload alone had no stored document to describe).

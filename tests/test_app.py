@@ -427,6 +427,17 @@ def test_publication_map_and_metadata_sheet(app: AppTest) -> None:
                                                                       app.subheader]
 
 
+def test_the_metadata_sheet_opens_on_the_collectivite_explored(app: AppTest) -> None:
+    """Crach's budget explored, then « Publier mes données »: the sheet describes Crach, not
+    the first collectivité of its list."""
+    open_page(app, "explorer", siret="21560046100010")
+    app.switch_page("app_pages/publier.py").run()
+    [fiche] = [w for w in app.get("selectbox") if w.key == "fiche"]
+    assert not fiche.options[0].startswith("CRACH")
+    assert fiche.value == "215600461"
+    assert md_escape("Budgets de Crach") in " ".join(h.value for h in app.subheader)
+
+
 def test_the_metadata_sheet_describes_a_collectivite_known_by_its_upload(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The cache empty, Crach's CA 2021 uploaded in this session (held as « Données » keeps

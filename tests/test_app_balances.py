@@ -87,6 +87,23 @@ def test_explorer_shows_the_balance_ca_and_says_its_source(app: AppTest) -> None
     assert "Source : comptes de gestion DGFiP (balance comptable)" in captions(app)
 
 
+def test_se_comparer_opens_on_the_collectivite_chosen_elsewhere(app: AppTest) -> None:
+    """Chambéry explored, then « Se comparer » by chapter: the page opens on Chambéry (not on
+    the first commune of its list), until the user picks another one there."""
+    app.query_params.update(siret=CHAMBERY, etape="CA", annee="2024")
+    open_page(app, "explorer")
+    app.query_params.clear()
+    app.query_params["mode"] = "chapitres"
+    app.switch_page("app_pages/comparer_national.py").run()
+    commune = app.selectbox(key="chap_siren")
+    assert not commune.options[0].startswith("Chambéry")  # not the first of the list
+    assert commune.value == CHAMBERY[:9]
+    commune.set_value(GRENOBLE[:9]).run()
+    app.switch_page("app_pages/explorer.py").run()
+    app.switch_page("app_pages/comparer_national.py").run()
+    assert app.selectbox(key="chap_siren").value == GRENOBLE[:9]
+
+
 def published_as_totem(cache: Path, year: int, folder: Path,
                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A published CA of Chambéry for `year` in a store the app reads: its balance's lines
