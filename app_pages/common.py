@@ -167,10 +167,12 @@ def url_selectbox(box: st.delta_generator.DeltaGenerator, label: str, options: l
         return box.selectbox(label, options, key=key, placeholder=CHOOSE)
     index = pick_index(options, st.session_state.get(key), st.query_params.get(key),
                        remembered().get(shared) if shared else None, fallback)
-    st.session_state[key] = options[index]
-    value = box.selectbox(label, options, key=key, format_func=format_func,
+    if st.session_state.get(key) != options[index]:
+        st.session_state[key] = options[index]
+        index = 0  # the value set above is the widget's: no default beside it
+    value = box.selectbox(label, options, index=index, key=key, format_func=format_func,
                           placeholder=CHOOSE)
-    st.query_params[key] = str(value)
+    write_param(key, str(value))
     if shared:
         remembered()[shared] = value
     return value
@@ -190,8 +192,16 @@ def url_multiselect(box: st.delta_generator.DeltaGenerator, label: str, options:
                                         default, max_selections)
     chosen = box.multiselect(label, options, key=key, format_func=format_func,
                              max_selections=max_selections, placeholder=CHOOSE)
-    st.query_params[key] = ",".join(chosen)
+    write_param(key, ",".join(chosen))
     return list(chosen)
+
+
+def write_param(key: str, value: str) -> None:
+    """`?key=value` in the URL, written only when it changes: each write sends the browser
+    a message, which replaces its history entry and matches the URL again (URLPattern), some
+    20 ms of its main thread for the ten a change of budget on Explorer wrote (issue 13)."""
+    if st.query_params.get(key) != value:
+        st.query_params[key] = value
 
 
 entity_label = budget_name
