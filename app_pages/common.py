@@ -162,6 +162,12 @@ def url_selectbox(box: st.delta_generator.DeltaGenerator, label: str, options: l
     It shows, in order, the value chosen on this page, the link's, the one last chosen on
     any page, the page's `fallback`, the first option: the first that is still an option.
     Streamlit's own binding writes the displayed label to the URL; links must hold codes.
+
+    The widget's session state is written only when its value must change: a write flags
+    the widget as set by the script (`has_one_shot_effect`), and the browser then rebuilds
+    it at every run instead of keeping it while nothing in it changes (some 6 ms a
+    selectbox, issue 13). The value kept is also its default (`index`), for the first run
+    of a page that did not show it (the session state then still holds the other page's).
     """
     if not options:
         return box.selectbox(label, options, key=key, placeholder=CHOOSE)
@@ -184,13 +190,19 @@ def url_multiselect(box: st.delta_generator.DeltaGenerator, label: str, options:
     """A multiselect kept in the URL as codes: `?cmp=21930048000015,21560046100010`.
 
     Values that are no longer options (Recettes chosen after Dépenses) are dropped; none
-    left gives the default.
+    left gives the default. Like `url_selectbox`, its session state is written only when the
+    value must change: a write flags the widget as set by the script, and the browser then
+    rebuilds it instead of keeping it; the value kept is also its default, for the first run
+    of a page that did not show it.
     """
     linked = [code for code in st.query_params.get(key, "").split(",") if code]
     current = st.session_state.get(key)
-    st.session_state[key] = still_valid(linked if current is None else current, options,
-                                        default, max_selections)
-    chosen = box.multiselect(label, options, key=key, format_func=format_func,
+    valid = still_valid(linked if current is None else current, options, default,
+                        max_selections)
+    if current != valid:
+        st.session_state[key] = valid
+    chosen = box.multiselect(label, options, default=None if current != valid else valid,
+                             key=key, format_func=format_func,
                              max_selections=max_selections, placeholder=CHOOSE)
     write_param(key, ",".join(chosen))
     return list(chosen)
