@@ -169,15 +169,23 @@ def url_selectbox(box: st.delta_generator.DeltaGenerator, label: str, options: l
     It shows, in order, the value chosen on this page, the link's, the one last chosen on
     any page, the page's `fallback`, the first option: the first that is still an option.
     Streamlit's own binding writes the displayed label to the URL; links must hold codes.
+
+    The widget's session state is written only when its value must change: a write flags
+    the widget as set by the script (`has_one_shot_effect`), and the browser then rebuilds
+    it at every run instead of keeping it while nothing in it changes (some 6 ms a
+    selectbox, issue 13). The value kept is also its default (`index`), for the first run
+    of a page that did not show it (the session state then still holds the other page's).
     """
     if not options:
         return box.selectbox(label, options, key=key, placeholder=CHOOSE)
     index = pick_index(options, st.session_state.get(key), st.query_params.get(key),
                        remembered().get(shared) if shared else None, fallback)
-    st.session_state[key] = options[index]
-    value = box.selectbox(label, options, key=key, format_func=format_func,
+    if st.session_state.get(key) != options[index]:
+        st.session_state[key] = options[index]
+        index = 0  # the value set above is the widget's: no default beside it
+    value = box.selectbox(label, options, index=index, key=key, format_func=format_func,
                           placeholder=CHOOSE)
-    st.query_params[key] = str(value)
+    write_param(key, str(value))
     if shared:
         remembered()[shared] = value
     return value
@@ -189,16 +197,30 @@ def url_multiselect(box: st.delta_generator.DeltaGenerator, label: str, options:
     """A multiselect kept in the URL as codes: `?cmp=21930048000015,21560046100010`.
 
     Values that are no longer options (Recettes chosen after Dépenses) are dropped; none
-    left gives the default.
+    left gives the default. Like `url_selectbox`, its session state is written only when the
+    value must change: a write flags the widget as set by the script, and the browser then
+    rebuilds it instead of keeping it; the value kept is also its default, for the first run
+    of a page that did not show it.
     """
     linked = [code for code in st.query_params.get(key, "").split(",") if code]
     current = st.session_state.get(key)
-    st.session_state[key] = still_valid(linked if current is None else current, options,
-                                        default, max_selections)
-    chosen = box.multiselect(label, options, key=key, format_func=format_func,
+    valid = still_valid(linked if current is None else current, options, default,
+                        max_selections)
+    if current != valid:
+        st.session_state[key] = valid
+    chosen = box.multiselect(label, options, default=None if current != valid else valid,
+                             key=key, format_func=format_func,
                              max_selections=max_selections, placeholder=CHOOSE)
-    st.query_params[key] = ",".join(chosen)
+    write_param(key, ",".join(chosen))
     return list(chosen)
+
+
+def write_param(key: str, value: str) -> None:
+    """`?key=value` in the URL, written only when it changes: each write sends the browser
+    a message, which replaces its history entry and matches the URL again (URLPattern), some
+    20 ms of its main thread for the ten a change of budget on Explorer wrote (issue 13)."""
+    if st.query_params.get(key) != value:
+        st.query_params[key] = value
 
 
 entity_label = budget_name

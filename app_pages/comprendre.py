@@ -4,7 +4,7 @@ import streamlit as st
 
 from app_pages.catalogue import picker_index
 from app_pages.common import pick_document, source_notes, summary, workshop_mode
-from app_pages.filters import document_key, picked_apart
+from app_pages.filters import DOCUMENT_WIDGETS, document_key, picked_apart
 from budget_core import analysis, indicators
 from budget_core.fmt import compact_euros, euros, md_escape, percent
 from budget_core.model import EXECUTED_STAGES, STAGE_LABELS, STAGES
@@ -18,7 +18,7 @@ st.markdown(
     "année. Cette page l'explique pas à pas, avec les chiffres du budget choisi.")
 index = picker_index()
 doc = picked_apart(lambda: pick_document(index, *st.columns([1, 3]), *st.columns(3)),
-                   document_key, "comprendre_drawn")
+                   document_key, "comprendre_drawn", DOCUMENT_WIDGETS)
 if doc is None:
     st.info("Aucun budget n'est chargé. Ajoutez un fichier depuis la page Données.")
     st.stop()

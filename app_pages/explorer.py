@@ -15,7 +15,7 @@ from app_pages.common import (
     workshop_mode,
 )
 from app_pages.drawing import altair_chart, chart_data, plotly_chart, show_table
-from app_pages.filters import document_key, picked_apart
+from app_pages.filters import DOCUMENT_WIDGETS, document_key, picked_apart
 from budget_core import analysis, charts
 from budget_core.fmt import compact_euros, euros, md_escape
 from budget_core.model import EXECUTED_STAGES
@@ -28,7 +28,6 @@ index = picker_index()
 if index.options.empty:
     st.info("Aucun budget n'est chargé. Ajoutez un fichier depuis la page Données.")
     st.stop()
-
 
 
 def choose() -> tuple[pd.Series | None, bool]:
@@ -46,7 +45,8 @@ def choose() -> tuple[pd.Series | None, bool]:
 
 
 doc, include_order = picked_apart(choose, lambda chosen: (document_key(chosen[0]),
-                                                          chosen[1]), "explorer_drawn")
+                                                          chosen[1]), "explorer_drawn",
+                                  (*DOCUMENT_WIDGETS, "ordre"))
 if doc is None:
     st.info("Aucun budget ne correspond à ces filtres : changez le type, l'étape ou l'année.")
     st.stop()

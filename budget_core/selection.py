@@ -76,7 +76,12 @@ def document_label(row: Mapping[str, object]) -> str:
 
 
 def ordered(catalogue: pd.DataFrame) -> pd.DataFrame:
-    """Documents in reading order: by year, stage (BP → CFU), then decision number and date."""
+    """Documents in reading order: by year, stage (BP → CFU), then decision number and date.
+
+    One row or none is already in order, and returned as it is (read it, never modify it):
+    sorting it cost 1.7 ms, twice at each change of budget on Explorer (issue 13)."""
+    if len(catalogue) < 2:
+        return catalogue
     rank = {stage: i for i, stage in enumerate(STAGES)}
     number = pd.to_numeric(catalogue["decision_number"], errors="coerce").fillna(0)
     return catalogue.assign(_rank=catalogue["stage"].map(rank), _number=number).sort_values(
