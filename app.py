@@ -8,7 +8,7 @@
 
 import streamlit as st
 
-from app_pages.process import freeze_imported_modules
+from app_pages.process import freeze_after_first_run, freeze_imported_modules
 
 freeze_imported_modules()
 st.set_page_config(page_title="Budgets des collectivités", page_icon="📊", layout="wide")
@@ -37,4 +37,8 @@ PAGES = [
 # Streamlit's English « Page not found »: a hidden page there leads home.
 HOME_ALIAS = st.Page(lambda: st.switch_page(PAGES[0]), title="Accueil", url_path="accueil",
                      visibility="hidden")
-st.navigation([*PAGES, HOME_ALIAS]).run()
+page = st.navigation([*PAGES, HOME_ALIAS])
+try:
+    page.run()
+finally:  # st.stop() and st.rerun() end a run by an exception
+    freeze_after_first_run(page.url_path)
