@@ -39,6 +39,7 @@ WORDS = {"stSelectbox": "selectbox", "stMultiSelect": "multiselect", "stRadio": 
 SKIPPED = {"stButton": "button", "stDownloadButton": "download button",
            "stFileUploader": "file uploader"}
 VISIBLE = " >> visible=true"
+TITLE = "[data-testid='stMarkdownContainer']"  # an expander's title (its icon is text too)
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,9 @@ class Found:
 
 
 def label_of(widget: Locator) -> str:
-    if widget.get_attribute("data-testid") == "stExpander":
-        return (widget.locator("summary").first.text_content() or "").strip()
+    if widget.get_attribute("data-testid") == "stExpander":  # its title, not its icon's name
+        title = widget.locator(f"summary {TITLE}").first
+        return (title.text_content() or "").strip()
     label = widget.locator("[data-testid='stWidgetLabel']")
     return (label.first.text_content() or "").strip() if label.count() else ""
 
@@ -83,7 +85,8 @@ def locate(page: Page, spot: Spot) -> Locator:
     widgets = page.locator(f"{spot.area} [data-testid='{spot.testid}']")
     if spot.label:
         whole = re.compile(rf"^\s*{re.escape(spot.label)}\s*$")
-        inner = "summary" if spot.testid == "stExpander" else "[data-testid='stWidgetLabel']"
+        inner = (f"summary {TITLE}" if spot.testid == "stExpander"
+                 else "[data-testid='stWidgetLabel']")
         widgets = widgets.filter(has=page.locator(inner, has_text=whole))
     return widgets.nth(spot.nth)
 
