@@ -61,14 +61,14 @@ chart_data(totals[["year", "amount", "change", "population", "per_inhabitant",
              "change_per_inhabitant": "evolution_par_habitant_sur_un_an"}),
     f"evolution_{siret}_{stage}_{direction}_total.csv", "download_evolution_total",
     money=["montant", "par_habitant"], counts=["population"],
-    shares=["evolution_sur_un_an", "evolution_par_habitant_sur_un_an"])
+    shares=["evolution_sur_un_an", "evolution_par_habitant_sur_un_an"], static=True)
 altair_chart(charts.evolution_lines, frame[frame["chapter_code"].isin(chapters)], changes,
              f"{sens} réelles par chapitre", value, key="chart_evolution")
 chart_data(frame.rename(columns={"year": "exercice", "direction": "sens",
                                  "chapter_code": "chapitre", "chapter_label": "libelle",
                                  "amount": "montant", "per_inhabitant": "par_habitant"}),
            f"evolution_{siret}_{stage}_{direction}.csv", "download_evolution",
-           money=["montant", "par_habitant"], counts=["population"])
+           money=["montant", "par_habitant"], counts=["population"], static=True)
 for year, before, after in changes:
     st.warning(f"Changement de nomenclature en {year} : {before} → {after}. Les chapitres "
                "sont rapprochés par leur code, sous un seul libellé ; ceux qui n'existent que "
