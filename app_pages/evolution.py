@@ -47,8 +47,6 @@ if st.session_state.get("evo_chapitres_sens", direction) != direction:
     st.session_state.pop("evo_chapitres", None)
     st.query_params.pop("evo_chapitres", None)
 st.session_state["evo_chapitres_sens"] = direction
-chapters = url_multiselect(st, "Chapitres", sorted(labels), "evo_chapitres",
-                           labels.__getitem__, default=list(top), max_selections=12)
 changes = summary(analysis.nomenclature_changes, keys)
 value = "per_inhabitant" if per_head else "amount"
 sens = "Dépenses" if direction == "depense" else "Recettes"
@@ -62,8 +60,19 @@ chart_data(totals[["year", "amount", "change", "population", "per_inhabitant",
     f"evolution_{siret}_{stage}_{direction}_total.csv", "download_evolution_total",
     money=["montant", "par_habitant"], counts=["population"],
     shares=["evolution_sur_un_an", "evolution_par_habitant_sur_un_an"], static=True)
-altair_chart(charts.evolution_lines, frame[frame["chapter_code"].isin(chapters)], changes,
-             f"{sens} réelles par chapitre", value, key="chart_evolution")
+
+
+# A fragment: a change of chapters reruns their picker and chart alone, not the page above it
+# (its metrics, the totals' chart), which the chapters do not change.
+@st.fragment
+def by_chapter() -> None:
+    chapters = url_multiselect(st, "Chapitres", sorted(labels), "evo_chapitres",
+                               labels.__getitem__, default=list(top), max_selections=12)
+    altair_chart(charts.evolution_lines, frame[frame["chapter_code"].isin(chapters)],
+                 changes, f"{sens} réelles par chapitre", value, key="chart_evolution")
+
+
+by_chapter()
 chart_data(frame.rename(columns={"year": "exercice", "direction": "sens",
                                  "chapter_code": "chapitre", "chapter_label": "libelle",
                                  "amount": "montant", "per_inhabitant": "par_habitant"}),
