@@ -520,8 +520,7 @@ def compare(specs: list[PageSpec], results: dict[str, dict[str, Result]]) -> Non
     """This checkout against the other, page by page (`--widget all`: and widget by widget),
     from the same rounds."""
     print("\nchange, median seconds (× its own baseline): this checkout against the other")
-    print("| page | this checkout | python | against | python | this / against |")
-    print("|---|---|---|---|---|---|")
+    table_head("page", "this checkout", "python", "against", "python", "this / against")
     bases = {label: Spread.of(found[BASELINE].change).median
              for label, found in results.items()}
     ours_all, theirs_all = results["this checkout"], results["against"]
@@ -549,9 +548,8 @@ def report(label: str, specs: list[PageSpec], results: dict[str, Result],
     base_change = Spread.of(base.change).median
     print(f"\n{label}: seconds, median (min–max); « × base »: page median / baseline median; "
           "targets: change < 1 s (issue 11) / < 200 ms (issue 13)")
-    print("| page | first render: cold server | 1st visit | next visits | × base | "
-          "widget changed | change | script | python | × base | changes | < 1 s / < 0.2 s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    table_head("page", "first render: cold server", "1st visit", "next visits", "× base",
+               "widget changed", *CHANGE_COLUMNS)
     for spec in specs:
         result = results[spec.url_path]
         later = Spread.of(result.first[1:])
@@ -569,6 +567,15 @@ def report(label: str, specs: list[PageSpec], results: dict[str, Result],
     print(f"streamlit server peak RSS (VmHWM): {server_peak:.0f} MiB; {load()} at the end")
 
 
+CHANGE_COLUMNS = ("change", "script", "python", "× base", "changes", "< 1 s / < 0.2 s")
+
+
+def table_head(*columns: str) -> None:
+    """A Markdown table's header and its separator line."""
+    print(f"| {' | '.join(columns)} |")
+    print("|" + "---|" * len(columns))
+
+
 def changed(result: Result, base_change: float) -> str:
     """The change columns of `result`'s row: change, script, python, × base, count,
     verdicts."""
@@ -584,9 +591,7 @@ def every(specs: list[PageSpec], results: dict[str, Result], base_change: float)
     each page shows that is no widget change."""
     print("\nevery widget: seconds, median (min–max) of its changes; « × base »: widget "
           "median / the baseline page's")
-    print("| page | widget | change | script | python | × base | changes | "
-          "< 1 s / < 0.2 s |")
-    print("|---|---|---|---|---|---|---|---|")
+    table_head("page", "widget", *CHANGE_COLUMNS)
     for spec in specs:
         result = results[spec.url_path]
         ranked = sorted(result.widgets.values(), key=lambda r: -Spread.of(r.change).median
