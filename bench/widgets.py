@@ -193,7 +193,11 @@ def multiselect_changer(page: Page, spot: Spot) -> Callable[[], None]:
             return
         box.locator(f"input{VISIBLE}").first.click()
         option = page.locator("[role='option']").first
-        option.wait_for(timeout=5_000)
+        try:
+            option.wait_for(timeout=1_000)
+        except PlaywrightTimeoutError:  # a click left Évolution's « Chapitres » list closed
+            page.keyboard.press("ArrowDown")
+            option.wait_for(timeout=5_000)
         added.append(option.inner_text().strip())
         option.click()
         page.keyboard.press("Escape")
