@@ -129,7 +129,7 @@ def show(national: NationalStore) -> None:
         "value": "valeur_par_habitant", "median": "mediane_par_habitant",
         "q1": "premier_quartile", "q3": "troisieme_quartile", "rank": "rang",
         "peers": "communes"}), f"se_comparer_chapitres_{siren}_{year}_{direction}.csv",
-        "download_chapitres_pairs", money=MONEY, counts=["rang", "communes"])
+        "download_chapitres_pairs", money=MONEY, counts=["rang", "communes"], static=True)
     _maps(placed, siren, year, direction, version)
 
 

@@ -156,7 +156,7 @@ def agregat_view(level: str, siren: str, names: dict[str, str], entity: dict[str
                      "q3": "troisieme_quartile", "rank": "rang", "peers": "collectivites"}),
             f"se_comparer_{siren}_{agregat}.csv", "download_pairs",
             money=["valeur_par_habitant", "mediane_par_habitant", "premier_quartile",
-                   "troisieme_quartile"])
+                   "troisieme_quartile"], static=True)
 
     st.markdown("### Carte")
     by_departement = ask(NationalStore.departement_medians, level, agregat, year)

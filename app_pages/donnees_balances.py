@@ -80,6 +80,10 @@ def _import() -> None:
     _done(report)
 
 
+# A fragment: its widgets (the way, the level, the year, the départements) rerun this part
+# alone, not the page's grids of documents and resources below, which they do not change (an
+# import changes the balances, read by the other pages, not the store listed below).
+@st.fragment
 def show() -> None:
     st.markdown("#### Balances comptables DGFiP : les comptes de chaque budget")
     st.markdown(

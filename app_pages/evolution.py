@@ -47,8 +47,6 @@ if st.session_state.get("evo_chapitres_sens", direction) != direction:
     st.session_state.pop("evo_chapitres", None)
     st.query_params.pop("evo_chapitres", None)
 st.session_state["evo_chapitres_sens"] = direction
-chapters = url_multiselect(st, "Chapitres", sorted(labels), "evo_chapitres",
-                           labels.__getitem__, default=list(top), max_selections=12)
 changes = summary(analysis.nomenclature_changes, keys)
 value = "per_inhabitant" if per_head else "amount"
 sens = "Dépenses" if direction == "depense" else "Recettes"
@@ -61,14 +59,25 @@ chart_data(totals[["year", "amount", "change", "population", "per_inhabitant",
              "change_per_inhabitant": "evolution_par_habitant_sur_un_an"}),
     f"evolution_{siret}_{stage}_{direction}_total.csv", "download_evolution_total",
     money=["montant", "par_habitant"], counts=["population"],
-    shares=["evolution_sur_un_an", "evolution_par_habitant_sur_un_an"])
-altair_chart(charts.evolution_lines, frame[frame["chapter_code"].isin(chapters)], changes,
-             f"{sens} réelles par chapitre", value, key="chart_evolution")
+    shares=["evolution_sur_un_an", "evolution_par_habitant_sur_un_an"], static=True)
+
+
+# A fragment: a change of chapters reruns their picker and chart alone, not the page above it
+# (its metrics, the totals' chart), which the chapters do not change.
+@st.fragment
+def by_chapter() -> None:
+    chapters = url_multiselect(st, "Chapitres", sorted(labels), "evo_chapitres",
+                               labels.__getitem__, default=list(top), max_selections=12)
+    altair_chart(charts.evolution_lines, frame[frame["chapter_code"].isin(chapters)],
+                 changes, f"{sens} réelles par chapitre", value, key="chart_evolution")
+
+
+by_chapter()
 chart_data(frame.rename(columns={"year": "exercice", "direction": "sens",
                                  "chapter_code": "chapitre", "chapter_label": "libelle",
                                  "amount": "montant", "per_inhabitant": "par_habitant"}),
            f"evolution_{siret}_{stage}_{direction}.csv", "download_evolution",
-           money=["montant", "par_habitant"], counts=["population"])
+           money=["montant", "par_habitant"], counts=["population"], static=True)
 for year, before, after in changes:
     st.warning(f"Changement de nomenclature en {year} : {before} → {after}. Les chapitres "
                "sont rapprochés par leur code, sous un seul libellé ; ceux qui n'existent que "

@@ -38,7 +38,7 @@ chart_data(frame[["chapter_code", "chapter_label", "cred_ouv", "mt_real", "mt_ra
     "chapter_code": "chapitre", "chapter_label": "libelle", "cred_ouv": "credits_ouverts",
     "mt_real": "realise", "mt_rar_3112": "restes_a_realiser", "execution_rate": "taux"}),
     f"execution_{siret}_{year}_{stage}_{direction}.csv", "download_execution",
-    money=["credits_ouverts", "realise", "restes_a_realiser"], shares=["taux"])
+    money=["credits_ouverts", "realise", "restes_a_realiser"], shares=["taux"], static=True)
 st.caption("Crédits ouverts = budget primitif + budget supplémentaire + décisions "
            "modificatives, tels que le compte les rappelle ; opérations réelles. "
            f"Source : {md_escape(doc['source_file'])}"

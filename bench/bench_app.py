@@ -1,7 +1,8 @@
 """Every page of the app in headless Chromium: first render and widget-change latency.
 
 Run: python bench/bench_app.py [--rounds 3] [--changes 3] [--only explorer] [--no-cold]
-     [--against ../main-worktree] [--cache DIR] [--query mode=chapitres] [--widget LABEL]
+     [--against ../main-worktree] [--cache DIR] [--query mode=chapitres]
+     [--widget LABEL|all]
 
 `--cache DIR` serves the app on another cache (BUDGET_CACHE_DIR), e.g. one holding a year of
 DGFiP balances for all of France (bench_france.py prepares one); `--query` adds a query string
@@ -27,6 +28,15 @@ Chromium (Playwright, 1440×900):
   scale of France), and another widget was then measured in that round. `--widget LABEL`
   changes the main area's selectbox of that label instead, on the pages that have one (e.g.
   `--widget Collectivité`: a change of budget, where the first selectbox only filters).
+  `--widget all` changes every widget of every page instead (bench/widgets.py says how each
+  kind is changed): each selectbox, multiselect (an option added, then removed), radio,
+  button group, toggle or checkbox, slider, number input, text input and expander that
+  reruns, of the main area (its other tabs too) and of the sidebar, found in the first round;
+  each in a new context of its own (the page as first drawn), `--changes` times; one row per
+  page and widget, the page's row pooling them all. Buttons, download buttons and file
+  uploaders are never clicked (they download, sync or write: no widget change): the table
+  says how many each page shows. A widget whose change starts no rerun within 5 s (an
+  expander without `on_change`) is said so and left after that first try.
 Settled means: a rerun began after the input (the app's `data-test-script-state` went through
 `running`, or a message came from the server: a very fast rerun may never show « running »),
 the app reports `notRunning`, no `stSpinner` is shown, and neither the DOM nor the server has
@@ -62,24 +72,33 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple
 
 from appserver import CHROMIUM, CHROMIUM_ARGS, NotStarted, streamlit_run
 from measure import Spread, load, machine, ratio
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from settled import OBSERVER, SETTLED
+from widgets import (
+    MAIN,
+    SIDEBAR,
+    Found,
+    Spot,
+    changeable,
+    every_widget,
+    first_widget,
+    found_at,
+    locate,
+    show_tab,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "bench-baseline"
-MAIN = "[data-testid='stMain']"
-SIDEBAR = "[data-testid='stSidebar']"
+EVERY = "all"  # `--widget all`: every widget of each page
 QUIET_MS = 300
 TIMEOUT_MS = 30_000
 TARGETS_S = (1.0, 0.2)  # issue 11, issue 13
@@ -161,9 +180,14 @@ class Result:
     change_script: list[float] = field(default_factory=list)
     change_python: list[float] = field(default_factory=list)
     widget: str = ""
-    found: tuple[str, str] | None = None  # (data-testid, label) of the widget first found
+    found: Spot | None = None  # the widget first found
     rounds_without_widget: int = 0
     problems: list[str] = field(default_factory=list)
+    # `--widget all`: the page's widgets (found in the first round), each one's figures (by
+    # description) and how many of what is no widget change (buttons...) the page shows.
+    spots: list[Spot] = field(default_factory=list)
+    widgets: dict[str, Result] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def pages_of(app: Path) -> list[PageSpec]:
@@ -228,139 +252,50 @@ def wait_settled(page: Page, since: float, *, load: bool = False) -> tuple[float
     return end, finished
 
 
-def label_of(widget: Locator) -> str:
-    label = widget.locator("[data-testid='stWidgetLabel']")
-    return label.first.inner_text().strip() if label.count() else ""
-
-
-class Found(NamedTuple):
-    description: str
-    change: Callable[[], None]
-    testid: str
-    label: str
-
-
 def chosen_widget(page: Page) -> Found | None:
     """The main area's selectbox labelled `--widget`, waited for (up to 10 s), if the page
     has one that can be changed (enabled, two options at least)."""
     label = os.environ.get("BENCH_WIDGET", "")
-    if not label or page.url.endswith(f"/{BASELINE}"):
+    if not label or label == EVERY or page.url.endswith(f"/{BASELINE}"):
         return None
-    box = by_label(page, MAIN, "stSelectbox", label)
+    spot = Spot(MAIN, "", "stSelectbox", label)
+    box = locate(page, spot)
     try:
         box.wait_for(state="visible", timeout=10_000)
     except PlaywrightTimeoutError:
         return None
-    return changeable(page, MAIN, box)
+    return found_at(page, spot) if changeable(page, box, spot.testid) else None
 
 
-def find_widget(page: Page, before: tuple[str, str] | None) -> Found | None:
+def find_widget(page: Page, before: Spot | None) -> Found | None:
     """The widget to change on this page: the main area's first, else one in the main area's
     other tabs, else the sidebar's. Buttons are never clicked (« Actualiser » starts a sync
     over the network). `before`: the widget found in an earlier round, waited for (up to
     10 s) first — a page can settle before a component loaded on first use draws its
     widgets, and another widget would then be measured in that round."""
     if before is not None:
-        with suppress(PlaywrightTimeoutError):
-            by_label(page, "", *before).wait_for(state="visible", timeout=10_000)
-    found = widget_in(page, MAIN)
+        wait_for(page, before)
+    found = first_widget(page, MAIN)
     if found:
         return found
     for tab in page.locator(f"{MAIN} [role='tab']").all():
         if tab.is_visible() and tab.get_attribute("aria-selected") != "true":
             name = tab.inner_text().strip()
-            tab.click()
-            page.wait_for_timeout(200)
-            found = widget_in(page, MAIN)
+            show_tab(page, name)
+            found = first_widget(page, MAIN)
             if found:
-                return found._replace(description=f"{found.description} (onglet « {name} »)")
-    return widget_in(page, SIDEBAR)
+                return found_at(page, replace(found.spot, tab=name))
+    return first_widget(page, SIDEBAR)
 
 
-def changeable(page: Page, area: str, selectbox: Locator) -> Found | None:
-    """`selectbox` if it is visible, enabled and has two options at least."""
-    label = label_of(selectbox)
-    if not selectbox.is_visible() or selectbox.locator("input[disabled]").count():
-        return None
-    selectbox.click()
-    options = page.locator("[role='option']")
-    options.first.wait_for(timeout=5_000)
-    count = options.count()
-    page.keyboard.press("Escape")
-    return Found(f"selectbox « {label} »", selectbox_changer(page, area, label), "stSelectbox",
-                 label) if count >= 2 else None
-
-
-def widget_in(page: Page, area: str) -> Found | None:
-    """The first visible, enabled selectbox (two options at least), else radio, button group,
-    toggle or checkbox, else text input of `area`."""
-    for selectbox in page.locator(f"{area} [data-testid='stSelectbox']").all():
-        found = changeable(page, area, selectbox)
-        if found:
-            return found
-    for kind, item in (("stRadio", "label"), ("stButtonGroup", "button"),
-                       ("stCheckbox", "label")):
-        for widget in page.locator(f"{area} [data-testid='{kind}']").all():
-            label = label_of(widget)
-            if widget.is_visible() and widget.locator(item).count() >= (
-                    1 if kind == "stCheckbox" else 2):
-                return Found(f"{kind[2:].lower()} « {label} »",
-                             clicker(page, area, kind, item, label), kind, label)
-    for text in page.locator(f"{area} [data-testid='stTextInput']").all():
-        if text.is_visible() and not text.locator("input[disabled]").count():
-            label = label_of(text)
-            return Found(f"text input « {label} »", typer(page, area, label), "stTextInput",
-                         label)
-    return None
-
-
-def by_label(page: Page, area: str, kind: str, label: str) -> Locator:
-    widgets = page.locator(f"{area} [data-testid='{kind}']")
-    if label:
-        whole = re.compile(rf"^\s*{re.escape(label)}\s*$")  # « Collectivité », not « Type de… »
-        widgets = widgets.filter(has=page.locator("[data-testid='stWidgetLabel']",
-                                                  has_text=whole))
-    return widgets.first
-
-
-def selectbox_changer(page: Page, area: str, label: str) -> Callable[[], None]:
-    """Alternates between the first two options: A → B, B → A."""
-    def change() -> None:
-        box = by_label(page, area, "stSelectbox", label)
-        options = page.locator("[role='option']")
-        options.first.wait_for(state="detached", timeout=5_000)  # last list closed
-        current = box.locator("input").first.input_value()  # read closed: open, it filters
-        box.click()
-        options.first.wait_for(timeout=5_000)
-        target = options.nth(1) if options.first.inner_text().strip() == current \
-            else options.first
-        target.click()
-    return change
-
-
-def clicker(page: Page, area: str, kind: str, item: str, label: str) -> Callable[[], None]:
-    """Radio or button group: the first of the first two items not chosen; toggle: click."""
-    def change() -> None:
-        widget = by_label(page, area, kind, label)
-        items = widget.locator(item)
-        target = items.first
-        if kind != "stCheckbox":
-            chosen = items.first.locator("input:checked").count() or \
-                items.first.get_attribute("aria-checked") == "true" or \
-                "Active" in (items.first.get_attribute("data-testid") or "")
-            target = items.nth(1) if chosen else items.first
-        target.click()
-    return change
-
-
-def typer(page: Page, area: str, label: str) -> Callable[[], None]:
-    """Text input: alternates between its value and the value plus « a », then Enter."""
-    def change() -> None:
-        box = by_label(page, area, "stTextInput", label).locator("input")
-        value = box.input_value()
-        box.fill(value[:-1] if value.endswith("a") else f"{value}a")
-        box.press("Enter")
-    return change
+def wait_for(page: Page, spot: Spot) -> None:
+    """Wait (up to 10 s) for the widget at `spot` to show, its tab selected."""
+    with suppress(PlaywrightTimeoutError):
+        if spot.tab:
+            page.locator(f"{MAIN} [role='tab']", has_text=spot.tab).first.wait_for(
+                timeout=10_000)
+            show_tab(page, spot.tab)
+        locate(page, spot).wait_for(state="visible", timeout=10_000)
 
 
 def open_page(browser: Browser, url: str, result: Result) -> tuple[BrowserContext, Page, float]:
@@ -396,36 +331,75 @@ def python_runs(log: Path) -> list[float]:
 
 
 def measure_page(browser: Browser, url: str, changes: int, result: Result, log: Path) -> None:
-    """One round on one page: first render in a new context, then `changes` changes; the
-    Python time of the runs the server logged (`log`) during each change."""
+    """One round on one page: first render in a new context, then `changes` changes of its
+    widget (`--widget all`: of each of its widgets, see `measure_every`); the Python time of
+    the runs the server logged (`log`) during each change."""
     context, page, seconds = open_page(browser, url, result)
     try:
         result.first.append(seconds)
+        if os.environ.get("BENCH_WIDGET") == EVERY:
+            measure_every(browser, url, page, changes, result, log)
+            return
         found = chosen_widget(page) or find_widget(page, result.found)
         if found is None:
             result.rounds_without_widget += 1
             return
-        result.widget, change = found.description, found.change
-        result.found = (found.testid, found.label)
-        wait_settled(page, 0.0)  # opening the dropdown to count options must be over
-        for _ in range(changes):
-            runs_before = len(python_runs(log))
-            mark = page.evaluate("performance.now()")
-            change()
-            try:
-                since = page.wait_for_function(STARTED_BY, arg=mark, timeout=5_000).json_value()
-            except PlaywrightTimeoutError:
-                result.problems.append("a click started no rerun within 5 s (not counted)")
-                continue
-            if since < 0:
-                result.problems.append("a rerun started without input (not counted)")
-                continue
-            end, script = wait_settled(page, since)
-            result.change.append((end - since) / 1000)
-            result.change_script.append((script - since) / 1000)
-            result.change_python.append(sum(python_runs(log)[runs_before:]))
+        result.widget = found.description
+        result.found = found.spot
+        change_times(page, found.change, changes, [result], log)
     finally:
         context.close()
+
+
+def measure_every(browser: Browser, url: str, page: Page, changes: int, result: Result,
+                  log: Path) -> None:
+    """`--widget all`: every widget the page shows (found in the first round, on `page`),
+    each changed `changes` times in a new context of its own (the page as first drawn, a new
+    session), its figures in `result.widgets` and pooled in `result`'s."""
+    if not result.spots:
+        result.spots, result.skipped = every_widget(page)
+    if not result.spots:
+        result.rounds_without_widget += 1
+    result.widget = f"every widget ({len(result.spots)})"
+    for spot in result.spots:
+        found = result.widgets.setdefault(spot.description(), Result(widget=spot.description()))
+        context, page, _ = open_page(browser, url, found)
+        try:
+            wait_for(page, spot)
+            change_times(page, found_at(page, spot).change, changes, [found, result], log,
+                         stop=True)
+        except Exception as exc:  # one widget that fails must not stop the page's others
+            found.problems.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+        finally:
+            context.close()
+
+
+def change_times(page: Page, change: Callable[[], None], changes: int, results: list[Result],
+                 log: Path, *, stop: bool = False) -> None:
+    """`change()` done `changes` times, each timed from its input to the page settled, in
+    each of `results`. A change that starts no rerun is not counted (`stop`: nor are the
+    next ones tried: an expander with no `on_change` opens without a rerun)."""
+    wait_settled(page, 0.0)  # opening the dropdown to count options must be over
+    for _ in range(changes):
+        runs_before = len(python_runs(log))
+        mark = page.evaluate("performance.now()")
+        change()
+        try:
+            since = page.wait_for_function(STARTED_BY, arg=mark, timeout=5_000).json_value()
+        except PlaywrightTimeoutError:
+            results[0].problems.append("a change started no rerun within 5 s (not counted)")
+            if stop:
+                return
+            continue
+        if since < 0:
+            results[0].problems.append("a rerun started without input (not counted)")
+            continue
+        end, script = wait_settled(page, since)
+        python = sum(python_runs(log)[runs_before:])
+        for result in results:
+            result.change.append((end - since) / 1000)
+            result.change_script.append((script - since) / 1000)
+            result.change_python.append(python)
 
 
 def verdict(seconds: float) -> str:
@@ -462,7 +436,8 @@ def main() -> None:
                              "balances hold a year of all France, say (bench_france.py)")
     parser.add_argument("--widget", default="",
                         help="the selectbox to change, by its label (e.g. Collectivité), on "
-                             "the pages that have one in their main area; the others as usual")
+                             "the pages that have one in their main area, the others as usual; "
+                             "`all`: every widget of every page, one row each")
     parser.add_argument("--query", default="",
                         help="added to every page's URL but the baseline's, e.g. "
                              "mode=chapitres (Se comparer by chapter)")
@@ -542,23 +517,29 @@ def measure_rounds(browser: Browser, served: dict[str, tuple[str, int, Path]],
 
 
 def compare(specs: list[PageSpec], results: dict[str, dict[str, Result]]) -> None:
-    """This checkout against the other, page by page, from the same rounds."""
+    """This checkout against the other, page by page (`--widget all`: and widget by widget),
+    from the same rounds."""
     print("\nchange, median seconds (× its own baseline): this checkout against the other")
-    print("| page | this checkout | python | against | python | this / against |")
-    print("|---|---|---|---|---|---|")
+    table_head("page", "this checkout", "python", "against", "python", "this / against")
     bases = {label: Spread.of(found[BASELINE].change).median
              for label, found in results.items()}
+    ours_all, theirs_all = results["this checkout"], results["against"]
     for spec in specs:
-        cells = []
-        for label in ("this checkout", "against"):
-            found = results[label][spec.url_path]
-            change = Spread.of(found.change)
-            cells.append((change.median, f"{change.text(digits=3)} "
-                          f"({ratio(change.median, bases[label])})",
-                          Spread.of(found.change_python).text(digits=3)))
-        (ours, ours_text, ours_python), (theirs, theirs_text, theirs_python) = cells
-        print(f"| {spec.url_path} | {ours_text} | {ours_python} | {theirs_text} | "
-              f"{theirs_python} | {ratio(ours, theirs)} |")
+        ours, theirs = ours_all[spec.url_path], theirs_all[spec.url_path]
+        rows = [(spec.url_path, ours, theirs)] + [
+            (f"{spec.url_path}: {name}", ours.widgets.get(name, Result()),
+             theirs.widgets.get(name, Result()))
+            for name in dict.fromkeys([*ours.widgets, *theirs.widgets])]
+        for name, mine, other in rows:
+            cells = []
+            for label, found in (("this checkout", mine), ("against", other)):
+                change = Spread.of(found.change)
+                cells.append((change.median, f"{change.text(digits=3)} "
+                              f"({ratio(change.median, bases[label])})",
+                              Spread.of(found.change_python).text(digits=3)))
+            (our, our_text, our_python), (their, their_text, their_python) = cells
+            print(f"| {name} | {our_text} | {our_python} | {their_text} | {their_python} | "
+                  f"{ratio(our, their)} |")
 
 
 def report(label: str, specs: list[PageSpec], results: dict[str, Result],
@@ -567,27 +548,63 @@ def report(label: str, specs: list[PageSpec], results: dict[str, Result],
     base_change = Spread.of(base.change).median
     print(f"\n{label}: seconds, median (min–max); « × base »: page median / baseline median; "
           "targets: change < 1 s (issue 11) / < 200 ms (issue 13)")
-    print("| page | first render: cold server | 1st visit | next visits | × base | "
-          "widget changed | change | script | python | × base | changes | < 1 s / < 0.2 s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    table_head("page", "first render: cold server", "1st visit", "next visits", "× base",
+               "widget changed", *CHANGE_COLUMNS)
     for spec in specs:
         result = results[spec.url_path]
         later = Spread.of(result.first[1:])
-        change = Spread.of(result.change)
         first = f"{result.first[0]:.2f}" if result.first else "failed"
         cold = f"{result.cold:.2f}" if result.cold == result.cold else "n/a"
         print(f"| {spec.url_path} | {cold} | {first} | {later.text()} | "
               f"{ratio(later.median, Spread.of(base.first[1:]).median)} | "
-              f"{result.widget or 'no widget'} | {change.text(digits=3)} | "
-              f"{Spread.of(result.change_script).text(digits=3)} | "
-              f"{Spread.of(result.change_python).text(digits=3)} | "
-              f"{ratio(change.median, base_change)} | {change.count} | "
-              f"{verdict(change.median) if change.count else 'n/a'} |")
+              f"{result.widget or 'no widget'} | {changed(result, base_change)} |")
         if result.widget and result.rounds_without_widget:
             result.problems.append(f"no widget found in {result.rounds_without_widget} round(s)")
         for problem in dict.fromkeys(result.problems):
             print(f"  {spec.url_path}: {problem}")
+    if any(results[spec.url_path].widgets for spec in specs):
+        every(specs, results, base_change)
     print(f"streamlit server peak RSS (VmHWM): {server_peak:.0f} MiB; {load()} at the end")
+
+
+CHANGE_COLUMNS = ("change", "script", "python", "× base", "changes", "< 1 s / < 0.2 s")
+
+
+def table_head(*columns: str) -> None:
+    """A Markdown table's header and its separator line."""
+    print(f"| {' | '.join(columns)} |")
+    print("|" + "---|" * len(columns))
+
+
+def changed(result: Result, base_change: float) -> str:
+    """The change columns of `result`'s row: change, script, python, × base, count,
+    verdicts."""
+    change = Spread.of(result.change)
+    return (f"{change.text(digits=3)} | {Spread.of(result.change_script).text(digits=3)} | "
+            f"{Spread.of(result.change_python).text(digits=3)} | "
+            f"{ratio(change.median, base_change)} | {change.count} | "
+            f"{verdict(change.median) if change.count else 'n/a'}")
+
+
+def every(specs: list[PageSpec], results: dict[str, Result], base_change: float) -> None:
+    """`--widget all`: one row per page and widget, slowest first within a page, and what
+    each page shows that is no widget change."""
+    print("\nevery widget: seconds, median (min–max) of its changes; « × base »: widget "
+          "median / the baseline page's")
+    table_head("page", "widget", *CHANGE_COLUMNS)
+    for spec in specs:
+        result = results[spec.url_path]
+        ranked = sorted(result.widgets.values(), key=lambda r: -Spread.of(r.change).median
+                        if r.change else 0.0)
+        for found in ranked:
+            print(f"| {spec.url_path} | {found.widget} | {changed(found, base_change)} |")
+        for found in ranked:
+            for problem in dict.fromkeys(found.problems):
+                print(f"  {spec.url_path}, {found.widget}: {problem}")
+        if result.skipped:
+            print(f"  {spec.url_path}: not changed (no widget change: a click downloads, "
+                  "syncs or writes): " + ", ".join(f"{count} {word}{'s' if count > 1 else ''}"
+                                                   for word, count in result.skipped.items()))
 
 
 if __name__ == "__main__":

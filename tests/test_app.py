@@ -370,6 +370,14 @@ def test_evolution_over_eight_years_of_montreuil(app: AppTest) -> None:
     stated = int(etree.parse(str(TOTEM / "Montreuil_CA_2023.xml")).xpath(
         "//d:Information[@Code='PopTot']/@V", namespaces=NS)[0].replace(" ", ""))
     assert last["per_inhabitant"] == pytest.approx(spent[2023] / stated)
+    # The totals' data, opened: a static table (a grid was most of the second it took to
+    # open, issue 13), 2023's spending to the cent.
+    app.session_state["download_evolution_total_ouvert"] = True
+    app.run()
+    assert not app.dataframe
+    raw = real_sums_without_carryover(TOTEM / "Montreuil_CA_2023.xml", "MtReal")
+    rows = static_table(app, 0).set_index("exercice")
+    assert rows.loc["2023", "montant"] == euros(raw[("F", "D")] + raw[("I", "D")], 2)
 
 
 def test_execution_rate(app: AppTest) -> None:
@@ -380,6 +388,14 @@ def test_execution_rate(app: AppTest) -> None:
     assert [m.value for m in app.metric][:2] == [compact_euros(real["cred_ouv"].sum()),
                                                 compact_euros(real["mt_real"].sum())]
     assert app.metric[1].proto.help == f"Réalisé : {euros(real['mt_real'].sum(), 2)}"
+    # The chart's data, opened: a static table (no grid to draw), 012's realised to the cent.
+    app.session_state["download_execution_ouvert"] = True
+    app.run()
+    assert not app.dataframe
+    staff = sum(Decimal(v) for v in etree.parse(str(TOTEM / "Montreuil_CA_2022.xml")).xpath(
+        "//d:LigneBudget[d:OpBudg/@V='0'][d:CodRD/@V='D'][d:ContNat/@V='012']/d:MtReal/@V",
+        namespaces=NS))
+    assert static_table(app).set_index("chapitre").loc["012", "realise"] == euros(staff, 2)
 
 
 def test_data_page_lists_the_catalogue(app: AppTest) -> None:
