@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from appserver import CHROMIUM, CHROMIUM_ARGS, streamlit_run
-from bench_app import MAIN, QUIET_MS, STARTED_BY, TIMEOUT_MS, selectbox_changer
+from bench_app import QUIET_MS, STARTED_BY, TIMEOUT_MS
 from playwright.sync_api import Page, sync_playwright
 from settled import OBSERVER, SETTLED
+from widgets import MAIN, Spot, selectbox_changer
 
 ROOT = Path(__file__).resolve().parent.parent
 # Prepended to app.py in the entry script: Streamlit's own functions wrapped to log events.
@@ -165,7 +166,7 @@ def main() -> None:
             page.goto(f"{url}/{args.page}", wait_until="commit")
             page.wait_for_function(SETTLED, arg=[0, QUIET_MS, True], timeout=TIMEOUT_MS,
                                    polling=20)
-            change = selectbox_changer(page, MAIN, args.widget)
+            change = selectbox_changer(page, Spot(MAIN, "", "stSelectbox", args.widget))
             one_change(page, change, log)  # the first change fills the caches: not shown
             found = [one_change(page, change, log) for _ in range(args.changes)]
         browser.close()
