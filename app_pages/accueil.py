@@ -158,4 +158,6 @@ st.markdown("#### Données chargées")
 summary = docs.groupby(["entity_type", "stage"]).size().rename("Documents").reset_index()
 summary["entity_type"] = summary["entity_type"].map(ENTITY_TYPE_LABELS)
 st.table(summary.rename(columns={"entity_type": "Type", "stage": "Étape"}), hide_index=True)
-st.caption(f"Source des données : {config.data_dir}")
+# The demo's folder named as in the repository: a citizen has no use for the server's path.
+st.caption("Source des données : " + ("jeu de démonstration embarqué (budget_core/data/demo "
+                                      "dans le dépôt)" if config.is_demo else str(config.data_dir)))

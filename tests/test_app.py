@@ -61,6 +61,10 @@ def open_page(app: AppTest, page: str, **widgets: object) -> AppTest:
 def test_home_lists_the_demo_data_and_finds_an_entity(app: AppTest) -> None:
     app.run()
     assert not app.exception
+    # The demo named as in the repository, not by the server's own path.
+    assert "Source des données : jeu de démonstration embarqué (budget_core/data/demo dans " \
+        "le dépôt)" in [c.value for c in app.caption]
+    assert not [c.value for c in app.caption if str(DEMO_DIR) in c.value]
     assert [m.value for m in app.metric][2] == str(len(Store(DEMO_DIR).documents()))
     # « Données chargées »: a static table (no canvas grid to redraw at each search) counting
     # every document once, by type and stage.
