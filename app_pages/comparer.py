@@ -30,23 +30,8 @@ versions = catalogue_versions()
 uploaded = tuple(uploads())
 
 
-# Session state: whether the page's own run is under way, and stage, year and budgets as the
-# page last drew them (the widgets' values).
-PAGE_RUN, DRAWN, DRAWN_KEYS = "cmp_page_run", "cmp_drawn", ("cmp_etape", "cmp_annee", "cmp")
-
-
-def _drawn_now() -> tuple[object, ...]:
-    return tuple(tuple(v) if isinstance(v := st.session_state.get(key), list) else v
-                 for key in DRAWN_KEYS)
-
-
 def choose() -> Picked:
     """Stage, year and the budgets chosen (document key → name, in the order chosen)."""
-    if not st.session_state.get(PAGE_RUN) and _drawn_now() != st.session_state.get(DRAWN):
-        # The fragment's rerun after a change of stage, year or budgets: the page must rerun
-        # anyway, so at once, without drawing the pickers first for nothing (their options
-        # sent twice: 1 612 budgets of a département at the scale of France).
-        st.rerun()
     c1, c2, c3 = st.columns(3)
     # Nothing chosen yet: open where the most budgets can be compared.
     widest_stage, widest_year = richest_choice()
@@ -69,10 +54,9 @@ def choose() -> Picked:
 
 
 # The pickers in a fragment: a change of type, département or search that keeps the budgets
-# chosen redraws the pickers alone, not the comparison below (its chart, table and notes).
-st.session_state[PAGE_RUN] = True
+# chosen redraws the pickers alone, not the comparison below (its chart, table and notes); a
+# change of stage, year or budgets reruns the page at once, without drawing the pickers first
+# for nothing (their options sent twice: 1 612 budgets of a département at France's scale).
 stage, year, compared = picked_apart(choose, lambda c: (c[0], c[1], tuple(c[2].items())),
-                                     "comparer_drawn")
-st.session_state[DRAWN] = _drawn_now()
-st.session_state[PAGE_RUN] = False
+                                     "comparer_drawn", decisive=("cmp_etape", "cmp_annee", "cmp"))
 comparison(compared, stage, year, atelier, versions)
