@@ -8,7 +8,13 @@ import streamlit as st
 
 from app_pages import comparer_chapitres
 from app_pages.catalogue import published_documents
-from app_pages.common import remembered_siren, summary, url_multiselect, url_selectbox
+from app_pages.common import (
+    remembered_siren,
+    summary,
+    url_multiselect,
+    url_selectbox,
+    write_param,
+)
 from app_pages.drawing import altair_chart, chart_data
 from budget_core import charts, maps
 from budget_core.config import settings
@@ -88,7 +94,7 @@ if st.query_params.get("mode") in MODES:  # the code in the link, not the label
     st.session_state.setdefault("mode", st.query_params["mode"])
 mode = st.radio("Comparer", list(MODES), format_func=MODES.__getitem__, key="mode",
                 horizontal=True)
-st.query_params["mode"] = mode
+write_param("mode", mode)
 if mode == "chapitres":
     comparer_chapitres.show(store)
     st.stop()

@@ -23,11 +23,11 @@ from budget_core.scdl import csv_safe_bytes
 from budget_core.selection import default_comparison
 
 Versions = tuple[tuple[str, float], ...]  # the catalogue's (`catalogue.catalogue_versions`)
-# A comparison asked: stage, year, the documents' keys in the order chosen and their names,
-# the direction, per inhabitant or not, and the catalogue's versions.
 # What Comparer's pickers choose: stage, year, and the documents' keys → their names, in the
 # order chosen.
 Picked = tuple[str | None, int | None, dict[str, str]]
+# A comparison asked: stage, year, the documents' keys in the order chosen and their names,
+# the direction, per inhabitant or not, and the catalogue's versions.
 Asked = tuple[str | None, int | None, tuple[str, ...], tuple[str, ...], str, bool, Versions]
 
 

@@ -271,7 +271,7 @@ def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]], ti
                  alt.Tooltip("nomenclature:N", title="Nomenclature"),
                  alt.Tooltip(f"{value}:Q", title=unit, format=EUROS)],
     )
-    # A 380 px plot: _finish fits the width only, the legend goes below it.
+    # A 380 px plot: `finished` fits the width only, the legend goes below it.
     return finished(alt.layer(lines, *_nomenclature_marks(changes), title=title)
                    .properties(height=380))
 
