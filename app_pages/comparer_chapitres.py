@@ -14,7 +14,7 @@ from app_pages.common import (
     url_multiselect,
     url_selectbox,
 )
-from app_pages.drawing import altair_chart, chart_data
+from app_pages.drawing import altair_chart, chart_data, chart_title
 from budget_core import balance_catalogue, balance_peers, charts, maps, population
 from budget_core.coverage import commune_map_departements
 from budget_core.fmt import md_escape, number
@@ -62,12 +62,6 @@ def _chapter_values(year: int, chapter: str, direction: str, siren: str,
         mine = values[values["departement"] == code]
         communes = dict(zip(mine["insee"], mine["value"], strict=True))
     return balance_peers.by_departement(values), code, communes
-
-
-def title(text: str) -> None:
-    """A chart's title as a line of text above it: it wraps on a phone where a Vega title is
-    cut, and the chart's spec stays the same when only the title changes."""
-    st.markdown(f"**{md_escape(text)}**")
 
 
 def show(national: NationalStore) -> None:
@@ -121,7 +115,7 @@ def show(national: NationalStore) -> None:
     # The title above the chart, not in its spec: another commune, group or direction is then
     # new rows for the Vega view the browser has (charts.chapter_peers), and the text wraps on
     # a phone instead of being cut.
-    title(f"{sens} réelles : {names[siren]} parmi « {group.label.lower()} »")
+    chart_title(f"{sens} réelles : {names[siren]} parmi « {group.label.lower()} »")
     altair_chart(charts.chapter_peers, placed, key="chart_chapitres_pairs")
     chart_data(placed[["chapter_code", "chapter_label", "value", "median", "q1", "q3", "rank",
                        "peers"]].assign(source=balance_catalogue.SOURCE).rename(columns={
@@ -142,17 +136,17 @@ def _maps(placed: pd.DataFrame, siren: str, year: int, direction: str,
                                 labels.__getitem__))
     medians, code, communes = _chapter_values(year, chapter, direction, siren, version)
     france = maps.departements(dict(zip(medians["code"], medians["value"], strict=True)),
-                               "", LEGEND, share=False)
-    if france["data"]["values"]:  # the départements of the balances that have a shape
-        title(f"{labels[chapter]} : médiane des communes par département (€/hab)")
+                               LEGEND, share=False)
+    if maps.codes(france):  # the départements of the balances that have a shape
+        chart_title(f"{labels[chapter]} : médiane des communes par département (€/hab)")
         st.vega_lite_chart(france, key="carte_chapitre")
     chart_data(medians.assign(source=balance_catalogue.SOURCE).rename(columns={
         "code": "departement", "value": "mediane_par_habitant"}),
         f"carte_chapitre_{chapter}_{year}.csv", "download_carte_chapitre",
         money=["mediane_par_habitant"], counts=["communes"])
     if communes is not None:
-        title(f"{labels[chapter]} : communes du département {code} (€/hab)")
-        st.vega_lite_chart(maps.communes(str(code), communes, "", LEGEND, share=False),
+        chart_title(f"{labels[chapter]} : communes du département {code} (€/hab)")
+        st.vega_lite_chart(maps.communes(str(code), communes, LEGEND, share=False),
                            key="carte_chapitre_communes")
     elif code is not None:
         st.caption(f"Carte des communes : contours embarqués pour le Grand Est seulement "

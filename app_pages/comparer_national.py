@@ -15,7 +15,7 @@ from app_pages.common import (
     url_selectbox,
     write_param,
 )
-from app_pages.drawing import altair_chart, chart_data
+from app_pages.drawing import altair_chart, chart_data, chart_title
 from budget_core import charts, maps
 from budget_core.config import settings
 from budget_core.coverage import commune_map_departements, departements_with_shapes
@@ -153,7 +153,7 @@ def agregat_view(level: str, siren: str, names: dict[str, str], entity: dict[str
         m2.metric(f"Médiane du groupe ({int(last['peers'])} collectivités)",
                   euros(last["median"], 2) + "/hab")
         m3.metric("Rang (1 = la plus élevée)", f"{int(last['rank'])} / {int(last['peers'])}")
-        comparer_chapitres.title(f"{agregat} : la collectivité parmi son groupe (bande : du "
+        chart_title(f"{agregat} : la collectivité parmi son groupe (bande : du "
                                  "1er au 3e quartile)")
         altair_chart(charts.peer_placement, placed, key="chart_pairs")
         chart_data(placed[["year", "value", "median", "q1", "q3", "rank", "peers"]].rename(
@@ -170,8 +170,8 @@ def agregat_view(level: str, siren: str, names: dict[str, str], entity: dict[str
     if not values:
         st.info("Pas de carte par département : les comptes OFGL de ce niveau n'en donnent pas.")
     elif set(values) & departements_with_shapes():
-        comparer_chapitres.title(f"{agregat} : médiane par département (€/hab)")
-        st.vega_lite_chart(maps.departements(values, "", "€ par habitant", share=False),
+        chart_title(f"{agregat} : médiane par département (€/hab)")
+        st.vega_lite_chart(maps.departements(values, "€ par habitant", share=False),
                            key="carte_nationale")
         chart_data(by_departement.rename(columns={"code": "departement",
                                                   "value": "mediane_par_habitant"}),
@@ -184,10 +184,10 @@ def agregat_view(level: str, siren: str, names: dict[str, str], entity: dict[str
     code = entity["departement"]
     if level == "communes" and code in commune_map_departements():
         by_commune = ask(NationalStore.commune_values, agregat, year, code)
-        comparer_chapitres.title(f"{agregat} : communes du département {code} (€/hab)")
+        chart_title(f"{agregat} : communes du département {code} (€/hab)")
         st.vega_lite_chart(maps.communes(code, dict(zip(by_commune["code"], by_commune["value"],
                                                         strict=True)),
-                                         "", "€ par habitant", share=False),
+                                         "€ par habitant", share=False),
                            key="carte_communes_nationale")
         chart_data(by_commune.rename(columns={"code": "insee", "value": "valeur_par_habitant"}),
                    f"carte_communes_{code}_{agregat}.csv", "download_carte_communes",

@@ -22,7 +22,7 @@ from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
 from budget_core import charts
 from budget_core.digest import frame_digest
-from budget_core.fmt import french_table
+from budget_core.fmt import french_table, md_escape
 from budget_core.scdl import csv_safe_bytes
 
 
@@ -179,3 +179,10 @@ def chart_data(frame: pd.DataFrame, file_name: str, key: str, *, money: Sequence
             show_table(frame, money=money, counts=counts, shares=shares, static=static)
             st.download_button("Télécharger ces données (CSV)", csv_safe_bytes(frame),
                                file_name=file_name, mime="text/csv", key=key)
+
+
+def chart_title(text: str) -> None:
+    """A chart's title as a line of text above it: it wraps on a phone where a Vega title is
+    cut, and the chart's spec stays the same when only the title changes (the browser then
+    swaps the chart's data instead of drawing it anew: `maps`)."""
+    st.markdown(f"**{md_escape(text)}**")

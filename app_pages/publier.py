@@ -14,7 +14,7 @@ from app_pages.common import (
     upload_widget,
     url_selectbox,
 )
-from app_pages.drawing import chart_data, show_table
+from app_pages.drawing import chart_data, chart_title, show_table
 from budget_core import coverage, maps
 from budget_core.anonymise import anonymise_totem
 from budget_core.errors import BudgetError
@@ -138,10 +138,10 @@ def publication_map() -> None:
     codes = set(by_departement["departement"])
     mapped = bool(codes & coverage.departements_with_shapes())
     if mapped:
+        chart_title(f"Communes ayant publié leur {stage} {year}")
         st.vega_lite_chart(maps.departements(
             dict(zip(by_departement["departement"], by_departement["share"], strict=True)),
-            f"Communes ayant publié leur {stage} {year}", "communes"),
-            key="carte_region_chart")
+            "communes"), key="carte_region_chart")
     else:
         published = int(by_departement["published"].sum())
         st.info(f"Pas de carte pour la région {REGIONS[region]} : les contours livrés avec "
@@ -161,10 +161,10 @@ def publication_map() -> None:
     st.metric(f"Communes du département {departement} ayant publié leur {stage} {year}",
               percent(share), f"{published} sur {total}", delta_color="off")
     if departement in coverage.commune_map_departements():
+        chart_title(f"Communes du {departement} : {stage} {year} publié")
         st.vega_lite_chart(maps.communes(
             departement, {row.insee: 1.0 if row.published else 0.0
-                          for row in frame.itertuples()},
-            f"Communes du {departement} : {stage} {year} publié", "publié"),
+                          for row in frame.itertuples()}, "publié"),
             key="carte_communes_chart")
     show_table(frame.rename(columns={"insee": "INSEE", "siren": "SIREN", "name": "Commune",
                                      "population": "Population", "published": "Publié"}),

@@ -1,7 +1,7 @@
 """Where the time of one widget change goes, step by step: a diagnostic beside bench_app.py.
 
-Run: python bench/change_timeline.py [--page explorer] [--widget Collectivité] [--changes 6]
-     [--cache DIR] [--checkout DIR] [--events]
+Run: python bench/change_timeline.py [--page explorer] [--widget Collectivité] [--tab TAB]
+     [--changes 6] [--cache DIR] [--checkout DIR] [--events]
 
 `bench_app.py` says how long a change takes; this says where it goes. The app is served with
 an entry script that records, in the server's clock, each message from the browser, each run
@@ -33,7 +33,7 @@ from appserver import CHROMIUM, CHROMIUM_ARGS, streamlit_run
 from bench_app import QUIET_MS, STARTED_BY, TIMEOUT_MS
 from playwright.sync_api import Page, sync_playwright
 from settled import OBSERVER, SETTLED
-from widgets import MAIN, Spot, selectbox_changer
+from widgets import MAIN, Spot, selectbox_changer, show_tab
 
 ROOT = Path(__file__).resolve().parent.parent
 # Prepended to app.py in the entry script: Streamlit's own functions wrapped to log events.
@@ -140,6 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--page", default="explorer", help="the page's url_path")
     parser.add_argument("--widget", default="Collectivité", help="the selectbox's label")
+    parser.add_argument("--tab", default="", help="the main area's tab holding the selectbox")
     parser.add_argument("--changes", type=int, default=6)
     parser.add_argument("--cache", type=Path, default=None, help="BUDGET_CACHE_DIR")
     parser.add_argument("--checkout", type=Path, default=ROOT, help="the app served")
@@ -166,7 +167,8 @@ def main() -> None:
             page.goto(f"{url}/{args.page}", wait_until="commit")
             page.wait_for_function(SETTLED, arg=[0, QUIET_MS, True], timeout=TIMEOUT_MS,
                                    polling=20)
-            change = selectbox_changer(page, Spot(MAIN, "", "stSelectbox", args.widget))
+            show_tab(page, args.tab)
+            change = selectbox_changer(page, Spot(MAIN, args.tab, "stSelectbox", args.widget))
             one_change(page, change, log)  # the first change fills the caches: not shown
             found = [one_change(page, change, log) for _ in range(args.changes)]
         browser.close()

@@ -2,12 +2,21 @@
 codes: the pages pass codes and values, never the GeoJSON itself, and draw the spec with
 `st.vega_lite_chart`.
 
+A map is two parts. Its drawing — the shapes, the legend, the colours — is a spec made once
+per territory and legend (`_drawn`), the same dictionary at every run. Its values are a table
+of its own, the named dataset `VALUES` (code, value, value in French), that the spec joins to
+the shapes by code (a Vega-Lite `lookup`). Streamlit's browser rebuilds a Vega view whenever the
+spec's JSON changes, but only swaps its data when the spec is the same: a change of stage or
+year on the publication map, or of agrégat on « Se comparer », no longer parses, compiles and
+draws the map anew. So nothing that changes with the values is in the spec: the pages write
+the title above the map, and Vega reads the highest share a share's colours run to from the
+values themselves (`_HIGHEST_SHARE`).
+
 Altair validates every coordinate of the geometry it is given: a map made by Altair took 0.6
 to 1 s for the 96 départements, 2 to 6 s for the 727 communes of the Moselle. So Altair makes
-the spec of a map (`choropleth`) once per legend and kind, with no shape (`_blank`), and a map
-is that spec with its features, their values, its title and, for shares, its colour domain put in
-(`_filled`: 0.3 ms and 3 ms for those two maps). The features are new dictionaries around the
-shapes' geometry, rounded once per process (below) and shared by every map, never copied.
+the spec of a map (`choropleth`) once per legend and kind, with no shape (`_blank`), and a
+drawing is that spec with its features put in. The features are the shapes' own dictionaries,
+rounded once per process (below) and shared by every map, never copied.
 
 Streamlit writes a map's spec to JSON, reads it back and writes it again at every run that
 draws it, and sends it: the shapes keep 3 decimals of a degree (`PRECISION`), at most 0.0005°
@@ -19,7 +28,7 @@ is less than half as long (261 KB instead of 599 KB).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import altair as alt
@@ -28,21 +37,28 @@ from budget_core import charts, coverage, fmt
 
 Spec = dict[str, Any]
 PRECISION = 3  # decimals of a degree kept in the shapes drawn
+VALUES = "valeurs"  # the named dataset of a map's values, joined to its shapes by code
+# A share's colours run from 0 to the highest share of the values (Vega reads them), to 100 %
+# when all are 0: 0,4 % among 0 % would otherwise be as pale as 0 %.
+_HIGHEST_SHARE = f"extent(pluck(data('{VALUES}'), 'valeur'))[1] || 1"
 
 
-def departements(values: dict[str, float], title: str, legend: str,
-                 share: bool = True) -> Spec:
+def departements(values: dict[str, float], legend: str, share: bool = True) -> Spec:
     """The départements that have a value (of those the embedded map holds: metropolitan
     France), coloured by it; `share`: a share from 0 to 1, else an amount in €."""
-    features = [feature for feature in _shapes(None) if feature["properties"]["code"] in values]
-    return _filled(_blank(legend, share), features, values, title, share)
+    return _with_values(_drawn(None, frozenset(values), legend, share), values, share)
 
 
-def communes(departement: str, values: dict[str, float], title: str, legend: str,
+def communes(departement: str, values: dict[str, float], legend: str,
              share: bool = True) -> Spec:
     """Every commune of a département the embedded shapes hold
     (`coverage.commune_map_departements`), coloured by its value (by INSEE code)."""
-    return _filled(_blank(legend, share), list(_shapes(departement)), values, title, share)
+    return _with_values(_drawn(departement, None, legend, share), values, share)
+
+
+def codes(spec: Spec) -> list[str]:
+    """The codes of the territories a map draws."""
+    return [feature["properties"]["code"] for feature in spec["data"]["values"]]
 
 
 @functools.lru_cache(maxsize=16)
@@ -62,65 +78,71 @@ def _rounded(coordinates: list[Any]) -> list[Any]:
     return [_rounded(part) for part in coordinates]
 
 
+@functools.lru_cache(maxsize=32)
+def _drawn(departement: str | None, kept: frozenset[str] | None, legend: str,
+           share: bool) -> Spec:
+    """The drawing of a map: `_blank` with the features of France's départements (None) or
+    of one département's communes, those of `kept` only if given. The same dictionary for
+    the same arguments: its JSON, what Streamlit's browser compares, is the same."""
+    features = [feature for feature in _shapes(departement)
+                if kept is None or feature["properties"]["code"] in kept]
+    return {**_blank(legend, share), "data": {"values": features}}
+
+
 @functools.lru_cache(maxsize=16)
 def _blank(legend: str, share: bool) -> Spec:
-    """The spec of `choropleth` with no shape and no title: nothing else in it depends
-    on the shapes. Never changed: `_filled` makes new dictionaries where a map differs.
-    (Made with Altair's active theme, whose default view size the map never uses: Streamlit
-    draws it at the container's width, and its height is the spec's.)"""
-    spec: Spec = choropleth({"features": []}, {}, "", legend, share=share).to_dict()
+    """The spec of `choropleth` with no shape and no value. Never changed: `_drawn` and
+    `_with_values` make new dictionaries around it. (Made with Altair's active theme, whose
+    default view size the map never uses: Streamlit draws it at the container's width, and
+    its height is the spec's.)"""
+    spec: Spec = choropleth({"features": []}, {}, legend, share=share).to_dict()
+    del spec["datasets"]
     return spec
 
 
-def _filled(blank: Spec, features: list[dict[str, Any]], values: dict[str, float], title: str,
-            share: bool) -> Spec:
-    """`blank` as `choropleth({"features": features}, values, title, ...)` makes it:
-    the same spec but for the features drawn, their values, the title and a share's colour
-    domain (0 to the highest share)."""
-    spec = {**blank, "title": title, "data": {"values": territory_features(
-        {"features": features}, values, share=share)}}
-    if share:
-        color = blank["encoding"]["color"]
-        spec["encoding"] = {**blank["encoding"], "color": {
-            **color, "scale": {**color["scale"], "domain": share_domain(values)}}}
-    return spec
+def _with_values(drawn: Spec, values: Mapping[str, float | None], share: bool) -> Spec:
+    """`drawn` as `choropleth` makes it for those values: the same spec and its values."""
+    return {**drawn, "datasets": {VALUES: territory_values(codes(drawn), values, share=share)}}
 
 
-def territory_features(shapes: dict[str, Any], values: dict[str, float], *,
-                       share: bool) -> list[dict[str, Any]]:
-    """The shapes' features, each with its value (`valeur`) and the value in French
-    (`texte`): what a choropleth draws."""
+def territory_values(drawn: Iterable[str], values: Mapping[str, float | None], *,
+                     share: bool) -> list[dict[str, Any]]:
+    """For each territory drawn (by code), its value (`valeur`, None if it has none) and the
+    value in French (`texte`): the table a map joins to its shapes."""
     def text(value: float | None) -> str:
         return fmt.percent(value) if share else fmt.euros(value, 2)
 
-    return [{**feature, "properties": {**feature["properties"], "valeur": value,
-                                       "texte": text(value)}}
-            for feature in shapes["features"]
-            for value in [values.get(feature["properties"]["code"])]]
+    return [{"code": code, "valeur": value, "texte": text(value)}
+            for code in drawn for value in [values.get(code)]]
 
 
-def share_domain(values: Mapping[str, float | None]) -> list[float]:
-    """A map of shares runs from 0 to the highest one: 3 % among 0 % would be as pale as 0 %
-    on 0–100 %."""
-    return [0, max((v for v in values.values() if v is not None), default=0) or 1]
-
-
-def choropleth(shapes: dict[str, Any], values: dict[str, float], title: str, legend: str,
+def choropleth(shapes: dict[str, Any], values: dict[str, float], legend: str,
                *, share: bool = True) -> alt.Chart:
     """Map of a value by territory code (`properties.code` of the shapes): a share from 0 to
-    1 (in %), or an amount (€)."""
-    features = territory_features(shapes, values, share=share)
+    1 (in %), or an amount (€). The values are the named dataset `VALUES`, joined to the
+    shapes by code."""
+    drawn = [feature["properties"]["code"] for feature in shapes["features"]]
+    quoted = legend.replace("'", "\\'")  # in a Vega string
     labels = (f"format(datum.value * 100, ',.1~f') + '{fmt.NNBSP}%'" if share
               else charts.COMPACT_EUROS)
-    chart = alt.Chart(alt.Data(values=features), title=title).mark_geoshape(
-        stroke="white", strokeWidth=0.4).encode(
-        color=alt.Color("properties.valeur:Q", title=legend,
-                        scale=alt.Scale(scheme="blues", domain=share_domain(values)) if share
+    chart = alt.Chart(alt.Data(values=shapes["features"])).mark_geoshape(
+        stroke="white", strokeWidth=0.4).transform_lookup(
+        lookup="properties.code", from_=alt.LookupData(
+            data=alt.NamedData(name=VALUES), key="code", fields=["valeur", "texte"]),
+    ).encode(
+        color=alt.Color("valeur:Q", title=legend,
+                        scale=alt.Scale(scheme="blues", domainMin=0,
+                                        domainMax=alt.ExprRef(_HIGHEST_SHARE)) if share
                         else alt.Scale(scheme="blues"),
                         legend=alt.Legend(labelExpr=labels, direction="horizontal",
                                           gradientLength=280, labelOverlap=True)),
         tooltip=[alt.Tooltip("properties.nom:N", title="Territoire"),
                  alt.Tooltip("properties.code:N", title="Code"),
-                 alt.Tooltip("properties.texte:N", title=legend)],
-    ).project("mercator").properties(height=520)
+                 alt.Tooltip("texte:N", title=legend)],
+        description="description:N",
+    ).transform_calculate(  # what a screen reader says of a territory
+        description=f"datum.properties.nom + ' (' + datum.properties.code + '), "
+                    f"{quoted} : ' + datum.texte",
+    ).project("mercator").properties(
+        height=520, datasets={VALUES: territory_values(drawn, values, share=share)})
     return charts.finished(chart)

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages import common, drawing
 from app_pages.catalogue import UPLOADS
+from budget_core import maps
 from budget_core.config import DEMO_DIR
 from budget_core.fmt import compact_euros, euros, md_escape
 from budget_core.indicators import from_ofgl
@@ -44,6 +45,16 @@ def chart_data(at: AppTest) -> list[pd.DataFrame]:
     """The data each Altair chart on the page draws (Streamlit ships it as Arrow IPC)."""
     return [pa.ipc.open_stream(el.proto.datasets[0].data.data).read_all().to_pandas()
             for el in at.get("vega_lite_chart")]
+
+
+def map_values(chart: object) -> dict[str, object]:
+    """A map as drawn: the code of each territory whose shape is in its spec → the value of
+    its table of values (`maps.VALUES`, shipped as Arrow IPC) joined to that shape."""
+    [table] = [d.data.data for d in chart.proto.datasets if d.name == maps.VALUES]
+    rows = pa.ipc.open_stream(table).read_all().to_pylist()
+    values = {row["code"]: row["valeur"] for row in rows}
+    return {f["properties"]["code"]: values.get(f["properties"]["code"])
+            for f in json.loads(chart.proto.spec)["data"]["values"]}
 
 
 def open_page(app: AppTest, page: str, **widgets: object) -> AppTest:
@@ -433,9 +444,7 @@ def test_publication_map_and_metadata_sheet(app: AppTest) -> None:
               carte_departement="56")
     [metric] = app.metric
     assert (metric.value, metric.proto.delta) == ("0,4\u202f%", "1 sur 249")
-    region_map = json.loads(app.get("vega_lite_chart")[0].proto.spec)
-    shares = {f["properties"]["code"]: f["properties"]["valeur"]
-              for f in region_map["data"]["values"]}
+    shares = map_values(app.get("vega_lite_chart")[0])
     assert set(shares) == {"22", "29", "35", "56"}  # the four départements of Bretagne
     assert shares["56"] == pytest.approx(1 / 249) and shares["29"] == 0
     published, others = app.dataframe[-2].value, app.dataframe[-1].value
@@ -612,10 +621,9 @@ def test_se_comparer_maps_the_communes_of_a_grand_est_departement(
     monkeypatch.setenv("BUDGET_NATIONAL_DIR", str(tmp_path / "national"))
     open_page(app, "comparer_national", niveau="communes", siren_national="211003876",
               agregat="Epargne brute")
-    communes = json.loads(app.get("vega_lite_chart")[-1].proto.spec)
-    values = {f["properties"]["code"]: f["properties"]["valeur"]
-              for f in communes["data"]["values"] if f["properties"]["valeur"] is not None}
-    assert set(values) == {"10387", "10033", "10323"}
+    values = map_values(app.get("vega_lite_chart")[-1])
+    assert {code for code, value in values.items() if value is not None} \
+        == {"10387", "10033", "10323"}
 
 
 def test_links_repeating_or_listing_too_many_entities_still_open(app: AppTest) -> None:

@@ -29,7 +29,7 @@ from budget_core.national import NationalStore
 from budget_core.store import Store
 from tests.conftest import FIXTURES
 from tests.portal_server import running
-from tests.test_app import ROOT, open_page
+from tests.test_app import ROOT, map_values, open_page
 from tests.test_balance_peers import counted_queries, history_2024, real_by_chapter
 from tests.test_balances import CHAMBERY, DATASET, EXPORT, GRENOBLE, SAMPLE, raw_rows
 
@@ -153,9 +153,7 @@ def test_se_comparer_by_chapter_places_a_commune_among_its_region(app: AppTest) 
     assert row["chiffres"] == "1re sur 2"
     assert "Source : comptes de gestion DGFiP (balance comptable)" in captions(app)
     assert "population totale légale en vigueur en 2024" in captions(app)
-    shapes = json.loads(departements.proto.spec)["data"]["values"]
-    medians = {f["properties"]["code"]: f["properties"]["valeur"] for f in shapes}
-    assert medians == pytest.approx({"38": values[GRENOBLE[:9]],
+    assert map_values(departements) == pytest.approx({"38": values[GRENOBLE[:9]],
                                      "73": values[CHAMBERY[:9]]})
 
 def test_se_comparer_by_chapter_changes_only_its_rows_with_the_commune_or_direction(

@@ -17,6 +17,7 @@ import pytest
 from budget_core.analysis import by_chapter
 from budget_core.fmt import compact_euros
 from tests.conftest import ARTIFACTS, CHROMIUM, FIXTURES, TOTEM, parsed, settle
+from tests.test_browser_state import choose
 
 pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser,
@@ -297,6 +298,45 @@ def test_publication_map_opens_where_someone_has_published(server: str, page: ob
     settle(page, rerun=False)  # the map drawn in its tab
     full_screenshot(page, ARTIFACTS / "publier-carte_1440x900.png")
     assert ENGLISH.findall(page.evaluate(VISIBLE_TEXT)) == []
+
+
+MAP_DRAWN = """() => { const map = document.querySelector('.vega-embed');
+    return {said: [...map.querySelectorAll('path[aria-label]')].map(
+                p => p.getAttribute('aria-label').replaceAll('\\u202f', ' ')),
+            legend: [...map.querySelectorAll('.role-legend-label text')].map(
+                t => t.textContent.replaceAll('\\u202f', ' ')),
+            kept: map.querySelector('svg').dataset.kept || ''}; }"""
+
+
+def test_publication_map_swaps_its_values_in_the_map_drawn(server: str, page: object) -> None:
+    """Another year for the same région: the map's spec is the same, so the browser swaps its
+    values in the view drawn instead of drawing the map anew (`maps`), and what it draws
+    follows them: each département's share (what a screen reader says of it) and the legend,
+    which runs to the highest share (to 100 % when nobody has published)."""
+    open_at(page, f"{server}/publier?carte_etape=CA&carte_annee=2021&carte_region=53"
+                  "&carte_departement=56", "1440x900")
+    page.get_by_role("tab", name="Carte de publication").click()
+    settle(page, rerun=False)
+    # Crach is the one commune of the Morbihan's 249 whose CA 2021 is in the demo data
+    # (tests/test_maps.py counts them in the shipped COG table): 1 / 249 = 0,4 %.
+    drawn = page.evaluate(MAP_DRAWN)
+    assert drawn["said"] == ["Côtes-d'Armor (22), communes : 0,0 %",
+                             "Finistère (29), communes : 0,0 %",
+                             "Ille-et-Vilaine (35), communes : 0,0 %",
+                             "Morbihan (56), communes : 0,4 %"]
+    assert drawn["legend"][0] == "0 %" and drawn["legend"][-1] == "0,4 %"
+    page.evaluate("() => { document.querySelector('.vega-embed svg').dataset.kept = 'oui'; }")
+
+    choose(page, "Année", "2022")  # no CA 2022 in Bretagne
+    drawn = page.evaluate(MAP_DRAWN)
+    assert drawn["said"] == [f"{name}, communes : 0,0 %" for name in (
+        "Côtes-d'Armor (22)", "Finistère (29)", "Ille-et-Vilaine (35)", "Morbihan (56)")]
+    assert drawn["legend"][0] == "0 %" and drawn["legend"][-1] == "100 %"
+    assert drawn["kept"] == "oui"  # the same view: its values swapped
+
+    choose(page, "Année", "2021")
+    assert page.evaluate(MAP_DRAWN)["said"][-1] == "Morbihan (56), communes : 0,4 %"
+    full_screenshot(page, ARTIFACTS / "publier-carte-2021_1440x900.png")
 
 
 def test_sankey_hover_is_french(server: str, page: object) -> None:

@@ -101,11 +101,14 @@ def test_map_tooltips_carry_french_text() -> None:
                             "properties": {"code": "56", "nom": "Morbihan"}},
                            {"type": "Feature", "geometry": None,
                             "properties": {"code": "29", "nom": "Finistère"}}]}
-    spec = maps.choropleth(shapes, {"56": 1 / 249}, "Carte", "communes").to_dict()
-    texts = [f["properties"]["texte"] for f in spec["data"]["values"]]
+    spec = maps.choropleth(shapes, {"56": 1 / 249}, "communes").to_dict()
+    texts = [row["texte"] for row in spec["datasets"][maps.VALUES]]
     assert texts == [f"0,4{S}%", "—"]
-    # The colour scale runs to the highest share, so that 0,4 % is not as pale as nothing.
-    assert spec["encoding"]["color"]["scale"]["domain"] == [0, 1 / 249]
+    assert [t["title"] for t in spec["encoding"]["tooltip"]] == ["Territoire", "Code", "communes"]
+    # What a screen reader says of each territory: its name, code and share in French.
+    [said] = [t["calculate"] for t in spec["transform"] if "calculate" in t]
+    assert said == ("datum.properties.nom + ' (' + datum.properties.code + '), communes : ' "
+                    "+ datum.texte")
 
 
 def contrast(colour: str) -> float:

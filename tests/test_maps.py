@@ -1,7 +1,9 @@
 """Maps named by codes (budget_core/maps.py): the pages pass codes and values and get a
-Vega-Lite spec. The shapes are read here straight from the shipped files, the values drawn
-from the raw data (the balances' CSV, the shipped COG table), the French texts written by
-hand."""
+Vega-Lite spec, its shapes in the spec and its values in a table of their own (the named
+dataset `maps.VALUES`, joined to the shapes by code). The shapes are read here straight from
+the shipped files, the values drawn from the raw data (the balances' CSV, the shipped COG
+table), the French texts written by hand. That the browser draws those values, and redraws
+them when only they change, is checked in Chromium (tests/test_browser.py)."""
 
 from __future__ import annotations
 
@@ -26,13 +28,15 @@ def shipped(name: str) -> dict:
 
 
 def drawn(spec: dict) -> dict[str, object]:
-    """The map's features as drawn: code → the value it carries."""
-    return {f["properties"]["code"]: f["properties"]["valeur"] for f in spec["data"]["values"]}
+    """The map's territories as drawn: code → the value joined to its shape."""
+    values = {row["code"]: row["valeur"] for row in spec["datasets"][maps.VALUES]}
+    return {f["properties"]["code"]: values[f["properties"]["code"]]
+            for f in spec["data"]["values"]}
 
 
 def texts(spec: dict) -> dict[str, str]:
-    """The map's features as its tooltip says them: code → text."""
-    return {f["properties"]["code"]: f["properties"]["texte"] for f in spec["data"]["values"]}
+    """The map's territories as its tooltip says them: code → text."""
+    return {row["code"]: row["texte"] for row in spec["datasets"][maps.VALUES]}
 
 
 def chapter_13_per_inhabitant() -> dict[str, float]:
@@ -56,7 +60,7 @@ def test_a_map_of_departements_draws_those_given_and_only_them() -> None:
     names = {f["properties"]["code"]: f["properties"]["nom"]
              for f in shipped("departements.geojson.gz")["features"]}
     assert names["56"] == "Morbihan" and names["29"] == "Finistère"
-    spec = maps.departements({"56": 0.25, "29": 0.5}, "Publication", "communes")
+    spec = maps.departements({"56": 0.25, "29": 0.5}, "communes")
     assert drawn(spec) == {"56": 0.25, "29": 0.5}
     assert {f["properties"]["code"]: f["properties"]["nom"] for f in spec["data"]["values"]} \
         == {"56": "Morbihan", "29": "Finistère"}
@@ -66,7 +70,7 @@ def test_a_map_of_communes_draws_every_commune_of_its_departement() -> None:
     communes = [f["properties"]["code"] for f in shipped("communes-10.geojson.gz")["features"]]
     troyes = "10387"
     assert troyes in communes
-    values = drawn(maps.communes("10", {troyes: 1.0}, "Aube", "publié"))
+    values = drawn(maps.communes("10", {troyes: 1.0}, "publié"))
     assert sorted(values) == sorted(communes)
     assert values[troyes] == 1.0
     assert [v for code, v in values.items() if code != troyes] == [None] * (len(communes) - 1)
@@ -88,7 +92,7 @@ def positions(coordinates: list) -> list[list[float]]:
 def test_a_map_draws_the_shipped_geometry_of_each_territory_to_a_quarter_of_a_pixel() -> None:
     shipped_geometry = {f["properties"]["code"]: f["geometry"]
                         for f in shipped("departements.geojson.gz")["features"]}
-    spec = maps.departements(chapter_13_per_inhabitant(), "13", "€ par habitant", share=False)
+    spec = maps.departements(chapter_13_per_inhabitant(), "€ par habitant", share=False)
     drawn_geometry = {f["properties"]["code"]: f["geometry"] for f in spec["data"]["values"]}
     assert set(drawn_geometry) == {"38", "73"}
     for code, geometry in drawn_geometry.items():
@@ -100,43 +104,50 @@ def test_a_map_draws_the_shipped_geometry_of_each_territory_to_a_quarter_of_a_pi
         assert max(abs(a - b) for p, q in pairs for a, b in zip(p, q, strict=True)) <= 0.0005
     assert spec["mark"]["type"] == "geoshape" and spec["height"] == 520
     # Less than half the JSON of the shipped shapes, for every département of the map.
-    everywhere = maps.departements(dict.fromkeys(shipped_geometry, 1.0), "", "€", share=False)
+    everywhere = maps.departements(dict.fromkeys(shipped_geometry, 1.0), "€", share=False)
     assert len(json.dumps(everywhere["data"])) < 0.45 * len(json.dumps(
         shipped("departements.geojson.gz")["features"]))
 
 
 def test_an_amounts_map_draws_each_departement_s_value_per_inhabitant() -> None:
-    spec = maps.departements(chapter_13_per_inhabitant(), "13 : médiane", "€ par habitant",
-                             share=False)
+    spec = maps.departements(chapter_13_per_inhabitant(), "€ par habitant", share=False)
     assert drawn(spec) == pytest.approx({"38": 680_305.58 / 159_738, "73": 3_541.54 / 61_411})
     assert texts(spec) == {"38": f"4,26{S}€", "73": f"0,06{S}€"}
-    assert spec["title"] == "13 : médiane"
+    assert "title" not in spec  # written above the map by the page
     assert spec["encoding"]["color"]["title"] == "€ par habitant"
-    assert "domain" not in spec["encoding"]["color"]["scale"]  # amounts: Vega's own domain
+    assert spec["encoding"]["color"]["scale"] == {"scheme": "blues"}  # Vega's own domain
 
 
-def test_a_share_map_runs_its_colours_from_zero_to_the_highest_share() -> None:
+def test_a_share_map_s_colours_run_from_zero_to_the_highest_share_of_its_values() -> None:
     # Crach is the one commune of the Morbihan whose CA 2021 is in the demo data.
     share = 1 / morbihan_communes()
     assert morbihan_communes() == 249
-    spec = maps.departements({"56": share, "29": 0.0}, "CA 2021", "communes")
+    spec = maps.departements({"56": share, "29": 0.0}, "communes")
     assert drawn(spec) == {"56": share, "29": 0.0}
     assert texts(spec) == {"56": f"0,4{S}%", "29": f"0,0{S}%"}
-    # 0,4 % among 0 % would be as pale as 0 % on a 0–100 % scale.
-    assert spec["encoding"]["color"]["scale"]["domain"] == [0, share]
-    assert maps.departements({"56": 0.0}, "CA 2021", "communes")[
-        "encoding"]["color"]["scale"]["domain"] == [0, 1]  # nobody: 0 to 100 %
+    # 0,4 % among 0 % would be as pale as 0 % on a 0–100 % scale. Vega reads the highest
+    # share from the values themselves (the browser test sees the legend end at 0,4 %), so
+    # that a map whose values change keeps its spec.
+    scale = spec["encoding"]["color"]["scale"]
+    assert scale["domainMin"] == 0
+    assert scale["domainMax"] == {"expr": f"extent(pluck(data('{maps.VALUES}'), 'valeur'))[1] "
+                                          "|| 1"}  # nobody: 0 to 100 %
 
 
-def test_a_map_made_after_another_leaves_the_first_as_it_was() -> None:
-    """The maps share one spec made once: a second map changes nothing of the first."""
-    first = maps.communes("10", {"10387": 1.0}, "Aube 2021", "publié")
+def test_maps_of_other_values_share_one_spec() -> None:
+    """Only the values differ between two maps of the same territories: Streamlit's browser
+    then swaps the values of the map drawn instead of drawing it anew. A map made after
+    another leaves the first as it was."""
+    first = maps.communes("10", {"10387": 1.0}, "publié")
     kept = json.dumps(first)
-    second = maps.communes("10", {"10033": 0.25}, "Aube 2022", "publié")
+    second = maps.communes("10", {"10033": 0.25}, "publié")
     assert json.dumps(first) == kept
-    assert second["title"] == "Aube 2022" and drawn(second)["10387"] is None
-    assert second["encoding"]["color"]["scale"]["domain"] == [0, 0.25]
-    assert first["encoding"]["color"]["scale"]["domain"] == [0, 1.0]
+    assert drawn(second)["10387"] is None and drawn(first)["10387"] == 1.0
+    without_values = [{key: value for key, value in spec.items() if key != "datasets"}
+                      for spec in (first, second)]
+    assert json.dumps(without_values[0]) == json.dumps(without_values[1])
+    aube, marne = (maps.departements({code: 0.5}, "communes") for code in ("10", "51"))
+    assert aube["data"] != marne["data"]  # other territories: another spec
 
 
 def with_shipped_shapes_rounded(features: list[dict]) -> dict:
@@ -147,19 +158,18 @@ def with_shipped_shapes_rounded(features: list[dict]) -> dict:
 @pytest.mark.parametrize("share", [True, False])
 def test_a_map_is_the_spec_altair_makes_for_the_same_values(share: bool) -> None:
     """What Altair itself gives for those shapes and values (1 to 6 s for a map), in
-    milliseconds: only the features, their values, the title and a share's domain differ
-    from one map to another."""
+    milliseconds."""
     values = {"51454": 0.5, "51108": 0.125} if share else {"51454": 1234.56, "51108": 0.0}
     legend = "publié" if share else "€ par habitant"
     marne = with_shipped_shapes_rounded(shipped("communes-51.geojson.gz")["features"])
-    assert maps.communes("51", values, "Marne", legend, share=share) == maps.choropleth(
-        marne, values, "Marne", legend, share=share).to_dict()
+    assert maps.communes("51", values, legend, share=share) == maps.choropleth(
+        marne, values, legend, share=share).to_dict()
     france = {"38": 12.5, "2A": 0.75}
     features = with_shipped_shapes_rounded(
         [f for f in shipped("departements.geojson.gz")["features"]
          if f["properties"]["code"] in france])
-    assert maps.departements(france, "France", legend, share=share) == maps.choropleth(
-        features, france, "France", legend, share=share).to_dict()
+    assert maps.departements(france, legend, share=share) == maps.choropleth(
+        features, france, legend, share=share).to_dict()
 
 
 def test_the_map_of_departements_holds_metropolitan_france_only() -> None:
