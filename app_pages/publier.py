@@ -21,7 +21,7 @@ from budget_core.errors import BudgetError
 from budget_core.fmt import md_escape, percent
 from budget_core.formats import read_uploaded
 from budget_core.metadata import dataset_metadata
-from budget_core.model import STAGE_LABELS, STAGES
+from budget_core.model import ENTITY_TYPE_LABELS, STAGE_LABELS, STAGES
 from budget_core.scdlwrite import documents_csv_bytes
 from budget_core.validate import KINDS, validate_bytes
 
@@ -172,9 +172,10 @@ def publication_map() -> None:
     others = docs[(docs["stage"] == stage) & (docs["year"] == int(year))
                   & (docs["entity_type"] != "commune")]
     st.markdown(f"**Autres collectivités ayant publié leur {stage} {year}** (toutes régions)")
-    show_table(others[["entity_type", "entity_name", "budget_label", "siret"]].rename(
-        columns={"entity_type": "Type", "entity_name": "Collectivité", "budget_label": "Budget",
-                 "siret": "SIRET"}))
+    listed = others[["entity_type", "entity_name", "budget_label", "siret"]].assign(
+        entity_type=others["entity_type"].map(lambda kind: ENTITY_TYPE_LABELS.get(kind, kind)))
+    show_table(listed.rename(columns={"entity_type": "Type", "entity_name": "Collectivité",
+                                      "budget_label": "Budget", "siret": "SIRET"}))
     st.caption("Publié : un document de l'étape et de l'année pour le budget principal de la "
                "commune est dans les données chargées (cache des portails ou démonstration). "
                "Cartes : IGN Admin Express (COG 2018) via france-geojson ; communes : COG "

@@ -106,6 +106,7 @@ def changeable(page: Page, widget: Locator, testid: str) -> bool:
             widget.locator("xpath=ancestor::*[@data-testid='stForm']").count():
         return False
     if testid == "stSelectbox":
+        widget.scroll_into_view_if_needed()  # see selectbox_changer
         widget.click()
         options = page.locator("[role='option']")
         try:
@@ -174,6 +175,10 @@ def selectbox_changer(page: Page, spot: Spot) -> Callable[[], None]:
         options = page.locator("[role='option']")
         options.first.wait_for(state="detached", timeout=5_000)  # last list closed
         current = box.locator("input").first.input_value()  # read closed: open, it filters
+        # In view first: a list opened by the click that also scrolls the page to a widget
+        # below the fold closes at once (Playwright found no option, and the sweep left out
+        # every selectbox below the fold, such as Publier's « Département »).
+        box.scroll_into_view_if_needed()
         box.click()
         options.first.wait_for(timeout=5_000)
         target = options.nth(1) if options.first.inner_text().strip() == current \

@@ -449,7 +449,8 @@ def test_publication_map_and_metadata_sheet(app: AppTest) -> None:
     assert shares["56"] == pytest.approx(1 / 249) and shares["29"] == 0
     published, others = app.dataframe[-2].value, app.dataframe[-1].value
     assert published.loc[published["Publié"], "Commune"].tolist() == ["Crach"]
-    assert set(others["Collectivité"]) == {"DEPARTEMENT DU MORBIHAN 56"}
+    assert others[["Type", "Collectivité"]].values.tolist() == [
+        ["Département", "DEPARTEMENT DU MORBIHAN 56"]]
     [fiche] = [w for w in app.get("selectbox") if w.key == "fiche"]
     fiche.set_value("219300480").run()
     assert md_escape("Budgets de Ville De Montreuil (2016-2023)") in [h.value for h in
