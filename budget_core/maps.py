@@ -37,6 +37,10 @@ from budget_core import charts, coverage, fmt
 
 Spec = dict[str, Any]
 PRECISION = 3  # decimals of a degree kept in the shapes drawn
+# The fill of a territory without a value (None or NaN): Vega-Lite leaves out a shape whose
+# colour field is empty, and a map of a département's communes, three of them with a value,
+# drew those three alone in white, framed as if they were the département.
+NO_VALUE = "#d9d9d9"
 VALUES = "valeurs"  # the named dataset of a map's values, joined to its shapes by code
 # A share's colours run from 0 to the highest share of the values (Vega reads them), to 100 %
 # when all are 0: 0,4 % among 0 % would otherwise be as pale as 0 %.
@@ -52,7 +56,8 @@ def departements(values: dict[str, float], legend: str, share: bool = True) -> S
 def communes(departement: str, values: dict[str, float], legend: str,
              share: bool = True) -> Spec:
     """Every commune of a département the embedded shapes hold
-    (`coverage.commune_map_departements`), coloured by its value (by INSEE code)."""
+    (`coverage.commune_map_departements`), coloured by its value (by INSEE code), grey
+    (`NO_VALUE`) without one."""
     return _with_values(_drawn(departement, None, legend, share), values, share)
 
 
@@ -145,4 +150,4 @@ def choropleth(shapes: dict[str, Any], values: dict[str, float], legend: str,
                     f"{quoted} : ' + datum.texte",
     ).project("mercator").properties(
         height=520, datasets={VALUES: territory_values(drawn, values, share=share)})
-    return charts.finished(chart)
+    return charts.finished(chart).configure_scale(invalid={"color": {"value": NO_VALUE}})
