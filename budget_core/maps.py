@@ -28,6 +28,7 @@ is less than half as long (261 KB instead of 599 KB).
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -127,7 +128,9 @@ def choropleth(shapes: dict[str, Any], values: dict[str, float], legend: str,
     1 (in %), or an amount (€). The values are the named dataset `VALUES`, joined to the
     shapes by code."""
     drawn = [feature["properties"]["code"] for feature in shapes["features"]]
-    quoted = legend.replace("'", "\\'")  # in a Vega string
+    # A Vega string as JSON writes it (quotes, backslashes and line breaks escaped): quotes
+    # alone escaped let « a\'b » end the string, and the map was not drawn.
+    said = json.dumps(f", {legend} : ")
     labels = (f"format(datum.value * 100, ',.1~f') + '{fmt.NNBSP}%'" if share
               else charts.COMPACT_EUROS)
     chart = alt.Chart(alt.Data(values=shapes["features"])).mark_geoshape(
@@ -146,8 +149,8 @@ def choropleth(shapes: dict[str, Any], values: dict[str, float], legend: str,
                  alt.Tooltip("texte:N", title=legend)],
         description="description:N",
     ).transform_calculate(  # what a screen reader says of a territory
-        description=f"datum.properties.nom + ' (' + datum.properties.code + '), "
-                    f"{quoted} : ' + datum.texte",
+        description=f"datum.properties.nom + ' (' + datum.properties.code + ')' + {said} "
+                    "+ datum.texte",
     ).project("mercator").properties(
         height=520, datasets={VALUES: territory_values(drawn, values, share=share)})
     return charts.finished(chart).configure_scale(invalid={"color": {"value": NO_VALUE}})

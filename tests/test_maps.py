@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 from importlib import resources
+from types import SimpleNamespace
 
 import pytest
 
@@ -132,6 +133,26 @@ def test_a_share_map_s_colours_run_from_zero_to_the_highest_share_of_its_values(
     assert scale["domainMin"] == 0
     assert scale["domainMax"] == {"expr": f"extent(pluck(data('{maps.VALUES}'), 'valeur'))[1] "
                                           "|| 1"}  # nobody: 0 to 100 %
+
+
+def said(spec: dict, code: str) -> str:
+    """What a screen reader hears of a territory: the map's `description` expression for its
+    shape and its row of values, evaluated as Python, whose string literals (quotes and
+    escapes as JSON writes them) and `+` read as Vega's (JavaScript's) do."""
+    [feature] = [f for f in spec["data"]["values"] if f["properties"]["code"] == code]
+    [row] = [r for r in spec["datasets"][maps.VALUES] if r["code"] == code]
+    [expression] = [t["calculate"] for t in spec["transform"] if t.get("as") == "description"]
+    datum = SimpleNamespace(properties=SimpleNamespace(**feature["properties"]), **row)
+    return eval(expression, {"__builtins__": {}}, {"datum": datum})
+
+
+@pytest.mark.parametrize("legend", ["communes", "l'an", 'dit "oui"', "a\\b", "a\\'b"])
+def test_a_screen_reader_hears_each_territory_with_the_legend_as_written(legend: str) -> None:
+    """A backslash in the legend was read as an escape (« a\\b » said « a », a backspace),
+    and « a\\'b » ended Vega's string: the map was not drawn at all."""
+    spec = maps.departements({"56": 0.5, "29": None}, legend)
+    assert said(spec, "56") == f"Morbihan (56), {legend} : 50,0{S}%"
+    assert said(spec, "29") == f"Finistère (29), {legend} : —"
 
 
 def test_maps_of_other_values_share_one_spec() -> None:
