@@ -48,13 +48,14 @@ VALUES = "valeurs"  # the named dataset of a map's values, joined to its shapes 
 _HIGHEST_SHARE = f"extent(pluck(data('{VALUES}'), 'valeur'))[1] || 1"
 
 
-def departements(values: dict[str, float], legend: str, share: bool = True) -> Spec:
+def departements(values: Mapping[str, fmt.Number | None], legend: str,
+                 share: bool = True) -> Spec:
     """The départements that have a value (of those the embedded map holds: metropolitan
     France), coloured by it; `share`: a share from 0 to 1, else an amount in €."""
     return _with_values(_drawn(None, frozenset(values), legend, share), values, share)
 
 
-def communes(departement: str, values: dict[str, float], legend: str,
+def communes(departement: str, values: Mapping[str, fmt.Number | None], legend: str,
              share: bool = True) -> Spec:
     """Every commune of a département the embedded shapes hold
     (`coverage.commune_map_departements`), coloured by its value (by INSEE code), grey
@@ -106,23 +107,26 @@ def _blank(legend: str, share: bool) -> Spec:
     return spec
 
 
-def _with_values(drawn: Spec, values: Mapping[str, float | None], share: bool) -> Spec:
+def _with_values(drawn: Spec, values: Mapping[str, fmt.Number | None], share: bool) -> Spec:
     """`drawn` as `choropleth` makes it for those values: the same spec and its values."""
     return {**drawn, "datasets": {VALUES: territory_values(codes(drawn), values, share=share)}}
 
 
-def territory_values(drawn: Iterable[str], values: Mapping[str, float | None], *,
+def territory_values(drawn: Iterable[str], values: Mapping[str, fmt.Number | None], *,
                      share: bool) -> list[dict[str, Any]]:
     """For each territory drawn (by code), its value (`valeur`, None if it has none) and the
-    value in French (`texte`): the table a map joins to its shapes."""
-    def text(value: float | None) -> str:
+    value in French (`texte`): the table a map joins to its shapes. The value drawn is a
+    float: Streamlit's browser reads an Arrow decimal as its unscaled integer, and a map of
+    exact amounts coloured 12,34 € as 1 234 € (its text, made here, said 12,34 €)."""
+    def text(value: fmt.Number | None) -> str:
         return fmt.percent(value) if share else fmt.euros(value, 2)
 
-    return [{"code": code, "valeur": value, "texte": text(value)}
+    return [{"code": code, "valeur": None if value is None else float(value),
+             "texte": text(value)}
             for code in drawn for value in [values.get(code)]]
 
 
-def choropleth(shapes: dict[str, Any], values: dict[str, float], legend: str,
+def choropleth(shapes: dict[str, Any], values: Mapping[str, fmt.Number | None], legend: str,
                *, share: bool = True) -> alt.Chart:
     """Map of a value by territory code (`properties.code` of the shapes): a share from 0 to
     1 (in %), or an amount (€). The values are the named dataset `VALUES`, joined to the
