@@ -135,7 +135,11 @@ def choropleth(shapes: dict[str, Any], values: Mapping[str, fmt.Number | None], 
     # A Vega string as JSON writes it (quotes, backslashes and line breaks escaped): quotes
     # alone escaped let « a\'b » end the string, and the map was not drawn.
     said = json.dumps(f", {legend} : ")
-    labels = (f"format(datum.value * 100, ',.1~f') + '{fmt.NNBSP}%'" if share
+    # Two decimals at most, trailing zeros cut: a share's colours that run to 0,11 % (one
+    # commune of the Pas-de-Calais's 887) step by 0,02 %, which one decimal wrote « 0 % 0 %
+    # 0 % 0,1 % 0,1 % 0,1 % ». The smallest highest share of a map of départements is about
+    # 1/900 (its steps: 0,02 %); of communes, 0 or 1.
+    labels = (f"format(datum.value * 100, ',.2~f') + '{fmt.NNBSP}%'" if share
               else charts.COMPACT_EUROS)
     chart = alt.Chart(alt.Data(values=shapes["features"])).mark_geoshape(
         stroke="white", strokeWidth=0.4).transform_lookup(
