@@ -406,3 +406,5 @@ def test_se_comparer_opens_on_a_commune_of_no_inhabitant(
                             chap_pairs="region")
     open_page(app, "comparer_national")
     assert "(0 habitants pour la commune)" in captions(app)
+    assert [i.value for i in app.info] == [
+        "Pas de montant par habitant : la commune n'a aucun habitant (population 0)."]
