@@ -105,6 +105,9 @@ def show(national: NationalStore) -> None:
     if group.missing:
         st.info(md_escape(group.missing[0].upper() + group.missing[1:]))
         return
+    if head.value == 0:  # no € per inhabitant (`balance_peers.VALUES_SQL`)
+        st.info("Pas de montant par habitant : la commune n'a aucun habitant (population 0).")
+        return
     ofgl = national.version() if group_key in balance_peers.FROM_OFGL else ()
     placed = _placement(year, siren, direction, group_key, tuple(custom), version, ofgl, group)
     if placed.empty:

@@ -154,7 +154,7 @@ def agregat_view(level: str, siren: str, names: dict[str, str], entity: dict[str
                   euros(last["median"], 2) + "/hab")
         m3.metric("Rang (1 = la plus élevée)", f"{int(last['rank'])} / {int(last['peers'])}")
         chart_title(f"{agregat} : la collectivité parmi son groupe (bande : du "
-                                 "1er au 3e quartile)")
+                    "1er au 3e quartile)")
         altair_chart(charts.peer_placement, placed, key="chart_pairs")
         chart_data(placed[["year", "value", "median", "q1", "q3", "rank", "peers"]].rename(
             columns={"year": "annee", "value": "valeur_par_habitant",

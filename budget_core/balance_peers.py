@@ -37,6 +37,9 @@ GROUPS = {
     "all": "Toutes les communes", "custom": "Liste personnalisée"}
 FROM_OFGL = ("epci_siren", "rural", "mountain", "touristic", "income_band", "qpv")
 # € per inhabitant of every commune's budget principal, by direction and chapter, one year.
+# Not of a commune of no inhabitant (the shipped table has six, villages of the Meuse
+# destroyed in 1916): its amount divided by 0 was an infinite value, which no median, rank
+# or French number can take (Se comparer stopped on a traceback).
 VALUES_SQL = """
     WITH pop AS (SELECT s.siren, coalesce(y.population, s.population) AS population
                  FROM strates s LEFT JOIN populations y ON y.siren = s.siren AND y.year = ?)
@@ -44,6 +47,7 @@ VALUES_SQL = """
            sum(c.real_amount) / any_value(pop.population) AS v
     FROM chapters c JOIN pop ON pop.siren = c.siren
     WHERE c.level = ? AND c.year = ? AND c.cbudg = '1' AND c.real_amount <> 0
+          AND pop.population > 0
     GROUP BY c.direction, c.siren, c.chapter_code"""
 
 

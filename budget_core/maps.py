@@ -28,6 +28,7 @@ is less than half as long (261 KB instead of 599 KB).
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -37,22 +38,28 @@ from budget_core import charts, coverage, fmt
 
 Spec = dict[str, Any]
 PRECISION = 3  # decimals of a degree kept in the shapes drawn
+# The fill of a territory without a value (None or NaN): Vega-Lite leaves out a shape whose
+# colour field is empty, and a map of a département's communes, three of them with a value,
+# drew those three alone in white, framed as if they were the département.
+NO_VALUE = "#d9d9d9"
 VALUES = "valeurs"  # the named dataset of a map's values, joined to its shapes by code
 # A share's colours run from 0 to the highest share of the values (Vega reads them), to 100 %
 # when all are 0: 0,4 % among 0 % would otherwise be as pale as 0 %.
 _HIGHEST_SHARE = f"extent(pluck(data('{VALUES}'), 'valeur'))[1] || 1"
 
 
-def departements(values: dict[str, float], legend: str, share: bool = True) -> Spec:
+def departements(values: Mapping[str, fmt.Number | None], legend: str,
+                 share: bool = True) -> Spec:
     """The départements that have a value (of those the embedded map holds: metropolitan
     France), coloured by it; `share`: a share from 0 to 1, else an amount in €."""
     return _with_values(_drawn(None, frozenset(values), legend, share), values, share)
 
 
-def communes(departement: str, values: dict[str, float], legend: str,
+def communes(departement: str, values: Mapping[str, fmt.Number | None], legend: str,
              share: bool = True) -> Spec:
     """Every commune of a département the embedded shapes hold
-    (`coverage.commune_map_departements`), coloured by its value (by INSEE code)."""
+    (`coverage.commune_map_departements`), coloured by its value (by INSEE code), grey
+    (`NO_VALUE`) without one."""
     return _with_values(_drawn(departement, None, legend, share), values, share)
 
 
@@ -100,30 +107,39 @@ def _blank(legend: str, share: bool) -> Spec:
     return spec
 
 
-def _with_values(drawn: Spec, values: Mapping[str, float | None], share: bool) -> Spec:
+def _with_values(drawn: Spec, values: Mapping[str, fmt.Number | None], share: bool) -> Spec:
     """`drawn` as `choropleth` makes it for those values: the same spec and its values."""
     return {**drawn, "datasets": {VALUES: territory_values(codes(drawn), values, share=share)}}
 
 
-def territory_values(drawn: Iterable[str], values: Mapping[str, float | None], *,
+def territory_values(drawn: Iterable[str], values: Mapping[str, fmt.Number | None], *,
                      share: bool) -> list[dict[str, Any]]:
     """For each territory drawn (by code), its value (`valeur`, None if it has none) and the
-    value in French (`texte`): the table a map joins to its shapes."""
-    def text(value: float | None) -> str:
+    value in French (`texte`): the table a map joins to its shapes. The value drawn is a
+    float: Streamlit's browser reads an Arrow decimal as its unscaled integer, and a map of
+    exact amounts coloured 12,34 € as 1 234 € (its text, made here, said 12,34 €)."""
+    def text(value: fmt.Number | None) -> str:
         return fmt.percent(value) if share else fmt.euros(value, 2)
 
-    return [{"code": code, "valeur": value, "texte": text(value)}
+    return [{"code": code, "valeur": None if value is None else float(value),
+             "texte": text(value)}
             for code in drawn for value in [values.get(code)]]
 
 
-def choropleth(shapes: dict[str, Any], values: dict[str, float], legend: str,
+def choropleth(shapes: dict[str, Any], values: Mapping[str, fmt.Number | None], legend: str,
                *, share: bool = True) -> alt.Chart:
     """Map of a value by territory code (`properties.code` of the shapes): a share from 0 to
     1 (in %), or an amount (€). The values are the named dataset `VALUES`, joined to the
     shapes by code."""
     drawn = [feature["properties"]["code"] for feature in shapes["features"]]
-    quoted = legend.replace("'", "\\'")  # in a Vega string
-    labels = (f"format(datum.value * 100, ',.1~f') + '{fmt.NNBSP}%'" if share
+    # A Vega string as JSON writes it (quotes, backslashes and line breaks escaped): quotes
+    # alone escaped let « a\'b » end the string, and the map was not drawn.
+    said = json.dumps(f", {legend} : ")
+    # Two decimals at most, trailing zeros cut: a share's colours that run to 0,11 % (one
+    # commune of the Pas-de-Calais's 887) step by 0,02 %, which one decimal wrote « 0 % 0 %
+    # 0 % 0,1 % 0,1 % 0,1 % ». The smallest highest share of a map of départements is about
+    # 1/900 (its steps: 0,02 %); of communes, 0 or 1.
+    labels = (f"format(datum.value * 100, ',.2~f') + '{fmt.NNBSP}%'" if share
               else charts.COMPACT_EUROS)
     chart = alt.Chart(alt.Data(values=shapes["features"])).mark_geoshape(
         stroke="white", strokeWidth=0.4).transform_lookup(
@@ -141,8 +157,8 @@ def choropleth(shapes: dict[str, Any], values: dict[str, float], legend: str,
                  alt.Tooltip("texte:N", title=legend)],
         description="description:N",
     ).transform_calculate(  # what a screen reader says of a territory
-        description=f"datum.properties.nom + ' (' + datum.properties.code + '), "
-                    f"{quoted} : ' + datum.texte",
+        description=f"datum.properties.nom + ' (' + datum.properties.code + ')' + {said} "
+                    "+ datum.texte",
     ).project("mercator").properties(
         height=520, datasets={VALUES: territory_values(drawn, values, share=share)})
-    return charts.finished(chart)
+    return charts.finished(chart).configure_scale(invalid={"color": {"value": NO_VALUE}})

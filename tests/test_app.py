@@ -600,31 +600,40 @@ def test_se_comparer_offers_ofgl_criteria_and_says_which_a_level_lacks(
     assert app.metric[1].label == "Médiane du groupe (15 collectivités)"
 
 
-def test_se_comparer_maps_the_communes_of_a_grand_est_departement(
-        app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rows of the real Guadeloupe export moved to three communes of the Aube (10)."""
+# Three communes of the Aube (10), each given the real rows of Les Abymes' budget principal
+# (Guadeloupe export): Troyes, Bar-sur-Aube, Romilly-sur-Seine (INSEE, SIREN).
+AUBE = {"10387": "211003876", "10033": "211000336", "10323": "211003231"}
+
+
+def aube_national(folder: Path) -> pd.DataFrame:
+    """A national store in `folder` whose communes are `AUBE`; the Abymes rows moved there."""
     frame = pd.read_csv(ROOT / "tests" / "fixtures" / "national" /
                         "ofgl-base-communes_guadeloupe_2024.csv", sep=";", dtype=str,
                         encoding="utf-8-sig")
     abymes = frame[(frame["Code Siren Collectivité"] == "219711017")
                    & (frame["Type de budget"] == "Budget principal")]
     moved = []
-    for insee, siren in (("10387", "211003876"), ("10033", "211000336"),
-                         ("10323", "211003231")):
+    for insee, siren in AUBE.items():
         rows = abymes.copy()
         rows["Code Insee Collectivité"] = insee
         rows["Code Siren Collectivité"] = siren
         rows["Code Insee 2024 Département"] = "10"
         moved.append(rows)
-    with NationalStore(tmp_path / "national") as store:
+    with NationalStore(folder) as store:
         store.add_export("communes", pd.concat(moved).to_csv(sep=";", index=False).encode(),
                          "aube")
+    return abymes
+
+
+def test_se_comparer_maps_the_communes_of_a_grand_est_departement(
+        app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows of the real Guadeloupe export moved to three communes of the Aube (10)."""
+    aube_national(tmp_path / "national")
     monkeypatch.setenv("BUDGET_NATIONAL_DIR", str(tmp_path / "national"))
     open_page(app, "comparer_national", niveau="communes", siren_national="211003876",
               agregat="Epargne brute")
     values = map_values(app.get("vega_lite_chart")[-1])
-    assert {code for code, value in values.items() if value is not None} \
-        == {"10387", "10033", "10323"}
+    assert {code for code, value in values.items() if value is not None} == set(AUBE)
 
 
 def test_links_repeating_or_listing_too_many_entities_still_open(app: AppTest) -> None:

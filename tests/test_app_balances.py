@@ -30,7 +30,12 @@ from budget_core.store import Store
 from tests.conftest import FIXTURES
 from tests.portal_server import running
 from tests.test_app import ROOT, map_values, open_page
-from tests.test_balance_peers import counted_queries, history_2024, real_by_chapter
+from tests.test_balance_peers import (
+    counted_queries,
+    history_2024,
+    moved_to_a_commune_of_no_inhabitant,
+    real_by_chapter,
+)
 from tests.test_balances import CHAMBERY, DATASET, EXPORT, GRENOBLE, SAMPLE, raw_rows
 
 GRENOBLE_CA = f"dgfip_{GRENOBLE}_2024"
@@ -384,3 +389,22 @@ def placed_row(app: AppTest) -> dict[str, object]:
                  if "q1" in frame).to_dict("records")
     assert str(row["chapitre"]).startswith("13 — ")
     return dict(row)
+
+
+def test_se_comparer_opens_on_a_commune_of_no_inhabitant(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fleury-devant-Douaumont, population 0, with Chambéry's real rows: the page stopped on
+    a traceback (an infinite amount per inhabitant has no French number)."""
+    path, fleury = moved_to_a_commune_of_no_inhabitant(tmp_path)
+    with BalanceStore(tmp_path / "cache" / "balances") as store:
+        store.import_csv(path, "communes")
+    monkeypatch.setenv("BUDGET_DATA_DIR", str(DEMO_DIR))
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(ROOT)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.query_params.update(mode="chapitres", chap_siren=fleury, chap_sens="Recettes",
+                            chap_pairs="region")
+    open_page(app, "comparer_national")
+    assert "(0 habitants pour la commune)" in captions(app)
+    assert [i.value for i in app.info] == [
+        "Pas de montant par habitant : la commune n'a aucun habitant (population 0)."]

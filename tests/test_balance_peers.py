@@ -280,3 +280,36 @@ def test_placements_and_maps_of_a_year_read_the_aggregates_once(
         queries.clear()
         balance_peers.chapter_values(store, 2024, "13", "recette")
         assert queries == [balance_peers.VALUES_SQL]
+
+
+def moved_to_a_commune_of_no_inhabitant(folder: Path) -> tuple[Path, str]:
+    """The sample with Chambéry's rows moved to Fleury-devant-Douaumont (55189), a commune of
+    population 0 in the shipped table (one of the Meuse's villages destroyed in 1916): the
+    export's path and the commune's SIREN."""
+    table = pd.read_csv(resources.files("budget_core.data").joinpath("population.csv.gz"),
+                        dtype=str, compression="gzip")
+    [(siren, population)] = table.loc[(table["kind"] == "commune")
+                                      & (table["insee"] == "55189"),
+                                      ["siren", "population"]].to_numpy().tolist()
+    assert population == "0"
+    head, *lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    moved = []
+    for line in lines:
+        fields = line.split(";")
+        if fields[9] == CHAMBERY[:9]:
+            fields[1], fields[9], fields[2], fields[4] = f"{siren}00011", siren, "055", "189"
+        moved.append(";".join(fields))
+    path = folder / "fleury.csv"
+    path.write_text("\n".join([head, *moved]), encoding="utf-8")
+    return path, siren
+
+
+def test_a_commune_of_no_inhabitant_has_no_amount_per_inhabitant(tmp_path: Path) -> None:
+    """Its amounts divided by 0 were infinite: the maps' and the peers' values held `inf`."""
+    path, fleury = moved_to_a_commune_of_no_inhabitant(tmp_path)
+    with BalanceStore(tmp_path / "balances") as store:
+        store.import_csv(path, "communes")
+        values = balance_peers.chapter_values(store, 2024, "13", "recette")
+    assert fleury not in set(values["siren"])
+    [grenoble] = values.loc[values["siren"] == GRENOBLE[:9], "value"]
+    assert grenoble == pytest.approx(680_305.58 / history_2024()[GRENOBLE[:9]])

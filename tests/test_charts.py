@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from budget_core import charts, maps
+from tests.test_maps import said
 
 S = "\u202f"
 
@@ -106,9 +107,7 @@ def test_map_tooltips_carry_french_text() -> None:
     assert texts == [f"0,4{S}%", "—"]
     assert [t["title"] for t in spec["encoding"]["tooltip"]] == ["Territoire", "Code", "communes"]
     # What a screen reader says of each territory: its name, code and share in French.
-    [said] = [t["calculate"] for t in spec["transform"] if "calculate" in t]
-    assert said == ("datum.properties.nom + ' (' + datum.properties.code + '), communes : ' "
-                    "+ datum.texte")
+    assert said(spec, "56") == f"Morbihan (56), communes : 0,4{S}%"
 
 
 def contrast(colour: str) -> float:

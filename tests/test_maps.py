@@ -11,9 +11,13 @@ import csv
 import gzip
 import io
 import json
+from decimal import Decimal
 from importlib import resources
+from types import SimpleNamespace
 
+import pyarrow as pa
 import pytest
+from streamlit import dataframe_util
 
 from budget_core import coverage, maps
 from tests.test_balance_peers import history_2024, real_by_chapter
@@ -132,6 +136,40 @@ def test_a_share_map_s_colours_run_from_zero_to_the_highest_share_of_its_values(
     assert scale["domainMin"] == 0
     assert scale["domainMax"] == {"expr": f"extent(pluck(data('{maps.VALUES}'), 'valeur'))[1] "
                                           "|| 1"}  # nobody: 0 to 100 %
+
+
+def said(spec: dict, code: str) -> str:
+    """What a screen reader hears of a territory: the map's `description` expression for its
+    shape and its row of values, evaluated as Python, whose string literals (quotes and
+    escapes as JSON writes them) and `+` read as Vega's (JavaScript's) do."""
+    [feature] = [f for f in spec["data"]["values"] if f["properties"]["code"] == code]
+    [row] = [r for r in spec["datasets"][maps.VALUES] if r["code"] == code]
+    [expression] = [t["calculate"] for t in spec["transform"] if t.get("as") == "description"]
+    datum = SimpleNamespace(properties=SimpleNamespace(**feature["properties"]), **row)
+    return eval(expression, {"__builtins__": {}}, {"datum": datum})
+
+
+@pytest.mark.parametrize("legend", ["communes", "l'an", 'dit "oui"', "a\\b", "a\\'b"])
+def test_a_screen_reader_hears_each_territory_with_the_legend_as_written(legend: str) -> None:
+    """A backslash in the legend was read as an escape (« a\\b » said « a », a backspace),
+    and « a\\'b » ended Vega's string: the map was not drawn at all."""
+    spec = maps.departements({"56": 0.5, "29": None}, legend)
+    assert said(spec, "56") == f"Morbihan (56), {legend} : 50,0{S}%"
+    assert said(spec, "29") == f"Finistère (29), {legend} : —"
+
+
+def test_exact_amounts_are_shipped_to_the_browser_as_numbers() -> None:
+    """Amounts in Decimal (the app's money), as Streamlit ships a map's values (Arrow): the
+    browser read an Arrow decimal as its unscaled integer, and coloured 12,34 € as 1 234 €
+    (a legend from 0 to « 1 k€ ») while the tooltip, made here, said 12,34 €."""
+    spec = maps.departements({"56": Decimal("12.34"), "29": Decimal("-3.00"), "22": None},
+                             "€ par habitant", share=False)
+    shipped_values = pa.ipc.open_stream(dataframe_util.convert_anything_to_arrow_bytes(
+        spec["datasets"][maps.VALUES])).read_all()
+    assert shipped_values.schema.field("valeur").type == pa.float64()
+    assert dict(zip(shipped_values["code"].to_pylist(), shipped_values["valeur"].to_pylist(),
+                    strict=True)) == {"22": None, "29": -3.0, "56": 12.34}
+    assert texts(spec) == {"22": "—", "29": f"-3,00{S}€", "56": f"12,34{S}€"}
 
 
 def test_maps_of_other_values_share_one_spec() -> None:
