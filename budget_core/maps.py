@@ -146,12 +146,13 @@ def choropleth(shapes: dict[str, Any], values: Mapping[str, fmt.Number | None], 
         lookup="properties.code", from_=alt.LookupData(
             data=alt.NamedData(name=VALUES), key="code", fields=["valeur", "texte"]),
     ).encode(
-        color=alt.Color("valeur:Q", title=legend,
+        color=alt.Color("valeur:Q", title=f"{legend} (en gris : sans valeur)",
                         scale=alt.Scale(scheme="blues", domainMin=0,
                                         domainMax=alt.ExprRef(_HIGHEST_SHARE)) if share
                         else alt.Scale(scheme="blues"),
                         legend=alt.Legend(labelExpr=labels, direction="horizontal",
-                                          gradientLength=280, labelOverlap=True)),
+                                          gradientLength=280, labelOverlap=True,
+                                          titleLimit=340)),  # whole at 390 px
         tooltip=[alt.Tooltip("properties.nom:N", title="Territoire"),
                  alt.Tooltip("properties.code:N", title="Code"),
                  alt.Tooltip("texte:N", title=legend)],

@@ -118,7 +118,8 @@ def test_an_amounts_map_draws_each_departement_s_value_per_inhabitant() -> None:
     assert drawn(spec) == pytest.approx({"38": 680_305.58 / 159_738, "73": 3_541.54 / 61_411})
     assert texts(spec) == {"38": f"4,26{S}€", "73": f"0,06{S}€"}
     assert "title" not in spec  # written above the map by the page
-    assert spec["encoding"]["color"]["title"] == "€ par habitant"
+    # The legend says what grey is: a territory without a value (`maps.NO_VALUE`).
+    assert spec["encoding"]["color"]["title"] == "€ par habitant (en gris : sans valeur)"
     assert spec["encoding"]["color"]["scale"] == {"scheme": "blues"}  # Vega's own domain
 
 
