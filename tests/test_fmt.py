@@ -50,6 +50,14 @@ def test_counts_shares_and_durations() -> None:
     assert years(None) == "—"
 
 
+@pytest.mark.parametrize("nothing", [None, float("nan"), float("inf"), float("-inf"),
+                                     Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")])
+def test_what_has_no_figure_is_written_as_a_dash(nothing: object) -> None:
+    """An infinity (an amount divided by a population of 0: DuckDB gives inf) is no figure:
+    written « — » like an empty cell, where formatting it stopped the page on a traceback."""
+    assert {write(nothing) for write in (number, euros, compact_euros, percent, years)} == {"—"}
+
+
 def test_a_french_table_shows_text_and_keeps_numbers() -> None:
     frame = pd.DataFrame({"montant": [Decimal("1234.5"), None], "population": [45560, 3],
                           "taux": [0.125, None], "ligne": [None, 4.0],
