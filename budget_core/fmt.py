@@ -26,11 +26,11 @@ UNITS = ((Decimal(10) ** 9, "Md€"), (Decimal(10) ** 6, "M€"), (Decimal(10) *
 Number = Decimal | float | int
 
 
-def _missing(value: Number | None) -> bool:
-    """Nothing to write: None, NaN (pandas' empty cell) or an infinity (a division by zero,
-    such as an amount per inhabitant of a commune of no inhabitant)."""
-    if value is None or isinstance(value, int):
-        return value is None
+def _no_figure(value: Number) -> bool:
+    """NaN (pandas' empty cell) or an infinity (a division by zero, such as an amount per
+    inhabitant of a commune of no inhabitant): nothing to write."""
+    if isinstance(value, int):
+        return False
     if isinstance(value, Decimal):
         return not value.is_finite()
     return not math.isfinite(value)
@@ -49,14 +49,14 @@ def _text(exact: Decimal, decimals: int) -> str:
 
 def number(value: Number | None, decimals: int = 0) -> str:
     """`45560` → `45 560`; `1234.5` with decimals=2 → `1 234,50`; None or NaN → `—`."""
-    if _missing(value):
+    if value is None or _no_figure(value):
         return "—"
     return _text(_rounded(value, decimals), decimals)
 
 
 def euros(value: Number | None, decimals: int = 0) -> str:
     """`1234567.891` → `1 234 568 €` (or `1 234 567,89 €` with decimals=2); None → `—`."""
-    if _missing(value):
+    if value is None or _no_figure(value):
         return "—"
     return f"{number(value, decimals)}{NNBSP}€"
 
@@ -65,7 +65,7 @@ def compact_euros(value: Number | None) -> str:
     """`116313558` → `116,3 M€`, `2000000` → `2 M€`, `968446` → `968,4 k€`, `850` → `850 €`:
     the largest unit the value reaches, or would reach once rounded (999 950 → `1 M€`, not
     `1 000 k€`), with one decimal at most."""
-    if _missing(value):
+    if value is None or _no_figure(value):
         return "—"
     exact = _rounded(value, 2)
     for size, unit in UNITS:
@@ -76,7 +76,7 @@ def compact_euros(value: Number | None) -> str:
 
 def percent(value: Number | None, decimals: int = 1, *, signed: bool = False) -> str:
     """`0.1234` → `12,3 %`; a change (`signed`) shows its direction: `+12,3 %`, `-4,0 %`."""
-    if _missing(value):
+    if value is None or _no_figure(value):
         return "—"
     shown = _rounded(value, decimals + 4) * 100
     plus = "+" if signed and _rounded(shown, decimals) > 0 else ""
@@ -85,7 +85,7 @@ def percent(value: Number | None, decimals: int = 1, *, signed: bool = False) ->
 
 def years(value: Number | None) -> str:
     """A duration in years: `1,0 an`, `2,3 ans` (French puts the plural from 2 on)."""
-    if _missing(value):
+    if value is None or _no_figure(value):
         return "—"
     rounded = _rounded(value, 1)
     return f"{_text(rounded, 1)} {'an' if abs(rounded) < 2 else 'ans'}"
