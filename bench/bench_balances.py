@@ -154,7 +154,7 @@ def pandas_peer_median(store: BalanceStore, year: int, strate: int) -> tuple[flo
         filters=[("chapter_code", "==", CHAPTER), ("direction", "==", DIRECTION),
                  ("cbudg", "==", "1")])
     peers = commune_strates()
-    peers = peers[peers["strate"] == strate]
+    peers = peers[(peers["strate"] == strate) & (peers["population"] > 0)]
     merged = chapters.merge(peers, on="siren")
     values = merged["real_amount"].astype(float) / merged["population"]
     return float(values.median()), len(values)

@@ -63,6 +63,7 @@ def run_phase(checkout: Path, cache: Path) -> None:
         rows = sum(len(v.rows) for v in values.values())
         held = sum(int(v.rows.memory_usage(deep=True).sum()) for v in values.values())
         frame = balance_peers.communes(year)
+        frame = frame[frame["population"] > 0]  # a commune of no inhabitant has no place
         chosen = frame.sort_values("population").iloc[[0, len(frame) // 4, len(frame) // 2,
                                                        3 * len(frame) // 4, -1]]
         times: dict[str, list[float]] = {"all": [], "departement": []}

@@ -296,12 +296,13 @@ class BalanceStore:
     def peer_median(self, level: str, year: int, chapter: str, direction: str,
                     strate: int) -> pd.DataFrame:
         """The median real amount per inhabitant of a chapter among the budgets principaux
-        of a population strate (communes holding that chapter), and how many they are."""
+        of a population strate (communes holding that chapter, of one inhabitant at least:
+        no amount per inhabitant otherwise, as in `balance_peers`), and how many they are."""
         return self.query(
             "SELECT median(c.real_amount / s.population) AS median, count(*) AS peers "
             "FROM chapters c JOIN strates s ON c.siren = s.siren WHERE c.level = ? AND "
             "c.year = ? AND c.chapter_code = ? AND c.direction = ? AND c.cbudg = '1' "
-            "AND s.strate = ?", [level, year, chapter, direction, strate])
+            "AND s.strate = ? AND s.population > 0", [level, year, chapter, direction, strate])
 
 
 def convert_csv(path: Path, name: str, folder: Path) -> dict[int, Path]:
