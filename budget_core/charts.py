@@ -392,6 +392,11 @@ def chapter_peers(placed: pd.DataFrame) -> alt.LayerChart:
     data["chiffres"] = [fmt.rank(int(r), int(n)) for r, n in zip(data["rank"], data["peers"],
                                                                   strict=True)]
     data["ligne"] = range(len(data))
+    # What a screen reader says of each mark (Vega's default read the row's position,
+    # « ligne: 0 », and unrounded floats); the names and ranks above the rows are in it.
+    data["dit"] = [f"{c} : la moitié centrale du groupe entre {q1} et {q3}"
+                   for c, q1, q3 in zip(data["chapitre"], data["q1_texte"], data["q3_texte"],
+                                        strict=True)]
     step = BAR + LABEL
     gap = LABEL / step
     y = alt.Y("ligne:O", axis=None, scale=alt.Scale(paddingInner=gap, paddingOuter=gap))
@@ -404,21 +409,26 @@ def chapter_peers(placed: pd.DataFrame) -> alt.LayerChart:
                alt.Tooltip("chiffres:N", title="Rang")]
     band = alt.Chart(data).mark_bar(height=BAR, opacity=0.25, color=PEER_COLOUR[
         "Médiane du groupe"]).encode(x=alt.X("q1:Q", title="€ par habitant", axis=euro_axis()),
-                                     x2="q3:Q", y=y, tooltip=tooltip)
+                                     x2="q3:Q", y=y, tooltip=tooltip,
+                                     description="dit:N")
     texts = [f"{column}_texte" for column in ("value", "median", "q1", "q3")]
     long = data.melt(id_vars=["ligne", "chapitre", *texts, "chiffres"],
                      value_vars=["median", "value"], var_name="serie", value_name="montant")
     long["serie"] = long["serie"].map({"value": "La collectivité",
                                        "median": "Médiane du groupe"})
+    long["dit"] = [f"{c}, {serie.lower()} : {value if serie == 'La collectivité' else median}"
+                   f" ({rank})" for c, serie, value, median, rank in zip(
+                       long["chapitre"], long["serie"], long["value_texte"],
+                       long["median_texte"], long["chiffres"], strict=True)]
     series = list(PEER_COLOUR)
     marks = alt.Chart(long).mark_point(filled=True, size=170, opacity=1).encode(
-        x=x, y=y, tooltip=tooltip,
+        x=x, y=y, tooltip=tooltip, description="dit:N",
         color=alt.Color("serie:N", title=None, scale=alt.Scale(
             domain=series, range=list(PEER_COLOUR.values()))),
         shape=alt.Shape("serie:N", title=None, scale=alt.Scale(
             domain=series, range=["circle", "diamond"])))
     line: dict[str, Any] = {"baseline": "bottom", "dy": -BAR / 2 - 3, "fontSize": 14,
-                            "color": TEXT}
+                            "color": TEXT, "aria": False}  # said with the marks
     names = alt.Chart(data).mark_text(align="left", limit=alt.ExprRef("width - 110"),
                                       **line).encode(x=alt.value(0), y=y, text="chapitre:N")
     ranks = alt.Chart(data).mark_text(align="right", **line).encode(

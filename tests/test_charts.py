@@ -165,6 +165,26 @@ def test_the_chapter_placement_s_spec_depends_on_its_rows_alone() -> None:
     assert "title" not in first and first["height"] == {"step": charts.BAR + charts.LABEL}
 
 
+def test_the_chapter_placement_says_each_mark_in_french() -> None:
+    """What a screen reader hears of each band and point: the chapter, whose figure, in
+    French, and the rank; not the row's position (« ligne: 0 ») nor an unrounded float. The
+    names and ranks written above the rows are in it, so they are not said twice."""
+    placed = pd.DataFrame({"chapter_code": ["13"], "chapter_label": ["Subventions"],
+                           "value": [4.25891], "median": [2.1], "q1": [0.0577],
+                           "q3": [4.25891], "rank": [1], "peers": [2]})
+    spec = charts.chapter_peers(placed).to_dict()
+    band, marks, names, ranks = spec["layer"]
+    [row] = rows(spec, band)
+    assert row["dit"] == (f"13 — Subventions : la moitié centrale du groupe entre "
+                          f"0,06{S}€/hab et 4,26{S}€/hab")
+    assert sorted(r["dit"] for r in rows(spec, marks)) == [
+        f"13 — Subventions, la collectivité : 4,26{S}€/hab (1re sur 2)",
+        f"13 — Subventions, médiane du groupe : 2,10{S}€/hab (1re sur 2)"]
+    assert band["encoding"]["description"] == marks["encoding"]["description"] == {
+        "field": "dit", "type": "nominal"}
+    assert names["mark"]["aria"] is False and ranks["mark"]["aria"] is False
+
+
 def test_peer_chart_names_its_colours_in_a_legend_and_shows_a_single_year() -> None:
     placed = pd.DataFrame({"year": [2024], "value": [339.28], "median": [301.5],
                            "q1": [250.0], "q3": [410.25], "rank": [2], "peers": [3]})
