@@ -143,6 +143,9 @@ def _maps(placed: pd.DataFrame, siren: str, year: int, direction: str,
     if maps.codes(france):  # the départements of the balances that have a shape
         chart_title(f"{labels[chapter]} : médiane des communes par département (€/hab)")
         st.vega_lite_chart(france, key="carte_chapitre")
+    elif not medians.empty:
+        st.caption("Carte des départements : contours embarqués pour la métropole seulement "
+                   f"(pas pour {', '.join(sorted(map(str, medians['code'])))}).")
     chart_data(medians.assign(source=balance_catalogue.SOURCE).rename(columns={
         "code": "departement", "value": "mediane_par_habitant"}),
         f"carte_chapitre_{chapter}_{year}.csv", "download_carte_chapitre",

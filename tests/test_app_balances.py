@@ -33,6 +33,7 @@ from tests.test_app import ROOT, map_values, open_page
 from tests.test_balance_peers import (
     counted_queries,
     history_2024,
+    moved,
     moved_to_a_commune_of_no_inhabitant,
     real_by_chapter,
 )
@@ -408,3 +409,26 @@ def test_se_comparer_opens_on_a_commune_of_no_inhabitant(
     assert "(0 habitants pour la commune)" in captions(app)
     assert [i.value for i in app.info] == [
         "Pas de montant par habitant : la commune n'a aucun habitant (population 0)."]
+
+
+def test_se_comparer_by_chapter_says_why_an_overseas_map_is_not_drawn(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Grenoble's and Chambéry's real rows moved to Les Abymes and Pointe-à-Pitre: their
+    département (971) has no shape in the embedded map (metropolitan France), so no map of the
+    départements is drawn, and the page says why where it said nothing."""
+    path, to = moved(tmp_path, {GRENOBLE[:9]: "97101", CHAMBERY[:9]: "97120"})
+    with BalanceStore(tmp_path / "cache" / "balances") as store:
+        store.import_csv(path, "communes")
+    monkeypatch.setenv("BUDGET_DATA_DIR", str(DEMO_DIR))
+    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(ROOT)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.query_params.update(mode="chapitres", chap_siren=to["97101"][0], chap_sens="Recettes",
+                            chap_pairs="region")
+    open_page(app, "comparer_national")
+    assert len(app.get("vega_lite_chart")) == 1  # the placement; no map
+    text = captions(app)
+    assert "Carte des départements : contours embarqués pour la métropole seulement " \
+        "(pas pour 971)." in text
+    assert "(pas pour le département 971)" in text
+

@@ -282,25 +282,37 @@ def test_placements_and_maps_of_a_year_read_the_aggregates_once(
         assert queries == [balance_peers.VALUES_SQL]
 
 
+def moved(folder: Path, moves: dict[str, str]) -> tuple[Path, dict[str, tuple[str, str]]]:
+    """The sample with each commune's rows (by SIREN) moved to another commune (by INSEE
+    code) of the shipped table: the export's path, and for each INSEE code the commune's
+    SIREN and population there."""
+    table = pd.read_csv(resources.files("budget_core.data").joinpath("population.csv.gz"),
+                        dtype=str, compression="gzip")
+    communes = table[table["kind"] == "commune"].set_index("insee")
+    to = {insee: (communes.at[insee, "siren"], communes.at[insee, "population"])
+          for insee in moves.values()}
+    head, *lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    out = []
+    for line in lines:
+        fields = line.split(";")
+        if fields[9] in moves:
+            insee = moves[fields[9]]
+            siren = to[insee][0]
+            fields[1], fields[9] = f"{siren}00011", siren
+            fields[2], fields[4] = insee[:-3].zfill(3), insee[-3:]
+        out.append(";".join(fields))
+    path = folder / "moved.csv"
+    path.write_text("\n".join([head, *out]), encoding="utf-8")
+    return path, to
+
+
 def moved_to_a_commune_of_no_inhabitant(folder: Path) -> tuple[Path, str]:
     """The sample with Chambéry's rows moved to Fleury-devant-Douaumont (55189), a commune of
     population 0 in the shipped table (one of the Meuse's villages destroyed in 1916): the
     export's path and the commune's SIREN."""
-    table = pd.read_csv(resources.files("budget_core.data").joinpath("population.csv.gz"),
-                        dtype=str, compression="gzip")
-    [(siren, population)] = table.loc[(table["kind"] == "commune")
-                                      & (table["insee"] == "55189"),
-                                      ["siren", "population"]].to_numpy().tolist()
+    path, to = moved(folder, {CHAMBERY[:9]: "55189"})
+    [(siren, population)] = to.values()
     assert population == "0"
-    head, *lines = SAMPLE.read_text(encoding="utf-8").splitlines()
-    moved = []
-    for line in lines:
-        fields = line.split(";")
-        if fields[9] == CHAMBERY[:9]:
-            fields[1], fields[9], fields[2], fields[4] = f"{siren}00011", siren, "055", "189"
-        moved.append(";".join(fields))
-    path = folder / "fleury.csv"
-    path.write_text("\n".join([head, *moved]), encoding="utf-8")
     return path, siren
 
 
