@@ -394,9 +394,11 @@ def chapter_peers(placed: pd.DataFrame) -> alt.LayerChart:
     data["ligne"] = range(len(data))
     # What a screen reader says of each mark (Vega's default read the row's position,
     # « ligne: 0 », and unrounded floats); the names and ranks above the rows are in it.
-    data["dit"] = [f"{c} : la moitié centrale du groupe entre {q1} et {q3}"
-                   for c, q1, q3 in zip(data["chapitre"], data["q1_texte"], data["q3_texte"],
-                                        strict=True)]
+    data["dit"] = [f"{c} : la collectivité {value} ; médiane du groupe {median} ; moitié "
+                   f"centrale du groupe de {q1} à {q3} ; {rank}"
+                   for c, value, median, q1, q3, rank in zip(
+                       data["chapitre"], data["value_texte"], data["median_texte"],
+                       data["q1_texte"], data["q3_texte"], data["chiffres"], strict=True)]
     step = BAR + LABEL
     gap = LABEL / step
     y = alt.Y("ligne:O", axis=None, scale=alt.Scale(paddingInner=gap, paddingOuter=gap))

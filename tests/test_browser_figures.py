@@ -882,8 +882,9 @@ def balances_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from streamlit_server(BUDGET_DATA_DIR=str(DEMO_DIR), BUDGET_CACHE_DIR=str(cache))
 
 
-PEER = re.compile(r"Chapitre: (?P<chapter>.+?); La collectivité: (?P<value>[^;]+); "
-                  r"Médiane du groupe: (?P<median>[^;]+);.*Rang: (?P<rank>[^;]+)$")
+# What a screen reader hears of a chapter's band (charts.chapter_peers).
+PEER = re.compile(r"^(?P<chapter>.+?) : la collectivité (?P<value>[^;]+) ; médiane du groupe "
+                  r"(?P<median>[^;]+) ; moitié centrale du groupe de [^;]+ ; (?P<rank>[^;]+)$")
 
 
 def test_se_comparer_by_chapter_follows_the_commune_and_direction(balances_server: str,

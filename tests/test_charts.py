@@ -175,8 +175,9 @@ def test_the_chapter_placement_says_each_mark_in_french() -> None:
     spec = charts.chapter_peers(placed).to_dict()
     band, marks, names, ranks = spec["layer"]
     [row] = rows(spec, band)
-    assert row["dit"] == (f"13 — Subventions : la moitié centrale du groupe entre "
-                          f"0,06{S}€/hab et 4,26{S}€/hab")
+    assert row["dit"] == (f"13 — Subventions : la collectivité 4,26{S}€/hab ; médiane du "
+                          f"groupe 2,10{S}€/hab ; moitié centrale du groupe de 0,06{S}€/hab à "
+                          f"4,26{S}€/hab ; 1re sur 2")
     assert sorted(r["dit"] for r in rows(spec, marks)) == [
         f"13 — Subventions, la collectivité : 4,26{S}€/hab (1re sur 2)",
         f"13 — Subventions, médiane du groupe : 2,10{S}€/hab (1re sur 2)"]
