@@ -12,6 +12,7 @@ from app_pages.common import (
     url_multiselect,
     workshop_mode,
 )
+from app_pages.comparer_chapitres import title
 from app_pages.drawing import altair_chart, chart_data
 from budget_core import analysis, charts, population
 from budget_core.fmt import md_escape
@@ -50,8 +51,10 @@ st.session_state["evo_chapitres_sens"] = direction
 changes = summary(analysis.nomenclature_changes, keys)
 value = "per_inhabitant" if per_head else "amount"
 sens = "Dépenses" if direction == "depense" else "Recettes"
-altair_chart(charts.evolution_total, totals, changes, f"{sens} réelles : total par année",
-             value, key="chart_evolution_total")
+# Each chart's title above it, not in its spec (charts.evolution_total): another « Sens »
+# is new rows for the Vega views the browser has.
+title(f"{sens} réelles : total par année")
+altair_chart(charts.evolution_total, totals, changes, value, key="chart_evolution_total")
 chart_data(totals[["year", "amount", "change", "population", "per_inhabitant",
                    "change_per_inhabitant"]].rename(
     columns={"year": "exercice", "amount": "montant", "change": "evolution_sur_un_an",
@@ -68,8 +71,9 @@ chart_data(totals[["year", "amount", "change", "population", "per_inhabitant",
 def by_chapter() -> None:
     chapters = url_multiselect(st, "Chapitres", sorted(labels), "evo_chapitres",
                                labels.__getitem__, default=list(top), max_selections=12)
+    title(f"{sens} réelles par chapitre")
     altair_chart(charts.evolution_lines, frame[frame["chapter_code"].isin(chapters)],
-                 changes, f"{sens} réelles par chapitre", value, key="chart_evolution")
+                 changes, value, key="chart_evolution")
 
 
 by_chapter()

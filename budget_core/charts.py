@@ -227,11 +227,15 @@ def _upwards_or(across: str, upwards: str) -> alt.ExprRef:
     return alt.ExprRef(f"{_UPWARDS} ? {upwards} : {across}")
 
 
-def evolution_total(totals: pd.DataFrame, changes: list[tuple[int, str, str]], title: str,
+def evolution_total(totals: pd.DataFrame, changes: list[tuple[int, str, str]],
                     value: str = "amount") -> alt.LayerChart | alt.FacetChart:
     """The total by year (analysis.yearly_totals), the change on the previous year of the
     value drawn (the total, or the € per inhabitant) written above each point, with a rule
-    where the nomenclature changes."""
+    where the nomenclature changes.
+
+    No title (the page writes it above the chart) and nothing that depends on the direction:
+    Recettes after Dépenses are new rows for the Vega view the browser has, not a new view
+    to compile and draw (issue 13)."""
     unit = _per_head(value)
     data = _prepare(totals.assign(chapter_code="Total", chapter_label="tous chapitres"), value)
     data["year"] = data["year"].astype(int)
@@ -249,14 +253,15 @@ def evolution_total(totals: pd.DataFrame, changes: list[tuple[int, str, str]], t
         align=_upwards_or("'center'", "'left'"), baseline=_upwards_or("'alphabetic'", "'middle'"),
         dx=_upwards_or("0", "8"), dy=_upwards_or("-12", "0"),  # dx: along the text, unturned
     ).encode(text="evolution:N")
-    return finished(alt.layer(line, labels, *_nomenclature_marks(changes), title=title)
-                   .properties(height=260))
+    return finished(alt.layer(line, labels, *_nomenclature_marks(changes)).properties(
+        height=260, description=_description("Total par exercice")))
 
 
-def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]], title: str,
+def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]],
                     value: str = "amount") -> alt.LayerChart | alt.FacetChart:
     """Lines by chapter over the years (analysis.evolution, with `per_inhabitant` when
-    `value` is it), with a rule where the nomenclature changes."""
+    `value` is it), with a rule where the nomenclature changes. No title, as
+    `evolution_total`."""
     unit = _per_head(value)
     data = _prepare(frame, value)
     data["year"] = data["year"].astype(int)
@@ -272,8 +277,8 @@ def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]], ti
                  alt.Tooltip(f"{value}:Q", title=unit, format=EUROS)],
     )
     # A 380 px plot: `finished` fits the width only, the legend goes below it.
-    return finished(alt.layer(lines, *_nomenclature_marks(changes), title=title)
-                   .properties(height=380))
+    return finished(alt.layer(lines, *_nomenclature_marks(changes)).properties(
+        height=380, description=_description("Chaque chapitre par exercice")))
 
 
 def execution_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:
