@@ -51,9 +51,10 @@ st.session_state["evo_chapitres_sens"] = direction
 changes = summary(analysis.nomenclature_changes, keys)
 value = "per_inhabitant" if per_head else "amount"
 sens = "Dépenses" if direction == "depense" else "Recettes"
-# Each chart's title above it, not in its spec (charts.evolution_total): another « Sens »
-# is new rows for the Vega views the browser has.
-title(f"{sens} réelles : total par année")
+unit = f" ({charts.PER_HEAD})" if per_head else ""
+# Each chart's title above it, not in its spec (charts.evolution_total): another « Sens » or
+# unit is new rows for the Vega views the browser has.
+title(f"{sens} réelles : total par année{unit}")
 altair_chart(charts.evolution_total, totals, changes, value, key="chart_evolution_total")
 chart_data(totals[["year", "amount", "change", "population", "per_inhabitant",
                    "change_per_inhabitant"]].rename(
@@ -71,7 +72,7 @@ chart_data(totals[["year", "amount", "change", "population", "per_inhabitant",
 def by_chapter() -> None:
     chapters = url_multiselect(st, "Chapitres", sorted(labels), "evo_chapitres",
                                labels.__getitem__, default=list(top), max_selections=12)
-    title(f"{sens} réelles par chapitre")
+    title(f"{sens} réelles par chapitre{unit}")
     altair_chart(charts.evolution_lines, frame[frame["chapter_code"].isin(chapters)],
                  changes, value, key="chart_evolution")
 
