@@ -358,6 +358,19 @@ def test_evolution_s_charts_keep_their_specs_across_sens_and_unit(app: AppTest) 
         "Recettes réelles par chapitre (€ par habitant)")]
 
 
+def test_evolution_s_notes_stay_when_their_cache_answers(app: AppTest) -> None:
+    """The notes under Évolution's charts are drawn inside a cache: Dépenses again (a hit)
+    still names Montreuil's eight CAs, the files of the demo folder, and the PopTot its
+    documents state."""
+    open_page(app, "evolution", evo_siret=MONTREUIL)
+    app.radio(key="evo_sens").set_value("recette").run()
+    app.radio(key="evo_sens").set_value("depense").run()
+    files = ", ".join(sorted(path.name for path in TOTEM.glob("Montreuil_CA_20*.xml")))
+    captions = [caption.value for caption in app.caption]
+    assert md_escape(f"Documents : {files}.") in captions
+    assert any("population totale indiquée par le document" in c for c in captions)
+
+
 def test_explorer_shows_each_dm_apart(app: AppTest) -> None:
     open_page(app, "explorer", siret="21560046100010", etape="DM", annee=2021)
     assert app.selectbox(key="doc").options == ["DM n° 2 du 22/11/2021",
