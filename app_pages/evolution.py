@@ -11,8 +11,7 @@ from app_pages.common import (
     url_multiselect,
     workshop_mode,
 )
-from app_pages.comparer_chapitres import title
-from app_pages.drawing import altair_chart, chart_data
+from app_pages.drawing import altair_chart, chart_data, chart_title
 from app_pages.evolution_work import by_year, notes
 from budget_core import analysis, charts, population
 
@@ -48,7 +47,7 @@ sens = "Dépenses" if direction == "depense" else "Recettes"
 unit = f" ({charts.PER_HEAD})" if per_head else ""
 # Each chart's title above it, not in its spec (charts.evolution_total): another « Sens » or
 # unit is new rows for the Vega views the browser has.
-title(f"{sens} réelles : total par année{unit}")
+chart_title(f"{sens} réelles : total par année{unit}")
 altair_chart(charts.evolution_total, totals, changes, value, key="chart_evolution_total")
 chart_data(totals[["year", "amount", "change", "population", "per_inhabitant",
                    "change_per_inhabitant"]].rename(
@@ -66,7 +65,7 @@ chart_data(totals[["year", "amount", "change", "population", "per_inhabitant",
 def by_chapter() -> None:
     chapters = url_multiselect(st, "Chapitres", sorted(labels), "evo_chapitres",
                                labels.__getitem__, default=top, max_selections=12)
-    title(f"{sens} réelles par chapitre{unit}")
+    chart_title(f"{sens} réelles par chapitre{unit}")
     altair_chart(charts.evolution_lines, frame[frame["chapter_code"].isin(chapters)],
                  changes, value, key="chart_evolution")
 
