@@ -113,8 +113,7 @@ def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour:
     chart's whole width at any screen size (a label beside a bar takes half of it).
 
     `labels` has one row per chapter in the order drawn: `chapitre` on the left, cut to leave
-    `figures` pixels to `chiffres` on the right (the amounts stay readable on a phone) when
-    it has that column (Comparer's has not: a bar per budget, no one figure to write);
+    `figures` pixels to `chiffres` on the right (the amounts stay readable on a phone);
     `bars` one row per bar, several per chapter when `group` splits them."""
     # The order is data (`rang`), not a list of names in the spec: a chart whose rows alone
     # change (another budget) keeps the same spec, and Streamlit's frontend puts the new rows
@@ -138,20 +137,15 @@ def _labelled_bars(bars: pd.DataFrame, labels: pd.DataFrame, value: str, colour:
         drawn = drawn.encode(yOffset=alt.YOffset(f"{group}:N", sort=GROUP_ORDER))
     line: dict[str, Any] = {"baseline": "bottom", "dy": -band / 2 - 3, "fontSize": 14,
                             "color": TEXT}
-    figured = "chiffres" in labels
-    said = [alt.Tooltip("chapitre:N", title="Chapitre")]
-    if figured:
-        said.append(alt.Tooltip("chiffres:N", title="Montant"))
-    texts = [alt.Chart(labels).mark_text(
+    names = alt.Chart(labels).mark_text(
         align="left", limit=alt.ExprRef(f"width - {figures}"), **line).encode(
-        x=alt.value(0), y=y, text="chapitre:N", tooltip=said)]
-    # No layer of empty texts where there is no figure: the browser drew one per chapter
-    # at each change of Comparer's budgets (15 ms of its CPU, bench/change_timeline.py).
-    if figured:
-        texts.append(alt.Chart(labels).mark_text(align="right", **line).encode(
-            x=alt.value("width"), y=y, text="chiffres:N"))
+        x=alt.value(0), y=y, text="chapitre:N",
+        tooltip=[alt.Tooltip("chapitre:N", title="Chapitre"),
+                 alt.Tooltip("chiffres:N", title="Montant")])
+    amounts = alt.Chart(labels).mark_text(align="right", **line).encode(
+        x=alt.value("width"), y=y, text="chiffres:N")
     # The step is the chapter's (a step would otherwise size each bar of a group).
-    return alt.LayerChart(layer=[drawn, *texts], title=title).properties(
+    return alt.LayerChart(layer=[drawn, names, amounts], title=title).properties(
         height=alt.Step(step, **{"for": "position"}), description=_description(title))
 
 
@@ -184,7 +178,7 @@ def compare_bars(frame: pd.DataFrame, value: str, title: str) -> alt.LayerChart:
     data = _prepare(frame, value)
     data["montant"] = data[value].map(lambda v: fmt.euros(v, 2))
     totals = data.groupby("chapitre", sort=False)[value].sum().reset_index()
-    rows = totals.sort_values(value, ascending=False, kind="stable")
+    rows = totals.sort_values(value, ascending=False, kind="stable").assign(chiffres="")
     # Colours in the order of the rows (`GROUP_ORDER`), the names read from the data: the
     # spec holds no budget's name, so other budgets (as many) are new rows in the same view.
     colour = alt.Color("budget:N", title="Budget", sort=GROUP_ORDER,

@@ -215,16 +215,3 @@ def test_another_budgets_chapters_keep_the_same_spec() -> None:
         return {key: value for key, value in spec.items() if key != "datasets"}
 
     assert without_rows(chapters()) == without_rows(other)
-
-
-def test_comparer_s_chapters_are_named_without_a_layer_of_empty_figures() -> None:
-    """Comparer writes no figure beside a chapter's name (a bar per budget): its chart has
-    the bars and the names, not a third layer drawing an empty text per chapter, and a
-    chapter's name says its chapter only. Explorer's still writes each chapter's total."""
-    frame = chapters().assign(doc_key="k", budget="CRACH — BUDGET PRINCIPAL")
-    bars, names = charts.compare_bars(frame, "amount", "Dépenses réelles").to_dict()["layer"]
-    assert [mark["mark"]["type"] for mark in (bars, names)] == ["bar", "text"]
-    assert names["encoding"]["text"]["field"] == "chapitre"
-    assert [t["title"] for t in names["encoding"]["tooltip"]] == ["Chapitre"]
-    _, _, amounts = layers(charts.chapter_bars(chapters(), "Dépenses").to_dict())
-    assert amounts["encoding"]["text"]["field"] == "chiffres"
