@@ -227,7 +227,8 @@ def _drawn(data: pd.DataFrame, value: str) -> pd.DataFrame:
     writes the unit in the title above the chart (a Vega axis title cannot come from rows)."""
     per_head = value == "per_inhabitant"
     return data.assign(valeur=data[value], unite=PER_HEAD if per_head else "Montant",
-                       texte=data[value].map(lambda v: fmt.euros(v, 2) + "/hab" * per_head))
+                       texte=data[value].map(lambda v: fmt.euros(v, 2) + (
+                           "/hab" if per_head and pd.notna(v) else "")))
 
 
 # « +16,8 % » in 13 px type is about 50 px wide: where the points are closer than that (eight
