@@ -2,19 +2,18 @@
 
 import streamlit as st
 
-from app_pages.catalogue import picked, picker_index
+from app_pages.catalogue import catalogue_versions, picked, picker_index
 from app_pages.common import (
     pick_direction,
     pick_entity,
     pick_stage,
-    source_notes,
     summary,
     url_multiselect,
     workshop_mode,
 )
-from app_pages.drawing import altair_chart, chart_data
+from app_pages.drawing import altair_chart, chart_data, chart_title
+from app_pages.evolution_work import by_year, notes
 from budget_core import analysis, charts, population
-from budget_core.fmt import md_escape
 
 st.title("Évolution sur plusieurs années")
 workshop_mode()
@@ -35,13 +34,8 @@ heads = {int(row["year"]): population.of_document(str(row["siren"]), row["popula
                                                  int(row["year"]))
          for row in chosen_docs.to_dict("records")}
 people = {year: head.value for year, head in heads.items()}
-frame = summary(analysis.evolution, keys)
-frame = analysis.with_population(frame[frame["direction"] == direction].assign(
-    year=frame["year"].astype(int)), "year", people)
-totals = analysis.yearly_totals(frame, people)
-top = frame.groupby("chapter_code")["amount"].sum().astype(float).nlargest(8).index
-labels = dict(zip(frame["chapter_code"], frame["chapter_code"] + " — " + frame["chapter_label"],
-                  strict=False))
+frame, totals, top, labels = by_year(tuple(keys), direction, tuple(people.items()),
+                                     catalogue_versions())
 # Chapters chosen for Dépenses do not apply to Recettes: a change of Sens starts afresh.
 if st.session_state.get("evo_chapitres_sens", direction) != direction:
     st.session_state.pop("evo_chapitres", None)
@@ -50,8 +44,11 @@ st.session_state["evo_chapitres_sens"] = direction
 changes = summary(analysis.nomenclature_changes, keys)
 value = "per_inhabitant" if per_head else "amount"
 sens = "Dépenses" if direction == "depense" else "Recettes"
-altair_chart(charts.evolution_total, totals, changes, f"{sens} réelles : total par année",
-             value, key="chart_evolution_total")
+unit = f" ({charts.PER_HEAD})" if per_head else ""
+# Each chart's title above it, not in its spec (charts.evolution_total): another « Sens » or
+# unit is new rows for the Vega views the browser has.
+chart_title(f"{sens} réelles : total par année{unit}")
+altair_chart(charts.evolution_total, totals, changes, value, key="chart_evolution_total")
 chart_data(totals[["year", "amount", "change", "population", "per_inhabitant",
                    "change_per_inhabitant"]].rename(
     columns={"year": "exercice", "amount": "montant", "change": "evolution_sur_un_an",
@@ -67,9 +64,10 @@ chart_data(totals[["year", "amount", "change", "population", "per_inhabitant",
 @st.fragment
 def by_chapter() -> None:
     chapters = url_multiselect(st, "Chapitres", sorted(labels), "evo_chapitres",
-                               labels.__getitem__, default=list(top), max_selections=12)
+                               labels.__getitem__, default=top, max_selections=12)
+    chart_title(f"{sens} réelles par chapitre{unit}")
     altair_chart(charts.evolution_lines, frame[frame["chapter_code"].isin(chapters)],
-                 changes, f"{sens} réelles par chapitre", value, key="chart_evolution")
+                 changes, value, key="chart_evolution")
 
 
 by_chapter()
@@ -78,12 +76,5 @@ chart_data(frame.rename(columns={"year": "exercice", "direction": "sens",
                                  "amount": "montant", "per_inhabitant": "par_habitant"}),
            f"evolution_{siret}_{stage}_{direction}.csv", "download_evolution",
            money=["montant", "par_habitant"], counts=["population"], static=True)
-for year, before, after in changes:
-    st.warning(f"Changement de nomenclature en {year} : {before} → {after}. Les chapitres "
-               "sont rapprochés par leur code, sous un seul libellé ; ceux qui n'existent que "
-               "dans une nomenclature ne se prolongent pas.")
-sources = sorted({head.french() for head in heads.values()})
-st.caption("Opérations réelles, hors résultats reportés (001/002). Population de chaque "
-           "année : " + " ; ".join(sources) + ".")
-st.caption(md_escape(f"Documents : {', '.join(chosen_docs['source_file'])}."))
-source_notes(chosen_docs)
+notes(chosen_docs, changes, tuple(sorted({head.french() for head in heads.values()})),
+      catalogue_versions())

@@ -26,8 +26,9 @@ Chromium (Playwright, 1440×900):
   Later rounds wait (up to 10 s) for the widget the first round found before looking: a page
   can settle before a component Streamlit loads on first use draws its widgets (seen at the
   scale of France), and another widget was then measured in that round. `--widget LABEL`
-  changes the main area's selectbox of that label instead, on the pages that have one (e.g.
-  `--widget Collectivité`: a change of budget, where the first selectbox only filters).
+  changes the main area's widget of that label instead (a selectbox first, else any kind
+  below, changed as `--widget all` changes it), on the pages that have one (e.g. `--widget
+  Collectivité`: a change of budget, where the first selectbox only filters).
   `--widget all` changes every widget of every page instead (bench/widgets.py says how each
   kind is changed): each selectbox, multiselect (an option added, then removed), radio,
   button group, toggle or checkbox, slider, number input, text input and expander that
@@ -76,16 +77,18 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
+from functools import reduce
 from pathlib import Path
 
 from appserver import CHROMIUM, CHROMIUM_ARGS, NotStarted, streamlit_run
 from measure import Spread, load, machine, ratio
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from settled import OBSERVER, SETTLED
 from widgets import (
     MAIN,
     SIDEBAR,
+    WORDS,
     Found,
     Spot,
     changeable,
@@ -253,18 +256,20 @@ def wait_settled(page: Page, since: float, *, load: bool = False) -> tuple[float
 
 
 def chosen_widget(page: Page) -> Found | None:
-    """The main area's selectbox labelled `--widget`, waited for (up to 10 s), if the page
-    has one that can be changed (enabled, two options at least)."""
+    """The main area's widget labelled `--widget` (its selectbox if it has one), waited for
+    (up to 10 s), if the page has one that can be changed (enabled; a selectbox with two
+    options at least)."""
     label = os.environ.get("BENCH_WIDGET", "")
     if not label or label == EVERY or page.url.endswith(f"/{BASELINE}"):
         return None
-    spot = Spot(MAIN, "", "stSelectbox", label)
-    box = locate(page, spot)
+    spots = [Spot(MAIN, "", testid, label) for testid in WORDS]  # selectbox first
+    anywhere = reduce(Locator.or_, (locate(page, s) for s in spots))
     try:
-        box.wait_for(state="visible", timeout=10_000)
+        anywhere.first.wait_for(state="visible", timeout=10_000)
     except PlaywrightTimeoutError:
         return None
-    return found_at(page, spot) if changeable(page, box, spot.testid) else None
+    spot = next(s for s in spots if locate(page, s).count())
+    return found_at(page, spot) if changeable(page, locate(page, spot), spot.testid) else None
 
 
 def find_widget(page: Page, before: Spot | None) -> Found | None:

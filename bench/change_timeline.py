@@ -1,7 +1,7 @@
 """Where the time of one widget change goes, step by step: a diagnostic beside bench_app.py.
 
-Run: python bench/change_timeline.py [--page explorer] [--widget Collectivité] [--tab TAB]
-     [--changes 6] [--cache DIR] [--checkout DIR] [--events]
+Run: python bench/change_timeline.py [--page explorer] [--widget Collectivité]
+     [--kind multiselect] [--tab TAB] [--changes 6] [--cache DIR] [--checkout DIR] [--events]
 
 `bench_app.py` says how long a change takes; this says where it goes. The app is served with
 an entry script that records, in the server's clock, each message from the browser, each run
@@ -10,11 +10,12 @@ walks), and each message sent (its type, element, size, and whether Streamlit fl
 by the script, `has_one_shot_effect`: the browser then rebuilds the element instead of keeping
 it). In Chromium (1440×900), `bench/settled.py`'s observer records the pointer going down and
 the last DOM change, and Chromium's trace the thread time of each task of the page's main
-thread. Each change of the main area's selectbox `--widget` (alternating between its first two
-options) prints one line, in ms from the pointer going down: when the server got the request,
-each run's start and end, the last message sent, the last DOM change; then the server
-process's CPU time and the browser main thread's over the change, the messages sent (page-info
-ones: URL writes) and the elements flagged. CPU times move much less than wall times on a
+thread. Each change of the main area's widget `--widget` (a selectbox unless `--kind` names
+another kind; changed as `bench_app.py` changes it, `widgets.py`) prints one line, in ms from
+the pointer going down: when the server got the request, each run's start and end, the last
+message sent, the last DOM change; then the server process's CPU time and the browser main
+thread's over the change, the messages sent (page-info ones: URL writes) and the elements
+flagged. CPU times move much less than wall times on a
 machine shared with other jobs: compare checkouts on them (`--checkout`, run alternately).
 `--events` prints every event of the last change.
 """
@@ -33,7 +34,7 @@ from appserver import CHROMIUM, CHROMIUM_ARGS, streamlit_run
 from bench_app import QUIET_MS, STARTED_BY, TIMEOUT_MS
 from playwright.sync_api import Page, sync_playwright
 from settled import OBSERVER, SETTLED
-from widgets import MAIN, Spot, selectbox_changer, show_tab
+from widgets import CHANGERS, MAIN, WORDS, Spot, show_tab
 
 ROOT = Path(__file__).resolve().parent.parent
 # Prepended to app.py in the entry script: Streamlit's own functions wrapped to log events.
@@ -139,8 +140,10 @@ def summary(found: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--page", default="explorer", help="the page's url_path")
-    parser.add_argument("--widget", default="Collectivité", help="the selectbox's label")
-    parser.add_argument("--tab", default="", help="the main area's tab holding the selectbox")
+    parser.add_argument("--widget", default="Collectivité", help="the widget's label")
+    parser.add_argument("--kind", default="selectbox", choices=sorted(WORDS.values()),
+                        help="the widget's kind")
+    parser.add_argument("--tab", default="", help="the main area's tab holding the widget")
     parser.add_argument("--changes", type=int, default=6)
     parser.add_argument("--cache", type=Path, default=None, help="BUDGET_CACHE_DIR")
     parser.add_argument("--checkout", type=Path, default=ROOT, help="the app served")
@@ -168,7 +171,8 @@ def main() -> None:
             page.wait_for_function(SETTLED, arg=[0, QUIET_MS, True], timeout=TIMEOUT_MS,
                                    polling=20)
             show_tab(page, args.tab)
-            change = selectbox_changer(page, Spot(MAIN, args.tab, "stSelectbox", args.widget))
+            testid = next(t for t, word in WORDS.items() if word == args.kind)
+            change = CHANGERS[testid](page, Spot(MAIN, args.tab, testid, args.widget))
             one_change(page, change, log)  # the first change fills the caches: not shown
             found = [one_change(page, change, log) for _ in range(args.changes)]
         browser.close()

@@ -206,14 +206,29 @@ def _nomenclature_marks(changes: list[tuple[int, str, str]]) -> list[alt.Chart]:
     return [rule, text]
 
 
-def _per_head(value: str) -> str:
-    """Axis title of an amount or of an amount per inhabitant."""
-    return "€ par habitant" if value == "per_inhabitant" else "Montant"
+PER_HEAD = "€ par habitant"
+# Which of the two a chart of `_drawn` rows draws, for Vega's expressions: the domain of its
+# opacity scale, read from the rows (`unite`), so that the spec is the same for both.
+_PER_HEAD_DRAWN = f"domain('opacity')[0] == '{PER_HEAD}'"
+_UNIT = alt.Opacity("unite:N", scale=alt.Scale(range=[1]), legend=None)
+# The value axis: amounts compact (« 116,3 M€ »), amounts per inhabitant in whole euros. (No
+# title: Vega's cannot come from rows, and its axis `description` takes no expression.)
+_VALUE = alt.Y("valeur:Q", title=None, axis=alt.Axis(
+    labelExpr=f"{_PER_HEAD_DRAWN} ? format(datum.value, '$,.0f') : {COMPACT_EUROS}",
+    labelOverlap=True, tickCount=4))
 
 
-def _value_axis(value: str) -> alt.Axis:
-    """Amounts on a compact euro axis (« 116,3 M€ »), amounts per inhabitant in whole euros."""
-    return euro_axis() if value == "amount" else alt.Axis(format="$,.0f", tickCount=4)
+def _drawn(data: pd.DataFrame, value: str) -> pd.DataFrame:
+    """`data` with the value drawn (`value`: `amount` or `per_inhabitant`) as `valeur`, its
+    unit as `unite` and its text as `texte` (« 2 114,16 €/hab » per inhabitant).
+
+    Évolution's charts draw either from the same spec: « En € par habitant » gives the Vega
+    views the browser has new rows, not new specs to compile and draw (issue 13). The page
+    writes the unit in the title above the chart (a Vega axis title cannot come from rows)."""
+    per_head = value == "per_inhabitant"
+    return data.assign(valeur=data[value], unite=PER_HEAD if per_head else "Montant",
+                       texte=data[value].map(lambda v: fmt.euros(v, 2) + (
+                           "/hab" if per_head and pd.notna(v) else "")))
 
 
 # « +16,8 % » in 13 px type is about 50 px wide: where the points are closer than that (eight
@@ -227,53 +242,65 @@ def _upwards_or(across: str, upwards: str) -> alt.ExprRef:
     return alt.ExprRef(f"{_UPWARDS} ? {upwards} : {across}")
 
 
-def evolution_total(totals: pd.DataFrame, changes: list[tuple[int, str, str]], title: str,
+def evolution_total(totals: pd.DataFrame, changes: list[tuple[int, str, str]],
                     value: str = "amount") -> alt.LayerChart | alt.FacetChart:
     """The total by year (analysis.yearly_totals), the change on the previous year of the
     value drawn (the total, or the € per inhabitant) written above each point, with a rule
-    where the nomenclature changes."""
-    unit = _per_head(value)
-    data = _prepare(totals.assign(chapter_code="Total", chapter_label="tous chapitres"), value)
+    where the nomenclature changes.
+
+    No title (the page writes it above the chart) and nothing that depends on the direction
+    or the unit (`_drawn`): Recettes after Dépenses are new rows for the Vega view the
+    browser has, not a new view to compile and draw (issue 13)."""
+    data = _drawn(_prepare(totals.assign(chapter_code="Total", chapter_label="tous chapitres"),
+                           value), value)
     data["year"] = data["year"].astype(int)
     change = "change_per_inhabitant" if value == "per_inhabitant" else "change"
     data["evolution"] = [fmt.percent(c, signed=True) if pd.notna(c) else "" for c in data[change]]
-    base = alt.Chart(data).encode(x=alt.X("year:O", title="Exercice"),
-                                  y=alt.Y(f"{value}:Q", title=unit,
-                                          axis=_value_axis(value)))
-    line = base.mark_line(point=True, color="#000000", strokeWidth=3).encode(
+    # What a screen reader says of each point (Vega's own label would name the unit).
+    data["description"] = [f"Exercice: {year}; {unit}: {text}; Total: {fmt.euros(v, 2)}; "
+                           f"Évolution sur un an: {evolution}" for year, unit, text, v, evolution
+                           in data[["year", "unite", "texte", "valeur", "evolution"]].itertuples(
+                               index=False)]
+    base = alt.Chart(data).encode(x=alt.X("year:O", title="Exercice"), y=_VALUE)
+    line = base.mark_line(point=True, strokeWidth=3).encode(
+        color=alt.value("#000000"), opacity=_UNIT, description="description:N",
         tooltip=[alt.Tooltip("year:O", title="Exercice"),
-                 alt.Tooltip(f"{value}:Q", title="Total", format=EUROS),
+                 alt.Tooltip("valeur:Q", title="Total", format=EUROS),
                  alt.Tooltip("evolution:N", title="Évolution sur un an")])
     labels = base.mark_text(
         fontSize=13, color="#000000", angle=_upwards_or("0", "270"),
         align=_upwards_or("'center'", "'left'"), baseline=_upwards_or("'alphabetic'", "'middle'"),
         dx=_upwards_or("0", "8"), dy=_upwards_or("-12", "0"),  # dx: along the text, unturned
     ).encode(text="evolution:N")
-    return finished(alt.layer(line, labels, *_nomenclature_marks(changes), title=title)
-                   .properties(height=260))
+    return finished(alt.layer(line, labels, *_nomenclature_marks(changes)).properties(
+        height=260, description=_description("Total par exercice")))
 
 
-def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]], title: str,
+def evolution_lines(frame: pd.DataFrame, changes: list[tuple[int, str, str]],
                     value: str = "amount") -> alt.LayerChart | alt.FacetChart:
     """Lines by chapter over the years (analysis.evolution, with `per_inhabitant` when
-    `value` is it), with a rule where the nomenclature changes."""
-    unit = _per_head(value)
-    data = _prepare(frame, value)
+    `value` is it), with a rule where the nomenclature changes. No title nor anything that
+    depends on the direction or the unit, as `evolution_total`."""
+    data = _drawn(_prepare(frame, value), value)
     data["year"] = data["year"].astype(int)
+    data["description"] = [f"Exercice: {year}; {unit}: {text}; Chapitre: {chapter}; "
+                           f"Nomenclature: {kind}" for year, unit, text, chapter, kind
+                           in data[["year", "unite", "texte", "chapitre", "nomenclature"]]
+                           .itertuples(index=False)]
     lines = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("year:O", title="Exercice"),
-        y=alt.Y(f"{value}:Q", title=unit, axis=_value_axis(value)),
+        x=alt.X("year:O", title="Exercice"), y=_VALUE, opacity=_UNIT,
         color=alt.Color("chapitre:N", title="Chapitre", scale=alt.Scale(range=PALETTE),
                         legend=alt.Legend(orient="bottom", direction="vertical",
                                           labelLimit=600)),
+        description="description:N",
         tooltip=[alt.Tooltip("year:O", title="Exercice"),
                  alt.Tooltip("chapitre:N", title="Chapitre"),
                  alt.Tooltip("nomenclature:N", title="Nomenclature"),
-                 alt.Tooltip(f"{value}:Q", title=unit, format=EUROS)],
+                 alt.Tooltip("texte:N", title="Montant")],
     )
     # A 380 px plot: `finished` fits the width only, the legend goes below it.
-    return finished(alt.layer(lines, *_nomenclature_marks(changes), title=title)
-                   .properties(height=380))
+    return finished(alt.layer(lines, *_nomenclature_marks(changes)).properties(
+        height=380, description=_description("Chaque chapitre par exercice")))
 
 
 def execution_bars(frame: pd.DataFrame, title: str) -> alt.LayerChart:

@@ -330,6 +330,47 @@ def test_evolution_resets_the_chapters_when_sens_changes(app: AppTest) -> None:
     assert chosen != ["16", "23", "204"]
 
 
+def test_evolution_s_charts_keep_their_specs_across_sens_and_unit(app: AppTest) -> None:
+    """Recettes after Dépenses, then per inhabitant: the same two specs (titles and unit are
+    above the charts, the unit's format is read from the rows), so the browser puts new rows
+    into the Vega views it has. The rows are each year's real receipts (OpBudg 0, without
+    001/002) as Montreuil's CAs state them."""
+    open_page(app, "evolution", evo_siret=MONTREUIL)
+    specs = [[chart.proto.spec for chart in app.get("vega_lite_chart")]]
+    app.radio(key="evo_sens").set_value("recette").run()
+    specs.append([chart.proto.spec for chart in app.get("vega_lite_chart")])
+    totals, _ = chart_data(app)
+    for year in (2016, 2023):
+        raw = real_sums_without_carryover(TOTEM / f"Montreuil_CA_{year}.xml", "MtReal")
+        drawn = totals.set_index("year").loc[year]
+        assert Decimal(str(drawn["valeur"])).quantize(Decimal("0.01")) == raw[("F", "R")] + raw[
+            ("I", "R")]
+        assert drawn["unite"] == "Montant"
+    app.toggle(key="evo_hab").set_value(True).run()
+    specs.append([chart.proto.spec for chart in app.get("vega_lite_chart")])
+    totals, _ = chart_data(app)
+    assert set(totals["unite"]) == {"€ par habitant"}
+    assert (totals["valeur"] == totals["per_inhabitant"]).all()
+    assert specs[0] == specs[1] == specs[2] and len(specs[0]) == 2
+    titles = [m.value for m in app.markdown if m.value.startswith("**Recettes réelles")]
+    assert titles == [f"**{md_escape(title)}**" for title in (
+        "Recettes réelles : total par année (€ par habitant)",
+        "Recettes réelles par chapitre (€ par habitant)")]
+
+
+def test_evolution_s_notes_stay_when_their_cache_answers(app: AppTest) -> None:
+    """The notes under Évolution's charts are drawn inside a cache: Dépenses again (a hit)
+    still names Montreuil's eight CAs, the files of the demo folder, and the PopTot its
+    documents state."""
+    open_page(app, "evolution", evo_siret=MONTREUIL)
+    app.radio(key="evo_sens").set_value("recette").run()
+    app.radio(key="evo_sens").set_value("depense").run()
+    files = ", ".join(sorted(path.name for path in TOTEM.glob("Montreuil_CA_20*.xml")))
+    captions = [caption.value for caption in app.caption]
+    assert md_escape(f"Documents : {files}.") in captions
+    assert any("population totale indiquée par le document" in c for c in captions)
+
+
 def test_explorer_shows_each_dm_apart(app: AppTest) -> None:
     open_page(app, "explorer", siret="21560046100010", etape="DM", annee=2021)
     assert app.selectbox(key="doc").options == ["DM n° 2 du 22/11/2021",

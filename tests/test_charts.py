@@ -9,7 +9,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from budget_core import charts, maps
+from budget_core import analysis, charts, maps
 from tests.test_maps import said
 
 S = "\u202f"
@@ -216,3 +216,34 @@ def test_another_budgets_chapters_keep_the_same_spec() -> None:
         return {key: value for key, value in spec.items() if key != "datasets"}
 
     assert without_rows(chapters()) == without_rows(other)
+
+
+def test_evolution_says_each_point_in_french_whatever_the_unit() -> None:
+    """Évolution's total chart in € per inhabitant: each point's label for a screen reader
+    names the unit, the value to the cent and the change (none for the first year), and a
+    year of unknown population says « — », not « —/hab »; the same spec draws the amounts."""
+    spending = pd.DataFrame({"year": [2022, 2023, 2022, 2023], "direction": ["depense"] * 4,
+                             "chapter_code": ["011", "011", "012", "012"],
+                             "chapter_label": ["Charges", "Charges", "Personnel", "Personnel"],
+                             "nomenclature": ["M57"] * 4,
+                             "amount": [Decimal("100"), Decimal("150.5"), Decimal("50"),
+                                        Decimal("50")]})
+    totals = analysis.yearly_totals(spending, {2022: 10, 2023: None})
+    per_head = charts.evolution_total(totals, [], "per_inhabitant").to_dict()
+    [rows] = [r for r in per_head["datasets"].values() if "description" in r[0]]
+    assert [r["description"] for r in rows] == [
+        f"Exercice: 2022; € par habitant: 15,00{S}€/hab; Total: 15,00{S}€; "
+        "Évolution sur un an: ",
+        "Exercice: 2023; € par habitant: —; Total: —; Évolution sur un an: "]
+    amounts = charts.evolution_total(totals, [], "amount").to_dict()
+    [rows] = [r for r in amounts["datasets"].values() if "description" in r[0]]
+    assert rows[1]["description"] == (f"Exercice: 2023; Montant: 200,50{S}€; Total: "
+                                      f"200,50{S}€; Évolution sur un an: +33,7{S}%")
+    # One spec for both once the datasets are named by position, as the app names them.
+    from app_pages.drawing import _datasets_by_position, vega_lite_spec
+
+    def without_rows(value: str) -> dict:
+        spec = _datasets_by_position(vega_lite_spec(charts.evolution_total(totals, [], value)))
+        return {key: spec[key] for key in spec if key != "datasets"}
+
+    assert without_rows("per_inhabitant") == without_rows("amount")
