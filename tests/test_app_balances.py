@@ -392,20 +392,27 @@ def placed_row(app: AppTest) -> dict[str, object]:
     return dict(row)
 
 
-def test_se_comparer_opens_on_a_commune_of_no_inhabitant(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fleury-devant-Douaumont, population 0, with Chambéry's real rows: the page stopped on
-    a traceback (an infinite amount per inhabitant has no French number)."""
-    path, fleury = moved_to_a_commune_of_no_inhabitant(tmp_path)
+def by_chapter_on(path: Path, siren: str, tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """Se comparer by chapter on the balances of `path` alone (the demo's documents beside
+    them), opened on the receipts of commune `siren` among those of its région."""
     with BalanceStore(tmp_path / "cache" / "balances") as store:
         store.import_csv(path, "communes")
     monkeypatch.setenv("BUDGET_DATA_DIR", str(DEMO_DIR))
     monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(ROOT)
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    app.query_params.update(mode="chapitres", chap_siren=fleury, chap_sens="Recettes",
+    app.query_params.update(mode="chapitres", chap_siren=siren, chap_sens="Recettes",
                             chap_pairs="region")
-    open_page(app, "comparer_national")
+    return open_page(app, "comparer_national")
+
+
+def test_se_comparer_opens_on_a_commune_of_no_inhabitant(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fleury-devant-Douaumont, population 0, with Chambéry's real rows: the page stopped on
+    a traceback (an infinite amount per inhabitant has no French number)."""
+    path, fleury = moved_to_a_commune_of_no_inhabitant(tmp_path)
+    app = by_chapter_on(path, fleury, tmp_path, monkeypatch)
     assert "(0 habitants pour la commune)" in captions(app)
     assert [i.value for i in app.info] == [
         "Pas de montant par habitant : la commune n'a aucun habitant (population 0)."]
@@ -417,15 +424,7 @@ def test_se_comparer_by_chapter_says_why_an_overseas_map_is_not_drawn(
     département (971) has no shape in the embedded map (metropolitan France), so no map of the
     départements is drawn, and the page says why where it said nothing."""
     path, to = moved(tmp_path, {GRENOBLE[:9]: "97101", CHAMBERY[:9]: "97120"})
-    with BalanceStore(tmp_path / "cache" / "balances") as store:
-        store.import_csv(path, "communes")
-    monkeypatch.setenv("BUDGET_DATA_DIR", str(DEMO_DIR))
-    monkeypatch.setenv("BUDGET_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.chdir(ROOT)
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    app.query_params.update(mode="chapitres", chap_siren=to["97101"][0], chap_sens="Recettes",
-                            chap_pairs="region")
-    open_page(app, "comparer_national")
+    app = by_chapter_on(path, to["97101"][0], tmp_path, monkeypatch)
     assert len(app.get("vega_lite_chart")) == 1  # the placement; no map
     text = captions(app)
     assert "Carte des départements : contours embarqués pour la métropole seulement " \
