@@ -34,8 +34,8 @@ heads = {int(row["year"]): population.of_document(str(row["siren"]), row["popula
                                                  int(row["year"]))
          for row in chosen_docs.to_dict("records")}
 people = {year: head.value for year, head in heads.items()}
-frame, totals, top, labels = by_year(tuple(keys), direction, tuple(people.items()),
-                                     catalogue_versions())
+versions = catalogue_versions()
+frame, totals, top, labels = by_year(tuple(keys), direction, tuple(people.items()), versions)
 # Chapters chosen for Dépenses do not apply to Recettes: a change of Sens starts afresh.
 if st.session_state.get("evo_chapitres_sens", direction) != direction:
     st.session_state.pop("evo_chapitres", None)
@@ -77,4 +77,4 @@ chart_data(frame.rename(columns={"year": "exercice", "direction": "sens",
            f"evolution_{siret}_{stage}_{direction}.csv", "download_evolution",
            money=["montant", "par_habitant"], counts=["population"], static=True)
 notes(chosen_docs, changes, tuple(sorted({head.french() for head in heads.values()})),
-      catalogue_versions())
+      versions)

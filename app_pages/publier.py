@@ -172,8 +172,8 @@ def publication_map() -> None:
     others = docs[(docs["stage"] == stage) & (docs["year"] == int(year))
                   & (docs["entity_type"] != "commune")]
     st.markdown(f"**Autres collectivités ayant publié leur {stage} {year}** (toutes régions)")
-    listed = others[["entity_type", "entity_name", "budget_label", "siret"]].assign(
-        entity_type=others["entity_type"].map(lambda kind: ENTITY_TYPE_LABELS.get(kind, kind)))
+    listed = others[["entity_type", "entity_name", "budget_label", "siret"]].replace(
+        {"entity_type": ENTITY_TYPE_LABELS})
     show_table(listed.rename(columns={"entity_type": "Type", "entity_name": "Collectivité",
                                       "budget_label": "Budget", "siret": "SIRET"}))
     st.caption("Publié : un document de l'étape et de l'année pour le budget principal de la "
